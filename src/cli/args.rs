@@ -1,0 +1,223 @@
+//! Command-line arguments: clap structs that describe and validate input, nothing more.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::dialect::DialectKind;
+use crate::plan::Phase;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bellows",
+    version,
+    about = "Zero-downtime schema changes: expand, backfill, switch, contract",
+    long_about = "bellows changes the schema of a live database without downtime. A change is a TOML plan \
+                  with four phases (expand, backfill, switch, contract) that bellows runs in order, with \
+                  lock timeouts and retries, resumable batched backfills, guards and a ledger."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// More logging (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the next numbered plan from a template.
+    New(NewArgs),
+    /// Parse, validate and lint plans without a database.
+    Check(CheckArgs),
+    /// Dry run: every step with its exact SQL, lock and cost. Changes nothing.
+    Plan(PlanArgs),
+    /// Run the pending phases of plans, in order.
+    Apply(ApplyArgs),
+    /// Show each plan's phases and steps as the ledger records them.
+    Status(StatusArgs),
+    /// Undo applied steps in reverse order.
+    Rollback(RollbackArgs),
+    /// Create a SQLite demo database and run an example plan through all four phases.
+    Demo(DemoArgs),
+    /// Print the JSON Schema of the plan file.
+    Schema,
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Template {
+    AddColumn,
+    RenameColumn,
+    ChangeType,
+    AddNotNull,
+    AddIndex,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Plan name, used in the file name: `0003_NAME.toml`.
+    pub name: String,
+    #[arg(long, short, value_enum, default_value = "add-column")]
+    pub template: Template,
+    /// Directory the plan is written to.
+    #[arg(long, default_value = "plans")]
+    pub dir: PathBuf,
+    /// Table the plan changes.
+    #[arg(long)]
+    pub table: Option<String>,
+    /// Column the plan changes (or adds).
+    #[arg(long)]
+    pub column: Option<String>,
+    /// New name (rename-column) or new column (change-type).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Column type (add-column, change-type).
+    #[arg(long = "type")]
+    pub type_: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Plan files or directories (every `*.toml` inside, in name order).
+    #[arg(required = true)]
+    pub plans: Vec<PathBuf>,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DatabaseArgs {
+    /// Database URL: postgres://…, sqlite:path.db.
+    #[arg(
+        short = 'd',
+        long = "database",
+        env = "DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// SQL dialect to show (default: from --database, else postgres).
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectKind>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Flags that override a plan's `[settings]`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SettingsArgs {
+    /// How long each DDL attempt waits for its lock (e.g. 500ms).
+    #[arg(long, value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+    /// DDL attempts before giving up.
+    #[arg(long)]
+    pub lock_retries: Option<u32>,
+    /// How long one statement may run (e.g. 60s).
+    #[arg(long, value_parser = parse_duration)]
+    pub statement_timeout: Option<Duration>,
+    /// Rows per backfill batch.
+    #[arg(long)]
+    pub batch_size: Option<u64>,
+    /// Sleep between backfill batches.
+    #[arg(long, value_parser = parse_duration)]
+    pub pause: Option<Duration>,
+    /// Adapt the batch size so a batch takes about this long.
+    #[arg(long, value_parser = parse_duration)]
+    pub target_batch_time: Option<Duration>,
+    /// While this file exists, the backfill waits.
+    #[arg(long)]
+    pub pause_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Plan files or directories (applied in name order).
+    #[arg(required = true)]
+    pub plans: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Stop after this phase.
+    #[arg(long, value_parser = parse_phase)]
+    pub to: Option<Phase>,
+    /// Do not ask before contract (required without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Run a plan whose file changed since it was started.
+    #[arg(long)]
+    pub allow_changed: bool,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Plan files or directories; without any, every plan in the ledger.
+    pub plans: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Undo back to before this phase (default: everything).
+    #[arg(long, value_parser = parse_phase)]
+    pub to: Option<Phase>,
+    /// Do not ask (required without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo database is created.
+    #[arg(long, default_value = "bellows-demo.db")]
+    pub path: PathBuf,
+    /// Rows in the demo users table.
+    #[arg(long, default_value_t = 100_000)]
+    pub rows: u64,
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::plan::reader::parse_duration(text)
+}
+
+pub fn parse_phase(text: &str) -> Result<Phase, String> {
+    Phase::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a phase; use expand, backfill, switch or contract"))
+}

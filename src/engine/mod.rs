@@ -1,0 +1,1 @@
+//! Execution: the only code that talks to a database.

@@ -1,0 +1,78 @@
+//! `backfill`: bring existing rows to the new shape in keyset batches.
+
+use serde::Serialize;
+
+use super::planned::PlannedOp;
+use super::Operation;
+use crate::dialect::{Dialect, Unsupported};
+use crate::plan::model::{Phase, TableName};
+use crate::plan::reader::{KeyKind, TableReader};
+use std::time::Duration;
+
+use crate::plan::diagnostic::Diagnostic;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Backfill {
+    pub table: TableName,
+    /// `column = expression` pairs, in file order.
+    pub set: Vec<(String, String)>,
+    /// Extra filter, a SQL expression.
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
+    /// Key columns to walk; `None` means the primary key.
+    pub key: Option<Vec<String>>,
+    pub batch_size: Option<u64>,
+    #[serde(with = "crate::plan::model::opt_duration")]
+    pub pause: Option<Duration>,
+    #[serde(with = "crate::plan::model::opt_duration")]
+    pub target_batch_time: Option<Duration>,
+    #[serde(with = "crate::plan::model::opt_duration")]
+    pub max_lag: Option<Duration>,
+    pub throttle_query: Option<String>,
+}
+
+impl Operation for Backfill {
+    const NAME: &'static str = "backfill";
+    const PHASES: &'static [Phase] = &[Phase::Backfill];
+    const DOC: &'static str = "Update existing rows in small keyset-paginated batches, each its own transaction.";
+
+    fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
+        let table = r.req_table_name("table", "the table to backfill");
+        let set = r.req_expression_map("set", "columns to write: `{ column = \"SQL expression\" }`");
+        let filter = r.opt_str("where", KeyKind::Expression, "extra filter, a SQL expression");
+        let key = r.opt_ident_list("key", "key columns to walk (default: the primary key)");
+        let batch_size = r.opt_positive("batch_size", "rows per batch and transaction (default 1000)");
+        let pause = r.opt_duration("pause", "sleep between batches (default \"0ms\")");
+        let target_batch_time = r.opt_duration("target_batch_time", "adapt the batch size so a batch takes about this long");
+        let max_lag = r.opt_duration("max_lag", "PostgreSQL: pause while a replica lags more than this");
+        let throttle_query = r.opt_str("throttle_query", KeyKind::Query, "SQL returning a boolean: pause while it returns true");
+        let set = set?;
+        if set.get_ref().is_empty() {
+            r.report(
+                Diagnostic::error("empty-set", Some(set.span()), "backfill `set` is empty: there is nothing to write")
+                    .with_help("name at least one column: `set = { column = \"expression\" }`"),
+            );
+            return None;
+        }
+        Some(Backfill {
+            table: table?,
+            set: set.into_inner(),
+            filter,
+            key,
+            batch_size,
+            pause,
+            target_batch_time,
+            max_lag,
+            throttle_query,
+        })
+    }
+
+    fn target(&self) -> String {
+        let columns: Vec<&str> = self.set.iter().map(|(c, _)| c.as_str()).collect();
+        format!("{}.{}", self.table, columns.join(", "))
+    }
+
+    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
+        dialect.backfill(self)
+    }
+}

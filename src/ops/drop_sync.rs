@@ -1,0 +1,35 @@
+//! `drop_sync`: remove the trigger made by `sync_column`.
+
+use serde::Serialize;
+
+use super::planned::PlannedOp;
+use super::Operation;
+use crate::dialect::{Dialect, Unsupported};
+use crate::plan::model::{Phase, TableName};
+use crate::plan::reader::{KeyKind, TableReader};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DropSync {
+    pub table: TableName,
+    pub column: String,
+}
+
+impl Operation for DropSync {
+    const NAME: &'static str = "drop_sync";
+    const PHASES: &'static [Phase] = &[Phase::Contract];
+    const DOC: &'static str = "Drop the trigger that `sync_column` installed for this column.";
+
+    fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
+        let table = r.req_table_name("table", "the table");
+        let column = r.req_str("column", KeyKind::Identifier, "the column");
+        Some(DropSync { table: table?, column: column? })
+    }
+
+    fn target(&self) -> String {
+        format!("{}.{}", self.table, self.column)
+    }
+
+    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
+        dialect.drop_sync(self)
+    }
+}

@@ -1,0 +1,313 @@
+//! Loading a plan file: TOML text → spanned tree → validated [`Plan`] and diagnostics.
+//!
+//! Loading never stops at the first mistake: every error and warning of the file is collected.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use toml::de::{DeTable, DeValue};
+
+use super::diagnostic::{did_you_mean, Diagnostic};
+use super::lint;
+use super::model::{Phase, Plan, Settings, Step};
+use super::reader::{KeyKind, TableReader};
+use crate::ops::{self, Op};
+
+/// A plan file's text, kept for rendering diagnostics against it.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// The result of loading one file: the plan when it has no errors, and every finding.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub source: Source,
+    pub plan: Option<Plan>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn has_warnings(&self) -> bool {
+        self.diagnostics.iter().any(|d| !d.is_error())
+    }
+}
+
+/// Reads and loads a plan file.
+pub fn load_file(path: &Path) -> std::io::Result<Loaded> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(load_str(path, &text))
+}
+
+/// Loads plan text as if read from `path` (the path names the plan and appears in messages).
+pub fn load_str(path: &Path, text: &str) -> Loaded {
+    let source = Source {
+        path: path.to_path_buf(),
+        text: text.to_string(),
+    };
+    let mut diagnostics = Vec::new();
+    let plan = parse(path, text, &mut diagnostics);
+    if let Some(plan) = &plan {
+        diagnostics.extend(lint::lint(plan));
+    }
+    diagnostics.sort_by_key(|d| d.span.as_ref().map(|s| s.start).unwrap_or(0));
+    let plan = plan.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
+    Loaded {
+        source,
+        plan,
+        diagnostics,
+    }
+}
+
+fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<Plan> {
+    let (document, errors) = DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        for error in errors {
+            diagnostics.push(
+                Diagnostic::error(
+                    "syntax",
+                    error.span(),
+                    format!("invalid TOML: {}", error.message().trim()),
+                )
+                .with_help("see https://toml.io for the syntax; steps are written `[[expand]]`, `[[backfill]]`, …"),
+            );
+        }
+        return None;
+    }
+    let document_span = document.span();
+    let table = document.get_ref();
+
+    let mut reader = TableReader::new(table, document_span, "the plan", diagnostics);
+    let name = reader.opt_str(
+        "name",
+        KeyKind::String,
+        "the plan's name (default: the file stem)",
+    );
+    let description = reader.opt_str(
+        "description",
+        KeyKind::String,
+        "what the change does, for humans",
+    );
+    let settings = reader
+        .table(
+            "settings",
+            false,
+            "defaults for this plan; command-line flags override",
+            read_settings,
+        )
+        .unwrap_or_default();
+    for phase in Phase::ALL {
+        reader.accept(
+            phase.as_str(),
+            KeyKind::TableArray(Vec::new()),
+            "the steps of this phase",
+        );
+    }
+    reader.finish();
+
+    let mut steps = Vec::new();
+    let mut complete = true;
+    for phase in Phase::ALL {
+        let Some((key, value)) = table.get_key_value(phase.as_str()) else {
+            continue;
+        };
+        let DeValue::Array(items) = value.get_ref() else {
+            diagnostics.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    Some(key.span()),
+                    format!("`{phase}` must be an array of steps"),
+                )
+                .with_help(format!("write each step as `[[{phase}]]`, not `[{phase}]`")),
+            );
+            complete = false;
+            continue;
+        };
+        for (index, item) in items.iter().enumerate() {
+            let DeValue::Table(step_table) = item.get_ref() else {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        Some(item.span()),
+                        format!("step {} of `{phase}` must be a table", index + 1),
+                    )
+                    .with_help(format!(
+                        "write each step as `[[{phase}]]` followed by its keys"
+                    )),
+                );
+                complete = false;
+                continue;
+            };
+            match read_step(phase, index, step_table, item.span(), diagnostics) {
+                Some(op) => steps.push(Step {
+                    phase,
+                    index,
+                    op,
+                    span: item.span(),
+                }),
+                None => complete = false,
+            }
+        }
+    }
+    if !complete || diagnostics.iter().any(Diagnostic::is_error) {
+        return None;
+    }
+
+    let name = name.unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "plan".to_string())
+    });
+    Some(Plan {
+        name,
+        description,
+        path: path.to_path_buf(),
+        checksum: checksum(text),
+        settings,
+        steps,
+    })
+}
+
+/// Hex SHA-256 of a plan's text.
+pub fn checksum(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub(crate) fn read_settings(r: &mut TableReader<'_, '_>) -> Option<Settings> {
+    Some(Settings {
+        lock_timeout: r.opt_duration(
+            "lock_timeout",
+            "how long each DDL attempt waits for its lock (default \"500ms\")",
+        ),
+        lock_retries: r
+            .opt_positive(
+                "lock_retries",
+                "DDL attempts before giving up, with backoff and jitter (default 20)",
+            )
+            .map(|n| n.min(u32::MAX as u64) as u32),
+        statement_timeout: r.opt_duration(
+            "statement_timeout",
+            "how long a statement may run (default \"60s\")",
+        ),
+        batch_size: r.opt_positive("batch_size", "default rows per backfill batch (1000)"),
+        pause: r.opt_duration("pause", "default sleep between backfill batches (\"0ms\")"),
+        target_batch_time: r.opt_duration(
+            "target_batch_time",
+            "default target duration of a backfill batch",
+        ),
+        max_lag: r.opt_duration(
+            "max_lag",
+            "default replica lag above which the backfill pauses",
+        ),
+    })
+}
+
+fn read_step(
+    phase: Phase,
+    index: usize,
+    table: &DeTable<'_>,
+    span: std::ops::Range<usize>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<Op> {
+    let step_label = format!("step {} of [[{phase}]]", index + 1);
+    let allowed: Vec<&str> = ops::OPS
+        .iter()
+        .filter(|spec| spec.phases.contains(&phase))
+        .map(|spec| spec.name)
+        .collect();
+    let allowed_list = allowed
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+
+    let (op_name, op_span) = match table.get_key_value("op") {
+        Some((_, value)) => match value.get_ref() {
+            DeValue::String(name) => (name.to_string(), value.span()),
+            _ => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        Some(value.span()),
+                        format!("`op` in {step_label} must be a string"),
+                    )
+                    .with_help(format!("operations allowed in {phase}: {allowed_list}")),
+                );
+                return None;
+            }
+        },
+        None if phase == Phase::Backfill => ("backfill".to_string(), span.clone()),
+        None => {
+            diagnostics.push(
+                Diagnostic::error(
+                    "missing-key",
+                    Some(span.clone()),
+                    format!("{step_label} has no `op`"),
+                )
+                .with_help(format!(
+                    "add `op = \"…\"`; operations allowed in {phase}: {allowed_list}"
+                )),
+            );
+            return None;
+        }
+    };
+
+    let Some(spec) = ops::find(&op_name) else {
+        let all = ops::OPS.iter().map(|s| s.name);
+        let help = match did_you_mean(&op_name, all) {
+            Some(suggestion) => format!(
+                "did you mean `{suggestion}`? operations allowed in {phase}: {allowed_list}"
+            ),
+            None => format!("operations allowed in {phase}: {allowed_list}"),
+        };
+        diagnostics.push(
+            Diagnostic::error(
+                "unknown-op",
+                Some(op_span),
+                format!("unknown op `{op_name}` in {step_label}"),
+            )
+            .with_help(help),
+        );
+        return None;
+    };
+
+    let mut misplaced = false;
+    if !spec.phases.contains(&phase) {
+        let phases = spec
+            .phases
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        diagnostics.push(
+            Diagnostic::error(
+                "wrong-phase",
+                Some(op_span),
+                format!("{} is allowed only in {phases}, not in {phase}", spec.name),
+            )
+            .with_help(format!(
+                "move this step to [[{}]]; operations allowed in {phase}: {allowed_list}",
+                spec.phases[0]
+            )),
+        );
+        misplaced = true;
+    }
+
+    let context = format!("{step_label} ({})", spec.name);
+    let mut reader = TableReader::new(table, span, context, diagnostics);
+    reader.accept("op", KeyKind::String, "the operation");
+    let op = (spec.read)(&mut reader);
+    reader.finish();
+    if misplaced {
+        return None;
+    }
+    op
+}

@@ -1,0 +1,566 @@
+//! Typed reading of one TOML table (a step, `[settings]`, a nested table) with spans.
+//!
+//! Each operation reads its keys through a [`TableReader`]; the reader records every key it was
+//! asked for, so that unknown keys can be reported with a suggestion, missing required keys can be
+//! named, and the JSON Schema of the plan file can be generated from the very same calls (see
+//! [`TableReader::probe`]). Errors are collected, never returned early, so one pass reports all
+//! mistakes of a file.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use super::diagnostic::{did_you_mean, Diagnostic};
+use super::model::{Span, TableName};
+
+/// The shape of a value a key accepts; drives both validation messages and the JSON Schema.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyKind {
+    /// Any string.
+    String,
+    /// An identifier (column, index, constraint name); quoted by bellows.
+    Identifier,
+    /// A table name, optionally schema-qualified; quoted by bellows.
+    Table,
+    /// A SQL expression, inserted as written.
+    Expression,
+    /// A SQL query, inserted as written.
+    Query,
+    /// A column type, inserted as written (`text`, `numeric(12,2)`).
+    Type,
+    Bool,
+    Integer,
+    /// A duration string with a unit: `"250ms"`, `"2s"`, `"5m"`.
+    Duration,
+    /// An identifier or an array of identifiers.
+    IdentList,
+    /// A table mapping column names to SQL expressions.
+    ExpressionMap,
+    /// One of a fixed set of strings.
+    OneOf(&'static [&'static str]),
+    /// An integer or a boolean.
+    IntegerOrBool,
+    /// A nested table with its own keys.
+    Table_(Vec<KeyInfo>),
+    /// An array of tables with their own keys.
+    TableArray(Vec<KeyInfo>),
+}
+
+/// What a reader learned about one key: used for the JSON Schema and for "what would be accepted".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyInfo {
+    pub name: &'static str,
+    pub kind: KeyKind,
+    pub required: bool,
+    pub doc: &'static str,
+}
+
+/// Reads keys from one table, collecting diagnostics into a shared list.
+pub struct TableReader<'a, 'i> {
+    table: Option<&'a DeTable<'i>>,
+    span: Span,
+    /// Human name of the table for messages: "step 2 of [[expand]] (add_column)".
+    context: String,
+    keys: Vec<KeyInfo>,
+    diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl<'a, 'i> TableReader<'a, 'i> {
+    pub fn new(
+        table: &'a DeTable<'i>,
+        span: Span,
+        context: impl Into<String>,
+        diagnostics: &'a mut Vec<Diagnostic>,
+    ) -> Self {
+        TableReader {
+            table: Some(table),
+            span,
+            context: context.into(),
+            keys: Vec::new(),
+            diagnostics,
+        }
+    }
+
+    /// A reader over no table at all: every `get` returns nothing and no diagnostic is kept.
+    /// Running an operation's reading code through it lists the keys the operation accepts.
+    pub fn probe(diagnostics: &'a mut Vec<Diagnostic>) -> Self {
+        TableReader {
+            table: None,
+            span: 0..0,
+            context: String::new(),
+            keys: Vec::new(),
+            diagnostics,
+        }
+    }
+
+    pub fn is_probe(&self) -> bool {
+        self.table.is_none()
+    }
+
+    pub fn span(&self) -> Span {
+        self.span.clone()
+    }
+
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    /// Keys this reader has been asked for so far.
+    pub fn keys(&self) -> &[KeyInfo] {
+        &self.keys
+    }
+
+    /// Marks a key as known without reading it (e.g. `op`, which the caller dispatched on).
+    pub fn accept(&mut self, name: &'static str, kind: KeyKind, doc: &'static str) {
+        self.keys.push(KeyInfo {
+            name,
+            kind,
+            required: true,
+            doc,
+        });
+    }
+
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        if !self.is_probe() {
+            self.diagnostics.push(diagnostic);
+        }
+    }
+
+    fn lookup(
+        &self,
+        name: &str,
+    ) -> Option<(
+        &'a Spanned<toml::de::DeString<'i>>,
+        &'a Spanned<DeValue<'i>>,
+    )> {
+        self.table?.get_key_value(name)
+    }
+
+    fn get(
+        &mut self,
+        name: &'static str,
+        kind: KeyKind,
+        required: bool,
+        doc: &'static str,
+    ) -> Option<&'a Spanned<DeValue<'i>>> {
+        self.keys.push(KeyInfo {
+            name,
+            kind,
+            required,
+            doc,
+        });
+        let found = self.lookup(name).map(|(_, v)| v);
+        if found.is_none() && required && !self.is_probe() {
+            let context = self.context.clone();
+            let span = self.span.clone();
+            self.report(
+                Diagnostic::error(
+                    "missing-key",
+                    Some(span),
+                    format!("{context} is missing the required key `{name}`"),
+                )
+                .with_help(format!("add `{name} = …` ({doc})")),
+            );
+        }
+        found
+    }
+
+    fn type_error(&mut self, name: &str, value: &Spanned<DeValue<'i>>, expected: &str) {
+        let context = self.context.clone();
+        self.report(Diagnostic::error(
+            "invalid-value",
+            Some(value.span()),
+            format!(
+                "`{name}` in {context} must be {expected}, found {}",
+                describe(value.get_ref())
+            ),
+        ));
+    }
+
+    fn read_string(
+        &mut self,
+        name: &'static str,
+        kind: KeyKind,
+        required: bool,
+        doc: &'static str,
+    ) -> Option<Spanned<String>> {
+        let value = self.get(name, kind, required, doc)?;
+        match value.get_ref() {
+            DeValue::String(s) => {
+                if s.trim().is_empty() {
+                    let context = self.context.clone();
+                    self.report(Diagnostic::error(
+                        "invalid-value",
+                        Some(value.span()),
+                        format!("`{name}` in {context} must not be empty"),
+                    ));
+                    None
+                } else {
+                    Some(Spanned::new(value.span(), s.to_string()))
+                }
+            }
+            _ => {
+                self.type_error(name, value, "a string");
+                None
+            }
+        }
+    }
+
+    /// A required string of the given kind.
+    pub fn req_str(
+        &mut self,
+        name: &'static str,
+        kind: KeyKind,
+        doc: &'static str,
+    ) -> Option<String> {
+        self.read_string(name, kind, true, doc)
+            .map(Spanned::into_inner)
+    }
+
+    /// An optional string of the given kind.
+    pub fn opt_str(
+        &mut self,
+        name: &'static str,
+        kind: KeyKind,
+        doc: &'static str,
+    ) -> Option<String> {
+        self.read_string(name, kind, false, doc)
+            .map(Spanned::into_inner)
+    }
+
+    /// A required string, with its span (for later cross-checks).
+    pub fn req_str_spanned(
+        &mut self,
+        name: &'static str,
+        kind: KeyKind,
+        doc: &'static str,
+    ) -> Option<Spanned<String>> {
+        self.read_string(name, kind, true, doc)
+    }
+
+    pub fn req_table_name(&mut self, name: &'static str, doc: &'static str) -> Option<TableName> {
+        self.req_str(name, KeyKind::Table, doc)
+            .map(|t| TableName::parse(&t))
+    }
+
+    pub fn opt_table_name(&mut self, name: &'static str, doc: &'static str) -> Option<TableName> {
+        self.opt_str(name, KeyKind::Table, doc)
+            .map(|t| TableName::parse(&t))
+    }
+
+    /// One of a fixed set of strings.
+    pub fn opt_one_of(
+        &mut self,
+        name: &'static str,
+        allowed: &'static [&'static str],
+        doc: &'static str,
+    ) -> Option<&'static str> {
+        let value = self.read_string(name, KeyKind::OneOf(allowed), false, doc)?;
+        let text = value.get_ref().as_str();
+        if let Some(found) = allowed.iter().find(|a| a.eq_ignore_ascii_case(text)) {
+            return Some(found);
+        }
+        let context = self.context.clone();
+        let mut diagnostic = Diagnostic::error(
+            "invalid-value",
+            Some(value.span()),
+            format!("`{name}` in {context} cannot be `{text}`"),
+        );
+        let accepted = allowed
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        diagnostic = match did_you_mean(text, allowed.iter().copied()) {
+            Some(s) => diagnostic.with_help(format!("did you mean `{s}`? accepted: {accepted}")),
+            None => diagnostic.with_help(format!("accepted: {accepted}")),
+        };
+        self.report(diagnostic);
+        None
+    }
+
+    pub fn opt_bool(&mut self, name: &'static str, doc: &'static str) -> Option<bool> {
+        let value = self.get(name, KeyKind::Bool, false, doc)?;
+        match value.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            _ => {
+                self.type_error(name, value, "`true` or `false`");
+                None
+            }
+        }
+    }
+
+    /// An optional positive integer.
+    pub fn opt_positive(&mut self, name: &'static str, doc: &'static str) -> Option<u64> {
+        let value = self.get(name, KeyKind::Integer, false, doc)?;
+        match integer(value.get_ref()) {
+            Some(n) if n > 0 => Some(n as u64),
+            _ => {
+                self.type_error(name, value, "a positive integer");
+                None
+            }
+        }
+    }
+
+    pub fn opt_duration(&mut self, name: &'static str, doc: &'static str) -> Option<Duration> {
+        let value = self.get(name, KeyKind::Duration, false, doc)?;
+        let DeValue::String(text) = value.get_ref() else {
+            self.type_error(
+                name,
+                value,
+                "a duration string with a unit, like \"500ms\" or \"2s\"",
+            );
+            return None;
+        };
+        match parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(why) => {
+                let context = self.context.clone();
+                self.report(
+                    Diagnostic::error(
+                        "invalid-duration",
+                        Some(value.span()),
+                        format!("`{name}` in {context} is not a valid duration: `{text}` ({why})"),
+                    )
+                    .with_help("write a number with a unit: \"250ms\", \"2s\", \"5m\", \"1h\""),
+                );
+                None
+            }
+        }
+    }
+
+    /// An integer or a boolean (a guard's `expect`).
+    pub fn opt_integer_or_bool(
+        &mut self,
+        name: &'static str,
+        doc: &'static str,
+    ) -> Option<IntOrBool> {
+        let value = self.get(name, KeyKind::IntegerOrBool, false, doc)?;
+        match value.get_ref() {
+            DeValue::Boolean(b) => Some(IntOrBool::Bool(*b)),
+            v => match integer(v) {
+                Some(n) => Some(IntOrBool::Int(n)),
+                None => {
+                    self.type_error(name, value, "an integer or a boolean");
+                    None
+                }
+            },
+        }
+    }
+
+    fn ident_list(
+        &mut self,
+        name: &'static str,
+        required: bool,
+        doc: &'static str,
+    ) -> Option<Vec<String>> {
+        let value = self.get(name, KeyKind::IdentList, required, doc)?;
+        match value.get_ref() {
+            DeValue::String(s) if !s.trim().is_empty() => Some(vec![s.to_string()]),
+            DeValue::Array(items) if !items.is_empty() => {
+                let mut names = Vec::new();
+                for item in items.iter() {
+                    match item.get_ref() {
+                        DeValue::String(s) if !s.trim().is_empty() => names.push(s.to_string()),
+                        _ => {
+                            self.type_error(name, item, "a non-empty column name");
+                            return None;
+                        }
+                    }
+                }
+                Some(names)
+            }
+            _ => {
+                self.type_error(
+                    name,
+                    value,
+                    "a column name or a non-empty array of column names",
+                );
+                None
+            }
+        }
+    }
+
+    pub fn req_ident_list(&mut self, name: &'static str, doc: &'static str) -> Option<Vec<String>> {
+        self.ident_list(name, true, doc)
+    }
+
+    pub fn opt_ident_list(&mut self, name: &'static str, doc: &'static str) -> Option<Vec<String>> {
+        self.ident_list(name, false, doc)
+    }
+
+    /// A table of `column = "expression"` pairs, in file order. `None` if absent or invalid;
+    /// an empty table is returned as empty so the caller can say why that is wrong.
+    pub fn req_expression_map(
+        &mut self,
+        name: &'static str,
+        doc: &'static str,
+    ) -> Option<Spanned<Vec<(String, String)>>> {
+        let value = self.get(name, KeyKind::ExpressionMap, true, doc)?;
+        let DeValue::Table(table) = value.get_ref() else {
+            self.type_error(name, value, "a table of column = \"SQL expression\" pairs");
+            return None;
+        };
+        let mut pairs = Vec::new();
+        for (key, item) in table.iter() {
+            match item.get_ref() {
+                DeValue::String(expr) if !expr.trim().is_empty() => {
+                    pairs.push((key.get_ref().to_string(), expr.to_string()))
+                }
+                _ => {
+                    let label = format!("{name}.{}", key.get_ref());
+                    let context = self.context.clone();
+                    self.report(Diagnostic::error(
+                        "invalid-value",
+                        Some(item.span()),
+                        format!(
+                            "`{label}` in {context} must be a SQL expression string, found {}",
+                            describe(item.get_ref())
+                        ),
+                    ));
+                    return None;
+                }
+            }
+        }
+        Some(Spanned::new(value.span(), pairs))
+    }
+
+    /// A nested table read with its own reader; `read` is also run in probe mode so its keys are
+    /// known to the schema even when the key is absent.
+    pub fn table<T>(
+        &mut self,
+        name: &'static str,
+        required: bool,
+        doc: &'static str,
+        read: impl Fn(&mut TableReader<'_, '_>) -> Option<T>,
+    ) -> Option<T> {
+        let nested_keys = probe_keys(&read);
+        let context = format!("`{name}` of {}", self.context);
+        let value = self.get(name, KeyKind::Table_(nested_keys), required, doc)?;
+        let DeValue::Table(table) = value.get_ref() else {
+            self.type_error(name, value, "a table, like `{ key = \"…\" }`");
+            return None;
+        };
+        let mut nested = TableReader::new(table, value.span(), context, self.diagnostics);
+        let result = read(&mut nested);
+        nested.finish();
+        result
+    }
+
+    /// An array of tables, each read with its own reader.
+    pub fn table_array<T>(
+        &mut self,
+        name: &'static str,
+        doc: &'static str,
+        read: impl Fn(&mut TableReader<'_, '_>) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let nested_keys = probe_keys(&read);
+        let value = self.get(name, KeyKind::TableArray(nested_keys), true, doc)?;
+        let DeValue::Array(items) = value.get_ref() else {
+            self.type_error(name, value, "an array of tables");
+            return None;
+        };
+        if items.is_empty() {
+            let context = self.context.clone();
+            self.report(Diagnostic::error(
+                "invalid-value",
+                Some(value.span()),
+                format!("`{name}` in {context} must not be empty"),
+            ));
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            let DeValue::Table(table) = item.get_ref() else {
+                self.type_error(name, item, "an array of tables");
+                ok = false;
+                continue;
+            };
+            let context = format!("{name}[{i}] of {}", self.context);
+            let mut nested = TableReader::new(table, item.span(), context, self.diagnostics);
+            let result = read(&mut nested);
+            nested.finish();
+            match result {
+                Some(v) => out.push(v),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// Reports every key of the table that no read asked for, with a suggestion.
+    pub fn finish(self) {
+        let Some(table) = self.table else { return };
+        for (key, _) in table.iter() {
+            let name = key.get_ref().as_ref();
+            if self.keys.iter().any(|k| k.name == name) {
+                continue;
+            }
+            let known: Vec<&str> = self.keys.iter().map(|k| k.name).collect();
+            let accepted = known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let help = match did_you_mean(name, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`? accepted keys: {accepted}"),
+                None => format!("accepted keys: {accepted}"),
+            };
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "unknown-key",
+                    Some(key.span()),
+                    format!("unknown key `{name}` in {}", self.context),
+                )
+                .with_help(help),
+            );
+        }
+    }
+}
+
+/// The keys a reading function asks for, found by running it over no table.
+pub fn probe_keys<T>(read: impl Fn(&mut TableReader<'_, '_>) -> Option<T>) -> Vec<KeyInfo> {
+    let mut sink = Vec::new();
+    let mut probe = TableReader::probe(&mut sink);
+    let _ = read(&mut probe);
+    probe.keys
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntOrBool {
+    Int(i64),
+    Bool(bool),
+}
+
+fn integer(value: &DeValue<'_>) -> Option<i64> {
+    match value {
+        DeValue::Integer(n) => i64::from_str_radix(n.as_str(), n.radix()).ok(),
+        _ => None,
+    }
+}
+
+/// Parses `"250ms"`, `"2s"`, `"1m 30s"`. A bare number is refused: the unit must be said.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err("a unit is required".to_string());
+    }
+    humantime::parse_duration(trimmed).map_err(|e| e.to_string())
+}
+
+/// "a string", "an integer (5)", … for type-mismatch messages.
+pub fn describe(value: &DeValue<'_>) -> String {
+    match value {
+        DeValue::String(s) => format!("the string \"{s}\""),
+        DeValue::Integer(n) => format!("the integer {}", n.as_str()),
+        DeValue::Float(f) => format!("the number {f}"),
+        DeValue::Boolean(b) => format!("the boolean {b}"),
+        DeValue::Datetime(d) => format!("the date-time {d}"),
+        DeValue::Array(_) => "an array".to_string(),
+        DeValue::Table(_) => "a table".to_string(),
+    }
+}
