@@ -119,3 +119,24 @@ const ANY_PHASE: &[Phase] = &[
     Phase::Switch,
     Phase::Contract,
 ];
+
+/// Plans every step of `plan` for `dialect`, in execution order (phase by phase).
+pub fn plan_steps(
+    plan: &crate::plan::Plan,
+    dialect: &dyn Dialect,
+) -> Result<Vec<planned::PlannedStep>, Unsupported> {
+    let mut steps: Vec<&crate::plan::Step> = plan.steps.iter().collect();
+    steps.sort_by_key(|s| (s.phase, s.index));
+    steps
+        .into_iter()
+        .map(|step| {
+            Ok(planned::PlannedStep {
+                phase: step.phase,
+                index: step.index,
+                op: step.op.name(),
+                target: step.op.target(),
+                planned: step.op.plan(dialect)?,
+            })
+        })
+        .collect()
+}

@@ -5,6 +5,7 @@ pub mod lint;
 pub mod load;
 pub mod model;
 pub mod reader;
+pub mod render;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::{Phase, Plan, Settings, Step, TableName};
