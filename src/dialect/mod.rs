@@ -105,4 +105,108 @@ pub trait Dialect: Send + Sync {
     fn drop_constraint(&self, op: &DropConstraint) -> Result<PlannedOp, Unsupported>;
     fn drop_column(&self, op: &DropColumn) -> Result<PlannedOp, Unsupported>;
     fn drop_table(&self, op: &DropTable) -> Result<PlannedOp, Unsupported>;
+
+    /// First statement of a backfill batch: finds the next `limit` keys after `after` (all
+    /// from the start when `None`) in key order. Returns one row: `scanned` (integer, 0 when the
+    /// walk is done) and then, per key column, the batch's last key value as text (`last_0`, …).
+    ///
+    /// Key values travel as SQL string literals: both PostgreSQL (untyped literal takes the
+    /// column's type) and SQLite (column affinity) compare them with the column correctly.
+    fn backfill_bounds_sql(
+        &self,
+        op: &Backfill,
+        key: &[String],
+        after: Option<&[String]>,
+        limit: u64,
+    ) -> String {
+        let table = self.table(&op.table);
+        let cols = key.iter().map(|k| self.ident(k)).collect::<Vec<_>>();
+        let aliases = (0..key.len()).map(|i| format!("k{i}")).collect::<Vec<_>>();
+        let select = cols
+            .iter()
+            .zip(&aliases)
+            .map(|(c, a)| format!("{c} AS {a}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let order = cols.join(", ");
+        let after_clause = match after {
+            Some(values) => format!("\n  WHERE {} > {}", row(&cols), row_literals(values)),
+            None => String::new(),
+        };
+        let last = aliases
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                format!(
+                    "(SELECT CAST({a} AS TEXT) FROM batch ORDER BY {} LIMIT 1) AS last_{i}",
+                    desc(&aliases)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",\n       ");
+        format!(
+            "WITH batch AS (\n  SELECT {select} FROM {table}{after_clause}\n  ORDER BY {order}\n  LIMIT {limit}\n)\nSELECT (SELECT count(*) FROM batch) AS scanned,\n       {last}"
+        )
+    }
+
+    /// Second statement of a backfill batch: applies `set` to the rows with key in
+    /// (`after`, `upto`] that match the plan's `where`.
+    fn backfill_update_sql(
+        &self,
+        op: &Backfill,
+        key: &[String],
+        after: Option<&[String]>,
+        upto: &[String],
+    ) -> String {
+        let table = self.table(&op.table);
+        let cols = key.iter().map(|k| self.ident(k)).collect::<Vec<_>>();
+        let set = op
+            .set
+            .iter()
+            .map(|(column, expr)| format!("{} = ({expr})", self.ident(column)))
+            .collect::<Vec<_>>()
+            .join(",\n    ");
+        let mut conditions = Vec::new();
+        if let Some(values) = after {
+            conditions.push(format!("{} > {}", row(&cols), row_literals(values)));
+        }
+        conditions.push(format!("{} <= {}", row(&cols), row_literals(upto)));
+        if let Some(filter) = &op.filter {
+            conditions.push(format!("({filter})"));
+        }
+        format!(
+            "UPDATE {table}\nSET {set}\nWHERE {}",
+            conditions.join("\n  AND ")
+        )
+    }
+
+    /// Counts the rows the backfill will touch (for `plan` with a database and for progress).
+    fn backfill_count_sql(&self, op: &Backfill) -> String {
+        let table = self.table(&op.table);
+        match &op.filter {
+            Some(filter) => format!("SELECT count(*) FROM {table} WHERE ({filter})"),
+            None => format!("SELECT count(*) FROM {table}"),
+        }
+    }
+}
+
+/// `(a, b)` — or `a` for a single column, so that plain indexes are used everywhere.
+fn row(items: &[String]) -> String {
+    if items.len() == 1 {
+        items[0].clone()
+    } else {
+        format!("({})", items.join(", "))
+    }
+}
+
+fn row_literals(values: &[String]) -> String {
+    row(&values.iter().map(|v| quote_literal(v)).collect::<Vec<_>>())
+}
+
+fn desc(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("{i} DESC"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
