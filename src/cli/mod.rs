@@ -1,6 +1,9 @@
 //! The command-line interface: clap arguments, one file per command, and the printer.
 
 pub mod args;
+pub mod check;
+pub mod completions;
+pub mod schema;
 
 use std::process::ExitCode;
 
@@ -28,14 +31,14 @@ impl From<Exit> for ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::New(_) => anyhow::bail!("`bellows new` is not written yet"),
-        Command::Check(_) => anyhow::bail!("`bellows check` is not written yet"),
+        Command::Check(args) => check::run(&args),
         Command::Plan(_) => anyhow::bail!("`bellows plan` is not written yet"),
         Command::Apply(_) => anyhow::bail!("`bellows apply` is not written yet"),
         Command::Status(_) => anyhow::bail!("`bellows status` is not written yet"),
         Command::Rollback(_) => anyhow::bail!("`bellows rollback` is not written yet"),
         Command::Demo(_) => anyhow::bail!("`bellows demo` is not written yet"),
-        Command::Schema => anyhow::bail!("`bellows schema` is not written yet"),
-        Command::Completions { .. } => anyhow::bail!("`bellows completions` is not written yet"),
+        Command::Schema => schema::run(),
+        Command::Completions { shell } => completions::run(shell),
     }
 }
 

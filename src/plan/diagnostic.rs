@@ -11,6 +11,16 @@ pub enum Severity {
     Error,
 }
 
+impl Severity {
+    /// `error` or `warning`, as printed.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One finding. Line and column are computed from `span` when rendered, against the source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diagnostic {
