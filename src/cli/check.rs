@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::args::{CheckArgs, Format};
-use super::{Exit, ExitError};
+use super::{out, Exit, ExitError};
 use crate::plan::diagnostic::Severity;
 use crate::plan::discover::plan_files;
 use crate::plan::load::{load_path, Loaded};
@@ -21,10 +21,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
         plan_files(&args.plans).map_err(|e| ExitError::new(Exit::Invalid, e.to_string()))?;
     let loaded: Vec<Loaded> = files.iter().map(|f| load_path(f)).collect();
     let report = Report::new(&loaded, args.deny_warnings);
-    match args.format {
-        Format::Human => print!("{}", report.human(&loaded, console::colors_enabled())),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-    }
+    let text = match args.format {
+        Format::Human => report.human(&loaded, console::colors_enabled()),
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+    };
+    out::print(&text)?;
     Ok(if report.ok {
         Exit::Success
     } else {

@@ -3,11 +3,13 @@
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use super::{Cli, Exit};
+use super::{out, Cli, Exit};
 
 pub fn run(shell: Shell) -> anyhow::Result<Exit> {
     let mut command = Cli::command();
     let name = command.get_name().to_string();
-    clap_complete::generate(shell, &mut command, name, &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, name, &mut script);
+    out::print(&String::from_utf8_lossy(&script))?;
     Ok(Exit::Success)
 }

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod check;
 pub mod completions;
+pub mod out;
 pub mod schema;
 
 use std::process::ExitCode;

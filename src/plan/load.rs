@@ -299,6 +299,12 @@ pub fn default_op(phase: Phase) -> Option<&'static str> {
     (phase == Phase::Backfill).then_some("backfill")
 }
 
+/// "contract", "expand or switch".
+fn phase_list(phases: &[Phase]) -> String {
+    let names: Vec<&str> = phases.iter().map(|p| p.as_str()).collect();
+    names.join(" or ")
+}
+
 fn read_step(
     phase: Phase,
     index: usize,
@@ -353,9 +359,15 @@ fn read_step(
 
     let Some(spec) = ops::find(&op_name) else {
         let all = ops::OPS.iter().map(|s| s.name);
-        let help = match did_you_mean(&op_name, all) {
+        let help = match did_you_mean(&op_name, all).and_then(ops::find) {
+            Some(suggestion) if !suggestion.phases.contains(&phase) => format!(
+                "did you mean `{}` (allowed only in {})? operations allowed in {phase}: {allowed_list}",
+                suggestion.name,
+                phase_list(suggestion.phases)
+            ),
             Some(suggestion) => format!(
-                "did you mean `{suggestion}`? operations allowed in {phase}: {allowed_list}"
+                "did you mean `{}`? operations allowed in {phase}: {allowed_list}",
+                suggestion.name
             ),
             None => format!("operations allowed in {phase}: {allowed_list}"),
         };
@@ -372,12 +384,7 @@ fn read_step(
 
     let mut misplaced = false;
     if !spec.phases.contains(&phase) {
-        let phases = spec
-            .phases
-            .iter()
-            .map(|p| p.as_str())
-            .collect::<Vec<_>>()
-            .join(" or ");
+        let phases = phase_list(spec.phases);
         diagnostics.push(
             Diagnostic::error(
                 "wrong-phase",

@@ -109,16 +109,14 @@ pub fn render_with(source: &Source, diagnostic: &Diagnostic, color: bool) -> Str
         let line_text = text[line_start..line_end].trim_end_matches('\r');
         let end = floor_boundary(text, span.end.clamp(start, line_end));
         let width = text[start..end].chars().count().max(1);
+        let (shown, caret_at) = excerpt(line_text, located.column - 1);
+        let width = width.min(shown.chars().count().saturating_sub(caret_at).max(1));
         let bar = blue.apply_to("|");
         out.push_str(&format!("{pad} {bar}\n"));
-        out.push_str(&format!(
-            "{} {bar} {}\n",
-            blue.apply_to(located.line),
-            line_text.replace('\t', " ")
-        ));
+        out.push_str(&format!("{} {bar} {shown}\n", blue.apply_to(located.line)));
         out.push_str(&format!(
             "{pad} {bar} {}{}\n",
-            " ".repeat(located.column - 1),
+            " ".repeat(caret_at),
             accent.apply_to("^".repeat(width))
         ));
     }
@@ -128,9 +126,51 @@ pub fn render_with(source: &Source, diagnostic: &Diagnostic, color: bool) -> Str
     out
 }
 
+/// The source line as shown (tabs as one space each, so carets line up) and the caret's
+/// column in it; a long line is cut to a window around the caret, marked with `…`.
+fn excerpt(line: &str, caret: usize) -> (String, usize) {
+    const SHOWN: usize = 120;
+    const BEFORE: usize = 40;
+    let chars: Vec<char> = line
+        .chars()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .collect();
+    if chars.len() <= SHOWN {
+        return (chars.iter().collect(), caret.min(chars.len()));
+    }
+    let caret = caret.min(chars.len());
+    let from = caret.saturating_sub(BEFORE).min(chars.len() - SHOWN);
+    let to = from + SHOWN;
+    let mut shown = String::new();
+    let mut caret_at = caret - from;
+    if from > 0 {
+        shown.push('…');
+        caret_at += 1;
+    }
+    shown.extend(&chars[from..to]);
+    if to < chars.len() {
+        shown.push('…');
+    }
+    (shown, caret_at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        let line = format!("{}X{}", "a".repeat(500), "b".repeat(500));
+        let (shown, caret) = excerpt(&line, 500);
+        assert_eq!(shown.chars().nth(caret), Some('X'));
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().count(), 122);
+        let (shown, caret) = excerpt(&line, 0);
+        assert_eq!((caret, shown.starts_with('a')), (0, true));
+        let (shown, caret) = excerpt(&line, 1001);
+        assert_eq!(caret, shown.chars().count());
+        assert_eq!(excerpt("\tx = 1", 1), (" x = 1".to_string(), 1));
+    }
 
     #[test]
     fn line_and_column_are_one_based_and_count_characters() {

@@ -271,7 +271,7 @@ fn check_exits_2_for_an_invalid_plan_and_shows_where() {
         ))
         .stdout(predicate::str::contains("did you mean `add_column`?"))
         .stdout(predicate::str::contains(
-            "checked 1 plan: 1 error; 1 plan is invalid",
+            "checked 1 plan: 2 errors; 1 plan is invalid",
         ));
 }
 
@@ -329,7 +329,7 @@ fn a_directory_means_every_plan_in_it() {
         .assert()
         .code(2)
         .stdout(predicate::str::contains(
-            "checked 2 plans: 1 error; 1 plan is invalid",
+            "checked 2 plans: 2 errors; 1 plan is invalid",
         ))
         .get_output()
         .stdout
