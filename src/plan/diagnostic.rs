@@ -25,7 +25,11 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// Stable, kebab-case: `unknown-key`, `unknown-op`, `wrong-phase`, `missing-key`, …
+    /// Stable, kebab-case. Errors: `syntax` (not TOML), `unreadable` (not a UTF-8 file),
+    /// `unknown-key`, `unknown-op`, `wrong-phase`, `missing-key`, `invalid-value` (wrong type or
+    /// value), `invalid-duration`, `empty-set`, `not-null-without-default`, `no-steps`,
+    /// `unknown-column`, `duplicate` (two steps doing the same), `contradiction` (steps that undo
+    /// or break each other). Warnings: `irreversible`, `backfill-without-sync`.
     pub code: &'static str,
     pub message: String,
     #[serde(skip)]
