@@ -1,6 +1,8 @@
 //! The command-line interface: clap arguments, one file per command, and the printer.
 
 pub mod args;
+pub mod new;
+pub mod templates;
 
 use std::process::ExitCode;
 
@@ -27,7 +29,7 @@ impl From<Exit> for ExitCode {
 /// Runs one command; errors that reach here are printed by `main` with their cause chain.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
-        Command::New(_) => anyhow::bail!("`bellows new` is not written yet"),
+        Command::New(args) => new::run(args),
         Command::Check(_) => anyhow::bail!("`bellows check` is not written yet"),
         Command::Plan(_) => anyhow::bail!("`bellows plan` is not written yet"),
         Command::Apply(_) => anyhow::bail!("`bellows apply` is not written yet"),
