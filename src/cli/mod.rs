@@ -3,8 +3,10 @@
 pub mod args;
 pub mod check;
 pub mod completions;
+pub mod new;
 pub mod out;
 pub mod schema;
+pub mod templates;
 
 use std::process::ExitCode;
 
@@ -31,7 +33,7 @@ impl From<Exit> for ExitCode {
 /// Runs one command; errors that reach here are printed by `main` with their cause chain.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
-        Command::New(_) => anyhow::bail!("`bellows new` is not written yet"),
+        Command::New(args) => new::run(args),
         Command::Check(args) => check::run(&args),
         Command::Plan(_) => anyhow::bail!("`bellows plan` is not written yet"),
         Command::Apply(_) => anyhow::bail!("`bellows apply` is not written yet"),

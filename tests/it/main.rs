@@ -1,6 +1,11 @@
-//! The one integration-test binary: each module tests one area of bellows.
+//! The one integration-test binary: each module tests one area of bellows, through the library
+//! or the real `bellows` binary.
 
 mod check;
 mod common;
 mod completions;
+mod docs;
+mod examples;
+mod fixtures;
+mod new;
 mod schema;
