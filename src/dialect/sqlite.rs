@@ -118,6 +118,28 @@ impl Sqlite {
         )])
     }
 
+    /// The stored `CREATE TRIGGER` text of a bellows trigger, with its database name put back.
+    // NOTE: SQLite stores the statement without the database name, and an unqualified trigger
+    // on a table of an attached database is refused; bellows wrote the name quoted, so the
+    // stored text starts with exactly `CREATE TRIGGER "name"`.
+    fn requalified_trigger(&self, schema: &Option<String>, trigger: &str) -> String {
+        match schema {
+            None => "sql".into(),
+            Some(schema) => {
+                let stored_prefix = format!("CREATE TRIGGER {}", self.ident(trigger));
+                format!(
+                    "{} || substr(sql, {})",
+                    quote_literal(&format!(
+                        "CREATE TRIGGER {}.{}",
+                        self.ident(schema),
+                        self.ident(trigger)
+                    )),
+                    stored_prefix.chars().count() + 1
+                )
+            }
+        }
+    }
+
     fn sync_trigger_names(&self, op_table: &TableName, column: &str) -> [String; 2] {
         let base = trigger_name(op_table, column);
         [format!("{base}_insert"), format!("{base}_update")]
@@ -127,7 +149,10 @@ impl Sqlite {
     /// the written row by rowid.
     // NOTE: SQLite's recursive_triggers is off by default, so the trigger's own UPDATE does not
     // fire it again; the WHEN clauses and the `IS NOT` filters also make a nested firing a
-    // no-op, so it cannot loop even with recursive_triggers on.
+    // no-op, so it cannot loop even with recursive_triggers on. Unlike PostgreSQL's BEFORE
+    // trigger, that UPDATE is a real write: it fires the triggers of other synced columns of
+    // the table, which then recompute their column from its source (as for any update that
+    // does not write it).
     fn sync_triggers_sql(&self, op: &SyncColumn) -> [String; 2] {
         let [insert_name, update_name] = self.sync_trigger_names(&op.table, &op.column);
         let table = self.ident(&op.table.name);
@@ -496,7 +521,8 @@ impl Dialect for Sqlite {
                 name,
                 description: format!("the definition of the trigger {trigger}"),
                 query: format!(
-                    "SELECT sql FROM {}\nWHERE type = 'trigger' AND name = {}",
+                    "SELECT {} FROM {}\nWHERE type = 'trigger' AND name = {}",
+                    self.requalified_trigger(&op.table.schema, trigger),
                     self.master(&op.table.schema),
                     quote_literal(trigger)
                 ),
@@ -533,14 +559,33 @@ impl Dialect for Sqlite {
     }
 
     fn drop_index(&self, op: &DropIndex) -> Result<PlannedOp, Unsupported> {
-        let index = self.table(&op.name);
+        // NOTE: an index lives in its table's database; an unqualified name takes the table's.
+        let index_name = TableName {
+            schema: op
+                .name
+                .schema
+                .clone()
+                .or_else(|| op.table.as_ref().and_then(|t| t.schema.clone())),
+            name: op.name.name.clone(),
+        };
+        let index = self.table(&index_name);
+        let definition = match &index_name.schema {
+            None => "sql".to_string(),
+            // NOTE: SQLite stores `CREATE INDEX` without the database name, and an unqualified
+            // CREATE INDEX lands in `main`: the saved statement gets the name back, qualified
+            // (everything from the first ` ON ` on is kept as stored).
+            Some(_) => format!(
+                "'CREATE ' || CASE WHEN upper(sql) LIKE 'CREATE UNIQUE %' THEN 'UNIQUE ' ELSE '' END\n       || {} || substr(sql, instr(upper(sql), ' ON '))",
+                quote_literal(&format!("INDEX {index}"))
+            ),
+        };
         let capture = Capture {
             name: "index_definition",
-            description: format!("the definition of index {}", op.name),
+            description: format!("the definition of index {index_name}"),
             query: format!(
-                "SELECT sql FROM {}\nWHERE type = 'index' AND name = {}",
-                self.master(&op.name.schema),
-                quote_literal(&op.name.name)
+                "SELECT {definition} FROM {}\nWHERE type = 'index' AND name = {}",
+                self.master(&index_name.schema),
+                quote_literal(&index_name.name)
             ),
         };
         let drop = Statement {
@@ -554,7 +599,7 @@ impl Dialect for Sqlite {
         };
         let restore = ExecuteSaved {
             name: "index_definition",
-            description: format!("rebuild index {} from its saved definition", op.name),
+            description: format!("rebuild index {index_name} from its saved definition"),
             lock: Lock::SqliteWrite,
             table: op.table.clone(),
             effect: TableEffect::Scan,
