@@ -66,20 +66,7 @@ fn describe_locks(value: &mut Value) {
 
 /// The report for a terminal (`styled`) or a pipe (plain).
 pub fn human(report: &PlanReport, styled: bool) -> String {
-    let painter = Painter {
-        styled,
-        dialect: report.dialect,
-        lock_timeout: report
-            .plan
-            .as_ref()
-            .and_then(|p| p.lock_timeout)
-            .unwrap_or(super::plan::DEFAULT_LOCK_TIMEOUT),
-        lock_retries: report
-            .plan
-            .as_ref()
-            .map(|p| p.lock_retries)
-            .unwrap_or(super::plan::DEFAULT_LOCK_RETRIES),
-    };
+    let painter = Painter::new(report, styled);
     let mut out = String::new();
     painter.header(&mut out, report);
     for phase in &report.phases {
@@ -105,6 +92,20 @@ pub fn human(report: &PlanReport, styled: bool) -> String {
     out
 }
 
+/// Only the steps, one after the other, without the header, phase titles and summary (for
+/// the SQL snapshots of single operations).
+pub fn human_steps(report: &PlanReport, styled: bool) -> String {
+    let painter = Painter::new(report, styled);
+    let mut out = String::new();
+    for (i, step) in report.phases.iter().flat_map(|p| &p.steps).enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        painter.step(&mut out, step);
+    }
+    out
+}
+
 struct Painter {
     styled: bool,
     dialect: DialectKind,
@@ -113,6 +114,20 @@ struct Painter {
 }
 
 impl Painter {
+    fn new(report: &PlanReport, styled: bool) -> Painter {
+        let plan = report.plan.as_ref();
+        Painter {
+            styled,
+            dialect: report.dialect,
+            lock_timeout: plan
+                .and_then(|p| p.lock_timeout)
+                .unwrap_or(super::plan::DEFAULT_LOCK_TIMEOUT),
+            lock_retries: plan
+                .map(|p| p.lock_retries)
+                .unwrap_or(super::plan::DEFAULT_LOCK_RETRIES),
+        }
+    }
+
     fn paint<D>(&self, text: D) -> StyledObject<D> {
         style(text).force_styling(self.styled)
     }
@@ -218,6 +233,10 @@ impl Painter {
     /// `    label   first line` and the following lines aligned under the first.
     fn labelled(&self, out: &mut String, label: &str, text: &str) {
         for (i, line) in text.lines().enumerate() {
+            if line.is_empty() {
+                out.push('\n');
+                continue;
+            }
             let label = if i == 0 { label } else { "" };
             let _ = writeln!(
                 out,
@@ -240,7 +259,10 @@ impl Painter {
     fn sql(&self, out: &mut String, label: &str, sql: &str) {
         let painted = sql
             .lines()
-            .map(|line| self.paint(line).cyan().to_string())
+            .map(|line| match line {
+                "" => String::new(),
+                line => self.paint(line).cyan().to_string(),
+            })
             .collect::<Vec<_>>()
             .join("\n");
         self.labelled(out, label, &painted);
@@ -287,11 +309,15 @@ impl Painter {
 
     fn statement_details(&self, out: &mut String, statement: &Statement, op: &str) {
         let lock = if op == "sql" && statement.lock == Lock::None {
-            "locks whatever the SQL takes (bellows does not analyse hand-written SQL)".to_string()
+            "takes the locks and does the work the SQL does (bellows does not analyse hand-written SQL)".to_string()
         } else {
-            self.lock(statement.lock, statement.table.as_ref())
+            format!(
+                "{} · {}",
+                self.lock(statement.lock, statement.table.as_ref()),
+                self.effect(statement.effect)
+            )
         };
-        self.detail(out, &format!("{lock} · {}", self.effect(statement.effect)));
+        self.detail(out, &lock);
         self.detail(
             out,
             &self.how_it_runs(statement.transaction, statement.policy),
@@ -357,7 +383,10 @@ impl Painter {
                     humantime::format_duration(target)
                 ));
             }
-            if let Some(lag) = settings.max_lag {
+            if let Some(lag) = settings
+                .max_lag
+                .filter(|_| self.dialect == DialectKind::Postgres)
+            {
                 parts.push(format!(
                     "waits while a replica lags more than {}",
                     humantime::format_duration(lag)
