@@ -7,7 +7,7 @@ use crate::ops::planned::{
     Action, BackfillPlan, Expect, GuardQuery, Lock, LockPolicy, PlannedOp, Statement, TableEffect,
     Undo,
 };
-use crate::ops::{Backfill, Guard, Sql};
+use crate::ops::{Backfill, Guard, Sql, SyncColumn};
 use crate::plan::model::TableName;
 
 /// The default rows per backfill batch (SPEC: `batch_size` defaults to 1000).
@@ -164,4 +164,24 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
         undo: Undo::Nothing("the expand rollback removes the column".into()),
         notes,
     }
+}
+
+/// `EXPLAIN UPDATE t SET column = (from) WHERE false`: compiles the sync expressions against
+/// the table before the trigger is installed, and writes nothing.
+// NOTE: neither database checks the body of a trigger (function) when it is created, so a typo
+// in `from` would otherwise only surface as an error in every write of the application.
+pub fn sync_expression_check(dialect: &dyn Dialect, op: &SyncColumn) -> String {
+    let mut set = vec![format!("{} = ({})", dialect.ident(&op.column), op.from)];
+    if let Some(reverse) = &op.reverse {
+        set.push(format!(
+            "{} = ({})",
+            dialect.ident(&reverse.column),
+            reverse.from
+        ));
+    }
+    format!(
+        "EXPLAIN UPDATE {} SET {} WHERE false",
+        dialect.table(&op.table),
+        set.join(", ")
+    )
 }
