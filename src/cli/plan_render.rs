@@ -256,6 +256,18 @@ impl Painter {
         );
     }
 
+    /// A detail line made of parts that carry their own style (a warning colour, or dim).
+    fn detail_parts(&self, out: &mut String, parts: &[String]) {
+        let separator = self.paint(" · ").dim().to_string();
+        let _ = writeln!(
+            out,
+            "{INDENT}{:LABEL$}{}{}",
+            "",
+            self.paint("↳ ").dim(),
+            parts.join(&separator)
+        );
+    }
+
     fn sql(&self, out: &mut String, label: &str, sql: &str) {
         let painted = sql
             .lines()
@@ -308,16 +320,17 @@ impl Painter {
     }
 
     fn statement_details(&self, out: &mut String, statement: &Statement, op: &str) {
-        let lock = if op == "sql" && statement.lock == Lock::None {
-            "takes the locks and does the work the SQL does (bellows does not analyse hand-written SQL)".to_string()
+        if op == "sql" && statement.lock == Lock::None {
+            self.detail(out, "takes the locks and does the work the SQL does (bellows does not analyse hand-written SQL)");
         } else {
-            format!(
-                "{} · {}",
-                self.lock(statement.lock, statement.table.as_ref()),
-                self.effect(statement.effect)
-            )
-        };
-        self.detail(out, &lock);
+            self.detail_parts(
+                out,
+                &[
+                    self.lock(statement.lock, statement.table.as_ref()),
+                    self.effect(statement.effect),
+                ],
+            );
+        }
         self.detail(
             out,
             &self.how_it_runs(statement.transaction, statement.policy),
@@ -339,13 +352,12 @@ impl Painter {
                 .cyan()
                 .to_string(),
         );
-        self.detail(
+        self.detail_parts(
             out,
-            &format!(
-                "{} · {}",
+            &[
                 self.lock(saved.lock, saved.table.as_ref()),
-                self.effect(saved.effect)
-            ),
+                self.effect(saved.effect),
+            ],
         );
         self.detail(out, &self.how_it_runs(saved.transaction, saved.policy));
         if let Some(special) = &saved.special {
@@ -430,7 +442,7 @@ impl Painter {
 
     fn lock(&self, lock: Lock, table: Option<&TableName>) -> String {
         if lock == Lock::None {
-            return "no table lock".into();
+            return self.paint("no table lock").dim().to_string();
         }
         let on = match (lock, table) {
             (Lock::SqliteWrite, _) => String::new(),
@@ -446,17 +458,20 @@ impl Painter {
         if lock.blocks_reads() {
             self.paint(text).yellow().to_string()
         } else {
-            text
+            self.paint(text).dim().to_string()
         }
     }
 
     fn effect(&self, effect: TableEffect) -> String {
-        match effect {
-            TableEffect::None => "catalog only, instant".into(),
-            TableEffect::Scan => "reads every row".into(),
-            TableEffect::Rewrite => self.paint("REWRITES every row").red().bold().to_string(),
-            TableEffect::Batch => "writes one batch of rows".into(),
-        }
+        let text = match effect {
+            TableEffect::None => "catalog only, instant",
+            TableEffect::Scan => "reads every row",
+            TableEffect::Rewrite => {
+                return self.paint("REWRITES every row").red().bold().to_string();
+            }
+            TableEffect::Batch => "writes one batch of rows",
+        };
+        self.paint(text).dim().to_string()
     }
 
     fn how_it_runs(&self, transaction: bool, policy: LockPolicy) -> String {
