@@ -5,6 +5,8 @@ pub mod check;
 pub mod completions;
 pub mod new;
 pub mod out;
+pub mod plan;
+pub mod plan_render;
 pub mod schema;
 pub mod templates;
 
@@ -35,7 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::New(args) => new::run(args),
         Command::Check(args) => check::run(&args),
-        Command::Plan(_) => anyhow::bail!("`bellows plan` is not written yet"),
+        Command::Plan(args) => plan::run(&args),
         Command::Apply(_) => anyhow::bail!("`bellows apply` is not written yet"),
         Command::Status(_) => anyhow::bail!("`bellows status` is not written yet"),
         Command::Rollback(_) => anyhow::bail!("`bellows rollback` is not written yet"),

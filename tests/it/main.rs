@@ -4,8 +4,11 @@
 mod check;
 mod common;
 mod completions;
+mod dialect_sql;
 mod docs;
 mod examples;
 mod fixtures;
 mod new;
+mod plan_cli;
 mod schema;
+mod sql_snapshots;
