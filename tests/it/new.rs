@@ -93,6 +93,23 @@ fn every_template_writes_the_next_numbered_plan_and_it_loads_clean() {
             .stdout(format!("{expected}\n"));
         loads_clean(&dir.path().join(&expected));
     }
+    // The command a newcomer runs next: every template's plan passes `check --deny-warnings`
+    // and `plan` explains it on both dialects.
+    bellows(dir.path())
+        .args(["check", "--deny-warnings", "plans"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("checked 5 plans"));
+    for entry in std::fs::read_dir(dir.path().join("plans")).unwrap() {
+        let path = entry.unwrap().path();
+        for dialect in ["postgres", "sqlite"] {
+            bellows(dir.path())
+                .args(["plan", "--dialect", dialect])
+                .arg(&path)
+                .assert()
+                .success();
+        }
+    }
 }
 
 #[test]
