@@ -17,6 +17,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Parser, ValueEnum};
 
 use support::child;
+use support::keyset;
 use support::machine::Machine;
 use support::report::{self, ContenderResult, Outcome};
 use support::scratch::{self, Server};
@@ -56,7 +57,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "baseline,default,tuned"
+        default_value = "baseline,keyset,default,tuned"
     )]
     contenders: Vec<Contender>,
     /// Also run bellows' default backfill at 10 × rows and print the time ratio.
@@ -81,6 +82,9 @@ enum Contender {
     Default,
     /// `bellows apply` with `batch_size = --tuned-batch-size`.
     Tuned,
+    /// bellows' batch SQL (1000 rows, checkpoint row per batch) driven from the benchmark
+    /// itself: about the best the engine can do.
+    Keyset,
 }
 
 fn main() -> ExitCode {
@@ -145,7 +149,10 @@ async fn bench(args: &Args, server: &Server) -> Result<bool> {
             contenders.push(*c);
         }
     }
-    let needs_bellows = args.scaling || contenders.iter().any(|c| *c != Contender::Baseline);
+    let needs_bellows = args.scaling
+        || contenders
+            .iter()
+            .any(|c| matches!(c, Contender::Default | Contender::Tuned));
     let binary = if needs_bellows {
         let path = child::locate_binary(
             std::env::var_os("BELLOWS_BIN"),
@@ -236,6 +243,7 @@ fn contender_name(contender: Contender, rows: u64, base_rows: u64) -> String {
         Contender::Baseline => "single UPDATE".to_string(),
         Contender::Default => "bellows default".to_string(),
         Contender::Tuned => "bellows tuned".to_string(),
+        Contender::Keyset => "keyset loop".to_string(),
     };
     if rows == base_rows {
         name
@@ -347,6 +355,22 @@ async fn contend(
                 },
                 Ok(Ok((updated, _))) => {
                     Outcome::Failed(format!("the UPDATE touched {updated} rows, not {rows}"))
+                }
+                Ok(Err(error)) => Outcome::Failed(format!("{error:#}")),
+                Err(_) => Outcome::Failed(format!("still running after {}s", timeout.as_secs())),
+            }
+        }
+        Contender::Keyset => {
+            let timeout = Duration::from_secs(ctx.args.timeout);
+            let batch_size = bellows::engine::throttle::DEFAULT_BATCH_SIZE;
+            match tokio::time::timeout(timeout, keyset::run(&mut conn, batch_size)).await {
+                Ok(Ok((updated, batches, elapsed))) => {
+                    eprintln!("   {updated} rows in {batches} batches");
+                    Outcome::Done {
+                        elapsed,
+                        peak_rss_kib: None,
+                        wrong_rows: 0,
+                    }
                 }
                 Ok(Err(error)) => Outcome::Failed(format!("{error:#}")),
                 Err(_) => Outcome::Failed(format!("still running after {}s", timeout.as_secs())),
@@ -471,7 +495,7 @@ fn print_findings(
     let baseline = find("single UPDATE").and_then(ContenderResult::rows_per_second);
     println!();
     println!("targets of issue 4:");
-    for name in ["bellows default", "bellows tuned"] {
+    for name in ["keyset loop", "bellows default", "bellows tuned"] {
         let Some(r) = find(name) else { continue };
         if let (Some(rate), Some(base)) = (r.rows_per_second(), baseline) {
             let ratio = rate / base;

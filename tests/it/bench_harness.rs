@@ -13,7 +13,7 @@ use std::time::Duration;
 use support::latency::{percentile, Latencies};
 use support::scratch::{self, Server};
 use support::workload::{Workload, WorkloadConfig};
-use support::{child, machine, report, table};
+use support::{child, keyset, machine, report, table};
 
 fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL")
@@ -172,7 +172,37 @@ fn the_generated_plans_are_valid_bellows_plans() {
         );
         assert_eq!(step.filter.as_deref(), Some("email_verified IS NULL"));
         assert_eq!(step.batch_size, batch_size);
+        // The keyset reference contender runs exactly this step.
+        let reference = keyset::backfill_step(batch_size.unwrap_or(1000));
+        assert_eq!(
+            bellows::ops::Backfill {
+                batch_size: reference.batch_size,
+                ..step.clone()
+            },
+            reference
+        );
     }
+}
+
+#[tokio::test]
+async fn the_keyset_reference_backfills_every_row_once() {
+    let (server, url) = scratch_database("keyset").await;
+    let mut conn = scratch::connect(&url, "bellows-test").await.unwrap();
+    table::build_users(&mut conn, 2500).await.unwrap();
+    let (updated, batches, _) = keyset::run(&mut conn, 1000).await.unwrap();
+    assert_eq!((updated, batches), (2500, 3));
+    assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 0);
+    let checkpoint: (String, i64) =
+        sqlx::query_as("SELECT last_key, rows_done FROM bench_checkpoint")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(checkpoint, ("2500".to_string(), 2500));
+    // A second walk finds nothing left to write (the plan's `where`).
+    let (updated, batches, _) = keyset::run(&mut conn, 1000).await.unwrap();
+    assert_eq!((updated, batches), (0, 3));
+    drop(conn);
+    server.drop_database(&url).await.unwrap();
 }
 
 #[tokio::test]

@@ -83,7 +83,11 @@ pub fn render(results: &[ContenderResult], baseline_rows_per_second: Option<f64>
                 Outcome::Reference => (dash(), dash(), dash(), dash()),
                 Outcome::Failed(_) => ("FAILED".into(), dash(), dash(), dash()),
             };
-            let (ops, p50, p99, max, errors) = match &r.workload {
+            // A contender that failed at once leaves a workload too short to mean anything.
+            let workload = r.workload.as_ref().filter(|w| {
+                !matches!(r.outcome, Outcome::Failed(_)) || w.elapsed >= Duration::from_secs(1)
+            });
+            let (ops, p50, p99, max, errors) = match workload {
                 Some(w) => (
                     thousands(w.ops_per_second().round() as u64),
                     millis(w.latency.p50),
