@@ -17,7 +17,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::{Parser, ValueEnum};
 
 use support::child;
-use support::keyset;
+use support::keyset::{self, KeysetMode};
 use support::machine::Machine;
 use support::report::{self, ContenderResult, Outcome};
 use support::scratch::{self, Server};
@@ -40,7 +40,7 @@ struct Args {
     /// Rows in the users table.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     rows: u64,
-    /// Connections of the concurrent application workload.
+    /// Connections of the concurrent application workload (0: no workload).
     #[arg(long, default_value_t = 4)]
     connections: usize,
     /// Workload operations per second per connection; 0 runs each connection flat out.
@@ -57,12 +57,15 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "baseline,keyset,default,tuned"
+        default_value = "baseline,keyset,keyset-one,default,tuned"
     )]
     contenders: Vec<Contender>,
-    /// Also run bellows' default backfill at 10 × rows and print the time ratio.
+    /// Also run a contender (--scaling-contender) at 10 × rows and print the time ratio.
     #[arg(long)]
     scaling: bool,
+    /// The contender --scaling runs at rows and 10 × rows.
+    #[arg(long, value_enum, default_value = "default")]
+    scaling_contender: Contender,
     /// Seconds of workload alone, as the latency reference (0 skips it).
     #[arg(long, default_value_t = 5)]
     reference_seconds: u64,
@@ -85,6 +88,10 @@ enum Contender {
     /// bellows' batch SQL (1000 rows, checkpoint row per batch) driven from the benchmark
     /// itself: about the best the engine can do.
     Keyset,
+    /// The keyset loop with `synchronous_commit = off` in each batch transaction.
+    KeysetAsync,
+    /// Each batch as one statement (bounds, update, checkpoint), `synchronous_commit = off`.
+    KeysetOne,
 }
 
 fn main() -> ExitCode {
@@ -149,10 +156,10 @@ async fn bench(args: &Args, server: &Server) -> Result<bool> {
             contenders.push(*c);
         }
     }
-    let needs_bellows = args.scaling
-        || contenders
-            .iter()
-            .any(|c| matches!(c, Contender::Default | Contender::Tuned));
+    let needs_bellows = contenders
+        .iter()
+        .chain(args.scaling.then_some(&args.scaling_contender))
+        .any(|c| matches!(c, Contender::Default | Contender::Tuned));
     let binary = if needs_bellows {
         let path = child::locate_binary(
             std::env::var_os("BELLOWS_BIN"),
@@ -213,15 +220,17 @@ async fn bench(args: &Args, server: &Server) -> Result<bool> {
     }
     let mut scaling = None;
     if args.scaling {
-        let at_n = match results.iter().find(|r| r.name == "bellows default") {
+        let contender = args.scaling_contender;
+        let name = contender_name(contender, args.rows, args.rows);
+        let at_n = match results.iter().find(|r| r.name == name) {
             Some(found) => found.clone(),
             None => {
-                let run = run_contender(&ctx, Contender::Default, args.rows, false).await;
+                let run = run_contender(&ctx, contender, args.rows, false).await;
                 results.extend(run.iter().cloned());
                 run.last().cloned().expect("a contender result")
             }
         };
-        let at_10n = run_contender(&ctx, Contender::Default, args.rows * 10, false).await;
+        let at_10n = run_contender(&ctx, contender, args.rows * 10, false).await;
         results.extend(at_10n.iter().cloned());
         scaling = at_10n.last().cloned().map(|big| (at_n, big));
     }
@@ -244,6 +253,8 @@ fn contender_name(contender: Contender, rows: u64, base_rows: u64) -> String {
         Contender::Default => "bellows default".to_string(),
         Contender::Tuned => "bellows tuned".to_string(),
         Contender::Keyset => "keyset loop".to_string(),
+        Contender::KeysetAsync => "keyset async".to_string(),
+        Contender::KeysetOne => "keyset one-statement".to_string(),
     };
     if rows == base_rows {
         name
@@ -327,7 +338,8 @@ async fn contend(
         rows,
         rate: ctx.args.rate,
     };
-    if reference {
+    let with_workload = ctx.args.connections > 0;
+    if reference && with_workload {
         eprintln!(
             "workload alone for {}s (reference)",
             ctx.args.reference_seconds
@@ -343,7 +355,11 @@ async fn contend(
     }
 
     eprintln!("{name}: running beside the workload");
-    let running = Workload::start(&config).await?;
+    let running = if with_workload {
+        Some(Workload::start(&config).await?)
+    } else {
+        None
+    };
     let outcome = match contender {
         Contender::Baseline => {
             let timeout = Duration::from_secs(ctx.args.timeout);
@@ -360,14 +376,20 @@ async fn contend(
                 Err(_) => Outcome::Failed(format!("still running after {}s", timeout.as_secs())),
             }
         }
-        Contender::Keyset => {
+        Contender::Keyset | Contender::KeysetAsync | Contender::KeysetOne => {
+            let mode = match contender {
+                Contender::KeysetOne => KeysetMode::OneStatement,
+                _ => KeysetMode::Dialect {
+                    async_commit: contender == Contender::KeysetAsync,
+                },
+            };
             let timeout = Duration::from_secs(ctx.args.timeout);
             let batch_size = bellows::engine::throttle::DEFAULT_BATCH_SIZE;
-            match tokio::time::timeout(timeout, keyset::run(&mut conn, batch_size)).await {
-                Ok(Ok((updated, batches, elapsed))) => {
-                    eprintln!("   {updated} rows in {batches} batches");
+            match tokio::time::timeout(timeout, keyset::run(&mut conn, batch_size, mode)).await {
+                Ok(Ok(run)) => {
+                    eprintln!("   {} rows in {} batches", run.updated, run.batches);
                     Outcome::Done {
-                        elapsed,
+                        elapsed: run.elapsed,
                         peak_rss_kib: None,
                         wrong_rows: 0,
                     }
@@ -381,7 +403,10 @@ async fn contend(
             run_bellows(ctx, label, url, batch_size).await
         }
     };
-    let workload = running.stop().await;
+    let workload = match running {
+        Some(running) => Some(running.stop().await),
+        None => None,
+    };
     let outcome = match outcome {
         Outcome::Done {
             elapsed,
@@ -407,7 +432,7 @@ async fn contend(
         name: name.to_string(),
         rows,
         outcome,
-        workload: Some(workload),
+        workload,
     });
     Ok(())
 }
@@ -495,8 +520,18 @@ fn print_findings(
     let baseline = find("single UPDATE").and_then(ContenderResult::rows_per_second);
     println!();
     println!("targets of issue 4:");
-    for name in ["keyset loop", "bellows default", "bellows tuned"] {
+    for name in [
+        "keyset loop",
+        "keyset async",
+        "bellows default",
+        "bellows tuned",
+    ] {
         let Some(r) = find(name) else { continue };
+        let name = if name.starts_with("keyset") {
+            format!("{name} (reference, not bellows)")
+        } else {
+            name.to_string()
+        };
         if let (Some(rate), Some(base)) = (r.rows_per_second(), baseline) {
             let ratio = rate / base;
             println!(
@@ -520,7 +555,8 @@ fn print_findings(
             (Some(a), Some(b)) if !a.is_zero() => {
                 let ratio = b.as_secs_f64() / a.as_secs_f64();
                 println!(
-                    "  scaling: {} rows took {ratio:.1} × as long as {} rows (target ≤ about {TARGET_SCALING:.0}×): {}",
+                    "  scaling of {}: {} rows took {ratio:.1} × as long as {} rows (target ≤ about {TARGET_SCALING:.0}×): {}",
+                    small.name,
                     report::thousands(big.rows),
                     report::thousands(small.rows),
                     verdict(ratio <= TARGET_SCALING)

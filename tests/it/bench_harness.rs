@@ -10,10 +10,11 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
+use support::keyset::{self, KeysetMode};
 use support::latency::{percentile, Latencies};
 use support::scratch::{self, Server};
 use support::workload::{Workload, WorkloadConfig};
-use support::{child, keyset, machine, report, table};
+use support::{child, machine, report, table};
 
 fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL")
@@ -185,22 +186,30 @@ fn the_generated_plans_are_valid_bellows_plans() {
 }
 
 #[tokio::test]
-async fn the_keyset_reference_backfills_every_row_once() {
+async fn the_keyset_references_backfill_every_row_once() {
     let (server, url) = scratch_database("keyset").await;
     let mut conn = scratch::connect(&url, "bellows-test").await.unwrap();
-    table::build_users(&mut conn, 2500).await.unwrap();
-    let (updated, batches, _) = keyset::run(&mut conn, 1000).await.unwrap();
-    assert_eq!((updated, batches), (2500, 3));
-    assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 0);
-    let checkpoint: (String, i64) =
-        sqlx::query_as("SELECT last_key, rows_done FROM bench_checkpoint")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-    assert_eq!(checkpoint, ("2500".to_string(), 2500));
-    // A second walk finds nothing left to write (the plan's `where`).
-    let (updated, batches, _) = keyset::run(&mut conn, 1000).await.unwrap();
-    assert_eq!((updated, batches), (0, 3));
+    for mode in [
+        KeysetMode::Dialect {
+            async_commit: false,
+        },
+        KeysetMode::Dialect { async_commit: true },
+        KeysetMode::OneStatement,
+    ] {
+        table::build_users(&mut conn, 2500).await.unwrap();
+        let run = keyset::run(&mut conn, 1000, mode).await.unwrap();
+        assert_eq!((run.updated, run.batches), (2500, 3), "{mode:?}");
+        assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 0, "{mode:?}");
+        let checkpoint: (String, i64) =
+            sqlx::query_as("SELECT last_key, rows_done FROM bench_checkpoint")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(checkpoint, ("2500".to_string(), 2500), "{mode:?}");
+        // A second walk finds nothing left to write (the plan's `where`).
+        let again = keyset::run(&mut conn, 1000, mode).await.unwrap();
+        assert_eq!((again.updated, again.batches), (0, 3), "{mode:?}");
+    }
     drop(conn);
     server.drop_database(&url).await.unwrap();
 }

@@ -23,6 +23,7 @@ use super::scratch;
 pub struct WorkloadConfig {
     /// The scratch database holding `users`.
     pub url: String,
+    /// 0 runs no workload at all.
     pub connections: usize,
     /// Ids are drawn from `1..=rows`.
     pub rows: u64,
@@ -75,7 +76,7 @@ impl Workload {
     /// contender starts), then starts the workers.
     pub async fn start(config: &WorkloadConfig) -> Result<Workload> {
         let mut connections = Vec::with_capacity(config.connections);
-        for _ in 0..config.connections.max(1) {
+        for _ in 0..config.connections {
             connections.push(scratch::connect(&config.url, "bellows-bench-workload").await?);
         }
         let stop = Arc::new(AtomicBool::new(false));
