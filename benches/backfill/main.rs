@@ -49,6 +49,9 @@ struct Args {
     /// Batch size of the "tuned" bellows contender.
     #[arg(long, default_value_t = 5000)]
     tuned_batch_size: u64,
+    /// Batch size of the keyset reference contenders.
+    #[arg(long, default_value_t = bellows::engine::throttle::DEFAULT_BATCH_SIZE)]
+    keyset_batch_size: u64,
     /// PostgreSQL server (any database on it); scratch databases are created and dropped there.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     database: String,
@@ -384,7 +387,7 @@ async fn contend(
                 },
             };
             let timeout = Duration::from_secs(ctx.args.timeout);
-            let batch_size = bellows::engine::throttle::DEFAULT_BATCH_SIZE;
+            let batch_size = ctx.args.keyset_batch_size;
             match tokio::time::timeout(timeout, keyset::run(&mut conn, batch_size, mode)).await {
                 Ok(Ok(run)) => {
                     eprintln!("   {} rows in {} batches", run.updated, run.batches);
