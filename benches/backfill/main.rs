@@ -192,15 +192,21 @@ async fn bench(args: &Args, server: &Server) -> Result<bool> {
     );
     println!("server:   {}", machine.postgres);
     println!("settings: {}", machine.settings.join(", "));
-    println!(
-        "table:    users, {} rows; workload: {} connections × {}, half point UPDATEs of payload, half SELECTs by id",
-        report::thousands(args.rows),
-        args.connections,
-        if args.rate > 0.0 {
-            format!("{} ops/s", args.rate)
-        } else {
-            "flat out".into()
+    let workload = match (args.connections, args.rate > 0.0) {
+        (0, _) => "none".to_string(),
+        (c, true) => format!(
+            "{c} connections × {} ops/s, half point UPDATEs of payload, half SELECTs by id",
+            args.rate
+        ),
+        (c, false) => {
+            format!("{c} connections flat out, half point UPDATEs of payload, half SELECTs by id")
         }
+    };
+    println!("table:    users, {} rows", report::thousands(args.rows));
+    println!("workload: {workload}");
+    println!(
+        "batches:  bellows default 1000 rows (its default), bellows tuned {}, keyset references {}",
+        args.tuned_batch_size, args.keyset_batch_size
     );
     if let Some(binary) = &binary {
         println!("bellows:  {}", binary.display());
@@ -230,7 +236,9 @@ async fn bench(args: &Args, server: &Server) -> Result<bool> {
             None => {
                 let run = run_contender(&ctx, contender, args.rows, false).await;
                 results.extend(run.iter().cloned());
-                run.last().cloned().expect("a contender result")
+                run.last()
+                    .cloned()
+                    .unwrap_or_else(|| failed(&name, args.rows, "did not run".into(), None))
             }
         };
         let at_10n = run_contender(&ctx, contender, args.rows * 10, false).await;
