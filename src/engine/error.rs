@@ -1,0 +1,112 @@
+//! Errors of the engine, each with the kind of exit it maps to (the CLI owns the exit codes).
+
+use crate::dialect::Unsupported;
+
+/// How an engine error ends the process; the CLI maps these to the SPEC's exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A step failed (its phase was compensated) or the database errored: exit 1.
+    Failed,
+    /// The invocation cannot be carried out as asked (changed plan, irreversible step, missing
+    /// `--yes`): exit 2.
+    Invalid,
+    /// A guard did not hold: exit 3.
+    Guard,
+    /// Another run holds the lock, or lock retries ran out: exit 4.
+    Locked,
+    /// Interrupted by a signal: exit 130.
+    Interrupted,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot connect to the database: {source}")]
+    Connect {
+        #[source]
+        source: sqlx::Error,
+        /// How to fix it, when we can tell.
+        hint: Option<String>,
+    },
+
+    #[error("{context}: {source}")]
+    Database {
+        context: String,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    #[error("another bellows run holds the lock on this database: {holder}")]
+    RunLocked { holder: String },
+
+    #[error("{message}")]
+    LockRetriesExhausted { message: String },
+
+    #[error("{message}")]
+    GuardFailed { message: String },
+
+    #[error(
+        "plan `{plan}` changed since it was started: the ledger records checksum {recorded}, \
+         the file now has {current}; pass --allow-changed to run it anyway"
+    )]
+    ChecksumChanged {
+        plan: String,
+        recorded: String,
+        current: String,
+    },
+
+    /// A step failed; its phase has been compensated (or the report says what needs a hand).
+    #[error("{message}")]
+    StepFailed { message: String },
+
+    /// Refused before changing anything (irreversible step, unconfirmed contract, …).
+    #[error("{message}")]
+    Refused { message: String, kind: ErrorKind },
+
+    #[error(transparent)]
+    Unsupported(#[from] Unsupported),
+
+    #[error("interrupted; {message}")]
+    Interrupted { message: String },
+}
+
+impl EngineError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::Connect { .. } | EngineError::Database { .. } => ErrorKind::Failed,
+            EngineError::RunLocked { .. } | EngineError::LockRetriesExhausted { .. } => {
+                ErrorKind::Locked
+            }
+            EngineError::GuardFailed { .. } => ErrorKind::Guard,
+            EngineError::ChecksumChanged { .. } => ErrorKind::Invalid,
+            EngineError::StepFailed { .. } => ErrorKind::Failed,
+            EngineError::Refused { kind, .. } => *kind,
+            EngineError::Unsupported(_) => ErrorKind::Invalid,
+            EngineError::Interrupted { .. } => ErrorKind::Interrupted,
+        }
+    }
+
+    pub fn database(context: impl Into<String>, source: sqlx::Error) -> EngineError {
+        EngineError::Database {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn refused(kind: ErrorKind, message: impl Into<String>) -> EngineError {
+        EngineError::Refused {
+            message: message.into(),
+            kind,
+        }
+    }
+}
+
+/// Adds "while …" context to database errors.
+pub trait DbContext<T> {
+    fn context(self, context: impl FnOnce() -> String) -> Result<T, EngineError>;
+}
+
+impl<T> DbContext<T> for Result<T, sqlx::Error> {
+    fn context(self, context: impl FnOnce() -> String) -> Result<T, EngineError> {
+        self.map_err(|source| EngineError::database(context(), source))
+    }
+}
