@@ -3,6 +3,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+pub mod sqlite_table;
 
 use std::fmt;
 
