@@ -1,6 +1,8 @@
 //! The command-line interface: clap arguments, one file per command, and the printer.
 
 pub mod args;
+pub mod plan;
+pub mod plan_render;
 
 use std::process::ExitCode;
 
@@ -29,7 +31,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::New(_) => anyhow::bail!("`bellows new` is not written yet"),
         Command::Check(_) => anyhow::bail!("`bellows check` is not written yet"),
-        Command::Plan(_) => anyhow::bail!("`bellows plan` is not written yet"),
+        Command::Plan(args) => plan::run(&args),
         Command::Apply(_) => anyhow::bail!("`bellows apply` is not written yet"),
         Command::Status(_) => anyhow::bail!("`bellows status` is not written yet"),
         Command::Rollback(_) => anyhow::bail!("`bellows rollback` is not written yet"),
