@@ -1,8 +1,10 @@
 //! The command-line interface: clap arguments, one file per command, and the printer.
 
 pub mod args;
+pub mod new;
 pub mod plan;
 pub mod plan_render;
+pub mod templates;
 
 use std::process::ExitCode;
 
@@ -29,7 +31,7 @@ impl From<Exit> for ExitCode {
 /// Runs one command; errors that reach here are printed by `main` with their cause chain.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
-        Command::New(_) => anyhow::bail!("`bellows new` is not written yet"),
+        Command::New(args) => new::run(args),
         Command::Check(_) => anyhow::bail!("`bellows check` is not written yet"),
         Command::Plan(args) => plan::run(&args),
         Command::Apply(_) => anyhow::bail!("`bellows apply` is not written yet"),
