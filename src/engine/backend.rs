@@ -250,9 +250,14 @@ pub trait Backend: Sized {
     ) -> Result<bool, EngineError>;
 
     /// SQLite: rebuilds a table in one transaction. PostgreSQL never plans one.
+    ///
+    /// `saved_definition`: for [`crate::ops::planned::RebuildChange::RestoreDefinition`], the
+    /// `CREATE TABLE` statement its capture saved in the ledger (the engine looks it up);
+    /// `None` for every other change.
     async fn rebuild(
         &mut self,
         rebuild: &TableRebuild,
+        saved_definition: Option<&str>,
         limits: Limits,
         mark: Option<(StepKey<'_>, usize)>,
     ) -> Result<(), AttemptError>;

@@ -836,6 +836,7 @@ impl Backend for PgBackend {
     async fn rebuild(
         &mut self,
         _rebuild: &TableRebuild,
+        _saved_definition: Option<&str>,
         _limits: Limits,
         _mark: Option<(StepKey<'_>, usize)>,
     ) -> Result<(), AttemptError> {

@@ -54,21 +54,22 @@ fn jitter() -> f64 {
 /// What to run in one attempt.
 pub enum Attempt<'a> {
     Statement(&'a Statement),
-    Rebuild(&'a TableRebuild),
+    /// A table rebuild, with the saved definition a `RestoreDefinition` rebuilds to.
+    Rebuild(&'a TableRebuild, Option<&'a str>),
 }
 
 impl Attempt<'_> {
     fn table(&self) -> Option<String> {
         match self {
             Attempt::Statement(s) => s.table.as_ref().map(|t| t.to_string()),
-            Attempt::Rebuild(r) => Some(r.table.to_string()),
+            Attempt::Rebuild(r, _) => Some(r.table.to_string()),
         }
     }
 
     fn policy(&self) -> LockPolicy {
         match self {
             Attempt::Statement(s) => s.policy,
-            Attempt::Rebuild(_) => LockPolicy::Short,
+            Attempt::Rebuild(..) => LockPolicy::Short,
         }
     }
 }
@@ -133,9 +134,9 @@ pub async fn run<B: Backend>(
                 let mark = mark.map(|done| (ctx.key(), done));
                 backend.execute(statement, limits, mark, &notice).await
             }
-            Attempt::Rebuild(rebuild) => {
+            Attempt::Rebuild(rebuild, saved) => {
                 let mark = mark.map(|done| (ctx.key(), done));
-                backend.rebuild(rebuild, limits, mark).await
+                backend.rebuild(rebuild, *saved, limits, mark).await
             }
         };
         let (blockers, retry_now) = match result {

@@ -10,7 +10,9 @@ use super::reporter::{Event, Reporter, StepRef};
 use super::retry::{self, Attempt};
 use super::{ErrorKind, StopSignal};
 use crate::config::Config;
-use crate::ops::planned::{Action, ExecuteSaved, GuardQuery, PlannedStep, Statement, Undo};
+use crate::ops::planned::{
+    Action, ExecuteSaved, GuardQuery, PlannedStep, RebuildChange, Statement, TableRebuild, Undo,
+};
 use crate::ops::Op;
 use crate::plan::Plan;
 
@@ -215,7 +217,8 @@ pub async fn apply<B: Backend>(
             }
             Action::Backfill(plan) => backfill::run(backend, ctx, plan, record).await?,
             Action::Rebuild(rebuild) => {
-                retry::run(backend, ctx, Attempt::Rebuild(rebuild), Some(i + 1)).await?
+                let saved = saved_definition(rebuild, record)?;
+                retry::run(backend, ctx, Attempt::Rebuild(rebuild, saved), Some(i + 1)).await?
             }
         }
         record.actions_done = i + 1;
@@ -255,7 +258,8 @@ pub async fn undo<B: Backend>(
             }
             Action::Guard(guard) => check_guard(backend, ctx, guard).await?,
             Action::Rebuild(rebuild) => {
-                retry::run(backend, ctx, Attempt::Rebuild(rebuild), None).await?
+                let saved = saved_definition(rebuild, record)?;
+                retry::run(backend, ctx, Attempt::Rebuild(rebuild, saved), None).await?
             }
             Action::Capture(_) | Action::Backfill(_) => {
                 return Err(StepError::new(
@@ -291,6 +295,30 @@ fn saved_statement(saved: &ExecuteSaved, record: &StepRecord) -> Result<Statemen
         policy: saved.policy,
         special: None,
     })
+}
+
+/// The table definition a `RestoreDefinition` rebuild goes back to: saved in the ledger by the
+/// step's capture when it was applied. `None` for other rebuilds.
+fn saved_definition<'r>(
+    rebuild: &TableRebuild,
+    record: &'r StepRecord,
+) -> Result<Option<&'r str>, StepError> {
+    let RebuildChange::RestoreDefinition { saved } = &rebuild.change else {
+        return Ok(None);
+    };
+    record
+        .captures
+        .get(*saved)
+        .map(|sql| Some(sql.as_str()))
+        .ok_or_else(|| {
+            StepError::new(
+                ErrorKind::Failed,
+                format!(
+                    "the ledger has no saved `{saved}` (the definition of {} before the step); it cannot be restored automatically",
+                    rebuild.table
+                ),
+            )
+        })
 }
 
 /// Whether a step only checks (its actions are all guards): applied once its guards pass.
