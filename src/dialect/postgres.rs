@@ -1,7 +1,10 @@
 //! PostgreSQL: SQL for every operation.
 
 use super::{Dialect, DialectKind, Unsupported};
-use crate::ops::planned::PlannedOp;
+use crate::ops::guard::GuardCheck;
+use crate::ops::planned::{
+    Action, GuardQuery, Lock, LockPolicy, PlannedOp, Statement, TableEffect, Undo,
+};
 use crate::ops::*;
 
 pub struct Postgres;
@@ -23,8 +26,31 @@ impl Dialect for Postgres {
         todo_op("create_table")
     }
 
-    fn add_column(&self, _op: &AddColumn) -> Result<PlannedOp, Unsupported> {
-        todo_op("add_column")
+    // STOPGAP (engine branch): minimal add_column, guard and sql so the engine can be tested
+    // before the dialect branch lands; the dialect helper's versions replace these at merge.
+    fn add_column(&self, op: &AddColumn) -> Result<PlannedOp, Unsupported> {
+        let table = self.table(&op.table);
+        let column = self.ident(&op.column);
+        let mut definition = format!("{column} {}", op.type_);
+        if !op.nullable {
+            definition.push_str(" NOT NULL");
+        }
+        if let Some(default) = &op.default {
+            definition.push_str(&format!(" DEFAULT {default}"));
+        }
+        Ok(PlannedOp {
+            actions: vec![Action::Execute(Statement::ddl(
+                format!("ALTER TABLE {table} ADD COLUMN {definition}"),
+                Lock::AccessExclusive,
+                &op.table,
+            ))],
+            undo: Undo::Actions(vec![Action::Execute(Statement::ddl(
+                format!("ALTER TABLE {table} DROP COLUMN IF EXISTS {column}"),
+                Lock::AccessExclusive,
+                &op.table,
+            ))]),
+            notes: Vec::new(),
+        })
     }
 
     fn add_index(&self, _op: &AddIndex) -> Result<PlannedOp, Unsupported> {
@@ -55,12 +81,52 @@ impl Dialect for Postgres {
         todo_op("drop_default")
     }
 
-    fn guard(&self, _op: &Guard) -> Result<PlannedOp, Unsupported> {
-        todo_op("guard")
+    fn guard(&self, op: &Guard) -> Result<PlannedOp, Unsupported> {
+        let query = match &op.check {
+            GuardCheck::NullCount { table, column } => GuardQuery {
+                description: format!("no NULL left in {table}.{column}"),
+                query: format!(
+                    "SELECT count(*) FROM {} WHERE {} IS NULL",
+                    self.table(table),
+                    self.ident(column)
+                ),
+                expect: crate::ops::planned::Expect::Integer(0),
+            },
+            GuardCheck::Query { query, expect } => GuardQuery {
+                description: "the plan's query".into(),
+                query: query.clone(),
+                expect: *expect,
+            },
+        };
+        Ok(PlannedOp {
+            actions: vec![Action::Guard(query)],
+            undo: Undo::Nothing("a guard changes nothing".into()),
+            notes: Vec::new(),
+        })
     }
 
-    fn sql(&self, _op: &Sql) -> Result<PlannedOp, Unsupported> {
-        todo_op("sql")
+    fn sql(&self, op: &Sql) -> Result<PlannedOp, Unsupported> {
+        let statement = |text: &str| Statement {
+            sql: text.to_string(),
+            lock: Lock::None,
+            table: None,
+            effect: TableEffect::None,
+            transaction: op.transaction,
+            policy: if op.transaction {
+                LockPolicy::Short
+            } else {
+                LockPolicy::Long
+            },
+            special: None,
+        };
+        Ok(PlannedOp {
+            actions: vec![Action::Execute(statement(&op.up))],
+            undo: match &op.down {
+                Some(down) => Undo::Actions(vec![Action::Execute(statement(down))]),
+                None => Undo::Irreversible("the sql step has no `down`".into()),
+            },
+            notes: Vec::new(),
+        })
     }
 
     fn set_not_null(&self, _op: &SetNotNull) -> Result<PlannedOp, Unsupported> {

@@ -84,9 +84,9 @@ impl PgBackend {
     async fn open(options: &PgConnectOptions) -> Result<PgConnection, EngineError> {
         PgConnection::connect_with(options)
             .await
-            .map_err(|source| EngineError::Connect {
-                hint: connect_hint(&source),
-                source,
+            .map_err(|error| EngineError::Connect {
+                hint: connect_hint(&error),
+                error,
             })
     }
 
@@ -376,8 +376,8 @@ impl Backend for PgBackend {
 
     async fn connect(url: &str, application_name: &str) -> Result<Self, EngineError> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|source| EngineError::Connect {
-                source,
+            .map_err(|error| EngineError::Connect {
+                error,
                 hint: Some(
                     "a PostgreSQL URL looks like postgres://user:password@host:5432/database"
                         .into(),
