@@ -218,7 +218,7 @@ fn a_second_run_exits_4_at_once_naming_the_holder() {
         "0001_slow.toml",
         "[[expand]]\nop = \"sql\"\nup = \"SELECT pg_sleep(4)\"\ndown = \"SELECT 1\"\n",
     );
-    let mut first = bellows_std()
+    let first = bellows_std()
         .args(["apply", "-d", &db.url])
         .arg(&slow)
         .stdout(Stdio::piped())
