@@ -821,15 +821,20 @@ impl Backend for PgBackend {
         .await
         .context(|| format!("looking for an invalid index {}", quote_ident(index)))?;
         let Some(name) = found else { return Ok(false) };
-        sqlx::raw_sql(&format!(
-            "SET lock_timeout = 0; SET statement_timeout = 0; DROP INDEX CONCURRENTLY IF EXISTS {name}"
-        ))
-        .execute(&mut self.work)
-        .await
-        .context(|| format!("dropping the invalid index {name} left by a failed attempt"))?;
+        // NOTE: sent on their own: several statements in one query string run in an implicit
+        // transaction, where DROP INDEX CONCURRENTLY is refused.
+        sqlx::raw_sql("SET lock_timeout = 0; SET statement_timeout = 0")
+            .execute(&mut self.work)
+            .await
+            .context(|| "preparing to drop an invalid index".into())?;
+        let dropped = sqlx::raw_sql(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+            .execute(&mut self.work)
+            .await
+            .context(|| format!("dropping the invalid index {name} left by a failed attempt"));
         let _ = sqlx::raw_sql("RESET lock_timeout; RESET statement_timeout")
             .execute(&mut self.work)
             .await;
+        dropped?;
         Ok(true)
     }
 
