@@ -357,6 +357,15 @@ async fn apply_phase<B: Backend>(
 
     for planned in &pending {
         let context = ctx(run, planned, reporter, &options.stop);
+        if options.stop.is_stopped() {
+            // Between steps: everything before is applied, this one has not started.
+            return Err(EngineError::Interrupted {
+                message: format!(
+                    "stopped before {} of plan `{plan}`; run `bellows apply` again to continue",
+                    context.describe()
+                ),
+            });
+        }
         let step_started = Instant::now();
         reporter.report(Event::StepStarted {
             step: context.step.clone(),

@@ -20,20 +20,18 @@ pub enum ErrorKind {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("cannot connect to the database: {source}")]
+    #[error(
+        "cannot connect to the database: {error}{}",
+        hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default()
+    )]
     Connect {
-        #[source]
-        source: sqlx::Error,
+        error: sqlx::Error,
         /// How to fix it, when we can tell.
         hint: Option<String>,
     },
 
-    #[error("{context}: {source}")]
-    Database {
-        context: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error("{context}: {error}")]
+    Database { context: String, error: sqlx::Error },
 
     #[error("another bellows run holds the lock on this database: {holder}")]
     RunLocked { holder: String },
@@ -88,7 +86,7 @@ impl EngineError {
     pub fn database(context: impl Into<String>, source: sqlx::Error) -> EngineError {
         EngineError::Database {
             context: context.into(),
-            source,
+            error: source,
         }
     }
 

@@ -84,9 +84,9 @@ impl PgBackend {
     async fn open(options: &PgConnectOptions) -> Result<PgConnection, EngineError> {
         PgConnection::connect_with(options)
             .await
-            .map_err(|source| EngineError::Connect {
-                hint: connect_hint(&source),
-                source,
+            .map_err(|error| EngineError::Connect {
+                hint: connect_hint(&error),
+                error,
             })
     }
 
@@ -376,8 +376,8 @@ impl Backend for PgBackend {
 
     async fn connect(url: &str, application_name: &str) -> Result<Self, EngineError> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|source| EngineError::Connect {
-                source,
+            .map_err(|error| EngineError::Connect {
+                error,
                 hint: Some(
                     "a PostgreSQL URL looks like postgres://user:password@host:5432/database"
                         .into(),
@@ -821,15 +821,20 @@ impl Backend for PgBackend {
         .await
         .context(|| format!("looking for an invalid index {}", quote_ident(index)))?;
         let Some(name) = found else { return Ok(false) };
-        sqlx::raw_sql(&format!(
-            "SET lock_timeout = 0; SET statement_timeout = 0; DROP INDEX CONCURRENTLY IF EXISTS {name}"
-        ))
-        .execute(&mut self.work)
-        .await
-        .context(|| format!("dropping the invalid index {name} left by a failed attempt"))?;
+        // NOTE: sent on their own: several statements in one query string run in an implicit
+        // transaction, where DROP INDEX CONCURRENTLY is refused.
+        sqlx::raw_sql("SET lock_timeout = 0; SET statement_timeout = 0")
+            .execute(&mut self.work)
+            .await
+            .context(|| "preparing to drop an invalid index".into())?;
+        let dropped = sqlx::raw_sql(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+            .execute(&mut self.work)
+            .await
+            .context(|| format!("dropping the invalid index {name} left by a failed attempt"));
         let _ = sqlx::raw_sql("RESET lock_timeout; RESET statement_timeout")
             .execute(&mut self.work)
             .await;
+        dropped?;
         Ok(true)
     }
 

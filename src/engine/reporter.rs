@@ -227,6 +227,57 @@ pub enum Event {
     },
 }
 
+/// "; blocked by pid 4242 (`app`): idle in transaction for 35s: UPDATE …".
+pub fn describe_blockers(blockers: &[Blocker]) -> String {
+    if blockers.is_empty() {
+        return String::new();
+    }
+    let list = blockers
+        .iter()
+        .map(describe_blocker)
+        .collect::<Vec<_>>()
+        .join("; ");
+    format!("; blocked by {list}")
+}
+
+pub fn describe_blocker(blocker: &Blocker) -> String {
+    let mut text = format!("pid {}", blocker.pid);
+    if let Some(kind) = blocker.autovacuum {
+        text.push_str(match kind {
+            AutovacuumKind::Ordinary => " (autovacuum)",
+            AutovacuumKind::Wraparound => {
+                " (anti-wraparound autovacuum: it must not be cancelled; wait for it to finish)"
+            }
+        });
+    } else if !blocker.application_name.is_empty() {
+        text.push_str(&format!(" ({})", blocker.application_name));
+    }
+    if !blocker.state.is_empty() {
+        text.push_str(&format!(": {}", blocker.state));
+    }
+    if let Some(age) = blocker.xact_age {
+        text.push_str(&format!(
+            " for {}",
+            humantime::format_duration(Duration::from_secs(age.as_secs()))
+        ));
+    }
+    let query: String = blocker
+        .query
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !query.is_empty() {
+        let short: String = query.chars().take(60).collect();
+        let ellipsis = if query.chars().count() > 60 {
+            "…"
+        } else {
+            ""
+        };
+        text.push_str(&format!(" — {short}{ellipsis}"));
+    }
+    text
+}
+
 fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }
@@ -241,6 +292,27 @@ fn opt_millis<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Err
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blockers_are_described_for_people() {
+        let blocker = Blocker {
+            pid: 4242,
+            application_name: "psql".into(),
+            state: "idle in transaction".into(),
+            query: "SELECT *\n  FROM users".into(),
+            xact_age: Some(Duration::from_millis(35_400)),
+            autovacuum: None,
+        };
+        assert_eq!(
+            describe_blocker(&blocker),
+            "pid 4242 (psql): idle in transaction for 35s — SELECT * FROM users"
+        );
+        let wrap = Blocker {
+            autovacuum: Some(AutovacuumKind::Wraparound),
+            ..blocker
+        };
+        assert!(describe_blocker(&wrap).contains("anti-wraparound"));
+    }
 
     #[test]
     fn events_serialize_with_a_tag_and_milliseconds() {

@@ -132,8 +132,11 @@ pub fn merge(ledger: Vec<PlanLedger>, files: &[Plan], has_ledger: bool) -> Statu
                     state: s.state,
                     started_at: s.started_at,
                     finished_at: s.finished_at,
-                    duration: match (s.started_at, s.finished_at) {
-                        (Some(a), Some(b)) => b.duration_since(a).ok(),
+                    // A rolled-back step's times span the apply and the undo: no duration.
+                    duration: match (s.state, s.started_at, s.finished_at) {
+                        (StepState::Applied | StepState::Failed, Some(a), Some(b)) => {
+                            b.duration_since(a).ok()
+                        }
                         _ => None,
                     },
                     error: s.error.clone(),

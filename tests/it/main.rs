@@ -1,8 +1,15 @@
 //! The one integration-test binary: each module tests one area through the library or the
 //! real `bellows` binary.
 
+mod common;
 mod dialect_sql;
 mod docs;
+mod engine_actions;
+mod engine_apply;
+mod engine_backfill;
+mod engine_confirm;
+mod engine_locks;
+mod engine_rollback;
 mod examples;
 mod fixtures;
 mod new;

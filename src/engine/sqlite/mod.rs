@@ -313,8 +313,8 @@ impl Backend for SqliteBackend {
 
     async fn connect(url: &str, application_name: &str) -> Result<Self, EngineError> {
         let options =
-            SqliteConnectOptions::from_str(url).map_err(|source| EngineError::Connect {
-                source,
+            SqliteConnectOptions::from_str(url).map_err(|error| EngineError::Connect {
+                error,
                 hint: Some(
                     "a SQLite URL looks like sqlite:path/to/app.db or sqlite:///absolute/path.db"
                         .into(),
@@ -344,12 +344,12 @@ impl Backend for SqliteBackend {
             .busy_timeout(DEFAULT_BUSY_TIMEOUT);
         let mut conn = SqliteConnection::connect_with(&options)
             .await
-            .map_err(|source| EngineError::Connect {
+            .map_err(|error| EngineError::Connect {
                 hint: Some(format!(
                     "is {} a SQLite database, readable and writable by you?",
                     database.display()
                 )),
-                source,
+                error,
             })?;
         let text: String = sqlx::query_scalar("SELECT sqlite_version()")
             .fetch_one(&mut conn)
