@@ -234,7 +234,10 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Exit> {
                 eprintln!("{}", render(&loaded.source, diagnostic));
             }
             if report.valid {
-                print!("{}", plan_render::human(&report, console::colors_enabled()));
+                // NOTE: console lets CLICOLOR_FORCE override NO_COLOR; NO_COLOR wins here.
+                let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+                let styled = console::colors_enabled() && !no_color;
+                print!("{}", plan_render::human(&report, styled));
             } else {
                 let errors = diagnostics.iter().filter(|d| d.is_error()).count();
                 eprintln!(

@@ -66,20 +66,7 @@ fn describe_locks(value: &mut Value) {
 
 /// The report for a terminal (`styled`) or a pipe (plain).
 pub fn human(report: &PlanReport, styled: bool) -> String {
-    let painter = Painter {
-        styled,
-        dialect: report.dialect,
-        lock_timeout: report
-            .plan
-            .as_ref()
-            .and_then(|p| p.lock_timeout)
-            .unwrap_or(super::plan::DEFAULT_LOCK_TIMEOUT),
-        lock_retries: report
-            .plan
-            .as_ref()
-            .map(|p| p.lock_retries)
-            .unwrap_or(super::plan::DEFAULT_LOCK_RETRIES),
-    };
+    let painter = Painter::new(report, styled);
     let mut out = String::new();
     painter.header(&mut out, report);
     for phase in &report.phases {
@@ -105,6 +92,20 @@ pub fn human(report: &PlanReport, styled: bool) -> String {
     out
 }
 
+/// Only the steps, one after the other, without the header, phase titles and summary (for
+/// the SQL snapshots of single operations).
+pub fn human_steps(report: &PlanReport, styled: bool) -> String {
+    let painter = Painter::new(report, styled);
+    let mut out = String::new();
+    for (i, step) in report.phases.iter().flat_map(|p| &p.steps).enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        painter.step(&mut out, step);
+    }
+    out
+}
+
 struct Painter {
     styled: bool,
     dialect: DialectKind,
@@ -113,6 +114,20 @@ struct Painter {
 }
 
 impl Painter {
+    fn new(report: &PlanReport, styled: bool) -> Painter {
+        let plan = report.plan.as_ref();
+        Painter {
+            styled,
+            dialect: report.dialect,
+            lock_timeout: plan
+                .and_then(|p| p.lock_timeout)
+                .unwrap_or(super::plan::DEFAULT_LOCK_TIMEOUT),
+            lock_retries: plan
+                .map(|p| p.lock_retries)
+                .unwrap_or(super::plan::DEFAULT_LOCK_RETRIES),
+        }
+    }
+
     fn paint<D>(&self, text: D) -> StyledObject<D> {
         style(text).force_styling(self.styled)
     }
@@ -218,6 +233,10 @@ impl Painter {
     /// `    label   first line` and the following lines aligned under the first.
     fn labelled(&self, out: &mut String, label: &str, text: &str) {
         for (i, line) in text.lines().enumerate() {
+            if line.is_empty() {
+                out.push('\n');
+                continue;
+            }
             let label = if i == 0 { label } else { "" };
             let _ = writeln!(
                 out,
@@ -237,10 +256,25 @@ impl Painter {
         );
     }
 
+    /// A detail line made of parts that carry their own style (a warning colour, or dim).
+    fn detail_parts(&self, out: &mut String, parts: &[String]) {
+        let separator = self.paint(" · ").dim().to_string();
+        let _ = writeln!(
+            out,
+            "{INDENT}{:LABEL$}{}{}",
+            "",
+            self.paint("↳ ").dim(),
+            parts.join(&separator)
+        );
+    }
+
     fn sql(&self, out: &mut String, label: &str, sql: &str) {
         let painted = sql
             .lines()
-            .map(|line| self.paint(line).cyan().to_string())
+            .map(|line| match line {
+                "" => String::new(),
+                line => self.paint(line).cyan().to_string(),
+            })
             .collect::<Vec<_>>()
             .join("\n");
         self.labelled(out, label, &painted);
@@ -286,12 +320,17 @@ impl Painter {
     }
 
     fn statement_details(&self, out: &mut String, statement: &Statement, op: &str) {
-        let lock = if op == "sql" && statement.lock == Lock::None {
-            "locks whatever the SQL takes (bellows does not analyse hand-written SQL)".to_string()
+        if op == "sql" && statement.lock == Lock::None {
+            self.detail(out, "takes the locks and does the work the SQL does (bellows does not analyse hand-written SQL)");
         } else {
-            self.lock(statement.lock, statement.table.as_ref())
-        };
-        self.detail(out, &format!("{lock} · {}", self.effect(statement.effect)));
+            self.detail_parts(
+                out,
+                &[
+                    self.lock(statement.lock, statement.table.as_ref()),
+                    self.effect(statement.effect),
+                ],
+            );
+        }
         self.detail(
             out,
             &self.how_it_runs(statement.transaction, statement.policy),
@@ -313,13 +352,12 @@ impl Painter {
                 .cyan()
                 .to_string(),
         );
-        self.detail(
+        self.detail_parts(
             out,
-            &format!(
-                "{} · {}",
+            &[
                 self.lock(saved.lock, saved.table.as_ref()),
-                self.effect(saved.effect)
-            ),
+                self.effect(saved.effect),
+            ],
         );
         self.detail(out, &self.how_it_runs(saved.transaction, saved.policy));
         if let Some(special) = &saved.special {
@@ -357,7 +395,10 @@ impl Painter {
                     humantime::format_duration(target)
                 ));
             }
-            if let Some(lag) = settings.max_lag {
+            if let Some(lag) = settings
+                .max_lag
+                .filter(|_| self.dialect == DialectKind::Postgres)
+            {
                 parts.push(format!(
                     "waits while a replica lags more than {}",
                     humantime::format_duration(lag)
@@ -401,7 +442,7 @@ impl Painter {
 
     fn lock(&self, lock: Lock, table: Option<&TableName>) -> String {
         if lock == Lock::None {
-            return "no table lock".into();
+            return self.paint("no table lock").dim().to_string();
         }
         let on = match (lock, table) {
             (Lock::SqliteWrite, _) => String::new(),
@@ -417,17 +458,20 @@ impl Painter {
         if lock.blocks_reads() {
             self.paint(text).yellow().to_string()
         } else {
-            text
+            self.paint(text).dim().to_string()
         }
     }
 
     fn effect(&self, effect: TableEffect) -> String {
-        match effect {
-            TableEffect::None => "catalog only, instant".into(),
-            TableEffect::Scan => "reads every row".into(),
-            TableEffect::Rewrite => self.paint("REWRITES every row").red().bold().to_string(),
-            TableEffect::Batch => "writes one batch of rows".into(),
-        }
+        let text = match effect {
+            TableEffect::None => "catalog only, instant",
+            TableEffect::Scan => "reads every row",
+            TableEffect::Rewrite => {
+                return self.paint("REWRITES every row").red().bold().to_string();
+            }
+            TableEffect::Batch => "writes one batch of rows",
+        };
+        self.paint(text).dim().to_string()
     }
 
     fn how_it_runs(&self, transaction: bool, policy: LockPolicy) -> String {

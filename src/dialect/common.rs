@@ -1,13 +1,13 @@
 //! SQL pieces both dialects write the same way: column lists, guards, `sql` steps and the
 //! display form of a backfill.
 
-use super::Dialect;
+use super::{quote_literal, Dialect};
 use crate::ops::guard::GuardCheck;
 use crate::ops::planned::{
     Action, BackfillPlan, Expect, GuardQuery, Lock, LockPolicy, PlannedOp, Statement, TableEffect,
     Undo,
 };
-use crate::ops::{Backfill, Guard, Sql};
+use crate::ops::{Backfill, Guard, Sql, SyncColumn};
 use crate::plan::model::TableName;
 
 /// The default rows per backfill batch (SPEC: `batch_size` defaults to 1000).
@@ -118,25 +118,39 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
         .key
         .clone()
         .unwrap_or_else(|| vec![PRIMARY_KEY_PLACEHOLDER.to_string()]);
-    let last: Vec<String> = key.iter().map(|_| "<last key>".to_string()).collect();
-    let end: Vec<String> = key.iter().map(|_| "<batch end>".to_string()).collect();
+    // Placeholders for the key values the engine fills in as literals.
+    let placeholders = |what: &str| -> Vec<String> {
+        match &op.key {
+            None => vec![format!("<{what} key>")],
+            Some(key) => key.iter().map(|k| format!("<{what} {k}>")).collect(),
+        }
+    };
+    let last = placeholders("last");
+    let end = placeholders("batch end");
     let limit = op.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
     let bounds = dialect.backfill_bounds_sql(op, &key, Some(&last), limit);
     let update = dialect.backfill_update_sql(op, &key, Some(&last), &end);
     let batch_sql = format!(
         "-- 1. the next {limit} keys after the previous batch (the first batch starts at the beginning)\n{bounds};\n\n-- 2. the batch itself, one short transaction with the checkpoint\n{update};"
     );
-    let placeholder_column = dialect.ident(PRIMARY_KEY_PLACEHOLDER);
-    let batch_sql = batch_sql
-        .replace(&placeholder_column, PRIMARY_KEY_PLACEHOLDER)
-        .replace("'<last key>'", "<last key>")
-        .replace("'<batch end>'", "<batch end>");
+    let mut batch_sql = batch_sql.replace(
+        &dialect.ident(PRIMARY_KEY_PLACEHOLDER),
+        PRIMARY_KEY_PLACEHOLDER,
+    );
+    for placeholder in last.iter().chain(&end) {
+        batch_sql = batch_sql.replace(&quote_literal(placeholder), placeholder);
+    }
     let mut notes = vec![
         "keyset pagination: each batch starts where the previous one ended (never OFFSET), so no row is read twice".into(),
         "each batch is its own short transaction that also saves the checkpoint; an interrupted backfill resumes after the last committed batch".into(),
     ];
     if op.key.is_none() {
         notes.push("walks the table's primary key, read from the database when applied".into());
+    }
+    if op.max_lag.is_some() && dialect.kind() == super::DialectKind::Sqlite {
+        notes.push(
+            "`max_lag` watches PostgreSQL replicas; SQLite has none, so it is ignored".into(),
+        );
     }
     PlannedOp {
         actions: vec![Action::Backfill(BackfillPlan {
@@ -150,4 +164,24 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
         undo: Undo::Nothing("the expand rollback removes the column".into()),
         notes,
     }
+}
+
+/// `EXPLAIN UPDATE t SET column = (from) WHERE false`: compiles the sync expressions against
+/// the table before the trigger is installed, and writes nothing.
+// NOTE: neither database checks the body of a trigger (function) when it is created, so a typo
+// in `from` would otherwise only surface as an error in every write of the application.
+pub fn sync_expression_check(dialect: &dyn Dialect, op: &SyncColumn) -> String {
+    let mut set = vec![format!("{} = ({})", dialect.ident(&op.column), op.from)];
+    if let Some(reverse) = &op.reverse {
+        set.push(format!(
+            "{} = ({})",
+            dialect.ident(&reverse.column),
+            reverse.from
+        ));
+    }
+    format!(
+        "EXPLAIN UPDATE {} SET {} WHERE false",
+        dialect.table(&op.table),
+        set.join(", ")
+    )
 }

@@ -413,8 +413,17 @@ impl Dialect for Postgres {
                 other = reverse.column
             ));
         }
+        notes.push(
+            "EXPLAIN first checks the expressions against the table (columns and types), so a mistake fails here instead of in the application's writes".into(),
+        );
+        let check = Statement::ddl(
+            common::sync_expression_check(self, op),
+            Lock::RowExclusive,
+            &op.table,
+        );
         Ok(PlannedOp {
             actions: vec![
+                Action::Execute(check),
                 Action::Execute(plain(self.sync_function_sql(op))),
                 Action::Execute(trigger),
             ],

@@ -417,8 +417,16 @@ impl Dialect for Sqlite {
                 other = reverse.column
             ));
         }
+        notes.push(
+            "EXPLAIN first checks the expressions against the table, so a mistake fails here instead of in the application's writes".into(),
+        );
+        let check = Statement {
+            table: Some(op.table.clone()),
+            ..common::plain(common::sync_expression_check(self, op))
+        };
         Ok(PlannedOp {
             actions: vec![
+                Action::Execute(check),
                 Action::Execute(self.write(insert, &op.table)),
                 Action::Execute(self.write(update, &op.table)),
             ],

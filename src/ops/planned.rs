@@ -263,6 +263,7 @@ pub enum RebuildChange {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableRebuild {
     pub table: TableName,
+    #[serde(flatten)]
     pub change: RebuildChange,
     /// The statements, described for display (the real ones depend on the table's definition).
     pub outline: Vec<String>,

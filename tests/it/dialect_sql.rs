@@ -672,6 +672,38 @@ async fn postgres_sync_triggers_keep_both_applications_in_step_without_loops() {
     }
     let mut db = Db::Postgres(&mut conn);
     prove_sync(&mut db).await;
+
+    // A mistake in `from` fails the step's first statement, before any trigger exists.
+    for mistake in [MISSPELT_SYNC, MISTYPED_SYNC] {
+        let check = first_statement(mistake, DialectKind::Postgres);
+        let error = sqlx::raw_sql(&check).execute(&mut conn).await.unwrap_err();
+        assert!(check.starts_with("EXPLAIN UPDATE"), "{check}");
+        assert!(error.to_string().contains("column"), "{error}");
+    }
+}
+
+const MISSPELT_SYNC: &str = r#"
+[[expand]]
+op = "sync_column"
+table = "users"
+column = "email_verified"
+from = "verifed_at IS NOT NULL"
+"#;
+
+const MISTYPED_SYNC: &str = r#"
+[[expand]]
+op = "sync_column"
+table = "users"
+column = "email_verified"
+from = "name"
+"#;
+
+fn first_statement(toml: &str, kind: DialectKind) -> String {
+    let plan = load(toml);
+    match &planned(&plan, kind)[0].3.actions[0] {
+        Action::Execute(statement) => statement.sql.clone(),
+        other => panic!("sync_column starts with {other:?}"),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1230,5 +1262,11 @@ async fn sqlite_sync_triggers_keep_both_applications_in_step_without_loops() {
         }
         let mut db = Db::Sqlite(&mut conn);
         prove_sync(&mut db).await;
+
+        // SQLite has no column types to mismatch, but a misspelt column fails before any
+        // trigger exists.
+        let check = first_statement(MISSPELT_SYNC, DialectKind::Sqlite);
+        let error = sqlx::raw_sql(&check).execute(&mut conn).await.unwrap_err();
+        assert!(error.to_string().contains("no such column"), "{error}");
     }
 }
