@@ -2,23 +2,92 @@
 
 use std::path::Path;
 
-use sqlx::Connection;
+use sqlx::{Connection, PgConnection};
 
-fn fixture(path: &str) -> String {
+pub fn fixture(path: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(path);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-const START_POSTGRES: &str =
-    "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
-     or point TEST_DATABASE_URL at a server";
+/// A PostgreSQL database of its own for one test, created on the server of `TEST_DATABASE_URL`
+/// (or `DATABASE_URL`, or the local default); dropped by [`ScratchPostgres::drop`].
+pub struct ScratchPostgres {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
 
-fn postgres_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .or_else(|_| std::env::var("DATABASE_URL"))
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+impl ScratchPostgres {
+    pub async fn create(purpose: &str) -> ScratchPostgres {
+        let admin_url = std::env::var("TEST_DATABASE_URL")
+            .or_else(|_| std::env::var("DATABASE_URL"))
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!(
+                "cannot reach PostgreSQL at {admin_url}: {e}; start it with \
+                 `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
+                 or point TEST_DATABASE_URL at a server"
+            )
+        });
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("bellows_{purpose}_{}_{nanos}", std::process::id());
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = database_url(&admin_url, &name);
+        ScratchPostgres {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+/// Drops the scratch database, even when the test panicked. `Drop` cannot await, so a thread
+/// with a runtime of its own does it while the test's thread waits.
+impl Drop for ScratchPostgres {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&admin_url).await?;
+                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("could not drop the scratch database {}: {error}", self.name);
+        }
+    }
+}
+
+/// `url` with its database replaced by `database`.
+fn database_url(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
 }
 
 /// (users, verified users, distinct emails, orders, orders whose user exists)
@@ -93,55 +162,23 @@ async fn sqlite_seed_takes_the_row_count_from_seed_params() {
 
 #[tokio::test]
 async fn postgres_seed_makes_the_same_rows() {
-    let admin_url = postgres_url();
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("cannot reach PostgreSQL at {admin_url}: {e}; {START_POSTGRES}")
-        });
-    let name = format!(
-        "bellows_fixtures_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
+    let scratch = ScratchPostgres::create("fixtures").await;
+    let mut db = PgConnection::connect(&scratch.url).await.unwrap();
+    sqlx::raw_sql(&fixture("postgres/schema.sql"))
+        .execute(&mut db)
         .await
         .unwrap();
-
-    let result = async {
-        let url = scratch_url(&admin_url, &name);
-        let mut db = sqlx::PgConnection::connect(&url).await?;
-        sqlx::raw_sql(&fixture("postgres/schema.sql"))
-            .execute(&mut db)
-            .await?;
-        sqlx::raw_sql(&fixture("postgres/seed.sql"))
-            .execute(&mut db)
-            .await?;
-        let counts: (i64, i64, i64, i64, i64) = sqlx::query_as(COUNTS).fetch_one(&mut db).await?;
-        let first: (String, String) = sqlx::query_as("SELECT name, email FROM users WHERE id = 1")
-            .fetch_one(&mut db)
-            .await?;
-        // the identity continues after the seeded ids
-        let next_id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (name, email) VALUES ('New', 'new@example.com') RETURNING id",
-        )
-        .fetch_one(&mut db)
-        .await?;
-        db.close().await?;
-        Ok::<_, sqlx::Error>((counts, first, next_id))
-    }
-    .await;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
+    sqlx::raw_sql(&fixture("postgres/seed.sql"))
+        .execute(&mut db)
         .await
         .unwrap();
-
-    let (counts, first, next_id) = result.unwrap();
+    let counts: (i64, i64, i64, i64, i64) =
+        sqlx::query_as(COUNTS).fetch_one(&mut db).await.unwrap();
     assert_eq!(counts, (100_000, 70_000, 100_000, 50_000, 50_000));
+    let first: (String, String) = sqlx::query_as("SELECT name, email FROM users WHERE id = 1")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!(
         first,
         (
@@ -149,22 +186,26 @@ async fn postgres_seed_makes_the_same_rows() {
             "grace.lovelace.1@example.com".to_string()
         )
     );
+    // the identity continues after the seeded ids
+    let next_id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (name, email) VALUES ('New', 'new@example.com') RETURNING id",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
     assert_eq!(next_id, 100_001);
+    db.close().await.unwrap();
 }
 
-/// `admin_url` with its database replaced by `database`.
-fn scratch_url(admin_url: &str, database: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (admin_url, None),
-    };
-    let authority_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[authority_end..].find('/') {
-        Some(slash) => &base[..authority_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{base}/{database}?{query}"),
-        None => format!("{base}/{database}"),
-    }
+#[test]
+fn scratch_urls_keep_the_server_and_options() {
+    assert_eq!(
+        database_url("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        database_url("postgres://u@h/db?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+    assert_eq!(database_url("postgres://u@h", "x"), "postgres://u@h/x");
 }
