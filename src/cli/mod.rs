@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod args;
+pub mod demo;
 pub mod new;
 pub mod plan;
 pub mod plan_files;
@@ -43,7 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Apply(args) => apply::run(args),
         Command::Status(args) => status::run(args),
         Command::Rollback(args) => rollback::run(args),
-        Command::Demo(_) => anyhow::bail!("`bellows demo` is not written yet"),
+        Command::Demo(args) => demo::run(args),
         Command::Schema => anyhow::bail!("`bellows schema` is not written yet"),
         Command::Completions { .. } => anyhow::bail!("`bellows completions` is not written yet"),
     }

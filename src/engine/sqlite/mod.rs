@@ -8,6 +8,7 @@
 //! or a table rebuild. In WAL mode, which a run switches the database to, readers are never
 //! blocked.
 
+pub mod demo;
 mod ledger;
 mod rebuild;
 pub mod run_lock;
