@@ -1,5 +1,6 @@
-//! Shared helpers: the `bellows` command, plan files in temporary directories, and scratch
-//! PostgreSQL databases that are dropped at the end of each test, even when it fails.
+//! Shared helpers: the `bellows` command, plan files in temporary directories, scratch
+//! PostgreSQL databases that are dropped at the end of each test, even when it fails, and
+//! SQLite database files in temporary directories.
 
 #![allow(dead_code)]
 
@@ -239,4 +240,144 @@ pub fn output_text(output: &std::process::Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// A SQLite database file of its own for one test, in a temporary directory removed at the end.
+pub struct SqliteDb {
+    pub path: PathBuf,
+    /// `sqlite:<path>`, for `-d`.
+    pub url: String,
+    /// The temporary directory holding the file, when the helper made it.
+    _dir: Option<tempfile::TempDir>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl SqliteDb {
+    /// An empty database file `app.db` in a new temporary directory.
+    pub fn new() -> SqliteDb {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut db = SqliteDb::at(&dir.path().join("app.db"));
+        db._dir = Some(dir);
+        db.exec("PRAGMA user_version = 0");
+        db
+    }
+
+    /// The database file at `path` (not removed by the helper).
+    pub fn at(path: &Path) -> SqliteDb {
+        SqliteDb {
+            url: format!("sqlite:{}", path.display()),
+            path: path.to_path_buf(),
+            _dir: None,
+            rt: runtime(),
+        }
+    }
+
+    /// The directory of the database file.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().expect("a file in a directory")
+    }
+
+    pub fn connect(&self) -> sqlx::SqliteConnection {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&self.path)
+            .create_if_missing(true)
+            .busy_timeout(std::time::Duration::from_secs(30));
+        self.rt
+            .block_on(sqlx::SqliteConnection::connect_with(&options))
+            .expect("open the test database")
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// Runs SQL (several statements allowed).
+    pub fn exec(&self, sql: &str) {
+        let mut conn = self.connect();
+        self.rt
+            .block_on(sqlx::raw_sql(sql).execute(&mut conn))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let _ = self.rt.block_on(conn.close());
+    }
+
+    pub fn i64(&self, sql: &str) -> i64 {
+        let mut conn = self.connect();
+        let value: i64 = self
+            .rt
+            .block_on(sqlx::query_scalar(sql).fetch_one(&mut conn))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let _ = self.rt.block_on(conn.close());
+        value
+    }
+
+    /// Every row of a query, each column as text (NULL as `NULL`), joined by `|`.
+    pub fn rows(&self, sql: &str) -> Vec<String> {
+        use sqlx::{TypeInfo, ValueRef};
+        let mut conn = self.connect();
+        let rows = self
+            .rt
+            .block_on(sqlx::query(sql).fetch_all(&mut conn))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let _ = self.rt.block_on(conn.close());
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| {
+                        let raw = row.try_get_raw(i).expect("a column");
+                        if raw.is_null() {
+                            return "NULL".to_string();
+                        }
+                        match raw.type_info().name() {
+                            "INTEGER" => row.get_unchecked::<i64, _>(i).to_string(),
+                            "REAL" => row.get_unchecked::<f64, _>(i).to_string(),
+                            _ => row.get_unchecked::<String, _>(i),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect()
+    }
+
+    /// The `CREATE` statement of a table, index, trigger or view; `None` when there is none.
+    pub fn sql_of(&self, name: &str) -> Option<String> {
+        self.rows(&format!(
+            "SELECT sql FROM sqlite_master WHERE name = '{name}' AND sql IS NOT NULL"
+        ))
+        .pop()
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.i64(&format!(
+            "SELECT count(*) FROM sqlite_master WHERE name = '{name}'"
+        )) > 0
+    }
+
+    /// `name|type|notnull|default|pk` of each column of `table`.
+    pub fn columns(&self, table: &str) -> Vec<String> {
+        self.rows(&format!(
+            "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+    }
+
+    /// `type name` of every object of the schema outside the ledger, sorted.
+    pub fn objects(&self) -> Vec<String> {
+        self.rows(
+            "SELECT type || ' ' || name FROM sqlite_master
+              WHERE tbl_name NOT IN ('bellows_plans', 'bellows_steps') ORDER BY type, name",
+        )
+    }
+
+    /// `state` of every step of `plan` in the ledger: `expand/0=applied`, in order.
+    pub fn ledger_states(&self, plan: &str) -> Vec<String> {
+        self.rows(&format!(
+            "SELECT phase || '/' || step_index || '=' || state FROM bellows_steps
+              WHERE plan = '{plan}'
+              ORDER BY instr('expand backfill switch contract', phase), step_index"
+        ))
+    }
+
+    pub fn ledger_exists(&self) -> bool {
+        self.exists("bellows_steps")
+    }
 }

@@ -10,6 +10,7 @@ mod engine_backfill;
 mod engine_confirm;
 mod engine_locks;
 mod engine_rollback;
+mod engine_sqlite;
 mod examples;
 mod fixtures;
 mod new;

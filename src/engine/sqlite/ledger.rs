@@ -13,7 +13,7 @@ use crate::engine::ledger::{
 };
 use crate::plan::model::Phase;
 
-use super::in_write_transaction;
+use super::{in_write_transaction, is_busy, LEDGER_BUSY_TIMEOUT};
 
 /// `now` as seconds since the Unix epoch, in SQL every SQLite version understands.
 const NOW: &str = "((julianday('now') - 2440587.5) * 86400.0)";
@@ -68,7 +68,32 @@ pub async fn create(conn: &mut SqliteConnection) -> Result<(), EngineError> {
         async |conn| sqlx::raw_sql(&ddl).execute(conn).await.map(|_| ()),
     )
     .await
-    .context(|| "creating the ledger tables (bellows_plans, bellows_steps)".into())
+    .write_context(|| "creating the ledger tables (bellows_plans, bellows_steps)".into())
+}
+
+/// Like `DbContext::context` for ledger writes: the database write lock not obtained within
+/// [`LEDGER_BUSY_TIMEOUT`] is a lock error (exit 4), not a database failure.
+trait WriteContext<T> {
+    fn write_context(self, context: impl FnOnce() -> String) -> Result<T, EngineError>;
+}
+
+impl<T> WriteContext<T> for Result<T, sqlx::Error> {
+    fn write_context(self, context: impl FnOnce() -> String) -> Result<T, EngineError> {
+        self.map_err(|error| {
+            if is_busy(&error) {
+                EngineError::LockRetriesExhausted {
+                    message: format!(
+                        "{}: another connection held the database write lock for more than {}s; \
+                         run again when the database is quieter",
+                        context(),
+                        LEDGER_BUSY_TIMEOUT.as_secs()
+                    ),
+                }
+            } else {
+                EngineError::database(context(), error)
+            }
+        })
+    }
 }
 
 fn bad(what: &str, value: &str) -> EngineError {
@@ -167,7 +192,7 @@ pub async fn save_plan(conn: &mut SqliteConnection, plan: &PlanRecord) -> Result
     .bind(&plan.path)
     .execute(conn)
     .await
-    .context(|| format!("recording plan `{}` in the ledger", plan.name))
+    .write_context(|| format!("recording plan `{}` in the ledger", plan.name))
     .map(|_| ())
 }
 
@@ -208,7 +233,7 @@ pub async fn save_step(
     .bind(step.actions_done as i64)
     .execute(conn)
     .await
-    .context(|| {
+    .write_context(|| {
         format!(
             "recording step {} of {} of plan `{plan}` in the ledger",
             step.index + 1,
@@ -243,7 +268,7 @@ pub async fn delete_steps_except(
             .bind(index)
             .execute(&mut *conn)
             .await
-            .context(context)?;
+            .write_context(context)?;
     }
     Ok(())
 }

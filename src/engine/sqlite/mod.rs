@@ -33,9 +33,14 @@ use crate::plan::model::{Phase, TableName};
 /// The oldest SQLite bellows runs on: 3.35 brought `ALTER TABLE DROP COLUMN`.
 pub const MINIMUM_VERSION: (u32, u32) = (3, 35);
 
-/// How long ledger writes and statements without a lock timeout wait for the write lock.
-/// SQLite has no "wait forever".
+/// How long statements without a lock timeout wait for the write lock (SQLite has no "wait
+/// forever").
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a ledger write waits for the write lock before the run gives up (exit 4).
+// NOTE: on SQLite the ledger shares the database's single write lock with the application.
+// Waiting for it blocks nobody (SQLite has no lock queue), so this can be generous.
+pub(crate) const LEDGER_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often (in SQLite virtual machine instructions) the statement deadline is checked.
 const DEADLINE_CHECK_EVERY: i32 = 10_000;
@@ -63,17 +68,23 @@ fn result_code(error: &sqlx::Error) -> Option<i64> {
     }
 }
 
+/// Whether the error is SQLITE_BUSY or SQLITE_LOCKED: the lock was not obtained in time.
+pub(crate) fn is_busy(error: &sqlx::Error) -> bool {
+    matches!(result_code(error), Some(SQLITE_BUSY) | Some(SQLITE_LOCKED))
+}
+
 /// Sorts a database error of one attempt into retry classes: the write lock not obtained
 /// within `busy_timeout` (SQLITE_BUSY) or a table locked by another connection of this process
 /// (SQLITE_LOCKED) is a lock timeout the engine retries.
 pub(crate) fn classify(error: sqlx::Error) -> AttemptError {
-    match result_code(&error) {
-        Some(SQLITE_BUSY) | Some(SQLITE_LOCKED) => AttemptError::LockTimeout {
+    if is_busy(&error) {
+        AttemptError::LockTimeout {
             blockers: Vec::new(),
             autovacuum: None,
             autovacuum_cancelled: false,
-        },
-        _ => AttemptError::Failed(error),
+        }
+    } else {
+        AttemptError::Failed(error)
     }
 }
 
@@ -201,7 +212,7 @@ impl SqliteBackend {
         }
         let _ = sqlx::raw_sql(&format!(
             "PRAGMA busy_timeout = {}",
-            DEFAULT_BUSY_TIMEOUT.as_millis()
+            LEDGER_BUSY_TIMEOUT.as_millis()
         ))
         .execute(&mut self.conn)
         .await;
@@ -342,7 +353,7 @@ impl Backend for SqliteBackend {
         // constraints enforced; a rebuild turns it off around its own transaction.
         let options = options
             .create_if_missing(false)
-            .busy_timeout(DEFAULT_BUSY_TIMEOUT);
+            .busy_timeout(LEDGER_BUSY_TIMEOUT);
         let mut conn = SqliteConnection::connect_with(&options)
             .await
             .map_err(|error| EngineError::Connect {
