@@ -289,7 +289,7 @@ fn saved_statement(saved: &ExecuteSaved, record: &StepRecord) -> Result<Statemen
         effect: saved.effect,
         transaction: saved.transaction,
         policy: saved.policy,
-        special: None,
+        special: saved.special.clone(),
     })
 }
 

@@ -193,6 +193,7 @@ pub struct ExecuteSaved {
     pub effect: TableEffect,
     pub transaction: bool,
     pub policy: LockPolicy,
+    pub special: Option<Special>,
 }
 
 /// A keyset-batched backfill: the batch statement and how to page through the table.

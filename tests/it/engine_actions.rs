@@ -166,6 +166,7 @@ fn a_capture_is_saved_in_the_ledger_and_executed_by_rollback() {
             effect: TableEffect::Scan,
             transaction: true,
             policy: LockPolicy::Short,
+            special: None,
         })]),
     );
     let run = run_of("0001_drop_index", vec![drop_index]);
