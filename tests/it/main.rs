@@ -7,3 +7,4 @@ mod engine_backfill;
 mod engine_confirm;
 mod engine_locks;
 mod engine_rollback;
+mod engine_transcripts;
