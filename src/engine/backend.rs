@@ -86,10 +86,10 @@ pub enum AttemptError {
         autovacuum_cancelled: bool,
     },
     /// Another transient failure worth retrying with backoff (deadlock, serialization).
-    #[error("{0}")]
+    #[error("{}", super::error::db_message(.0))]
     Transient(sqlx::Error),
     /// Anything else: the statement failed.
-    #[error("{0}")]
+    #[error("{}", super::error::db_message(.0))]
     Failed(sqlx::Error),
     /// Not a database error (bad saved value, missing ledger row, …).
     #[error(transparent)]

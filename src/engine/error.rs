@@ -21,7 +21,8 @@ pub enum ErrorKind {
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(
-        "cannot connect to the database: {error}{}",
+        "cannot connect to the database: {}{}",
+        db_message(error),
         hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default()
     )]
     Connect {
@@ -30,7 +31,7 @@ pub enum EngineError {
         hint: Option<String>,
     },
 
-    #[error("{context}: {error}")]
+    #[error("{context}: {}", db_message(error))]
     Database { context: String, error: sqlx::Error },
 
     #[error("another bellows run holds the lock on this database: {holder}")]
@@ -95,6 +96,26 @@ impl EngineError {
             message: message.into(),
             kind,
         }
+    }
+}
+
+/// A database error as a person should read it: the server's message with its detail and
+/// hint, without sqlx's "error returned from database:" prefix.
+pub fn db_message(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => {
+            let mut text = db.message().to_string();
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                if let Some(detail) = pg.detail() {
+                    text.push_str(&format!(" ({detail})"));
+                }
+                if let Some(hint) = pg.hint() {
+                    text.push_str(&format!("; hint: {hint}"));
+                }
+            }
+            text
+        }
+        other => other.to_string(),
     }
 }
 

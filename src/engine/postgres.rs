@@ -806,20 +806,29 @@ impl Backend for PgBackend {
         table: Option<&TableName>,
         index: &str,
     ) -> Result<bool, EngineError> {
-        let schema = table.and_then(|t| t.schema.clone());
+        // `index` is the index name as SQL (quoted, schema-qualified when the table is); a bare
+        // name is looked up in the table's schema.
+        let name = match (index.contains('.') || index.starts_with('"'), table) {
+            (
+                false,
+                Some(TableName {
+                    schema: Some(schema),
+                    ..
+                }),
+            ) => {
+                format!("{}.{}", quote_ident(schema), quote_ident(index))
+            }
+            (false, _) => quote_ident(index),
+            (true, _) => index.to_string(),
+        };
         let found: Option<String> = sqlx::query_scalar(
-            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-               FROM pg_index i
-               JOIN pg_class c ON c.oid = i.indexrelid
-               JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE c.relname = $1 AND NOT i.indisvalid
-                AND n.nspname = coalesce($2, current_schema())",
+            "SELECT i.indexrelid::regclass::text FROM pg_index i
+              WHERE i.indexrelid = to_regclass($1) AND NOT i.indisvalid",
         )
-        .bind(index)
-        .bind(schema)
+        .bind(&name)
         .fetch_optional(&mut self.control)
         .await
-        .context(|| format!("looking for an invalid index {}", quote_ident(index)))?;
+        .context(|| format!("looking for an invalid index {name}"))?;
         let Some(name) = found else { return Ok(false) };
         // NOTE: sent on their own: several statements in one query string run in an implicit
         // transaction, where DROP INDEX CONCURRENTLY is refused.

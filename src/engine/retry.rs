@@ -176,9 +176,10 @@ pub async fn run<B: Backend>(
             }
             Err(AttemptError::Failed(error)) => {
                 return Err(
-                    StepError::new(ErrorKind::Failed, error.to_string()).left_something(
-                        matches!(&attempt_of, Attempt::Statement(s) if !s.transaction),
-                    ),
+                    StepError::new(ErrorKind::Failed, super::error::db_message(&error))
+                        .left_something(
+                            matches!(&attempt_of, Attempt::Statement(s) if !s.transaction),
+                        ),
                 )
             }
             Err(AttemptError::Engine(error)) => return Err(StepError::from_engine(&error)),

@@ -145,11 +145,19 @@ async fn undo_plan<B: Backend>(
             Undo::Irreversible(why) => why.clone(),
             _ => String::new(),
         };
+        let later = Phase::ALL
+            .into_iter()
+            .find(|p| *p > planned.phase && run.steps.iter().any(|s| s.phase == *p));
+        let advice = match later {
+            Some(phase) => format!(
+                "`--to {phase}` rolls back only the phases after it; what it changed can only be restored from a backup."
+            ),
+            None => "What it changed can only be restored from a backup.".to_string(),
+        };
         return Err(EngineError::refused(
             ErrorKind::Invalid,
             format!(
-                "cannot roll back plan `{}`: step {} of {} (`{} {}`) is irreversible ({why}); nothing was changed. \
-                 Roll back only the phases after it with --to, or restore from a backup",
+                "cannot roll back plan `{}`: step {} of {} (`{} {}`) is irreversible ({why}); nothing was changed. {advice}",
                 plan.name,
                 planned.index + 1,
                 planned.phase,

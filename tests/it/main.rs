@@ -11,6 +11,7 @@ mod engine_confirm;
 mod engine_locks;
 mod engine_rollback;
 mod engine_sqlite;
+mod engine_transcripts;
 mod examples;
 mod fixtures;
 mod new;

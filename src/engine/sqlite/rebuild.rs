@@ -11,7 +11,7 @@ use sqlx::Row;
 use crate::dialect::sqlite_table::{self, DefinitionChange};
 use crate::dialect::{DialectKind, Unsupported};
 use crate::engine::backend::AttemptError;
-use crate::engine::error::{EngineError, ErrorKind};
+use crate::engine::error::{db_message, EngineError, ErrorKind};
 use crate::engine::ledger::StepKey;
 use crate::ops::planned::{RebuildChange, TableRebuild};
 
@@ -167,8 +167,9 @@ async fn rebuild_in_transaction(
             .await
             .map_err(|error| match classify(error) {
                 AttemptError::Failed(error) => failed(format!(
-                    "rebuilding {table} failed while {}: {error}\n  statement: {}",
+                    "rebuilding {table} failed while {}: {}\n  statement: {}",
                     stage(i),
+                    db_message(&error),
                     one_line(statement)
                 )),
                 other => other,
