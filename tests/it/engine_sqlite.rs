@@ -1047,3 +1047,61 @@ fn a_statement_gets_the_write_lock_on_a_retry_once_it_is_released() {
         ["expand/0=applied", "expand/1=applied"]
     );
 }
+
+#[test]
+fn a_rebuild_keeps_the_autoincrement_counter() {
+    let db = SqliteDb::new();
+    db.exec(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT);
+         INSERT INTO events (kind) VALUES ('a'), ('b'), ('c'), ('d');
+         DELETE FROM events WHERE id >= 3;",
+    );
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_events.toml",
+        "[[contract]]\nop = \"set_not_null\"\ntable = \"events\"\ncolumn = \"kind\"\n",
+    );
+    let out = apply(&db, &plan, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    assert!(db
+        .columns("events")
+        .contains(&"kind|TEXT|1|NULL|0".to_string()));
+    db.exec("INSERT INTO events (kind) VALUES ('e')");
+    assert_eq!(
+        db.i64("SELECT id FROM events WHERE kind = 'e'"),
+        5,
+        "ids of deleted rows are not reused"
+    );
+}
+
+#[test]
+fn a_statement_running_past_statement_timeout_is_cancelled_and_its_phase_undone() {
+    let db = SqliteDb::new();
+    shop(&db, 5);
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_slow_sql.toml",
+        r#"
+[[expand]]
+op = "sql"
+up = "CREATE TABLE before_it (x)"
+down = "DROP TABLE before_it"
+
+[[expand]]
+op = "sql"
+up = "CREATE TABLE counted AS WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000000000) SELECT count(*) AS c FROM s"
+down = "DROP TABLE counted"
+"#,
+    );
+    let started = Instant::now();
+    let out = apply(&db, &plan, &["--statement-timeout", "300ms"]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("statement_timeout (300ms)"), "{stderr}");
+    assert!(!db.exists("counted") && !db.exists("before_it"));
+    assert_eq!(
+        db.ledger_states("0001_slow_sql"),
+        ["expand/0=rolled_back", "expand/1=failed"]
+    );
+}

@@ -158,6 +158,7 @@ async fn rebuild_in_transaction(
     .iter()
     .map(|row| row.get::<String, _>(0))
     .collect();
+    let sequence = autoincrement_sequence(conn, &name).await?;
     let definition = new_definition(rebuild, &current, saved_definition)?;
     let statements = sqlite_table::rebuild_statements(&name, &current, &definition, &dependents)
         .map_err(|error| failed(format!("cannot rebuild {table}: {error}")))?;
@@ -175,6 +176,17 @@ async fn rebuild_in_transaction(
                 other => other,
             })?;
     }
+    if let Some(seq) = sequence {
+        // NOTE: dropping the old table dropped its AUTOINCREMENT counter, and the copy set the
+        // new one to the largest id present; put back the old one, so that ids of rows deleted
+        // earlier are still never reused.
+        sqlx::query("UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = ?2")
+            .bind(seq)
+            .bind(&name)
+            .execute(&mut *conn)
+            .await
+            .map_err(classify)?;
+    }
     check_foreign_keys(conn, &name, table).await?;
     if let Some((step, done)) = mark {
         ledger::write_actions_done(conn, step, done)
@@ -182,6 +194,27 @@ async fn rebuild_in_transaction(
             .map_err(classify)?;
     }
     Ok(())
+}
+
+/// The AUTOINCREMENT counter of the table, if it has one.
+async fn autoincrement_sequence(
+    conn: &mut SqliteConnection,
+    name: &str,
+) -> Result<Option<i64>, AttemptError> {
+    let has_sequences: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(classify)?;
+    if has_sequences == 0 {
+        return Ok(None);
+    }
+    sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = ?1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(classify)
 }
 
 /// What statement `i` of `rebuild_statements` does, for error messages.
