@@ -1105,3 +1105,25 @@ down = "DROP TABLE counted"
         ["expand/0=rolled_back", "expand/1=failed"]
     );
 }
+
+#[test]
+fn a_rebuild_running_past_statement_timeout_is_cancelled_whole() {
+    let db = SqliteDb::new();
+    shop(&db, 100_000);
+    let before = db.sql_of("users").unwrap();
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_check.toml",
+        "[[expand]]\nop = \"add_check\"\ntable = \"users\"\nname = \"users_name_len\"\ncheck = \"length(name) > 0\"\n",
+    );
+    let out = apply(&db, &plan, &["--statement-timeout", "5ms"]);
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the rebuild of users ran longer than statement_timeout (5ms)"),
+        "{stderr}"
+    );
+    assert_eq!(db.sql_of("users").unwrap(), before);
+    assert!(!db.exists("__bellows_rebuild_users"));
+    assert_eq!(db.i64("SELECT count(*) FROM users"), 100_000);
+}

@@ -73,6 +73,11 @@ pub(crate) fn is_busy(error: &sqlx::Error) -> bool {
     matches!(result_code(error), Some(SQLITE_BUSY) | Some(SQLITE_LOCKED))
 }
 
+/// Whether the error is SQLITE_INTERRUPT: the statement deadline cancelled it.
+pub(crate) fn is_interrupt(error: &sqlx::Error) -> bool {
+    result_code(error) == Some(SQLITE_INTERRUPT)
+}
+
 /// Sorts a database error of one attempt into retry classes: the write lock not obtained
 /// within `busy_timeout` (SQLITE_BUSY) or a table locked by another connection of this process
 /// (SQLITE_LOCKED) is a lock timeout the engine retries.
@@ -232,7 +237,7 @@ impl SqliteBackend {
         };
         self.end_attempt().await;
         result.map_err(|error| match error {
-            AttemptError::Failed(error) if result_code(&error) == Some(SQLITE_INTERRUPT) => {
+            AttemptError::Failed(error) if is_interrupt(&error) => {
                 AttemptError::Engine(EngineError::refused(
                     ErrorKind::Failed,
                     format!(

@@ -15,7 +15,7 @@ use crate::engine::error::{db_message, EngineError, ErrorKind};
 use crate::engine::ledger::StepKey;
 use crate::ops::planned::{RebuildChange, TableRebuild};
 
-use super::{classify, in_write_transaction, ledger};
+use super::{classify, in_write_transaction, is_interrupt, ledger};
 
 /// How many rows of a failed foreign key check the error names.
 const SHOWN_VIOLATIONS: usize = 5;
@@ -167,7 +167,8 @@ async fn rebuild_in_transaction(
             .execute(&mut *conn)
             .await
             .map_err(|error| match classify(error) {
-                AttemptError::Failed(error) => failed(format!(
+                // An interrupt by the statement deadline is reported as such by the caller.
+                AttemptError::Failed(error) if !is_interrupt(&error) => failed(format!(
                     "rebuilding {table} failed while {}: {}\n  statement: {}",
                     stage(i),
                     db_message(&error),
