@@ -138,6 +138,7 @@ pub async fn run<B: Backend>(
                 backend.rebuild(rebuild, limits, mark).await
             }
         };
+        let mut transient: Option<String> = None;
         let (blockers, retry_now) = match result {
             Ok(()) => return Ok(()),
             Err(AttemptError::LockTimeout {
@@ -170,7 +171,7 @@ pub async fn run<B: Backend>(
                 (blockers, retry_now)
             }
             Err(AttemptError::Transient(error)) => {
-                tracing::debug!("transient failure, retrying: {error}");
+                transient = Some(super::error::db_message(&error));
                 (Vec::new(), false)
             }
             Err(AttemptError::Failed(error)) => {
@@ -194,14 +195,23 @@ pub async fn run<B: Backend>(
         } else {
             backoff(attempt)
         };
-        ctx.reporter.report(Event::LockRetry {
-            step: ctx.step.clone(),
-            table: table.clone(),
-            attempt,
-            attempts,
-            backoff: wait,
-            blockers,
-        });
+        match transient {
+            Some(reason) => ctx.reporter.report(Event::Retrying {
+                step: ctx.step.clone(),
+                reason,
+                attempt,
+                attempts,
+                backoff: wait,
+            }),
+            None => ctx.reporter.report(Event::LockRetry {
+                step: ctx.step.clone(),
+                table: table.clone(),
+                attempt,
+                attempts,
+                backoff: wait,
+                blockers,
+            }),
+        }
         if ctx.stop.is_stopped() {
             return Err(StepError::new(
                 ErrorKind::Interrupted,
