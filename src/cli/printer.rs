@@ -79,7 +79,7 @@ impl Printer {
             None => {
                 let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
                 bar.set_style(
-                    ProgressStyle::with_template("    {spinner:.cyan} {msg} {elapsed:.dim}")
+                    ProgressStyle::with_template("    {spinner:.cyan} {wide_msg} {elapsed:.dim}")
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 );
                 bar.set_message(message);
@@ -231,6 +231,23 @@ impl Reporter for Printer {
                     "lock on {on} not granted (attempt {attempt}/{attempts}), retrying in {}{}",
                     duration(backoff),
                     blockers_text(&blockers)
+                );
+                if self.animate {
+                    self.spinner(format!("{}: {text}", step_name(&step)));
+                } else {
+                    self.line(format!("    {} {text}", style("…").yellow()));
+                }
+            }
+            Event::Retrying {
+                step,
+                reason,
+                attempt,
+                attempts,
+                backoff,
+            } => {
+                let text = format!(
+                    "{reason}; retrying in {} (attempt {attempt}/{attempts})",
+                    duration(backoff)
                 );
                 if self.animate {
                     self.spinner(format!("{}: {text}", step_name(&step)));

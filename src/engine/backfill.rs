@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::backend::{AttemptError, Backend, BatchRequest, BatchResult};
+use super::backend::{AttemptError, Backend, BatchRequest};
 use super::ledger::StepRecord;
 use super::reporter::Event;
 use super::retry;
@@ -101,6 +101,8 @@ impl BatchLoop {
         record: &mut StepRecord,
     ) -> Result<(), StepError> {
         let dialect = B::KIND.dialect();
+        let attempts = ctx.config.lock_retries.max(1);
+        let mut attempt = 1;
         loop {
             if ctx.stop.is_stopped() {
                 return Err(StepError::new(
@@ -123,47 +125,35 @@ impl BatchLoop {
                 rows_done: record.rows_done,
                 limits: retry::limits_for(LockPolicy::Short, ctx.config),
             };
-            let result = self.batch_with_retries(backend, ctx, op, &request).await?;
-            if result.scanned == 0 {
-                self.report(ctx, record, true);
-                return Ok(());
-            }
-            record.rows_done += result.scanned;
-            record.checkpoint = result.last_key;
-            self.report(ctx, record, false);
-            if !self.pause.is_zero() {
-                tokio::time::sleep(self.pause).await;
-            }
-        }
-    }
-
-    /// One batch, retried on lock timeouts and transient errors like a statement.
-    async fn batch_with_retries<B: Backend>(
-        &self,
-        backend: &mut B,
-        ctx: &StepContext<'_>,
-        op: &Backfill,
-        request: &BatchRequest<'_>,
-    ) -> Result<BatchResult, StepError> {
-        let attempts = ctx.config.lock_retries.max(1);
-        let mut attempt = 1;
-        loop {
-            match backend.backfill_batch(request).await {
-                Ok(result) => return Ok(result),
-                Err(AttemptError::LockTimeout { .. }) | Err(AttemptError::Transient(_))
+            let result = match backend.backfill_batch(&request).await {
+                Ok(result) => result,
+                Err(error @ (AttemptError::LockTimeout { .. } | AttemptError::Transient(_)))
                     if attempt < attempts =>
                 {
                     let wait = retry::backoff(attempt);
-                    ctx.reporter.report(Event::LockRetry {
-                        step: ctx.step.clone(),
-                        table: Some(op.table.to_string()),
-                        attempt,
-                        attempts,
-                        backoff: wait,
-                        blockers: Vec::new(),
+                    ctx.reporter.report(match error {
+                        AttemptError::Transient(e) => Event::Retrying {
+                            step: ctx.step.clone(),
+                            reason: super::error::db_message(&e),
+                            attempt,
+                            attempts,
+                            backoff: wait,
+                        },
+                        _ => Event::LockRetry {
+                            step: ctx.step.clone(),
+                            table: Some(op.table.to_string()),
+                            attempt,
+                            attempts,
+                            backoff: wait,
+                            blockers: Vec::new(),
+                        },
                     });
                     tokio::time::sleep(wait).await;
                     attempt += 1;
+                    // NOTE: a batch whose connection broke may have committed before the
+                    // error reached us: continue from the checkpoint the ledger holds.
+                    self.refresh(backend, ctx, record).await?;
+                    continue;
                 }
                 Err(AttemptError::LockTimeout { .. }) => {
                     return Err(StepError::new(
@@ -181,8 +171,40 @@ impl BatchLoop {
                         format!("backfill batch failed: {other}"),
                     ))
                 }
+            };
+            attempt = 1;
+            if result.scanned == 0 {
+                self.report(ctx, record, true);
+                return Ok(());
+            }
+            record.rows_done += result.scanned;
+            record.checkpoint = result.last_key;
+            self.report(ctx, record, false);
+            if !self.pause.is_zero() {
+                tokio::time::sleep(self.pause).await;
             }
         }
+    }
+
+    /// Reloads the checkpoint and rows done from the ledger.
+    async fn refresh<B: Backend>(
+        &self,
+        backend: &mut B,
+        ctx: &StepContext<'_>,
+        record: &mut StepRecord,
+    ) -> Result<(), StepError> {
+        let ledger = backend
+            .read_ledger(Some(&ctx.step.plan))
+            .await
+            .map_err(|e| StepError::from_engine(&e))?;
+        if let Some(saved) = ledger
+            .first()
+            .and_then(|l| l.step(ctx.step.phase, ctx.step.index))
+        {
+            record.checkpoint = saved.checkpoint.clone();
+            record.rows_done = saved.rows_done;
+        }
+        Ok(())
     }
 
     fn report(&mut self, ctx: &StepContext<'_>, record: &StepRecord, last: bool) {

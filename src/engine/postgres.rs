@@ -34,6 +34,9 @@ pub struct PgBackend {
     /// Statements, guards, captures, backfill batches.
     work: PgConnection,
     work_pid: i32,
+    /// The work connection broke (server restart, `pg_terminate_backend`); reopened before
+    /// its next use.
+    work_lost: bool,
     deadlock_timeout: Duration,
 }
 
@@ -50,8 +53,26 @@ fn sqlstate(error: &sqlx::Error) -> Option<String> {
     }
 }
 
+/// Whether the connection itself is gone (the server closed it, restarted, the network
+/// failed): the next use must reconnect.
+pub fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(_) => sqlstate(error).is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_str(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 /// Sorts a database error of one attempt into retry classes.
 fn classify(error: sqlx::Error) -> AttemptError {
+    if connection_lost(&error) {
+        return AttemptError::Transient(error);
+    }
     match sqlstate(&error).as_deref() {
         Some(LOCK_NOT_AVAILABLE) => AttemptError::LockTimeout {
             blockers: Vec::new(),
@@ -90,9 +111,154 @@ impl PgBackend {
             })
     }
 
+    /// One batch on the work connection: bounds, update and checkpoint in one transaction.
+    async fn backfill_batch_once(
+        &mut self,
+        request: &BatchRequest<'_>,
+    ) -> Result<BatchResult, AttemptError> {
+        let work = &mut self.work;
+        sqlx::raw_sql("BEGIN")
+            .execute(&mut *work)
+            .await
+            .map_err(classify)?;
+        let result: Result<BatchResult, sqlx::Error> = async {
+            sqlx::raw_sql(&format!(
+                "SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}",
+                setting(request.limits.lock_timeout),
+                setting(request.limits.statement_timeout)
+            ))
+            .execute(&mut *work)
+            .await?;
+            let row = sqlx::query(&request.bounds_sql)
+                .persistent(false)
+                .fetch_one(&mut *work)
+                .await?;
+            let scanned: i64 = row.try_get(0)?;
+            if scanned <= 0 {
+                sqlx::raw_sql("COMMIT").execute(&mut *work).await?;
+                return Ok(BatchResult {
+                    scanned: 0,
+                    updated: 0,
+                    last_key: None,
+                });
+            }
+            let mut last = Vec::new();
+            for i in 1..row.len() {
+                let value: Option<String> = row.try_get(i)?;
+                last.push(value.unwrap_or_default());
+            }
+            let update = (request.update_sql)(&last);
+            let updated = sqlx::raw_sql(&update)
+                .execute(&mut *work)
+                .await?
+                .rows_affected();
+            let rows_done = request.rows_done + scanned as u64;
+            sqlx::query(
+                "UPDATE bellows.steps SET checkpoint = $4::jsonb, rows_done = $5
+                  WHERE plan = $1 AND phase = $2 AND step_index = $3",
+            )
+            .bind(request.step.plan)
+            .bind(request.step.phase.as_str())
+            .bind(request.step.index as i32)
+            .bind(serde_json::to_string(&last).unwrap_or_else(|_| "[]".into()))
+            .bind(rows_done as i64)
+            .execute(&mut *work)
+            .await?;
+            sqlx::raw_sql("COMMIT").execute(&mut *work).await?;
+            Ok(BatchResult {
+                scanned: scanned as u64,
+                updated,
+                last_key: Some(last),
+            })
+        }
+        .await;
+        match result {
+            Ok(done) => Ok(done),
+            Err(error) => {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
+                Err(classify(error))
+            }
+        }
+    }
+
+    /// Reopens the work connection if it was lost.
+    async fn ensure_work(&mut self) -> Result<(), AttemptError> {
+        if !self.work_lost {
+            return Ok(());
+        }
+        let mut work = PgConnection::connect_with(&self.options)
+            .await
+            .map_err(AttemptError::Transient)?;
+        self.work_pid = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut work)
+            .await
+            .map_err(AttemptError::Transient)?;
+        self.work = work;
+        self.work_lost = false;
+        Ok(())
+    }
+
+    /// Notes a lost work connection so the next use reopens it.
+    fn note(&mut self, error: &AttemptError) {
+        if let AttemptError::Transient(e) = error {
+            if connection_lost(e) {
+                self.work_lost = true;
+            }
+        }
+    }
+
+    /// After the connection broke during a statement: whether its transaction committed, read
+    /// from the ledger mark it carried.
+    async fn committed(&mut self, step: StepKey<'_>, done: usize) -> bool {
+        let recorded: Result<Option<i32>, _> = sqlx::query_scalar(
+            "SELECT actions_done FROM bellows.steps WHERE plan = $1 AND phase = $2 AND step_index = $3",
+        )
+        .bind(step.plan)
+        .bind(step.phase.as_str())
+        .bind(step.index as i32)
+        .fetch_optional(&mut self.control)
+        .await;
+        matches!(recorded, Ok(Some(n)) if n as usize >= done)
+    }
+
     /// Runs `statement` on the work connection, watching for blockers from the control
-    /// connection while it runs.
+    /// connection while it runs; copes with the connection breaking under it.
     async fn run_watched(
+        &mut self,
+        statement: &Statement,
+        limits: Limits,
+        mark: Option<(StepKey<'_>, usize)>,
+        notice: &dyn Fn(WaitNotice),
+    ) -> Result<(), AttemptError> {
+        self.ensure_work().await?;
+        let result = self.run_watched_once(statement, limits, mark, notice).await;
+        let Err(error) = result else { return Ok(()) };
+        self.note(&error);
+        if !self.work_lost {
+            return Err(error);
+        }
+        // NOTE: the connection broke: the transaction either committed (the ledger mark says so)
+        // or rolled back, and can be retried. A statement outside a transaction may have run in
+        // part; only a concurrent index build is safe to retry (its INVALID leftover is dropped).
+        match (statement.transaction, mark) {
+            (true, Some((step, done))) if self.committed(step, done).await => Ok(()),
+            (true, _) => Err(error),
+            (false, _)
+                if matches!(
+                    statement.special,
+                    Some(crate::ops::planned::Special::CreateIndexConcurrently { .. })
+                ) =>
+            {
+                Err(error)
+            }
+            (false, _) => match error {
+                AttemptError::Transient(e) => Err(AttemptError::Failed(e)),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn run_watched_once(
         &mut self,
         statement: &Statement,
         limits: Limits,
@@ -403,6 +569,7 @@ impl Backend for PgBackend {
             control,
             work,
             work_pid,
+            work_lost: false,
             deadlock_timeout: Duration::from_millis(deadlock_ms.max(0) as u64),
         })
     }
@@ -644,6 +811,7 @@ impl Backend for PgBackend {
         guard: &GuardQuery,
         limits: Limits,
     ) -> Result<GuardValue, AttemptError> {
+        self.ensure_work().await?;
         // The query's first column, as text and with its type, whatever type it has.
         let query = guard.query.trim().trim_end_matches(';');
         let sql = format!(
@@ -658,7 +826,8 @@ impl Backend for PgBackend {
             })
         })
         .await
-        .map_err(classify)?;
+        .map_err(classify)
+        .inspect_err(|e| self.note(e))?;
         Ok(match row {
             None => GuardValue::NoRow,
             Some((None, _)) => GuardValue::Null,
@@ -677,6 +846,7 @@ impl Backend for PgBackend {
         capture: &Capture,
         limits: Limits,
     ) -> Result<Option<String>, AttemptError> {
+        self.ensure_work().await?;
         let query = capture.query.clone();
         let value: Option<Option<String>> = with_limits(&mut self.work, limits, |conn| {
             Box::pin(async move {
@@ -687,7 +857,8 @@ impl Backend for PgBackend {
             })
         })
         .await
-        .map_err(classify)?;
+        .map_err(classify)
+        .inspect_err(|e| self.note(e))?;
         Ok(value.flatten())
     }
 
@@ -736,69 +907,12 @@ impl Backend for PgBackend {
         &mut self,
         request: &BatchRequest<'_>,
     ) -> Result<BatchResult, AttemptError> {
-        let work = &mut self.work;
-        sqlx::raw_sql("BEGIN")
-            .execute(&mut *work)
-            .await
-            .map_err(classify)?;
-        let result: Result<BatchResult, sqlx::Error> = async {
-            sqlx::raw_sql(&format!(
-                "SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}",
-                setting(request.limits.lock_timeout),
-                setting(request.limits.statement_timeout)
-            ))
-            .execute(&mut *work)
-            .await?;
-            let row = sqlx::query(&request.bounds_sql)
-                .persistent(false)
-                .fetch_one(&mut *work)
-                .await?;
-            let scanned: i64 = row.try_get(0)?;
-            if scanned <= 0 {
-                sqlx::raw_sql("COMMIT").execute(&mut *work).await?;
-                return Ok(BatchResult {
-                    scanned: 0,
-                    updated: 0,
-                    last_key: None,
-                });
-            }
-            let mut last = Vec::new();
-            for i in 1..row.len() {
-                let value: Option<String> = row.try_get(i)?;
-                last.push(value.unwrap_or_default());
-            }
-            let update = (request.update_sql)(&last);
-            let updated = sqlx::raw_sql(&update)
-                .execute(&mut *work)
-                .await?
-                .rows_affected();
-            let rows_done = request.rows_done + scanned as u64;
-            sqlx::query(
-                "UPDATE bellows.steps SET checkpoint = $4::jsonb, rows_done = $5
-                  WHERE plan = $1 AND phase = $2 AND step_index = $3",
-            )
-            .bind(request.step.plan)
-            .bind(request.step.phase.as_str())
-            .bind(request.step.index as i32)
-            .bind(serde_json::to_string(&last).unwrap_or_else(|_| "[]".into()))
-            .bind(rows_done as i64)
-            .execute(&mut *work)
-            .await?;
-            sqlx::raw_sql("COMMIT").execute(&mut *work).await?;
-            Ok(BatchResult {
-                scanned: scanned as u64,
-                updated,
-                last_key: Some(last),
-            })
+        self.ensure_work().await?;
+        let result = self.backfill_batch_once(request).await;
+        if let Err(error) = &result {
+            self.note(error);
         }
-        .await;
-        match result {
-            Ok(done) => Ok(done),
-            Err(error) => {
-                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
-                Err(classify(error))
-            }
-        }
+        result
     }
 
     async fn drop_invalid_index(

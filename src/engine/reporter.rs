@@ -130,6 +130,16 @@ pub enum Event {
         backoff: Duration,
         blockers: Vec<Blocker>,
     },
+    /// A transient failure (deadlock, serialization failure, lost connection); the attempt is
+    /// repeated after `backoff`, on a new connection if the old one broke.
+    Retrying {
+        step: StepRef,
+        reason: String,
+        attempt: u32,
+        attempts: u32,
+        #[serde(rename = "backoff_ms", serialize_with = "millis")]
+        backoff: Duration,
+    },
     /// An ordinary autovacuum blocked a step and was cancelled (as PostgreSQL itself would
     /// after `deadlock_timeout`).
     AutovacuumCancelled {

@@ -139,6 +139,7 @@ pub async fn run<B: Backend>(
                 backend.rebuild(rebuild, *saved, limits, mark).await
             }
         };
+        let mut transient: Option<String> = None;
         let (blockers, retry_now) = match result {
             Ok(()) => return Ok(()),
             Err(AttemptError::LockTimeout {
@@ -171,7 +172,7 @@ pub async fn run<B: Backend>(
                 (blockers, retry_now)
             }
             Err(AttemptError::Transient(error)) => {
-                tracing::debug!("transient failure, retrying: {error}");
+                transient = Some(super::error::db_message(&error));
                 (Vec::new(), false)
             }
             Err(AttemptError::Failed(error)) => {
@@ -195,14 +196,23 @@ pub async fn run<B: Backend>(
         } else {
             backoff(attempt)
         };
-        ctx.reporter.report(Event::LockRetry {
-            step: ctx.step.clone(),
-            table: table.clone(),
-            attempt,
-            attempts,
-            backoff: wait,
-            blockers,
-        });
+        match transient {
+            Some(reason) => ctx.reporter.report(Event::Retrying {
+                step: ctx.step.clone(),
+                reason,
+                attempt,
+                attempts,
+                backoff: wait,
+            }),
+            None => ctx.reporter.report(Event::LockRetry {
+                step: ctx.step.clone(),
+                table: table.clone(),
+                attempt,
+                attempts,
+                backoff: wait,
+                blockers,
+            }),
+        }
         if ctx.stop.is_stopped() {
             return Err(StepError::new(
                 ErrorKind::Interrupted,
@@ -249,5 +259,260 @@ mod tests {
         assert_eq!(short.statement_timeout, Some(Duration::from_secs(60)));
         assert_eq!(limits_for(LockPolicy::Long, &config), Limits::NONE);
         assert_eq!(limits_for(LockPolicy::Plain, &config).lock_timeout, None);
+    }
+}
+
+#[cfg(test)]
+mod autovacuum_tests {
+    //! The retry decisions around autovacuum, with a scripted backend (a real autovacuum cannot
+    //! be made to block on demand).
+
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::dialect::DialectKind;
+    use crate::engine::backend::{
+        AutovacuumBlock, BatchRequest, BatchResult, GuardValue, RunLock, ServerVersion,
+    };
+    use crate::engine::error::EngineError;
+    use crate::engine::ledger::{PlanLedger, PlanRecord, StepKey, StepRecord};
+    use crate::engine::reporter::{Reporter, StepRef};
+    use crate::engine::StopSignal;
+    use crate::ops::planned::{Capture, GuardQuery, Lock, TableRebuild};
+    use crate::plan::model::{Phase, TableName};
+
+    /// Answers `execute` from a script and records the limits of each attempt.
+    struct Scripted {
+        answers: VecDeque<Result<(), AttemptError>>,
+        limits: Vec<Limits>,
+    }
+
+    fn nope() -> EngineError {
+        EngineError::refused(crate::engine::ErrorKind::Failed, "not scripted")
+    }
+
+    impl Backend for Scripted {
+        const KIND: DialectKind = DialectKind::Postgres;
+        async fn connect(_: &str, _: &str) -> Result<Self, EngineError> {
+            Err(nope())
+        }
+        async fn server_version(&mut self) -> Result<ServerVersion, EngineError> {
+            Err(nope())
+        }
+        async fn try_run_lock(&mut self) -> Result<RunLock, EngineError> {
+            Err(nope())
+        }
+        async fn release_run_lock(&mut self) -> Result<(), EngineError> {
+            Ok(())
+        }
+        async fn ledger_exists(&mut self) -> Result<bool, EngineError> {
+            Err(nope())
+        }
+        async fn create_ledger(&mut self) -> Result<(), EngineError> {
+            Err(nope())
+        }
+        async fn read_ledger(&mut self, _: Option<&str>) -> Result<Vec<PlanLedger>, EngineError> {
+            Err(nope())
+        }
+        async fn save_plan(&mut self, _: &PlanRecord) -> Result<(), EngineError> {
+            Err(nope())
+        }
+        async fn save_step(&mut self, _: &str, _: &StepRecord) -> Result<(), EngineError> {
+            Err(nope())
+        }
+        async fn delete_steps_except(
+            &mut self,
+            _: &str,
+            _: &[(Phase, usize)],
+        ) -> Result<(), EngineError> {
+            Err(nope())
+        }
+        async fn execute(
+            &mut self,
+            _: &Statement,
+            limits: Limits,
+            _: Option<(StepKey<'_>, usize)>,
+            _: &dyn Fn(WaitNotice),
+        ) -> Result<(), AttemptError> {
+            self.limits.push(limits);
+            self.answers.pop_front().unwrap_or(Ok(()))
+        }
+        async fn guard(&mut self, _: &GuardQuery, _: Limits) -> Result<GuardValue, AttemptError> {
+            Err(nope().into())
+        }
+        async fn capture(
+            &mut self,
+            _: &Capture,
+            _: Limits,
+        ) -> Result<Option<String>, AttemptError> {
+            Err(nope().into())
+        }
+        async fn primary_key(&mut self, _: &TableName) -> Result<Option<Vec<String>>, EngineError> {
+            Err(nope())
+        }
+        async fn estimate_rows(&mut self, _: &TableName) -> Result<Option<u64>, EngineError> {
+            Err(nope())
+        }
+        async fn backfill_batch(
+            &mut self,
+            _: &BatchRequest<'_>,
+        ) -> Result<BatchResult, AttemptError> {
+            Err(nope().into())
+        }
+        async fn drop_invalid_index(
+            &mut self,
+            _: Option<&TableName>,
+            _: &str,
+        ) -> Result<bool, EngineError> {
+            Ok(false)
+        }
+        async fn rebuild(
+            &mut self,
+            _: &TableRebuild,
+            _: Limits,
+            _: Option<(StepKey<'_>, usize)>,
+        ) -> Result<(), AttemptError> {
+            Err(nope().into())
+        }
+        async fn close(self) -> Result<(), EngineError> {
+            Ok(())
+        }
+    }
+
+    struct Events(RefCell<Vec<Event>>);
+
+    impl Reporter for Events {
+        fn report(&self, event: Event) {
+            self.0.borrow_mut().push(event);
+        }
+    }
+
+    fn blocked_by_autovacuum(kind: AutovacuumKind, cancel_refused: bool) -> AttemptError {
+        AttemptError::LockTimeout {
+            blockers: Vec::new(),
+            autovacuum: Some(AutovacuumBlock {
+                pid: 77,
+                query: "autovacuum: VACUUM public.users".into(),
+                kind,
+                cancel_refused,
+                deadlock_timeout: Duration::from_secs(1),
+            }),
+            autovacuum_cancelled: false,
+        }
+    }
+
+    fn run_script(
+        answers: Vec<Result<(), AttemptError>>,
+    ) -> (Result<(), StepError>, Scripted, Vec<Event>) {
+        let mut backend = Scripted {
+            answers: answers.into(),
+            limits: Vec::new(),
+        };
+        let text = "[[expand]]\nop = \"sql\"\nup = \"SELECT 1\"\ndown = \"SELECT 1\"\n";
+        let plan = crate::plan::load::load_str(std::path::Path::new("p.toml"), text)
+            .plan
+            .unwrap();
+        let config = Config {
+            lock_retries: 4,
+            ..Config::defaults()
+        };
+        let events = Events(RefCell::new(Vec::new()));
+        let stop = StopSignal::new();
+        let ctx = StepContext {
+            plan: &plan,
+            step: StepRef {
+                plan: "p".into(),
+                phase: Phase::Expand,
+                index: 0,
+                op: "add_column".into(),
+                target: "users.x".into(),
+            },
+            config: &config,
+            reporter: &events,
+            stop: &stop,
+        };
+        let statement = Statement::ddl(
+            "ALTER TABLE users ADD x int",
+            Lock::AccessExclusive,
+            &TableName::parse("users"),
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let result = rt.block_on(run(
+            &mut backend,
+            &ctx,
+            Attempt::Statement(&statement),
+            None,
+        ));
+        (result, backend, events.0.into_inner())
+    }
+
+    #[test]
+    fn an_autovacuum_we_may_not_cancel_gets_one_attempt_past_deadlock_timeout() {
+        let (result, backend, events) = run_script(vec![
+            Err(blocked_by_autovacuum(AutovacuumKind::Ordinary, true)),
+            Ok(()),
+        ]);
+        assert_eq!(result, Ok(()));
+        assert_eq!(
+            backend.limits[0].lock_timeout,
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            backend.limits[1].lock_timeout,
+            Some(Duration::from_millis(1250))
+        );
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::AutovacuumBlocking { pid: 77, kind: AutovacuumKind::Ordinary, next_wait: Some(w), .. }
+                if *w == Duration::from_millis(1250)
+        )));
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, Event::LockRetry { backoff, .. } if backoff.is_zero())));
+    }
+
+    #[test]
+    fn an_anti_wraparound_autovacuum_is_named_and_waited_out_not_cancelled() {
+        let (result, backend, events) = run_script(vec![
+            Err(blocked_by_autovacuum(AutovacuumKind::Wraparound, false)),
+            Err(blocked_by_autovacuum(AutovacuumKind::Wraparound, false)),
+            Err(blocked_by_autovacuum(AutovacuumKind::Wraparound, false)),
+            Err(blocked_by_autovacuum(AutovacuumKind::Wraparound, false)),
+        ]);
+        let error = result.unwrap_err();
+        assert_eq!(error.kind, crate::engine::ErrorKind::Locked);
+        assert_eq!(backend.limits.len(), 4);
+        assert!(backend
+            .limits
+            .iter()
+            .all(|l| l.lock_timeout == Some(Duration::from_millis(500))));
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::AutovacuumBlocking {
+                kind: AutovacuumKind::Wraparound,
+                next_wait: None,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn a_cancelled_autovacuum_is_retried_at_once() {
+        let (result, _, events) = run_script(vec![
+            Err(AttemptError::LockTimeout {
+                blockers: Vec::new(),
+                autovacuum: None,
+                autovacuum_cancelled: true,
+            }),
+            Ok(()),
+        ]);
+        assert_eq!(result, Ok(()));
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, Event::LockRetry { backoff, .. } if backoff.is_zero())));
     }
 }

@@ -301,3 +301,42 @@ down = "DROP TABLE after_stop"
         .code(0);
     assert!(db.table_exists("after_stop"));
 }
+
+#[test]
+fn a_statement_whose_connection_is_killed_is_retried_on_a_new_connection() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_killed.toml",
+        r#"
+[[expand]]
+op = "sql"
+up = "CREATE TABLE made_once (id int); SELECT pg_sleep(1.5)"
+down = "DROP TABLE made_once"
+"#,
+    );
+    let child = bellows_std()
+        .args(["apply", "--format", "json", "-d", &db.url])
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let killed = db.i64(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE query LIKE 'CREATE TABLE made_once%' AND state = 'active') k",
+        );
+        if killed > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the statement never started");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"event\":\"retrying\""));
+    assert!(db.table_exists("made_once"));
+    assert_eq!(db.ledger_states("0001_killed"), ["expand/0=applied"]);
+}

@@ -29,6 +29,44 @@ impl Reporter for Collect {
     }
 }
 
+/// Terminates bellows' work connection (the one whose last statement was a batch's COMMIT)
+/// from another connection, once, after the first batch.
+struct KillWorkConnection {
+    url: String,
+    killed: RefCell<Option<i32>>,
+}
+
+impl Reporter for KillWorkConnection {
+    fn report(&self, event: Event) {
+        if !matches!(event, Event::BackfillProgress { .. }) || self.killed.borrow().is_some() {
+            return;
+        }
+        let url = self.url.clone();
+        let pid = std::thread::spawn(move || {
+            crate::common::runtime().block_on(async move {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                let pid: i32 = sqlx::query_scalar(
+                    "SELECT pid FROM pg_stat_activity
+                      WHERE application_name = 'bellows test' AND query = 'COMMIT'",
+                )
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+                let _: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+                    .bind(pid)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                pid
+            })
+        })
+        .join()
+        .unwrap();
+        *self.killed.borrow_mut() = Some(pid);
+    }
+}
+
 fn backfill_run(table: &str, key: Option<Vec<String>>, batch_size: u64) -> PlanRun {
     let text = format!(
         "name = \"0001_fill\"\n[[backfill]]\ntable = \"{table}\"\nset = {{ email_verified = \"verified_at IS NOT NULL\" }}\nwhere = \"email_verified IS NULL\"\nbatch_size = {batch_size}\n"
@@ -69,7 +107,7 @@ fn backfill_run(table: &str, key: Option<Vec<String>>, batch_size: u64) -> PlanR
 fn apply(
     db: &ScratchDb,
     run: &PlanRun,
-    reporter: &Collect,
+    reporter: &dyn Reporter,
     stop: StopSignal,
 ) -> Result<(), engine::EngineError> {
     let options = ApplyOptions {
@@ -224,4 +262,34 @@ fn a_table_without_a_primary_key_gets_a_clear_error() {
     let text = error.to_string();
     assert!(text.contains("table heap has no primary key"), "{text}");
     assert!(text.contains("key = ["), "{text}");
+}
+
+#[test]
+fn a_backfill_whose_connection_is_killed_reconnects_and_finishes_exactly_once() {
+    let db = ScratchDb::new();
+    users(&db, 2_000);
+    db.exec("ALTER TABLE users ADD COLUMN touched int NOT NULL DEFAULT 0;
+             CREATE FUNCTION count_touch() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN NEW.touched := OLD.touched + 1; RETURN NEW; END $$;
+             CREATE TRIGGER touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION count_touch();");
+    let run = backfill_run("users", None, 100);
+    let reporter = KillWorkConnection {
+        url: db.url.clone(),
+        killed: RefCell::new(None),
+    };
+    apply(&db, &run, &reporter, StopSignal::new()).unwrap();
+    assert!(
+        reporter.killed.borrow().is_some(),
+        "the work connection was killed"
+    );
+    assert_every_row_correct(&db);
+    assert_eq!(
+        db.i64("SELECT max(touched)::int8 FROM users"),
+        1,
+        "no row written twice"
+    );
+    assert_eq!(
+        db.rows("SELECT state || ' ' || rows_done FROM bellows.steps"),
+        ["applied 2000"]
+    );
 }
