@@ -370,6 +370,7 @@ mod autovacuum_tests {
         async fn rebuild(
             &mut self,
             _: &TableRebuild,
+            _: Option<&str>,
             _: Limits,
             _: Option<(StepKey<'_>, usize)>,
         ) -> Result<(), AttemptError> {
