@@ -573,6 +573,13 @@ fn a_changed_plan_is_refused_with_exit_2_unless_allowed() {
     // A second apply has nothing to do.
     let out = apply(&db, &plan, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+
+    // A plan edited to fewer steps loses their ledger rows.
+    let first_step_only = text.split("\n\n[[switch]]").next().unwrap();
+    plans.write("0001_change.toml", first_step_only);
+    let out = apply(&db, &plan, &["--allow-changed"]);
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    assert_eq!(db.ledger_states("0001_change"), ["expand/0=applied"]);
 }
 
 #[test]
