@@ -4,6 +4,7 @@
 //! [`ops`] and [`dialect`] (SQL per database, pure) → [`engine`] (execution, ledger) → report.
 
 pub mod cli;
+pub mod config;
 pub mod dialect;
 pub mod engine;
 pub mod ops;

@@ -200,6 +200,9 @@ pub struct RollbackArgs {
     /// Do not ask (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Roll back a plan whose file changed since it was applied.
+    #[arg(long)]
+    pub allow_changed: bool,
     #[command(flatten)]
     pub settings: SettingsArgs,
     #[arg(long, value_enum, default_value_t)]

@@ -1,13 +1,20 @@
 //! The command-line interface: clap arguments, one file per command, and the printer.
 
+pub mod apply;
 pub mod args;
 pub mod check;
 pub mod completions;
+pub mod demo;
 pub mod new;
 pub mod out;
 pub mod plan;
+pub mod plan_files;
 pub mod plan_render;
+pub mod printer;
+pub mod prompt;
+pub mod rollback;
 pub mod schema;
+pub mod status;
 pub mod templates;
 
 use std::process::ExitCode;
@@ -38,10 +45,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::New(args) => new::run(args),
         Command::Check(args) => check::run(&args),
         Command::Plan(args) => plan::run(&args),
-        Command::Apply(_) => anyhow::bail!("`bellows apply` is not written yet"),
-        Command::Status(_) => anyhow::bail!("`bellows status` is not written yet"),
-        Command::Rollback(_) => anyhow::bail!("`bellows rollback` is not written yet"),
-        Command::Demo(_) => anyhow::bail!("`bellows demo` is not written yet"),
+        Command::Apply(args) => apply::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Rollback(args) => rollback::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Schema => schema::run(),
         Command::Completions { shell } => completions::run(shell),
     }
@@ -82,4 +89,54 @@ impl ExitError {
             message: message.into(),
         }
     }
+}
+
+/// The exit code of an engine error (the SPEC's table).
+pub fn exit_of(kind: crate::engine::ErrorKind) -> Exit {
+    use crate::engine::ErrorKind;
+    match kind {
+        ErrorKind::Failed => Exit::StepFailed,
+        ErrorKind::Invalid => Exit::Invalid,
+        ErrorKind::Guard => Exit::GuardFailed,
+        ErrorKind::Locked => Exit::Locked,
+        ErrorKind::Interrupted => Exit::Interrupted,
+    }
+}
+
+/// Turns an engine error into the error `main` prints, with its exit code; with
+/// `--format json` also prints it as a final `{"event": "error", …}` line.
+pub fn engine_error(
+    printer: &printer::Printer,
+    error: crate::engine::EngineError,
+) -> anyhow::Error {
+    let exit = exit_of(error.kind());
+    if printer.is_json() {
+        printer.json(&serde_json::json!({
+            "event": "error",
+            "exit_code": exit as u8,
+            "message": error.to_string(),
+        }));
+    }
+    ExitError::new(exit, error.to_string()).into()
+}
+
+/// Ctrl-C asks the run to stop at the next safe point; a second Ctrl-C exits at once (the
+/// database releases the run lock and rolls back the open transaction when the connection
+/// drops). The handler ends when the returned guard is dropped.
+pub fn stop_on_ctrl_c(stop: crate::engine::StopSignal) -> impl Drop {
+    struct Abort(tokio::task::JoinHandle<()>);
+    impl Drop for Abort {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    Abort(tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: stopping at the next safe point (Ctrl-C again to quit now)");
+            stop.stop();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(Exit::Interrupted as i32);
+            }
+        }
+    }))
 }

@@ -4,6 +4,7 @@
 pub mod common;
 pub mod postgres;
 pub mod sqlite;
+pub mod sqlite_table;
 
 use std::fmt;
 
@@ -134,13 +135,19 @@ pub trait Dialect: Send + Sync {
             Some(values) => format!("\n  WHERE {} > {}", row(&cols), row_literals(values)),
             None => String::new(),
         };
+        let qualified = aliases
+            .iter()
+            .map(|a| format!("batch.{a}"))
+            .collect::<Vec<_>>();
         let last = aliases
             .iter()
             .enumerate()
             .map(|(i, a)| {
+                // NOTE: ORDER BY `batch.k0`, not `k0`: PostgreSQL names the output column of
+                // `CAST(k0 AS TEXT)` "k0" and would sort the text ("99" > "250").
                 format!(
                     "(SELECT CAST({a} AS TEXT) FROM batch ORDER BY {} LIMIT 1) AS last_{i}",
-                    desc(&aliases)
+                    desc(&qualified)
                 )
             })
             .collect::<Vec<_>>()

@@ -1,4 +1,186 @@
 //! Execution: the only code that talks to a database.
+//!
+//! The flow of a run: connect ([`backend::Backend::connect`]) → take the run lock → read (and on
+//! `apply`, create) the ledger → for each plan, each pending phase: guards first, then each step's
+//! actions ([`step`]), statements retried under their lock policy ([`retry`]), backfills batch by
+//! batch ([`backfill`]) → on failure, compensate the phase → report every event through a
+//! [`reporter::Reporter`]. The same code drives every database through the `Backend` trait;
+//! [`postgres`] and [`sqlite`] implement it.
 
+pub mod apply;
+pub mod backend;
+pub mod backfill;
+pub mod error;
+pub mod ledger;
+pub mod postgres;
+pub mod reporter;
+mod retry;
+pub mod rollback;
+pub mod sqlite;
+pub mod status;
+mod step;
 pub mod throttle;
 pub mod transient;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub use apply::{ApplyOptions, ApplySummary};
+pub use error::{EngineError, ErrorKind};
+pub use reporter::{Event, Reporter};
+pub use rollback::{RollbackOptions, RollbackSummary};
+pub use status::{PhaseStatus, PlanStatus, StatusReport, StepStatus};
+
+use crate::config::Config;
+use crate::dialect::DialectKind;
+use crate::ops::planned::PlannedStep;
+use crate::plan::Plan;
+
+/// A plan ready to run: validated, planned for the target database's dialect, configured.
+#[derive(Debug, Clone)]
+pub struct PlanRun {
+    pub plan: Plan,
+    /// `ops::plan_steps(&plan, dialect)`, in execution order.
+    pub steps: Vec<PlannedStep>,
+    pub config: Config,
+}
+
+/// The answer to a confirmation question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    Yes,
+    No,
+    /// Nobody can be asked (not a terminal); the caller must pass `--yes`.
+    NoTerminal,
+}
+
+/// Asks the person running bellows. The CLI implements it with dialoguer (default No).
+pub trait Confirm {
+    fn confirm(&self, question: &str) -> Confirmation;
+}
+
+/// Never asks; answers as configured (tests, `--yes`).
+pub struct Answer(pub Confirmation);
+
+impl Confirm for Answer {
+    fn confirm(&self, _question: &str) -> Confirmation {
+        self.0
+    }
+}
+
+/// Set (by a Ctrl-C handler) to ask the run to stop at the next safe point: between steps,
+/// or after the current backfill batch has committed with its checkpoint.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    pub fn new() -> StopSignal {
+        StopSignal::default()
+    }
+
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The dialect a database URL speaks, or an error saying which URLs are accepted.
+pub fn dialect_of(url: &str) -> Result<DialectKind, EngineError> {
+    DialectKind::from_url(url).ok_or_else(|| {
+        EngineError::refused(
+            ErrorKind::Invalid,
+            format!(
+                "unsupported database URL `{}`: use postgres://… or sqlite:path.db",
+                redact_url(url)
+            ),
+        )
+    })
+}
+
+/// The URL with any password replaced by `***`, for messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Runs `apply` against the database at `url`.
+pub async fn apply(
+    url: &str,
+    plans: &[PlanRun],
+    options: &ApplyOptions,
+    reporter: &dyn Reporter,
+    confirm: &dyn Confirm,
+) -> Result<ApplySummary, EngineError> {
+    match dialect_of(url)? {
+        DialectKind::Postgres => {
+            apply::run::<postgres::PgBackend>(url, plans, options, reporter, confirm).await
+        }
+        DialectKind::Sqlite => {
+            apply::run::<sqlite::SqliteBackend>(url, plans, options, reporter, confirm).await
+        }
+    }
+}
+
+/// Runs `rollback` of one plan against the database at `url`.
+pub async fn rollback(
+    url: &str,
+    plan: &PlanRun,
+    options: &RollbackOptions,
+    reporter: &dyn Reporter,
+    confirm: &dyn Confirm,
+) -> Result<RollbackSummary, EngineError> {
+    match dialect_of(url)? {
+        DialectKind::Postgres => {
+            rollback::run::<postgres::PgBackend>(url, plan, options, reporter, confirm).await
+        }
+        DialectKind::Sqlite => {
+            rollback::run::<sqlite::SqliteBackend>(url, plan, options, reporter, confirm).await
+        }
+    }
+}
+
+/// Reads the ledger (without creating it) and merges it with the given plan files.
+pub async fn status(url: &str, plans: &[Plan]) -> Result<StatusReport, EngineError> {
+    match dialect_of(url)? {
+        DialectKind::Postgres => status::read::<postgres::PgBackend>(url, plans).await,
+        DialectKind::Sqlite => status::read::<sqlite::SqliteBackend>(url, plans).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://me:secret@db:5432/app"),
+            "postgres://me:***@db:5432/app"
+        );
+        assert_eq!(redact_url("postgres://me@db/app"), "postgres://me@db/app");
+        assert_eq!(redact_url("sqlite:app.db"), "sqlite:app.db");
+    }
+
+    #[test]
+    fn unknown_url_schemes_are_refused_as_invalid() {
+        let error = dialect_of("mysql://localhost/app").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Invalid);
+        assert!(dialect_of("postgresql://x/y").is_ok());
+        assert!(dialect_of("sqlite:x.db").is_ok());
+    }
+}

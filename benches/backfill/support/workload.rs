@@ -185,7 +185,7 @@ impl Worker {
             };
             n += 1;
             let id = (self.random.next() % self.rows + 1) as i64;
-            let result = if n % 2 == 0 {
+            let result = if n.is_multiple_of(2) {
                 sqlx::query("UPDATE users SET payload = $2 WHERE id = $1")
                     .bind(id)
                     .bind(format!("workload {n}"))

@@ -1,0 +1,115 @@
+//! `bellows status [PLAN…]`: each plan's phases and steps as the ledger records them.
+
+use console::style;
+
+use crate::cli::args::{Format, StatusArgs};
+use crate::cli::plan_files;
+use crate::cli::printer::{duration, Printer};
+use crate::cli::{engine_error, Exit};
+use crate::engine::ledger::StepState;
+use crate::engine::status::{PhaseState, StatusReport};
+use crate::engine::{self};
+
+pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
+    let (url, _dialect) = plan_files::database(&args.db)?;
+    let plans = if args.plans.is_empty() {
+        Vec::new()
+    } else {
+        plan_files::load_all(&args.plans)?
+    };
+    let printer = Printer::new(args.format);
+    let runtime = plan_files::runtime()?;
+    let report = runtime
+        .block_on(engine::status(&url, &plans))
+        .map_err(|e| engine_error(&printer, e))?;
+    if args.format == Format::Json {
+        printer.json(&report);
+    } else {
+        for line in render(&report) {
+            printer.line(line);
+        }
+    }
+    Ok(Exit::Success)
+}
+
+fn phase_style(state: PhaseState) -> console::StyledObject<&'static str> {
+    let text = state.as_str();
+    match state {
+        PhaseState::Applied => style(text).green(),
+        PhaseState::Failed => style(text).red().bold(),
+        PhaseState::Running | PhaseState::Partial => style(text).yellow(),
+        PhaseState::RolledBack => style(text).magenta(),
+        PhaseState::Pending => style(text).dim(),
+    }
+}
+
+fn step_mark(state: StepState) -> console::StyledObject<&'static str> {
+    match state {
+        StepState::Applied => style("✓").green(),
+        StepState::Failed => style("✗").red().bold(),
+        StepState::Running => style("…").yellow(),
+        StepState::RolledBack => style("↺").magenta(),
+        StepState::Pending => style("·").dim(),
+    }
+}
+
+/// The human rendering, one line per plan, phase and step.
+pub fn render(report: &StatusReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    if report.plans.is_empty() {
+        lines.push(if report.ledger {
+            "no plans in the ledger".to_string()
+        } else {
+            "nothing applied yet (this database has no bellows ledger)".to_string()
+        });
+        return lines;
+    }
+    for plan in &report.plans {
+        let mut head = format!(
+            "{} {}",
+            style(&plan.name).bold().cyan(),
+            phase_style(plan.state)
+        );
+        if let Some(path) = &plan.path {
+            head.push_str(&format!("  {}", style(path).dim()));
+        }
+        if plan.changed {
+            head.push_str(&format!(
+                "  {}",
+                style("(file changed since it was started)").yellow()
+            ));
+        }
+        lines.push(head);
+        for phase in &plan.phases {
+            lines.push(format!(
+                "  {:<9} {}",
+                phase.phase.as_str(),
+                phase_style(phase.state)
+            ));
+            for step in &phase.steps {
+                let mut line = format!(
+                    "    {} {}. {} {}  {}",
+                    step_mark(step.state),
+                    step.index + 1,
+                    step.op,
+                    step.target,
+                    style(step.state.to_string()).dim()
+                );
+                if let Some(took) = step.duration {
+                    line.push_str(&format!("  {}", style(duration(took)).dim()));
+                }
+                if step.rows_done > 0 {
+                    line.push_str(&format!("  {} rows done", step.rows_done));
+                }
+                lines.push(line);
+                if let Some(error) = &step.error {
+                    lines.push(format!(
+                        "       {}",
+                        style(error.lines().next().unwrap_or_default()).red()
+                    ));
+                }
+            }
+        }
+    }
+    lines
+}

@@ -1,0 +1,357 @@
+//! The resolved configuration of a run: flag > environment > plan `[settings]` > default.
+//!
+//! Built from the clap flags, the environment and one plan's settings before anything
+//! connects to a database, so a bad value is an invocation error (exit 2), not a failure
+//! half-way through a phase.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::plan::model::Settings;
+
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_millis(500);
+pub const DEFAULT_LOCK_RETRIES: u32 = 20;
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_BATCH_SIZE: u64 = 1000;
+pub const DEFAULT_PAUSE: Duration = Duration::ZERO;
+
+/// Values given on the command line (`None`: not given).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    pub lock_timeout: Option<Duration>,
+    pub lock_retries: Option<u32>,
+    pub statement_timeout: Option<Duration>,
+    pub batch_size: Option<u64>,
+    pub pause: Option<Duration>,
+    pub target_batch_time: Option<Duration>,
+    pub pause_file: Option<PathBuf>,
+}
+
+/// Where a value came from, for `-v` and error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Environment,
+    Plan,
+    Default,
+}
+
+/// The settings a run of one plan uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// How long each attempt of a statement that blocks reads or writes waits for its lock.
+    pub lock_timeout: Duration,
+    /// Attempts before giving up (at least 1).
+    pub lock_retries: u32,
+    /// How long one statement may run (`Long` statements are exempt).
+    pub statement_timeout: Duration,
+    /// Backfill defaults; a backfill step's own keys override the plan's `[settings]`, and flags
+    /// and the environment override both.
+    pub batch_size: u64,
+    pub pause: Duration,
+    pub target_batch_time: Option<Duration>,
+    pub max_lag: Option<Duration>,
+    pub pause_file: Option<PathBuf>,
+    /// Which of `batch_size`/`pause`/`target_batch_time` came from a flag or the environment
+    /// (those beat a backfill step's own keys).
+    pub forced: Forced,
+}
+
+/// Backfill values fixed by a flag or the environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Forced {
+    pub batch_size: bool,
+    pub pause: bool,
+    pub target_batch_time: bool,
+}
+
+/// Environment variables read, by setting.
+pub const ENV_LOCK_TIMEOUT: &str = "BELLOWS_LOCK_TIMEOUT";
+pub const ENV_LOCK_RETRIES: &str = "BELLOWS_LOCK_RETRIES";
+pub const ENV_STATEMENT_TIMEOUT: &str = "BELLOWS_STATEMENT_TIMEOUT";
+pub const ENV_BATCH_SIZE: &str = "BELLOWS_BATCH_SIZE";
+pub const ENV_PAUSE: &str = "BELLOWS_PAUSE";
+pub const ENV_TARGET_BATCH_TIME: &str = "BELLOWS_TARGET_BATCH_TIME";
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid {name}=`{value}`: {why}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub why: String,
+}
+
+impl Config {
+    /// Resolves flag > environment (`env` looks a variable up) > plan settings > default.
+    pub fn resolve(
+        flags: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+        plan: &Settings,
+    ) -> Result<Config, ConfigError> {
+        let duration = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
+            env(name)
+                .map(|value| {
+                    crate::plan::reader::parse_duration(&value).map_err(|why| ConfigError {
+                        name,
+                        value,
+                        why,
+                    })
+                })
+                .transpose()
+        };
+        let number = |name: &'static str| -> Result<Option<u64>, ConfigError> {
+            env(name)
+                .map(|value| match value.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(n),
+                    _ => Err(ConfigError {
+                        name,
+                        value,
+                        why: "expected a positive whole number".into(),
+                    }),
+                })
+                .transpose()
+        };
+        let env_lock_retries = number(ENV_LOCK_RETRIES)?
+            .map(|n| {
+                u32::try_from(n).map_err(|_| ConfigError {
+                    name: ENV_LOCK_RETRIES,
+                    value: n.to_string(),
+                    why: "too large".into(),
+                })
+            })
+            .transpose()?;
+        let env_batch_size = number(ENV_BATCH_SIZE)?;
+        let env_pause = duration(ENV_PAUSE)?;
+        let env_target = duration(ENV_TARGET_BATCH_TIME)?;
+
+        let lock_retries = flags
+            .lock_retries
+            .or(env_lock_retries)
+            .or(plan.lock_retries)
+            .unwrap_or(DEFAULT_LOCK_RETRIES);
+        if lock_retries == 0 {
+            return Err(ConfigError {
+                name: "lock_retries",
+                value: "0".into(),
+                why: "at least one attempt is needed".into(),
+            });
+        }
+        let batch_size = flags
+            .batch_size
+            .or(env_batch_size)
+            .or(plan.batch_size)
+            .unwrap_or(DEFAULT_BATCH_SIZE);
+        if batch_size == 0 {
+            return Err(ConfigError {
+                name: "batch_size",
+                value: "0".into(),
+                why: "a batch needs at least one row".into(),
+            });
+        }
+        let lock_timeout = flags
+            .lock_timeout
+            .or(duration(ENV_LOCK_TIMEOUT)?)
+            .or(plan.lock_timeout)
+            .unwrap_or(DEFAULT_LOCK_TIMEOUT);
+        if lock_timeout.is_zero() {
+            return Err(ConfigError {
+                name: "lock_timeout",
+                value: "0".into(),
+                why: "a zero lock timeout would let DDL wait forever and block the application"
+                    .into(),
+            });
+        }
+        Ok(Config {
+            lock_timeout,
+            lock_retries,
+            statement_timeout: flags
+                .statement_timeout
+                .or(duration(ENV_STATEMENT_TIMEOUT)?)
+                .or(plan.statement_timeout)
+                .unwrap_or(DEFAULT_STATEMENT_TIMEOUT),
+            batch_size,
+            pause: flags
+                .pause
+                .or(env_pause)
+                .or(plan.pause)
+                .unwrap_or(DEFAULT_PAUSE),
+            target_batch_time: flags
+                .target_batch_time
+                .or(env_target)
+                .or(plan.target_batch_time),
+            max_lag: plan.max_lag,
+            pause_file: flags.pause_file.clone(),
+            forced: Forced {
+                batch_size: flags.batch_size.is_some() || env_batch_size.is_some(),
+                pause: flags.pause.is_some() || env_pause.is_some(),
+                target_batch_time: flags.target_batch_time.is_some() || env_target.is_some(),
+            },
+        })
+    }
+
+    /// The configuration with nothing given anywhere.
+    pub fn defaults() -> Config {
+        Config::resolve(&Overrides::default(), &|_| None, &Settings::default())
+            .unwrap_or_else(|_| unreachable!("the defaults are valid"))
+    }
+
+    /// `resolve` with the process environment.
+    pub fn from_process(flags: &Overrides, plan: &Settings) -> Result<Config, ConfigError> {
+        Config::resolve(flags, &|name| std::env::var(name).ok(), plan)
+    }
+
+    /// The batch size of one backfill step: flag/env > step's key > plan settings > default.
+    pub fn batch_size_for(&self, step: Option<u64>) -> u64 {
+        match (self.forced.batch_size, step) {
+            (false, Some(n)) if n > 0 => n,
+            _ => self.batch_size,
+        }
+    }
+
+    /// The pause of one backfill step, resolved like [`Config::batch_size_for`].
+    pub fn pause_for(&self, step: Option<Duration>) -> Duration {
+        match (self.forced.pause, step) {
+            (false, Some(d)) => d,
+            _ => self.pause,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_given() {
+        let config = Config::defaults();
+        assert_eq!(config.lock_timeout, Duration::from_millis(500));
+        assert_eq!(config.lock_retries, 20);
+        assert_eq!(config.statement_timeout, Duration::from_secs(60));
+        assert_eq!(config.batch_size, 1000);
+        assert_eq!(config.pause, Duration::ZERO);
+        assert_eq!(config.target_batch_time, None);
+    }
+
+    #[test]
+    fn plan_settings_beat_defaults() {
+        let plan = Settings {
+            lock_timeout: Some(Duration::from_millis(250)),
+            lock_retries: Some(5),
+            batch_size: Some(200),
+            ..Settings::default()
+        };
+        let config = Config::resolve(&Overrides::default(), &env(&[]), &plan).unwrap();
+        assert_eq!(config.lock_timeout, Duration::from_millis(250));
+        assert_eq!(config.lock_retries, 5);
+        assert_eq!(config.batch_size, 200);
+        assert!(!config.forced.batch_size);
+    }
+
+    #[test]
+    fn environment_beats_plan_settings() {
+        let plan = Settings {
+            lock_timeout: Some(Duration::from_millis(250)),
+            lock_retries: Some(5),
+            ..Settings::default()
+        };
+        let config = Config::resolve(
+            &Overrides::default(),
+            &env(&[
+                (ENV_LOCK_TIMEOUT, "2s"),
+                (ENV_LOCK_RETRIES, "7"),
+                (ENV_BATCH_SIZE, "50"),
+            ]),
+            &plan,
+        )
+        .unwrap();
+        assert_eq!(config.lock_timeout, Duration::from_secs(2));
+        assert_eq!(config.lock_retries, 7);
+        assert_eq!(config.batch_size, 50);
+        assert!(config.forced.batch_size);
+    }
+
+    #[test]
+    fn flags_beat_environment_and_plan() {
+        let plan = Settings {
+            statement_timeout: Some(Duration::from_secs(5)),
+            ..Settings::default()
+        };
+        let flags = Overrides {
+            statement_timeout: Some(Duration::from_secs(9)),
+            lock_retries: Some(3),
+            ..Overrides::default()
+        };
+        let config = Config::resolve(
+            &flags,
+            &env(&[(ENV_STATEMENT_TIMEOUT, "7s"), (ENV_LOCK_RETRIES, "7")]),
+            &plan,
+        )
+        .unwrap();
+        assert_eq!(config.statement_timeout, Duration::from_secs(9));
+        assert_eq!(config.lock_retries, 3);
+    }
+
+    #[test]
+    fn bad_environment_values_are_named() {
+        let error = Config::resolve(
+            &Overrides::default(),
+            &env(&[(ENV_LOCK_TIMEOUT, "soon")]),
+            &Settings::default(),
+        )
+        .unwrap_err();
+        assert_eq!(error.name, ENV_LOCK_TIMEOUT);
+        assert!(error.to_string().contains("soon"), "{error}");
+        let error = Config::resolve(
+            &Overrides::default(),
+            &env(&[(ENV_BATCH_SIZE, "-3")]),
+            &Settings::default(),
+        )
+        .unwrap_err();
+        assert_eq!(error.name, ENV_BATCH_SIZE);
+    }
+
+    #[test]
+    fn zero_retries_and_zero_lock_timeout_are_refused() {
+        let flags = Overrides {
+            lock_retries: Some(0),
+            ..Overrides::default()
+        };
+        assert!(Config::resolve(&flags, &env(&[]), &Settings::default()).is_err());
+        let flags = Overrides {
+            lock_timeout: Some(Duration::ZERO),
+            ..Overrides::default()
+        };
+        assert!(Config::resolve(&flags, &env(&[]), &Settings::default()).is_err());
+    }
+
+    #[test]
+    fn a_backfill_steps_own_keys_beat_plan_settings_but_not_flags() {
+        let plan = Settings {
+            batch_size: Some(200),
+            ..Settings::default()
+        };
+        let config = Config::resolve(&Overrides::default(), &env(&[]), &plan).unwrap();
+        assert_eq!(config.batch_size_for(Some(10)), 10);
+        assert_eq!(config.batch_size_for(None), 200);
+        let flags = Overrides {
+            batch_size: Some(30),
+            pause: Some(Duration::from_millis(5)),
+            ..Overrides::default()
+        };
+        let config = Config::resolve(&flags, &env(&[]), &plan).unwrap();
+        assert_eq!(config.batch_size_for(Some(10)), 30);
+        assert_eq!(
+            config.pause_for(Some(Duration::from_secs(1))),
+            Duration::from_millis(5)
+        );
+    }
+}

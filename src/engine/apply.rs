@@ -1,0 +1,579 @@
+//! `apply`: run the pending phases of each plan in order, recording every step in the ledger,
+//! compensating a phase whose step fails.
+
+use std::time::{Instant, SystemTime};
+
+use super::backend::{Backend, RunLock};
+use super::error::EngineError;
+use super::ledger::{PlanLedger, PlanRecord, StepRecord, StepState};
+use super::reporter::{Event, Reporter, StepOutcome};
+use super::step::{self, StepContext, StepError};
+use super::{Confirm, Confirmation, ErrorKind, PlanRun, StopSignal};
+use crate::ops::planned::{Action, PlannedStep, Special};
+use crate::plan::model::Phase;
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// Stop after this phase (default: all).
+    pub to: Option<Phase>,
+    /// Do not ask before `contract`.
+    pub yes: bool,
+    /// Run plans whose file changed since they were started.
+    pub allow_changed: bool,
+    /// Names the run to other sessions (`bellows apply 0001_users`).
+    pub application_name: String,
+    pub stop: StopSignal,
+}
+
+/// What a run did, per plan.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApplySummary {
+    /// Plans with nothing left to do up to `--to`.
+    pub up_to_date: Vec<String>,
+    /// (plan, phases applied by this run).
+    pub applied: Vec<(String, Vec<Phase>)>,
+    /// The run stopped before this phase of this plan (declined confirmation).
+    pub stopped_before: Option<(String, Phase)>,
+}
+
+/// The whole run: connect, lock, ledger, plans in order; the lock is released on every path.
+pub async fn run<B: Backend>(
+    url: &str,
+    plans: &[PlanRun],
+    options: &ApplyOptions,
+    reporter: &dyn Reporter,
+    confirm: &dyn Confirm,
+) -> Result<ApplySummary, EngineError> {
+    let mut backend = B::connect(url, &options.application_name).await?;
+    let result = locked(&mut backend, plans, options, reporter, confirm).await;
+    let closed = backend.close().await;
+    let summary = result?;
+    closed?;
+    Ok(summary)
+}
+
+async fn locked<B: Backend>(
+    backend: &mut B,
+    plans: &[PlanRun],
+    options: &ApplyOptions,
+    reporter: &dyn Reporter,
+    confirm: &dyn Confirm,
+) -> Result<ApplySummary, EngineError> {
+    if let RunLock::HeldBy(holder) = backend.try_run_lock().await? {
+        return Err(EngineError::RunLocked { holder });
+    }
+    let result: Result<ApplySummary, EngineError> = async {
+        backend.create_ledger().await?;
+        let mut summary = ApplySummary::default();
+        for run in plans {
+            let stopped =
+                apply_plan(backend, run, options, reporter, confirm, &mut summary).await?;
+            if stopped {
+                break;
+            }
+        }
+        Ok(summary)
+    }
+    .await;
+    let released = backend.release_run_lock().await;
+    let summary = result?;
+    released?;
+    Ok(summary)
+}
+
+/// Reads the plan's ledger, checks its checksum and makes a row for every step.
+pub(crate) async fn prepare_ledger<B: Backend>(
+    backend: &mut B,
+    run: &PlanRun,
+    allow_changed: bool,
+    reporter: &dyn Reporter,
+) -> Result<PlanLedger, EngineError> {
+    let plan = &run.plan;
+    let existing = backend.read_ledger(Some(&plan.name)).await?.pop();
+    if let Some(ledger) = &existing {
+        if ledger.plan.checksum != plan.checksum && ledger.is_started() {
+            if !allow_changed {
+                return Err(EngineError::ChecksumChanged {
+                    plan: plan.name.clone(),
+                    recorded: ledger.plan.checksum.clone(),
+                    current: plan.checksum.clone(),
+                });
+            }
+            reporter.report(Event::ChecksumChangedAllowed {
+                plan: plan.name.clone(),
+                recorded: ledger.plan.checksum.clone(),
+                current: plan.checksum.clone(),
+            });
+        }
+    }
+    let record = PlanRecord {
+        name: plan.name.clone(),
+        checksum: plan.checksum.clone(),
+        path: plan.path.display().to_string(),
+        started_at: existing.as_ref().and_then(|l| l.plan.started_at),
+        updated_at: Some(SystemTime::now()),
+    };
+    backend.save_plan(&record).await?;
+    let mut steps = Vec::new();
+    for planned in &run.steps {
+        let known = existing
+            .as_ref()
+            .and_then(|l| l.step(planned.phase, planned.index))
+            .cloned();
+        let record = match known {
+            Some(mut record) => {
+                if record.op != planned.op || record.target != planned.target {
+                    record.op = planned.op.to_string();
+                    record.target = planned.target.clone();
+                    backend.save_step(&plan.name, &record).await?;
+                }
+                record
+            }
+            None => {
+                let record =
+                    StepRecord::pending(planned.phase, planned.index, planned.op, &planned.target);
+                backend.save_step(&plan.name, &record).await?;
+                record
+            }
+        };
+        steps.push(record);
+    }
+    if existing.is_some_and(|l| l.steps.len() != steps.len()) {
+        let keep: Vec<(Phase, usize)> = steps.iter().map(|s| (s.phase, s.index)).collect();
+        backend.delete_steps_except(&plan.name, &keep).await?;
+    }
+    Ok(PlanLedger {
+        plan: record,
+        steps,
+    })
+}
+
+/// The phases of `run` up to `to` with a step not yet applied.
+pub(crate) fn pending_phases(run: &PlanRun, ledger: &PlanLedger, to: Option<Phase>) -> Vec<Phase> {
+    Phase::ALL
+        .into_iter()
+        .filter(|phase| to.is_none_or(|to| *phase <= to))
+        .filter(|phase| {
+            run.steps.iter().any(|s| {
+                s.phase == *phase
+                    && ledger
+                        .step(s.phase, s.index)
+                        .is_none_or(|r| r.state != StepState::Applied)
+            })
+        })
+        .collect()
+}
+
+/// Applies one plan's pending phases. `Ok(true)`: the run stopped on purpose before a phase.
+async fn apply_plan<B: Backend>(
+    backend: &mut B,
+    run: &PlanRun,
+    options: &ApplyOptions,
+    reporter: &dyn Reporter,
+    confirm: &dyn Confirm,
+    summary: &mut ApplySummary,
+) -> Result<bool, EngineError> {
+    let plan = &run.plan;
+    let started = Instant::now();
+    let mut ledger = prepare_ledger(backend, run, options.allow_changed, reporter).await?;
+    let phases = pending_phases(run, &ledger, options.to);
+    if phases.is_empty() {
+        reporter.report(Event::NothingToDo {
+            plan: plan.name.clone(),
+        });
+        summary.up_to_date.push(plan.name.clone());
+        return Ok(false);
+    }
+    refuse_broken_concurrently(backend, run, &phases).await?;
+    reporter.report(Event::PlanStarted {
+        plan: plan.name.clone(),
+        checksum: plan.checksum.clone(),
+        phases: phases.clone(),
+    });
+    let mut applied = Vec::new();
+    for phase in phases {
+        if phase == Phase::Contract && !options.yes {
+            let question = format!(
+                "Apply the contract phase of `{}`? It is destructive: the application must no longer use the old shape.",
+                plan.name
+            );
+            match confirm.confirm(&question) {
+                Confirmation::Yes => {}
+                Confirmation::No => {
+                    reporter.report(Event::StoppedBefore {
+                        plan: plan.name.clone(),
+                        phase,
+                        reason: "not confirmed".into(),
+                    });
+                    summary.applied.push((plan.name.clone(), applied));
+                    summary.stopped_before = Some((plan.name.clone(), phase));
+                    return Ok(true);
+                }
+                Confirmation::NoTerminal => {
+                    let reason = "contract asks for confirmation, and there is no terminal to ask on; pass --yes to apply it (or --to switch to stop before it)";
+                    reporter.report(Event::StoppedBefore {
+                        plan: plan.name.clone(),
+                        phase,
+                        reason: reason.into(),
+                    });
+                    let done = if applied.is_empty() {
+                        String::from("nothing was applied")
+                    } else {
+                        format!(
+                            "applied {}",
+                            applied
+                                .iter()
+                                .map(|p: &Phase| p.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
+                    return Err(EngineError::refused(
+                        ErrorKind::Invalid,
+                        format!(
+                            "stopped before the contract phase of `{}` ({done}): {reason}",
+                            plan.name
+                        ),
+                    ));
+                }
+            }
+        }
+        apply_phase(backend, run, &mut ledger, phase, options, reporter).await?;
+        applied.push(phase);
+    }
+    reporter.report(Event::PlanDone {
+        plan: plan.name.clone(),
+        duration: started.elapsed(),
+    });
+    summary.applied.push((plan.name.clone(), applied));
+    Ok(false)
+}
+
+/// Refuses `CONCURRENTLY` on PostgreSQL 14.0–14.3 before anything of the plan runs.
+async fn refuse_broken_concurrently<B: Backend>(
+    backend: &mut B,
+    run: &PlanRun,
+    phases: &[Phase],
+) -> Result<(), EngineError> {
+    if B::KIND != crate::dialect::DialectKind::Postgres {
+        return Ok(());
+    }
+    let concurrent = run.steps.iter().filter(|s| phases.contains(&s.phase)).find(|s| {
+        s.planned.actions.iter().any(|a| {
+            matches!(a, Action::Execute(st) if matches!(st.special, Some(Special::CreateIndexConcurrently { .. }) | Some(Special::Concurrently)))
+        })
+    });
+    let Some(step) = concurrent else {
+        return Ok(());
+    };
+    let version = backend.server_version().await?;
+    if super::postgres::concurrently_is_broken(&version) {
+        return Err(EngineError::refused(
+            ErrorKind::Failed,
+            format!(
+                "refusing to build or drop indexes CONCURRENTLY on PostgreSQL {}: releases 14.0 to 14.3 \
+                 can silently corrupt indexes built that way (fixed in 14.4). Upgrade to 14.4 or later \
+                 first. (first such step: step {} of {}, `{} {}`)",
+                version.text,
+                step.index + 1,
+                step.phase,
+                step.op,
+                step.target
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn ctx<'a>(
+    run: &'a PlanRun,
+    planned: &PlannedStep,
+    reporter: &'a dyn Reporter,
+    stop: &'a StopSignal,
+) -> StepContext<'a> {
+    StepContext {
+        plan: &run.plan,
+        step: step::step_ref(&run.plan.name, planned),
+        config: &run.config,
+        reporter,
+        stop,
+    }
+}
+
+fn record_mut<'l>(ledger: &'l mut PlanLedger, planned: &PlannedStep) -> &'l mut StepRecord {
+    let position = ledger
+        .steps
+        .iter()
+        .position(|s| s.phase == planned.phase && s.index == planned.index)
+        .unwrap_or_else(|| unreachable!("prepare_ledger made a record for every planned step"));
+    &mut ledger.steps[position]
+}
+
+/// One phase: guards first, then each pending step; on failure, compensation.
+async fn apply_phase<B: Backend>(
+    backend: &mut B,
+    run: &PlanRun,
+    ledger: &mut PlanLedger,
+    phase: Phase,
+    options: &ApplyOptions,
+    reporter: &dyn Reporter,
+) -> Result<(), EngineError> {
+    let plan = &run.plan.name;
+    let started = Instant::now();
+    let pending: Vec<&PlannedStep> = run
+        .steps
+        .iter()
+        .filter(|s| s.phase == phase)
+        .filter(|s| {
+            ledger
+                .step(s.phase, s.index)
+                .is_none_or(|r| r.state != StepState::Applied)
+        })
+        .collect();
+    reporter.report(Event::PhaseStarted {
+        plan: plan.clone(),
+        phase,
+    });
+
+    // Guards of the phase run before any of its other steps.
+    for planned in &pending {
+        let context = ctx(run, planned, reporter, &options.stop);
+        for action in &planned.planned.actions {
+            if let Action::Guard(guard) = action {
+                if let Err(error) = step::check_guard(backend, &context, guard).await {
+                    let message = format!(
+                        "{} of plan `{plan}`: {}; nothing of the {phase} phase was applied",
+                        context.describe(),
+                        error.message
+                    );
+                    return Err(match error.kind {
+                        ErrorKind::Guard => EngineError::GuardFailed { message },
+                        _ => EngineError::StepFailed { message },
+                    });
+                }
+            }
+        }
+    }
+
+    for planned in &pending {
+        let context = ctx(run, planned, reporter, &options.stop);
+        if options.stop.is_stopped() {
+            // Between steps: everything before is applied, this one has not started.
+            return Err(EngineError::Interrupted {
+                message: format!(
+                    "stopped before {} of plan `{plan}`; run `bellows apply` again to continue",
+                    context.describe()
+                ),
+            });
+        }
+        let step_started = Instant::now();
+        reporter.report(Event::StepStarted {
+            step: context.step.clone(),
+        });
+        let record = record_mut(ledger, planned);
+        if step::is_guard_only(planned) {
+            // Its guards passed above.
+            record.state = StepState::Applied;
+            record.started_at = step::now();
+            record.finished_at = step::now();
+            record.error = None;
+            record.actions_done = planned.planned.actions.len();
+            backend.save_step(plan, record).await?;
+            reporter.report(Event::StepFinished {
+                step: context.step.clone(),
+                outcome: StepOutcome::Applied,
+                duration: step_started.elapsed(),
+            });
+            continue;
+        }
+        if record.state != StepState::Running {
+            // A fresh start (a running step resumes after its completed actions).
+            record.actions_done = 0;
+            record.captures.clear();
+            if !step::is_backfill(planned) || record.state == StepState::RolledBack {
+                record.checkpoint = None;
+                record.rows_done = 0;
+            }
+        }
+        record.state = StepState::Running;
+        record.started_at = step::now();
+        record.finished_at = None;
+        record.error = None;
+        backend.save_step(plan, record).await?;
+
+        match step::apply(backend, &context, planned, record).await {
+            Ok(()) => {
+                record.state = StepState::Applied;
+                record.finished_at = step::now();
+                backend.save_step(plan, record).await?;
+                reporter.report(Event::StepFinished {
+                    step: context.step.clone(),
+                    outcome: StepOutcome::Applied,
+                    duration: step_started.elapsed(),
+                });
+            }
+            Err(error) => {
+                reporter.report(Event::StepFinished {
+                    step: context.step.clone(),
+                    outcome: StepOutcome::Failed {
+                        error: error.message.clone(),
+                    },
+                    duration: step_started.elapsed(),
+                });
+                return Err(
+                    fail_phase(backend, run, ledger, planned, error, options, reporter).await,
+                );
+            }
+        }
+    }
+    reporter.report(Event::PhaseDone {
+        plan: plan.clone(),
+        phase,
+        duration: started.elapsed(),
+    });
+    Ok(())
+}
+
+/// Records the failure of `failed`, cleans up after it, undoes the phase's applied steps in
+/// reverse order, and returns the error that ends the run.
+async fn fail_phase<B: Backend>(
+    backend: &mut B,
+    run: &PlanRun,
+    ledger: &mut PlanLedger,
+    failed: &PlannedStep,
+    error: StepError,
+    options: &ApplyOptions,
+    reporter: &dyn Reporter,
+) -> EngineError {
+    let plan = &run.plan.name;
+    let phase = failed.phase;
+    let context = ctx(run, failed, reporter, &options.stop);
+    let mut problems: Vec<String> = Vec::new();
+
+    let interrupted = error.kind == ErrorKind::Interrupted;
+    let resumable = step::is_backfill(failed);
+    {
+        let record = record_mut(ledger, failed);
+        // An interrupted step stays `running`: the next apply resumes it where it stopped.
+        record.state = if interrupted {
+            StepState::Running
+        } else {
+            StepState::Failed
+        };
+        record.error = Some(error.message.clone());
+        record.finished_at = step::now();
+        if let Err(e) = backend.save_step(plan, record).await {
+            problems.push(format!(
+                "the ledger could not record the failure of {}: {e}",
+                context.describe()
+            ));
+        }
+    }
+    let headline = format!(
+        "{} of plan `{plan}` failed: {}",
+        context.describe(),
+        error.message
+    );
+    if interrupted || resumable {
+        // A backfill keeps its checkpoint and is resumed, not compensated; so is an interrupted
+        // step.
+        let message =
+            format!("{headline}\n  the checkpoint is saved; run `bellows apply` again to resume");
+        return match error.kind {
+            ErrorKind::Interrupted => EngineError::Interrupted { message },
+            ErrorKind::Locked => EngineError::LockRetriesExhausted { message },
+            _ => EngineError::StepFailed { message },
+        };
+    }
+
+    // Best effort: remove what the failing step itself left (earlier actions of a multi-
+    // statement step, or a statement that ran outside a transaction).
+    let record_snapshot = record_mut(ledger, failed).clone();
+    if record_snapshot.actions_done > 0 || error.left_something {
+        if let Err(cleanup) = step::undo(backend, &context, failed, &record_snapshot).await {
+            reporter.report(Event::Notice {
+                message: format!(
+                    "cleaning up after {} did not complete: {} (it may have left nothing behind)",
+                    context.describe(),
+                    cleanup.message
+                ),
+            });
+        }
+    }
+
+    let to_undo: Vec<&PlannedStep> = run
+        .steps
+        .iter()
+        .filter(|s| s.phase == phase)
+        .filter(|s| {
+            ledger
+                .step(s.phase, s.index)
+                .is_some_and(|r| r.state == StepState::Applied)
+        })
+        .rev()
+        .collect();
+    if !to_undo.is_empty() {
+        reporter.report(Event::CompensationStarted {
+            plan: plan.clone(),
+            phase,
+            steps: to_undo.len(),
+        });
+    }
+    for planned in to_undo {
+        let context = ctx(run, planned, reporter, &options.stop);
+        let started = Instant::now();
+        let snapshot = record_mut(ledger, planned).clone();
+        match step::undo(backend, &context, planned, &snapshot).await {
+            Ok(()) => {
+                let record = record_mut(ledger, planned);
+                record.state = StepState::RolledBack;
+                record.finished_at = step::now();
+                record.actions_done = 0;
+                if let Err(e) = backend.save_step(plan, record).await {
+                    problems.push(format!(
+                        "{} was undone but the ledger could not record it: {e}",
+                        context.describe()
+                    ));
+                }
+                reporter.report(Event::StepUndone {
+                    step: context.step.clone(),
+                    duration: started.elapsed(),
+                });
+            }
+            Err(undo_error) => {
+                let hint = format!(
+                    "{} is still applied; undo it by hand (see `bellows plan` for its rollback SQL), \
+                     then run `bellows rollback` or fix the plan and `bellows apply` again",
+                    context.describe()
+                );
+                reporter.report(Event::UndoFailed {
+                    step: context.step.clone(),
+                    error: undo_error.message.clone(),
+                    hint: hint.clone(),
+                });
+                let record = record_mut(ledger, planned);
+                record.error = Some(format!("compensation failed: {}", undo_error.message));
+                let _ = backend.save_step(plan, record).await;
+                problems.push(format!(
+                    "COMPENSATION FAILED for {}: {}; {hint}",
+                    context.describe(),
+                    undo_error.message
+                ));
+            }
+        }
+    }
+    let tail = if problems.is_empty() {
+        format!("\n  the {phase} phase was rolled back; earlier phases stay applied")
+    } else {
+        format!(
+            "\n  the {phase} phase could NOT be fully rolled back and needs a hand:\n  - {}",
+            problems.join("\n  - ")
+        )
+    };
+    let message = format!("{headline}{tail}");
+    match error.kind {
+        ErrorKind::Locked => EngineError::LockRetriesExhausted { message },
+        ErrorKind::Guard => EngineError::GuardFailed { message },
+        _ => EngineError::StepFailed { message },
+    }
+}

@@ -1,0 +1,267 @@
+//! The one trait each database implements for the engine: connections, the run lock, the
+//! ledger, and running what planning produced. Everything above it (ordering, retries, guards,
+//! compensation, rollback) is written once, in terms of this trait.
+//!
+//! See `ENGINE_API.md` at the repository root for how to implement it.
+
+use std::time::Duration;
+
+use crate::dialect::DialectKind;
+use crate::ops::planned::{Capture, GuardQuery, Statement, TableRebuild};
+use crate::plan::model::TableName;
+
+use super::error::EngineError;
+use super::ledger::{PlanLedger, PlanRecord, StepKey, StepRecord};
+use super::reporter::{AutovacuumKind, Blocker};
+
+/// Timeouts for one attempt of one statement, already resolved from the lock policy and the
+/// configuration. `None` means "no limit" (PostgreSQL `0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub lock_timeout: Option<Duration>,
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Limits {
+    pub const NONE: Limits = Limits {
+        lock_timeout: None,
+        statement_timeout: None,
+    };
+}
+
+/// The database server's version, for refusing known-bad releases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerVersion {
+    /// `15.4` → (15, 4); SQLite `3.45.1` → (3, 45).
+    pub major: u32,
+    pub minor: u32,
+    /// As the server reports it.
+    pub text: String,
+}
+
+/// Who holds the run lock, when it is not us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunLock {
+    Acquired,
+    /// Held by another run; the text names it ("pid 4242 (bellows apply users)").
+    HeldBy(String),
+}
+
+/// What a backend tells the engine while a statement waits for its lock.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitNotice {
+    /// Still waiting after `waited`, queued behind `blockers`.
+    Waiting {
+        waited: Duration,
+        blockers: Vec<Blocker>,
+    },
+    /// An ordinary autovacuum worker blocked us and was cancelled.
+    AutovacuumCancelled { pid: i64, query: String },
+}
+
+/// The autovacuum situation seen during a failed attempt, so the retry loop can decide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutovacuumBlock {
+    pub pid: i64,
+    pub query: String,
+    pub kind: AutovacuumKind,
+    /// We tried to cancel it and were not permitted.
+    pub cancel_refused: bool,
+    /// `deadlock_timeout` of the server: after this, PostgreSQL cancels an ordinary autovacuum
+    /// that blocks a waiting lock request.
+    pub deadlock_timeout: Duration,
+}
+
+/// Why one attempt of a statement did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum AttemptError {
+    /// The lock was not granted within `lock_timeout` (PostgreSQL 55P03, SQLite busy).
+    /// Transient: the engine retries with backoff.
+    #[error("lock not granted within lock_timeout")]
+    LockTimeout {
+        /// The sessions that blocked us at the last look.
+        blockers: Vec<Blocker>,
+        autovacuum: Option<AutovacuumBlock>,
+        /// An autovacuum that blocked us was cancelled during the attempt: retry at once.
+        autovacuum_cancelled: bool,
+    },
+    /// Another transient failure worth retrying with backoff (deadlock, serialization).
+    #[error("{}", super::error::db_message(.0))]
+    Transient(sqlx::Error),
+    /// Anything else: the statement failed.
+    #[error("{}", super::error::db_message(.0))]
+    Failed(sqlx::Error),
+    /// Not a database error (bad saved value, missing ledger row, …).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// The value one guard query returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardValue {
+    Integer(i64),
+    Boolean(bool),
+    Null,
+    /// Something else, as text (the guard fails and shows it).
+    Other(String),
+    /// The query returned no row.
+    NoRow,
+}
+
+impl std::fmt::Display for GuardValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GuardValue::Integer(n) => write!(f, "{n}"),
+            GuardValue::Boolean(b) => write!(f, "{b}"),
+            GuardValue::Null => f.write_str("NULL"),
+            GuardValue::Other(text) => write!(f, "{text:?}"),
+            GuardValue::NoRow => f.write_str("no row"),
+        }
+    }
+}
+
+/// One backfill batch to run: bounds query, then the update for the keys it found, then the
+/// checkpoint — all in one transaction.
+pub struct BatchRequest<'a> {
+    pub step: StepKey<'a>,
+    /// Finds the batch's last key (see `Dialect::backfill_bounds_sql`); one row:
+    /// `scanned`, then `last_0`, `last_1`, … as text.
+    pub bounds_sql: String,
+    /// Renders the update for keys up to (and including) the given last key.
+    pub update_sql: &'a dyn Fn(&[String]) -> String,
+    /// Rows walked before this batch; the checkpoint records `rows_done + scanned`.
+    pub rows_done: u64,
+    pub limits: Limits,
+}
+
+/// What one batch did. `scanned == 0` means the walk is complete (nothing was written, the
+/// checkpoint is unchanged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchResult {
+    pub scanned: u64,
+    pub updated: u64,
+    /// The checkpoint now in the ledger (the batch's last key).
+    pub last_key: Option<Vec<String>>,
+}
+
+/// One database, as the engine drives it.
+///
+/// A backend owns its connections. On PostgreSQL a run uses three: one that holds the
+/// session advisory lock and nothing else, a control connection (ledger, catalog, watching
+/// blockers) and a work connection (statements, guards, backfill batches).
+///
+/// Methods take `&mut self` and are called one at a time from a single task; a backend may
+/// use several connections at once inside one method (watching blockers while a statement
+/// waits).
+#[allow(async_fn_in_trait)]
+pub trait Backend: Sized {
+    const KIND: DialectKind;
+
+    /// Connects to `url`; `application_name` names the run to other sessions (PostgreSQL
+    /// `application_name`). Does not create anything.
+    async fn connect(url: &str, application_name: &str) -> Result<Self, EngineError>;
+
+    async fn server_version(&mut self) -> Result<ServerVersion, EngineError>;
+
+    /// Tries to take the run lock without waiting. Held until [`Backend::release_run_lock`]
+    /// or until the backend is dropped/closed (and by the server if the process dies).
+    async fn try_run_lock(&mut self) -> Result<RunLock, EngineError>;
+
+    async fn release_run_lock(&mut self) -> Result<(), EngineError>;
+
+    // --- ledger -------------------------------------------------------------------------
+
+    /// Whether the ledger tables exist (status and plan read without creating them).
+    async fn ledger_exists(&mut self) -> Result<bool, EngineError>;
+
+    /// Creates the ledger if missing (idempotent). Only `apply` calls it.
+    async fn create_ledger(&mut self) -> Result<(), EngineError>;
+
+    /// Every plan in the ledger (or just `plan`), with its steps ordered by phase and index.
+    /// Must not be called when the ledger does not exist.
+    async fn read_ledger(&mut self, plan: Option<&str>) -> Result<Vec<PlanLedger>, EngineError>;
+
+    /// Inserts or updates the plan row (checksum, path; `started_at` kept if present).
+    async fn save_plan(&mut self, plan: &PlanRecord) -> Result<(), EngineError>;
+
+    /// Inserts or replaces one step row with every field of `step`.
+    async fn save_step(&mut self, plan: &str, step: &StepRecord) -> Result<(), EngineError>;
+
+    /// Deletes step rows of `plan` whose (phase, index) is not in `keep` (a plan edited with
+    /// `--allow-changed` that lost steps).
+    async fn delete_steps_except(
+        &mut self,
+        plan: &str,
+        keep: &[(crate::plan::model::Phase, usize)],
+    ) -> Result<(), EngineError>;
+
+    // --- running -----------------------------------------------------------------------
+
+    /// One attempt of one statement under `limits`.
+    ///
+    /// `statement.transaction == true`: in its own transaction, with the limits set locally
+    /// on the same connection (`SET LOCAL`), and — when `mark` is given — the step's
+    /// `actions_done` written in that same transaction. `false`: sent alone, outside any
+    /// transaction, with session-level limits.
+    ///
+    /// While it waits for a lock, the backend reports who blocks it through `notice` (PostgreSQL:
+    /// `pg_blocking_pids`), and cancels an ordinary autovacuum worker that blocks it.
+    async fn execute(
+        &mut self,
+        statement: &Statement,
+        limits: Limits,
+        mark: Option<(StepKey<'_>, usize)>,
+        notice: &dyn Fn(WaitNotice),
+    ) -> Result<(), AttemptError>;
+
+    /// Runs a guard query (no transaction needed) and returns its single value.
+    async fn guard(
+        &mut self,
+        guard: &GuardQuery,
+        limits: Limits,
+    ) -> Result<GuardValue, AttemptError>;
+
+    /// Runs a capture query; its single text value (`None` when it returned no row or NULL).
+    async fn capture(
+        &mut self,
+        capture: &Capture,
+        limits: Limits,
+    ) -> Result<Option<String>, AttemptError>;
+
+    /// The primary key columns of `table`, in key order; `None` when it has none.
+    async fn primary_key(&mut self, table: &TableName) -> Result<Option<Vec<String>>, EngineError>;
+
+    /// Rows in `table` estimated from statistics (cheap), for progress; `None` when unknown.
+    async fn estimate_rows(&mut self, table: &TableName) -> Result<Option<u64>, EngineError>;
+
+    /// One backfill batch and its checkpoint, in one transaction.
+    async fn backfill_batch(
+        &mut self,
+        request: &BatchRequest<'_>,
+    ) -> Result<BatchResult, AttemptError>;
+
+    /// Drops an INVALID index named `index` (in `table`'s schema) left by a failed
+    /// `CREATE INDEX CONCURRENTLY`; returns whether there was one. Backends without
+    /// concurrent index builds return `Ok(false)`.
+    async fn drop_invalid_index(
+        &mut self,
+        table: Option<&TableName>,
+        index: &str,
+    ) -> Result<bool, EngineError>;
+
+    /// SQLite: rebuilds a table in one transaction. PostgreSQL never plans one.
+    ///
+    /// `saved_definition`: for [`crate::ops::planned::RebuildChange::RestoreDefinition`], the
+    /// `CREATE TABLE` statement its capture saved in the ledger (the engine looks it up);
+    /// `None` for every other change.
+    async fn rebuild(
+        &mut self,
+        rebuild: &TableRebuild,
+        saved_definition: Option<&str>,
+        limits: Limits,
+        mark: Option<(StepKey<'_>, usize)>,
+    ) -> Result<(), AttemptError>;
+
+    /// Closes every connection (releasing the run lock if still held).
+    async fn close(self) -> Result<(), EngineError>;
+}

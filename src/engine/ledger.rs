@@ -1,0 +1,192 @@
+//! The ledger: what bellows records in the target database about each plan and step.
+//!
+//! These are the records as the engine sees them; each backend stores them in its own tables
+//! (PostgreSQL: schema `bellows`; SQLite: tables prefixed `bellows_`) and reads them back.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::plan::model::Phase;
+
+/// The state of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    Running,
+    Applied,
+    Failed,
+    RolledBack,
+}
+
+impl StepState {
+    pub const ALL: [StepState; 5] = [
+        StepState::Pending,
+        StepState::Running,
+        StepState::Applied,
+        StepState::Failed,
+        StepState::RolledBack,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Running => "running",
+            StepState::Applied => "applied",
+            StepState::Failed => "failed",
+            StepState::RolledBack => "rolled_back",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<StepState> {
+        StepState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl fmt::Display for StepState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str().replace('_', " "))
+    }
+}
+
+/// A plan as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanRecord {
+    pub name: String,
+    /// Hex SHA-256 of the plan file when it was (last) started.
+    pub checksum: String,
+    pub path: String,
+    #[serde(with = "opt_time")]
+    pub started_at: Option<SystemTime>,
+    #[serde(with = "opt_time")]
+    pub updated_at: Option<SystemTime>,
+}
+
+/// A step as the ledger knows it. Keyed by (plan, phase, index).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRecord {
+    pub phase: Phase,
+    pub index: usize,
+    pub op: String,
+    pub target: String,
+    pub state: StepState,
+    #[serde(with = "opt_time")]
+    pub started_at: Option<SystemTime>,
+    #[serde(with = "opt_time")]
+    pub finished_at: Option<SystemTime>,
+    pub error: Option<String>,
+    /// Values saved by the step's `Capture` actions, by name (for its undo).
+    pub captures: BTreeMap<String, String>,
+    /// Backfill: the last key done, as text, one value per key column.
+    pub checkpoint: Option<Vec<String>>,
+    /// Backfill: rows walked so far.
+    pub rows_done: u64,
+    /// How many of the step's actions have completed (an interrupted step resumes after them).
+    pub actions_done: usize,
+}
+
+impl StepRecord {
+    pub fn pending(phase: Phase, index: usize, op: &str, target: &str) -> StepRecord {
+        StepRecord {
+            phase,
+            index,
+            op: op.to_string(),
+            target: target.to_string(),
+            state: StepState::Pending,
+            started_at: None,
+            finished_at: None,
+            error: None,
+            captures: BTreeMap::new(),
+            checkpoint: None,
+            rows_done: 0,
+            actions_done: 0,
+        }
+    }
+}
+
+/// Everything the ledger holds about one plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanLedger {
+    pub plan: PlanRecord,
+    /// Ordered by phase, then index.
+    pub steps: Vec<StepRecord>,
+}
+
+impl PlanLedger {
+    pub fn step(&self, phase: Phase, index: usize) -> Option<&StepRecord> {
+        self.steps
+            .iter()
+            .find(|s| s.phase == phase && s.index == index)
+    }
+
+    /// Whether anything of the plan is in the database now (applied, or possibly so).
+    pub fn is_started(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s.state, StepState::Applied | StepState::Running))
+            || self
+                .steps
+                .iter()
+                .any(|s| s.state == StepState::Failed && s.checkpoint.is_some())
+    }
+}
+
+/// The ledger key of a step, for writes that travel with a statement or a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepKey<'a> {
+    pub plan: &'a str,
+    pub phase: Phase,
+    pub index: usize,
+}
+
+/// Serde helper: times as RFC 3339 (`2026-05-01T10:00:00Z`).
+pub mod opt_time {
+    use serde::Serializer;
+    use std::time::SystemTime;
+
+    pub fn serialize<S: Serializer>(value: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(t) => s.serialize_str(&humantime::format_rfc3339_millis(*t).to_string()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch (as stored by the backends) to a time, and back.
+pub fn from_epoch(seconds: f64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(seconds.max(0.0))
+}
+
+pub fn to_epoch(time: SystemTime) -> f64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_through_text() {
+        for state in StepState::ALL {
+            assert_eq!(StepState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(StepState::parse("done"), None);
+        assert_eq!(StepState::RolledBack.to_string(), "rolled back");
+    }
+
+    #[test]
+    fn epoch_round_trips_to_the_millisecond() {
+        let now = SystemTime::now();
+        let back = from_epoch(to_epoch(now));
+        let diff = match back.duration_since(now) {
+            Ok(d) => d,
+            Err(e) => e.duration(),
+        };
+        assert!(diff.as_millis() < 1);
+    }
+}

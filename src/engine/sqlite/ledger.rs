@@ -1,0 +1,314 @@
+//! The SQLite ledger: tables `bellows_plans` and `bellows_steps` in the target database, with
+//! the same columns as PostgreSQL's `bellows.plans` / `bellows.steps`. Times are REAL seconds
+//! since the Unix epoch; captures and checkpoints are JSON text.
+
+use std::collections::BTreeMap;
+
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::Row;
+
+use crate::engine::error::{DbContext, EngineError, ErrorKind};
+use crate::engine::ledger::{
+    from_epoch, to_epoch, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
+};
+use crate::plan::model::Phase;
+
+use super::{in_write_transaction, is_busy, LEDGER_BUSY_TIMEOUT};
+
+/// `now` as seconds since the Unix epoch, in SQL every SQLite version understands.
+const NOW: &str = "((julianday('now') - 2440587.5) * 86400.0)";
+
+fn ledger_ddl() -> String {
+    format!(
+        "
+CREATE TABLE IF NOT EXISTS bellows_plans (
+    name        TEXT PRIMARY KEY,
+    checksum    TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    started_at  REAL NOT NULL DEFAULT ({NOW}),
+    updated_at  REAL NOT NULL DEFAULT ({NOW})
+);
+CREATE TABLE IF NOT EXISTS bellows_steps (
+    plan         TEXT NOT NULL REFERENCES bellows_plans (name) ON DELETE CASCADE,
+    phase        TEXT NOT NULL CHECK (phase IN ('expand', 'backfill', 'switch', 'contract')),
+    step_index   INTEGER NOT NULL,
+    op           TEXT NOT NULL,
+    target       TEXT NOT NULL,
+    state        TEXT NOT NULL
+                 CHECK (state IN ('pending', 'running', 'applied', 'failed', 'rolled_back')),
+    started_at   REAL,
+    finished_at  REAL,
+    error        TEXT,
+    captures     TEXT NOT NULL DEFAULT '{{}}',
+    checkpoint   TEXT,
+    rows_done    INTEGER NOT NULL DEFAULT 0,
+    actions_done INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (plan, phase, step_index)
+);
+"
+    )
+}
+
+pub async fn exists(conn: &mut SqliteConnection) -> Result<bool, EngineError> {
+    let found: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master
+          WHERE type = 'table' AND name IN ('bellows_plans', 'bellows_steps')",
+    )
+    .fetch_one(conn)
+    .await
+    .context(|| "looking for the ledger tables (bellows_plans, bellows_steps)".into())?;
+    Ok(found == 2)
+}
+
+pub async fn create(conn: &mut SqliteConnection) -> Result<(), EngineError> {
+    let ddl = ledger_ddl();
+    in_write_transaction(
+        conn,
+        |e| e,
+        async |conn| sqlx::raw_sql(&ddl).execute(conn).await.map(|_| ()),
+    )
+    .await
+    .write_context(|| "creating the ledger tables (bellows_plans, bellows_steps)".into())
+}
+
+/// Like `DbContext::context` for ledger writes: the database write lock not obtained within
+/// [`LEDGER_BUSY_TIMEOUT`] is a lock error (exit 4), not a database failure.
+trait WriteContext<T> {
+    fn write_context(self, context: impl FnOnce() -> String) -> Result<T, EngineError>;
+}
+
+impl<T> WriteContext<T> for Result<T, sqlx::Error> {
+    fn write_context(self, context: impl FnOnce() -> String) -> Result<T, EngineError> {
+        self.map_err(|error| {
+            if is_busy(&error) {
+                EngineError::LockRetriesExhausted {
+                    message: format!(
+                        "{}: another connection held the database write lock for more than {}s; \
+                         run again when the database is quieter",
+                        context(),
+                        LEDGER_BUSY_TIMEOUT.as_secs()
+                    ),
+                }
+            } else {
+                EngineError::database(context(), error)
+            }
+        })
+    }
+}
+
+fn bad(what: &str, value: &str) -> EngineError {
+    EngineError::refused(
+        ErrorKind::Failed,
+        format!(
+            "the ledger (bellows_steps) holds an unknown {what} `{value}`; was it written by a newer bellows?"
+        ),
+    )
+}
+
+fn step_of(row: &SqliteRow) -> Result<StepRecord, EngineError> {
+    let phase: String = row.get("phase");
+    let state: String = row.get("state");
+    let captures: String = row.get("captures");
+    let checkpoint: Option<String> = row.get("checkpoint");
+    Ok(StepRecord {
+        phase: Phase::parse(&phase).ok_or_else(|| bad("phase", &phase))?,
+        index: row.get::<i64, _>("step_index").max(0) as usize,
+        op: row.get("op"),
+        target: row.get("target"),
+        state: StepState::parse(&state).ok_or_else(|| bad("state", &state))?,
+        started_at: row.get::<Option<f64>, _>("started_at").map(from_epoch),
+        finished_at: row.get::<Option<f64>, _>("finished_at").map(from_epoch),
+        error: row.get("error"),
+        captures: serde_json::from_str::<BTreeMap<String, String>>(&captures)
+            .map_err(|_| bad("captures value", &captures))?,
+        checkpoint: match checkpoint {
+            Some(text) => Some(
+                serde_json::from_str::<Vec<String>>(&text).map_err(|_| bad("checkpoint", &text))?,
+            ),
+            None => None,
+        },
+        rows_done: row.get::<i64, _>("rows_done").max(0) as u64,
+        actions_done: row.get::<i64, _>("actions_done").max(0) as usize,
+    })
+}
+
+pub async fn read(
+    conn: &mut SqliteConnection,
+    plan: Option<&str>,
+) -> Result<Vec<PlanLedger>, EngineError> {
+    let plans = sqlx::query(
+        "SELECT name, checksum, path, started_at, updated_at FROM bellows_plans
+          WHERE ?1 IS NULL OR name = ?1
+          ORDER BY started_at, name",
+    )
+    .bind(plan)
+    .fetch_all(&mut *conn)
+    .await
+    .context(|| "reading the ledger (bellows_plans)".into())?;
+    let steps = sqlx::query(
+        "SELECT plan, phase, step_index, op, target, state, started_at, finished_at, error,
+                captures, checkpoint, rows_done, actions_done
+           FROM bellows_steps
+          WHERE ?1 IS NULL OR plan = ?1",
+    )
+    .bind(plan)
+    .fetch_all(&mut *conn)
+    .await
+    .context(|| "reading the ledger (bellows_steps)".into())?;
+    let mut out: Vec<PlanLedger> = plans
+        .iter()
+        .map(|row| PlanLedger {
+            plan: PlanRecord {
+                name: row.get("name"),
+                checksum: row.get("checksum"),
+                path: row.get("path"),
+                started_at: row.get::<Option<f64>, _>("started_at").map(from_epoch),
+                updated_at: row.get::<Option<f64>, _>("updated_at").map(from_epoch),
+            },
+            steps: Vec::new(),
+        })
+        .collect();
+    for row in &steps {
+        let name: String = row.get("plan");
+        let record = step_of(row)?;
+        if let Some(entry) = out.iter_mut().find(|p| p.plan.name == name) {
+            entry.steps.push(record);
+        }
+    }
+    for entry in &mut out {
+        entry.steps.sort_by_key(|s| (s.phase, s.index));
+    }
+    Ok(out)
+}
+
+pub async fn save_plan(conn: &mut SqliteConnection, plan: &PlanRecord) -> Result<(), EngineError> {
+    sqlx::query(&format!(
+        "INSERT INTO bellows_plans (name, checksum, path) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE
+            SET checksum = excluded.checksum, path = excluded.path, updated_at = {NOW}"
+    ))
+    .bind(&plan.name)
+    .bind(&plan.checksum)
+    .bind(&plan.path)
+    .execute(conn)
+    .await
+    .write_context(|| format!("recording plan `{}` in the ledger", plan.name))
+    .map(|_| ())
+}
+
+pub async fn save_step(
+    conn: &mut SqliteConnection,
+    plan: &str,
+    step: &StepRecord,
+) -> Result<(), EngineError> {
+    let captures = serde_json::to_string(&step.captures).unwrap_or_else(|_| "{}".into());
+    let checkpoint = step
+        .checkpoint
+        .as_ref()
+        .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()));
+    sqlx::query(
+        "INSERT INTO bellows_steps (plan, phase, step_index, op, target, state, started_at,
+                                    finished_at, error, captures, checkpoint, rows_done,
+                                    actions_done)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (plan, phase, step_index) DO UPDATE SET
+            op = excluded.op, target = excluded.target, state = excluded.state,
+            started_at = excluded.started_at, finished_at = excluded.finished_at,
+            error = excluded.error, captures = excluded.captures,
+            checkpoint = excluded.checkpoint, rows_done = excluded.rows_done,
+            actions_done = excluded.actions_done",
+    )
+    .bind(plan)
+    .bind(step.phase.as_str())
+    .bind(step.index as i64)
+    .bind(&step.op)
+    .bind(&step.target)
+    .bind(step.state.as_str())
+    .bind(step.started_at.map(to_epoch))
+    .bind(step.finished_at.map(to_epoch))
+    .bind(&step.error)
+    .bind(captures)
+    .bind(checkpoint)
+    .bind(step.rows_done as i64)
+    .bind(step.actions_done as i64)
+    .execute(conn)
+    .await
+    .write_context(|| {
+        format!(
+            "recording step {} of {} of plan `{plan}` in the ledger",
+            step.index + 1,
+            step.phase
+        )
+    })
+    .map(|_| ())
+}
+
+pub async fn delete_steps_except(
+    conn: &mut SqliteConnection,
+    plan: &str,
+    keep: &[(Phase, usize)],
+) -> Result<(), EngineError> {
+    let context = || format!("removing steps no longer in plan `{plan}` from the ledger");
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT phase, step_index FROM bellows_steps WHERE plan = ?1")
+            .bind(plan)
+            .fetch_all(&mut *conn)
+            .await
+            .context(context)?;
+    for (phase, index) in rows {
+        let kept = keep
+            .iter()
+            .any(|(p, i)| p.as_str() == phase && *i as i64 == index);
+        if kept {
+            continue;
+        }
+        sqlx::query("DELETE FROM bellows_steps WHERE plan = ?1 AND phase = ?2 AND step_index = ?3")
+            .bind(plan)
+            .bind(&phase)
+            .bind(index)
+            .execute(&mut *conn)
+            .await
+            .write_context(context)?;
+    }
+    Ok(())
+}
+
+/// Records `actions_done` of a step; run inside the transaction of the action it counts.
+pub async fn write_actions_done(
+    conn: &mut SqliteConnection,
+    step: StepKey<'_>,
+    done: usize,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE bellows_steps SET actions_done = ?4
+          WHERE plan = ?1 AND phase = ?2 AND step_index = ?3",
+    )
+    .bind(step.plan)
+    .bind(step.phase.as_str())
+    .bind(step.index as i64)
+    .bind(done as i64)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Records a backfill checkpoint; run inside the transaction of the batch it follows.
+pub async fn write_checkpoint(
+    conn: &mut SqliteConnection,
+    step: StepKey<'_>,
+    last: &[String],
+    rows_done: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE bellows_steps SET checkpoint = ?4, rows_done = ?5
+          WHERE plan = ?1 AND phase = ?2 AND step_index = ?3",
+    )
+    .bind(step.plan)
+    .bind(step.phase.as_str())
+    .bind(step.index as i64)
+    .bind(serde_json::to_string(last).unwrap_or_else(|_| "[]".into()))
+    .bind(rows_done as i64)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}

@@ -1,0 +1,346 @@
+//! Executing one step: its actions in order (apply), or its undo (compensation, rollback).
+
+use std::time::SystemTime;
+
+use super::backend::Backend;
+use super::backfill;
+use super::error::EngineError;
+use super::ledger::{StepKey, StepRecord};
+use super::reporter::{Event, Reporter, StepRef};
+use super::retry::{self, Attempt};
+use super::{ErrorKind, StopSignal};
+use crate::config::Config;
+use crate::ops::planned::{
+    Action, ExecuteSaved, GuardQuery, PlannedStep, RebuildChange, Statement, TableRebuild, Undo,
+};
+use crate::ops::Op;
+use crate::plan::Plan;
+
+/// Everything a step's execution needs besides the backend.
+pub struct StepContext<'a> {
+    pub plan: &'a Plan,
+    pub step: StepRef,
+    pub config: &'a Config,
+    pub reporter: &'a dyn Reporter,
+    pub stop: &'a StopSignal,
+}
+
+impl StepContext<'_> {
+    pub fn key(&self) -> StepKey<'_> {
+        StepKey {
+            plan: &self.step.plan,
+            phase: self.step.phase,
+            index: self.step.index,
+        }
+    }
+
+    /// The step's operation as written in the plan (backfill keys, for instance).
+    pub fn op(&self) -> Option<&Op> {
+        self.plan
+            .steps
+            .iter()
+            .find(|s| s.phase == self.step.phase && s.index == self.step.index)
+            .map(|s| &s.op)
+    }
+
+    /// "step 2 of expand (`add_column users.email_verified`)".
+    pub fn describe(&self) -> String {
+        describe_step(&self.step)
+    }
+}
+
+pub fn describe_step(step: &StepRef) -> String {
+    format!(
+        "step {} of {} (`{} {}`)",
+        step.index + 1,
+        step.phase,
+        step.op,
+        step.target
+    )
+}
+
+pub fn step_ref(plan: &str, planned: &PlannedStep) -> StepRef {
+    StepRef {
+        plan: plan.to_string(),
+        phase: planned.phase,
+        index: planned.index,
+        op: planned.op.to_string(),
+        target: planned.target.clone(),
+    }
+}
+
+/// Why a step did not complete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// The failing action ran outside a transaction and may have left something behind
+    /// (an INVALID index, half of a `transaction = false` script).
+    pub left_something: bool,
+}
+
+impl StepError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> StepError {
+        StepError {
+            kind,
+            message: message.into(),
+            left_something: false,
+        }
+    }
+
+    pub fn left_something(mut self, yes: bool) -> StepError {
+        self.left_something = yes;
+        self
+    }
+
+    pub fn from_engine(error: &EngineError) -> StepError {
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        StepError::new(error.kind(), message)
+    }
+}
+
+fn ledger_error(error: EngineError) -> StepError {
+    StepError::from_engine(&error)
+}
+
+/// Runs a guard and reports its result; `Err` (kind `Guard`) when it does not hold.
+pub async fn check_guard<B: Backend>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    guard: &GuardQuery,
+) -> Result<(), StepError> {
+    let limits = retry::limits_for(crate::ops::planned::LockPolicy::Plain, ctx.config);
+    let value = backend.guard(guard, limits).await.map_err(|e| match e {
+        super::backend::AttemptError::Engine(e) => StepError::from_engine(&e),
+        other => StepError::new(
+            ErrorKind::Failed,
+            format!("guard `{}` could not run: {other}", guard.description),
+        ),
+    })?;
+    let passed = match (guard.expect, &value) {
+        (crate::ops::planned::Expect::Integer(n), super::backend::GuardValue::Integer(found)) => {
+            n == *found
+        }
+        (crate::ops::planned::Expect::Boolean(b), super::backend::GuardValue::Boolean(found)) => {
+            b == *found
+        }
+        _ => false,
+    };
+    ctx.reporter.report(Event::GuardChecked {
+        step: ctx.step.clone(),
+        description: guard.description.clone(),
+        query: guard.query.clone(),
+        expected: guard.expect.to_string(),
+        found: value.to_string(),
+        passed,
+    });
+    if passed {
+        Ok(())
+    } else {
+        Err(StepError::new(
+            ErrorKind::Guard,
+            format!(
+                "guard failed: {}: expected {}, found {value}\n  query: {}",
+                guard.description,
+                guard.expect,
+                one_line(&guard.query)
+            ),
+        ))
+    }
+}
+
+fn one_line(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Runs the step's actions after the `record.actions_done` already done, recording progress
+/// in `record` (and the ledger) after each.
+pub async fn apply<B: Backend>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    planned: &PlannedStep,
+    record: &mut StepRecord,
+) -> Result<(), StepError> {
+    for (i, action) in planned.planned.actions.iter().enumerate() {
+        if i < record.actions_done {
+            continue;
+        }
+        if ctx.stop.is_stopped() {
+            return Err(StepError::new(
+                ErrorKind::Interrupted,
+                format!("stopped before action {} of {}", i + 1, ctx.describe()),
+            ));
+        }
+        match action {
+            Action::Execute(statement) => {
+                let mark = statement.transaction.then_some(i + 1);
+                retry::run(backend, ctx, Attempt::Statement(statement), mark).await?;
+            }
+            Action::Guard(guard) => check_guard(backend, ctx, guard).await?,
+            Action::Capture(capture) => {
+                let limits = retry::limits_for(crate::ops::planned::LockPolicy::Plain, ctx.config);
+                let value = backend.capture(capture, limits).await.map_err(|e| {
+                    StepError::new(
+                        ErrorKind::Failed,
+                        format!("could not save {}: {e}", capture.description),
+                    )
+                })?;
+                let Some(value) = value else {
+                    return Err(StepError::new(
+                        ErrorKind::Failed,
+                        format!(
+                            "could not save {}: the query returned nothing (does it exist?)",
+                            capture.description
+                        ),
+                    ));
+                };
+                record.captures.insert(capture.name.to_string(), value);
+                ctx.reporter.report(Event::CaptureSaved {
+                    step: ctx.step.clone(),
+                    name: capture.name.to_string(),
+                    description: capture.description.clone(),
+                });
+            }
+            Action::ExecuteSaved(saved) => {
+                let statement = saved_statement(saved, record)?;
+                let mark = statement.transaction.then_some(i + 1);
+                retry::run(backend, ctx, Attempt::Statement(&statement), mark).await?;
+            }
+            Action::Backfill(plan) => backfill::run(backend, ctx, plan, record).await?,
+            Action::Rebuild(rebuild) => {
+                let saved = saved_definition(rebuild, record)?;
+                retry::run(backend, ctx, Attempt::Rebuild(rebuild, saved), Some(i + 1)).await?
+            }
+        }
+        record.actions_done = i + 1;
+        backend
+            .save_step(&ctx.step.plan, record)
+            .await
+            .map_err(ledger_error)?;
+    }
+    Ok(())
+}
+
+/// Runs the step's undo. `Err` when an action failed or the step cannot be undone.
+pub async fn undo<B: Backend>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    planned: &PlannedStep,
+    record: &StepRecord,
+) -> Result<(), StepError> {
+    let actions = match &planned.planned.undo {
+        Undo::Nothing(_) => return Ok(()),
+        Undo::Irreversible(why) => {
+            return Err(StepError::new(
+                ErrorKind::Failed,
+                format!("{} cannot be undone: {why}", ctx.describe()),
+            ))
+        }
+        Undo::Actions(actions) => actions,
+    };
+    for action in actions {
+        match action {
+            Action::Execute(statement) => {
+                retry::run(backend, ctx, Attempt::Statement(statement), None).await?
+            }
+            Action::ExecuteSaved(saved) => {
+                let statement = saved_statement(saved, record)?;
+                retry::run(backend, ctx, Attempt::Statement(&statement), None).await?;
+            }
+            Action::Guard(guard) => check_guard(backend, ctx, guard).await?,
+            Action::Rebuild(rebuild) => {
+                let saved = saved_definition(rebuild, record)?;
+                retry::run(backend, ctx, Attempt::Rebuild(rebuild, saved), None).await?
+            }
+            Action::Capture(_) | Action::Backfill(_) => {
+                return Err(StepError::new(
+                    ErrorKind::Failed,
+                    format!(
+                        "the undo of {} contains an action the engine cannot run backwards",
+                        ctx.describe()
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The statement an `ExecuteSaved` runs: the SQL saved when the step was applied.
+fn saved_statement(saved: &ExecuteSaved, record: &StepRecord) -> Result<Statement, StepError> {
+    let sql = record.captures.get(saved.name).ok_or_else(|| {
+        StepError::new(
+            ErrorKind::Failed,
+            format!(
+                "the ledger has no saved `{}` ({}) for this step; it cannot be recreated automatically",
+                saved.name, saved.description
+            ),
+        )
+    })?;
+    Ok(Statement {
+        sql: sql.clone(),
+        lock: saved.lock,
+        table: saved.table.clone(),
+        effect: saved.effect,
+        transaction: saved.transaction,
+        policy: saved.policy,
+        special: saved.special.clone(),
+    })
+}
+
+/// The table definition a `RestoreDefinition` rebuild goes back to: saved in the ledger by the
+/// step's capture when it was applied. `None` for other rebuilds.
+fn saved_definition<'r>(
+    rebuild: &TableRebuild,
+    record: &'r StepRecord,
+) -> Result<Option<&'r str>, StepError> {
+    let RebuildChange::RestoreDefinition { saved } = &rebuild.change else {
+        return Ok(None);
+    };
+    record
+        .captures
+        .get(*saved)
+        .map(|sql| Some(sql.as_str()))
+        .ok_or_else(|| {
+            StepError::new(
+                ErrorKind::Failed,
+                format!(
+                    "the ledger has no saved `{saved}` (the definition of {} before the step); it cannot be restored automatically",
+                    rebuild.table
+                ),
+            )
+        })
+}
+
+/// Whether a step only checks (its actions are all guards): applied once its guards pass.
+pub fn is_guard_only(planned: &PlannedStep) -> bool {
+    !planned.planned.actions.is_empty()
+        && planned
+            .planned
+            .actions
+            .iter()
+            .all(|a| matches!(a, Action::Guard(_)))
+}
+
+/// Whether a step walks a table in batches (its failure keeps the checkpoint and is not
+/// compensated: the next `apply` resumes it).
+pub fn is_backfill(planned: &PlannedStep) -> bool {
+    planned
+        .planned
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Backfill(_)))
+}
+
+pub fn now() -> Option<SystemTime> {
+    Some(SystemTime::now())
+}

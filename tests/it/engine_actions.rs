@@ -1,0 +1,342 @@
+//! Actions the engine runs beyond plain statements, with hand-built planned steps (the
+//! dialect's real ones land separately): `CREATE INDEX CONCURRENTLY` and its INVALID leftovers,
+//! captures saved in the ledger and executed by rollback, loud failures while compensating,
+//! Ctrl-C between steps.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use bellows::config::Config;
+use bellows::engine::reporter::{Event, Reporter};
+use bellows::engine::{
+    self, Answer, ApplyOptions, Confirmation, ErrorKind, PlanRun, RollbackOptions,
+};
+use bellows::ops::planned::{
+    Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, PlannedStep, Special, Statement,
+    TableEffect, Undo,
+};
+use bellows::plan::model::{Phase, TableName};
+
+use crate::common::{bellows, bellows_std, output_text, Plans, ScratchDb};
+
+struct Collect(std::cell::RefCell<Vec<Event>>);
+
+impl Reporter for Collect {
+    fn report(&self, event: Event) {
+        self.0.borrow_mut().push(event);
+    }
+}
+
+fn collect() -> Collect {
+    Collect(std::cell::RefCell::new(Vec::new()))
+}
+
+fn run_of(name: &str, steps: Vec<PlannedStep>) -> PlanRun {
+    let text = format!(
+        "name = \"{name}\"\n[[expand]]\nop = \"sql\"\nup = \"SELECT 1\"\ndown = \"SELECT 1\"\n"
+    );
+    let loaded = bellows::plan::load::load_str(Path::new("hand.toml"), &text);
+    PlanRun {
+        plan: loaded.plan.expect("a valid plan"),
+        steps,
+        config: Config::defaults(),
+    }
+}
+
+fn step(phase: Phase, op: &'static str, actions: Vec<Action>, undo: Undo) -> PlannedStep {
+    PlannedStep {
+        phase,
+        index: 0,
+        op,
+        target: "t".into(),
+        planned: PlannedOp {
+            actions,
+            undo,
+            notes: Vec::new(),
+        },
+    }
+}
+
+fn concurrently(sql: &str, index: Option<&str>) -> Statement {
+    Statement {
+        sql: sql.into(),
+        lock: Lock::ShareUpdateExclusive,
+        table: Some(TableName::parse("t")),
+        effect: TableEffect::Scan,
+        transaction: false,
+        policy: LockPolicy::Long,
+        special: index.map(|i| Special::CreateIndexConcurrently { index: i.into() }),
+    }
+}
+
+fn apply(db: &ScratchDb, run: &PlanRun, reporter: &Collect) -> Result<(), engine::EngineError> {
+    let options = ApplyOptions {
+        yes: true,
+        application_name: "bellows test".into(),
+        ..ApplyOptions::default()
+    };
+    db.block_on(engine::apply(
+        &db.url,
+        std::slice::from_ref(run),
+        &options,
+        reporter,
+        &Answer(Confirmation::No),
+    ))
+    .map(|_| ())
+}
+
+fn add_unique_index() -> PlannedStep {
+    step(
+        Phase::Expand,
+        "add_index",
+        vec![Action::Execute(concurrently(
+            "CREATE UNIQUE INDEX CONCURRENTLY t_v_key ON t (v)",
+            Some("t_v_key"),
+        ))],
+        Undo::Actions(vec![Action::Execute(concurrently(
+            "DROP INDEX CONCURRENTLY IF EXISTS t_v_key",
+            None,
+        ))]),
+    )
+}
+
+#[test]
+fn an_invalid_index_left_by_a_failed_concurrent_build_is_dropped_and_rebuilt() {
+    let db = ScratchDb::new();
+    db.exec("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g % 50 FROM generate_series(1, 200) g;");
+    // A failed attempt outside bellows leaves an INVALID index behind.
+    let mut conn = db.connect();
+    let failed = db.block_on(
+        sqlx::raw_sql("CREATE UNIQUE INDEX CONCURRENTLY t_v_key ON t (v)").execute(&mut conn),
+    );
+    assert!(failed.is_err(), "duplicates make the build fail");
+    assert!(!db.bool("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_v_key'::regclass"));
+    db.exec("UPDATE t SET v = id");
+
+    let run = run_of("0001_index", vec![add_unique_index()]);
+    let reporter = collect();
+    apply(&db, &run, &reporter).unwrap();
+    assert!(db.bool("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_v_key'::regclass"));
+    assert!(reporter
+        .0
+        .borrow()
+        .iter()
+        .any(|e| matches!(e, Event::InvalidIndexDropped { index, .. } if index == "t_v_key")));
+}
+
+#[test]
+fn a_concurrent_build_that_fails_leaves_no_invalid_index_behind() {
+    let db = ScratchDb::new();
+    db.exec("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g % 50 FROM generate_series(1, 200) g;");
+    let run = run_of("0001_index", vec![add_unique_index()]);
+    let error = apply(&db, &run, &collect()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Failed);
+    assert!(error.to_string().contains("t_v_key"), "{error}");
+    assert_eq!(
+        db.i64("SELECT count(*) FROM pg_class WHERE relname = 't_v_key'"),
+        0,
+        "the failed step's INVALID index was cleaned up"
+    );
+    assert_eq!(db.ledger_states("0001_index"), ["expand/0=failed"]);
+}
+
+#[test]
+fn a_capture_is_saved_in_the_ledger_and_executed_by_rollback() {
+    let db = ScratchDb::new();
+    db.exec(
+        "CREATE TABLE t (id int PRIMARY KEY, v int); CREATE INDEX t_v_idx ON t (v) WHERE v > 3;",
+    );
+    let drop_index = step(
+        Phase::Contract,
+        "drop_index",
+        vec![
+            Action::Capture(Capture {
+                name: "definition",
+                description: "the definition of index t_v_idx".into(),
+                query: "SELECT pg_get_indexdef('t_v_idx'::regclass)".into(),
+            }),
+            Action::Execute(concurrently("DROP INDEX CONCURRENTLY t_v_idx", None)),
+        ],
+        Undo::Actions(vec![Action::ExecuteSaved(ExecuteSaved {
+            name: "definition",
+            description: "the saved definition".into(),
+            lock: Lock::Share,
+            table: Some(TableName::parse("t")),
+            effect: TableEffect::Scan,
+            transaction: true,
+            policy: LockPolicy::Short,
+            special: None,
+        })]),
+    );
+    let run = run_of("0001_drop_index", vec![drop_index]);
+    apply(&db, &run, &collect()).unwrap();
+    assert!(!db.table_exists("t_v_idx"));
+    let saved = db.rows("SELECT captures->>'definition' FROM bellows.steps");
+    assert_eq!(
+        saved,
+        ["CREATE INDEX t_v_idx ON public.t USING btree (v) WHERE (v > 3)"]
+    );
+
+    let options = RollbackOptions {
+        yes: true,
+        application_name: "bellows test".into(),
+        ..RollbackOptions::default()
+    };
+    db.block_on(engine::rollback(
+        &db.url,
+        &run,
+        &options,
+        &collect(),
+        &Answer(Confirmation::No),
+    ))
+    .unwrap();
+    assert_eq!(
+        db.rows("SELECT pg_get_indexdef('t_v_idx'::regclass)"),
+        ["CREATE INDEX t_v_idx ON public.t USING btree (v) WHERE (v > 3)"]
+    );
+    assert_eq!(
+        db.ledger_states("0001_drop_index"),
+        ["contract/0=rolled_back"]
+    );
+}
+
+#[test]
+fn a_failure_while_compensating_is_reported_loudly_with_what_needs_a_hand() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_bad_down.toml",
+        r#"
+[[expand]]
+op = "sql"
+up = "CREATE TABLE made (id int)"
+down = "DROP TABLE not_what_was_made"
+
+[[expand]]
+op = "sql"
+up = "SELECT * FROM missing_table"
+down = "SELECT 1"
+"#,
+    );
+    let out = bellows()
+        .args(["apply", "-d", &db.url])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("could NOT be fully rolled back"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("COMPENSATION FAILED for step 1 of expand"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not_what_was_made"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("COULD NOT UNDO"), "{stdout}");
+    // The ledger tells the truth: step 1 is still applied, step 2 failed.
+    assert!(db.table_exists("made"));
+    assert_eq!(
+        db.ledger_states("0001_bad_down"),
+        ["expand/0=applied", "expand/1=failed"]
+    );
+    let error = db.rows("SELECT error FROM bellows.steps WHERE step_index = 0");
+    assert!(error[0].starts_with("compensation failed"), "{error:?}");
+}
+
+#[test]
+fn ctrl_c_stops_between_steps_with_exit_130_and_apply_continues_later() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_slow.toml",
+        r#"
+[[expand]]
+op = "sql"
+up = "SELECT pg_sleep(2)"
+down = "SELECT 1"
+
+[[expand]]
+op = "sql"
+up = "CREATE TABLE after_stop (id int)"
+down = "DROP TABLE after_stop"
+"#,
+    );
+    let child = bellows_std()
+        .args(["apply", "-d", &db.url])
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while db.i64(
+        "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)' AND state = 'active'",
+    ) == 0
+    {
+        assert!(Instant::now() < deadline, "the first step never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", output_text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bellows apply` again"));
+    assert!(!db.table_exists("after_stop"));
+    assert_eq!(
+        db.ledger_states("0001_slow"),
+        ["expand/0=applied", "expand/1=pending"]
+    );
+
+    bellows()
+        .args(["apply", "-d", &db.url])
+        .arg(&plan)
+        .assert()
+        .code(0);
+    assert!(db.table_exists("after_stop"));
+}
+
+#[test]
+fn a_statement_whose_connection_is_killed_is_retried_on_a_new_connection() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_killed.toml",
+        r#"
+[[expand]]
+op = "sql"
+up = "CREATE TABLE made_once (id int); SELECT pg_sleep(1.5)"
+down = "DROP TABLE made_once"
+"#,
+    );
+    let child = bellows_std()
+        .args(["apply", "--format", "json", "-d", &db.url])
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let killed = db.i64(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE query LIKE 'CREATE TABLE made_once%' AND state = 'active') k",
+        );
+        if killed > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the statement never started");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"event\":\"retrying\""));
+    assert!(db.table_exists("made_once"));
+    assert_eq!(db.ledger_states("0001_killed"), ["expand/0=applied"]);
+}

@@ -1,0 +1,295 @@
+//! The simple keyset backfill, driven through the engine's library API with a hand-built
+//! `Action::Backfill` (the dialect's `backfill` planning lands separately): every row written
+//! once, the checkpoint committed with each batch, an interrupted backfill resumed after it.
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use bellows::config::{Config, Overrides};
+use bellows::engine::reporter::{Event, Reporter};
+use bellows::engine::{self, Answer, ApplyOptions, Confirmation, ErrorKind, PlanRun, StopSignal};
+use bellows::ops::planned::{Action, BackfillPlan, PlannedOp, PlannedStep, Undo};
+use bellows::plan::model::{Phase, TableName};
+
+use crate::common::ScratchDb;
+
+/// Collects events; optionally asks the run to stop after the first batch.
+struct Collect {
+    events: RefCell<Vec<Event>>,
+    stop_after_first_batch: Option<StopSignal>,
+}
+
+impl Reporter for Collect {
+    fn report(&self, event: Event) {
+        if let (Event::BackfillProgress { .. }, Some(stop)) = (&event, &self.stop_after_first_batch)
+        {
+            stop.stop();
+        }
+        self.events.borrow_mut().push(event);
+    }
+}
+
+/// Terminates bellows' work connection (the one whose last statement was a batch's COMMIT)
+/// from another connection, once, after the first batch.
+struct KillWorkConnection {
+    url: String,
+    killed: RefCell<Option<i32>>,
+}
+
+impl Reporter for KillWorkConnection {
+    fn report(&self, event: Event) {
+        if !matches!(event, Event::BackfillProgress { .. }) || self.killed.borrow().is_some() {
+            return;
+        }
+        let url = self.url.clone();
+        let pid = std::thread::spawn(move || {
+            crate::common::runtime().block_on(async move {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                let pid: i32 = sqlx::query_scalar(
+                    "SELECT pid FROM pg_stat_activity
+                      WHERE application_name = 'bellows test' AND query = 'COMMIT'",
+                )
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+                let _: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+                    .bind(pid)
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                pid
+            })
+        })
+        .join()
+        .unwrap();
+        *self.killed.borrow_mut() = Some(pid);
+    }
+}
+
+fn backfill_run(table: &str, key: Option<Vec<String>>, batch_size: u64) -> PlanRun {
+    let text = format!(
+        "name = \"0001_fill\"\n[[backfill]]\ntable = \"{table}\"\nset = {{ email_verified = \"verified_at IS NOT NULL\" }}\nwhere = \"email_verified IS NULL\"\nbatch_size = {batch_size}\n"
+    );
+    let loaded = bellows::plan::load::load_str(Path::new("0001_fill.toml"), &text);
+    let plan = loaded
+        .plan
+        .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
+    let step = PlannedStep {
+        phase: Phase::Backfill,
+        index: 0,
+        op: "backfill",
+        target: format!("{table}.email_verified"),
+        planned: PlannedOp {
+            actions: vec![Action::Backfill(BackfillPlan {
+                table: TableName::parse(table),
+                key,
+                set: vec![(
+                    "email_verified".to_string(),
+                    "verified_at IS NOT NULL".to_string(),
+                )],
+                filter: Some("email_verified IS NULL".to_string()),
+                batch_sql: String::new(),
+                count_sql: String::new(),
+            })],
+            undo: Undo::Nothing("the expand rollback removes the column".into()),
+            notes: Vec::new(),
+        },
+    };
+    let config = Config::resolve(&Overrides::default(), &|_| None, &plan.settings).unwrap();
+    PlanRun {
+        plan,
+        steps: vec![step],
+        config,
+    }
+}
+
+fn apply(
+    db: &ScratchDb,
+    run: &PlanRun,
+    reporter: &dyn Reporter,
+    stop: StopSignal,
+) -> Result<(), engine::EngineError> {
+    let options = ApplyOptions {
+        application_name: "bellows test".into(),
+        stop,
+        ..ApplyOptions::default()
+    };
+    db.block_on(engine::apply(
+        &db.url,
+        std::slice::from_ref(run),
+        &options,
+        reporter,
+        &Answer(Confirmation::No),
+    ))
+    .map(|_| ())
+}
+
+fn users(db: &ScratchDb, rows: i64) {
+    db.exec(&format!(
+        "CREATE TABLE users (id bigserial PRIMARY KEY, verified_at timestamptz, email_verified boolean);
+         INSERT INTO users (verified_at)
+              SELECT CASE WHEN g % 4 = 0 THEN now() END FROM generate_series(1, {rows}) g;"
+    ));
+}
+
+fn assert_every_row_correct(db: &ScratchDb) {
+    assert_eq!(
+        db.i64(
+            "SELECT count(*) FROM users WHERE email_verified IS DISTINCT FROM (verified_at IS NOT NULL)"
+        ),
+        0,
+        "every row's new value equals the expression of its old values"
+    );
+}
+
+#[test]
+fn a_backfill_walks_the_primary_key_in_batches_and_records_its_checkpoint() {
+    let db = ScratchDb::new();
+    users(&db, 2_345);
+    let run = backfill_run("users", None, 100);
+    let reporter = Collect {
+        events: RefCell::new(Vec::new()),
+        stop_after_first_batch: None,
+    };
+    apply(&db, &run, &reporter, StopSignal::new()).unwrap();
+    assert_every_row_correct(&db);
+    assert_eq!(
+        db.rows("SELECT state || ' ' || rows_done || ' ' || checkpoint::text FROM bellows.steps"),
+        ["applied 2345 [\"2345\"]"]
+    );
+    let events = reporter.events.borrow();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::BackfillStarted { key, resumed_after: None, .. } if key == &["id".to_string()]
+    )));
+}
+
+#[test]
+fn an_interrupted_backfill_resumes_after_its_checkpoint_without_rewalking() {
+    let db = ScratchDb::new();
+    users(&db, 3_000);
+    let run = backfill_run("users", None, 250);
+    let stop = StopSignal::new();
+    let reporter = Collect {
+        events: RefCell::new(Vec::new()),
+        stop_after_first_batch: Some(stop.clone()),
+    };
+    let error = apply(&db, &run, &reporter, stop).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Interrupted, "{error}");
+    assert!(error.to_string().contains("resume"), "{error}");
+    // One batch committed with its checkpoint; the step is still running.
+    assert_eq!(
+        db.rows("SELECT state || ' ' || rows_done || ' ' || checkpoint::text FROM bellows.steps"),
+        ["running 250 [\"250\"]"]
+    );
+    assert_eq!(
+        db.i64("SELECT count(*) FROM users WHERE email_verified IS NOT NULL"),
+        250
+    );
+
+    // Mark the rows already done so a re-walk would be visible: it must not touch them again.
+    db.exec("ALTER TABLE users ADD COLUMN touched int NOT NULL DEFAULT 0;
+             CREATE FUNCTION count_touch() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN NEW.touched := OLD.touched + 1; RETURN NEW; END $$;
+             CREATE TRIGGER touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION count_touch();");
+    let reporter = Collect {
+        events: RefCell::new(Vec::new()),
+        stop_after_first_batch: None,
+    };
+    apply(&db, &run, &reporter, StopSignal::new()).unwrap();
+    assert_every_row_correct(&db);
+    assert_eq!(
+        db.i64("SELECT count(*) FROM users WHERE id <= 250 AND touched > 0"),
+        0
+    );
+    assert_eq!(db.i64("SELECT max(touched)::int8 FROM users"), 1);
+    assert_eq!(
+        db.rows("SELECT state || ' ' || rows_done FROM bellows.steps"),
+        ["applied 3000"]
+    );
+    let events = reporter.events.borrow();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::BackfillStarted { resumed_after: Some(after), rows_done: 250, .. } if after == &["250".to_string()]
+    )));
+}
+
+#[test]
+fn composite_primary_keys_are_walked_in_key_order() {
+    let db = ScratchDb::new();
+    db.exec(
+        "CREATE TABLE memberships (org int, member text, verified_at timestamptz, email_verified boolean,
+                                   PRIMARY KEY (org, member));
+         INSERT INTO memberships (org, member, verified_at)
+              SELECT g % 7, 'm' || g, CASE WHEN g % 2 = 0 THEN now() END FROM generate_series(1, 1000) g;",
+    );
+    let run = backfill_run("memberships", None, 64);
+    let reporter = Collect {
+        events: RefCell::new(Vec::new()),
+        stop_after_first_batch: None,
+    };
+    apply(&db, &run, &reporter, StopSignal::new()).unwrap();
+    assert_eq!(
+        db.i64("SELECT count(*) FROM memberships WHERE email_verified IS DISTINCT FROM (verified_at IS NOT NULL)"),
+        0
+    );
+    assert_eq!(
+        db.rows("SELECT rows_done::text FROM bellows.steps"),
+        ["1000"]
+    );
+    let last = db.rows("SELECT checkpoint::text FROM bellows.steps");
+    let expected = db.rows(
+        "SELECT json_build_array(org::text, member)::jsonb::text FROM memberships ORDER BY org DESC, member DESC LIMIT 1",
+    );
+    assert_eq!(last, expected);
+}
+
+#[test]
+fn a_table_without_a_primary_key_gets_a_clear_error() {
+    let db = ScratchDb::new();
+    db.exec(
+        "CREATE TABLE heap (verified_at timestamptz, email_verified boolean);
+         INSERT INTO heap (verified_at) SELECT now() FROM generate_series(1, 10);",
+    );
+    let run = backfill_run("heap", None, 100);
+    let reporter = Collect {
+        events: RefCell::new(Vec::new()),
+        stop_after_first_batch: None,
+    };
+    let error = apply(&db, &run, &reporter, StopSignal::new()).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Failed);
+    let text = error.to_string();
+    assert!(text.contains("table heap has no primary key"), "{text}");
+    assert!(text.contains("key = ["), "{text}");
+}
+
+#[test]
+fn a_backfill_whose_connection_is_killed_reconnects_and_finishes_exactly_once() {
+    let db = ScratchDb::new();
+    users(&db, 2_000);
+    db.exec("ALTER TABLE users ADD COLUMN touched int NOT NULL DEFAULT 0;
+             CREATE FUNCTION count_touch() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN NEW.touched := OLD.touched + 1; RETURN NEW; END $$;
+             CREATE TRIGGER touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION count_touch();");
+    let run = backfill_run("users", None, 100);
+    let reporter = KillWorkConnection {
+        url: db.url.clone(),
+        killed: RefCell::new(None),
+    };
+    apply(&db, &run, &reporter, StopSignal::new()).unwrap();
+    assert!(
+        reporter.killed.borrow().is_some(),
+        "the work connection was killed"
+    );
+    assert_every_row_correct(&db);
+    assert_eq!(
+        db.i64("SELECT max(touched)::int8 FROM users"),
+        1,
+        "no row written twice"
+    );
+    assert_eq!(
+        db.rows("SELECT state || ' ' || rows_done FROM bellows.steps"),
+        ["applied 2000"]
+    );
+}

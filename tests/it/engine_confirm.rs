@@ -1,0 +1,109 @@
+//! Confirmation before `contract`: refused without a terminal unless `--yes`; asked (default
+//! No) on a pseudo-terminal.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::common::{bellows, output_text, Plans, ScratchDb};
+
+const PLAN: &str = r#"
+[[expand]]
+op = "sql"
+up = "CREATE TABLE expanded (id int)"
+down = "DROP TABLE expanded"
+
+[[contract]]
+op = "sql"
+up = "CREATE TABLE contracted (id int)"
+down = "DROP TABLE contracted"
+"#;
+
+#[test]
+fn without_a_terminal_apply_stops_before_contract_and_exits_2() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = plans.write("0001_c.toml", PLAN);
+    let out = bellows()
+        .args(["apply", "-d", &db.url])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert!(stderr.contains("applied expand"), "{stderr}");
+    assert!(db.table_exists("expanded"));
+    assert!(!db.table_exists("contracted"));
+    assert_eq!(
+        db.ledger_states("0001_c"),
+        ["expand/0=applied", "contract/0=pending"]
+    );
+
+    bellows()
+        .args(["apply", "--yes", "-d", &db.url])
+        .arg(&plan)
+        .assert()
+        .code(0);
+    assert!(db.table_exists("contracted"));
+}
+
+/// Runs `bellows apply` on a pseudo-terminal made by `script`, typing `keys` at the prompt.
+fn apply_on_a_terminal(
+    db: &ScratchDb,
+    plan: &std::path::Path,
+    keys: &str,
+) -> (Option<i32>, String) {
+    let bin = assert_cmd::cargo::cargo_bin("bellows");
+    let command = format!(
+        "{} apply -d '{}' '{}'",
+        bin.display(),
+        db.url,
+        plan.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) runs the command on a pseudo-terminal");
+    let mut stdin = child.stdin.take().unwrap();
+    // Give the prompt time to appear, then answer.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    stdin.write_all(keys.as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), output_text(&out))
+}
+
+#[test]
+fn on_a_terminal_apply_asks_before_contract_and_no_stops() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = plans.write("0001_c.toml", PLAN);
+    let (code, text) = apply_on_a_terminal(&db, &plan, "n");
+    assert!(text.contains("Apply the contract phase"), "{text}");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("not confirmed"), "{text}");
+    assert!(db.table_exists("expanded"));
+    assert!(!db.table_exists("contracted"));
+}
+
+#[test]
+fn on_a_terminal_yes_applies_contract() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = plans.write("0001_c.toml", PLAN);
+    let (code, text) = apply_on_a_terminal(&db, &plan, "y");
+    assert!(text.contains("Apply the contract phase"), "{text}");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(db.table_exists("contracted"), "{text}");
+    assert_eq!(
+        db.ledger_states("0001_c"),
+        ["expand/0=applied", "contract/0=applied"]
+    );
+}

@@ -1,0 +1,271 @@
+//! Locking: DDL waits at most `lock_timeout` in the lock queue (so application reads are never
+//! held up longer), retries with backoff, gives up with exit 4 and a rolled-back phase; one run
+//! per database at a time.
+
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+
+use crate::common::{bellows, bellows_std, output_text, runtime, Plans, ScratchDb};
+
+const ADD_COLUMN: &str = r#"
+[[expand]]
+op = "add_column"
+table = "users"
+column = "nickname"
+type = "text"
+"#;
+
+fn users(db: &ScratchDb) {
+    db.exec(
+        "CREATE TABLE users (id bigserial PRIMARY KEY, name text);
+         INSERT INTO users (name) SELECT 'user ' || g FROM generate_series(1, 1000) g;",
+    );
+}
+
+/// Runs `SELECT count(*) FROM users` in a loop on its own connection until stopped; returns
+/// the longest time one of them took, and how many ran.
+fn reader(url: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(Duration, u32)> {
+    std::thread::spawn(move || {
+        let rt = runtime();
+        rt.block_on(async move {
+            let mut conn = sqlx::PgConnection::connect(&url)
+                .await
+                .expect("reader connects");
+            let mut longest = Duration::ZERO;
+            let mut count = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let started = Instant::now();
+                let _: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("the application's read never fails");
+                longest = longest.max(started.elapsed());
+                count += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (longest, count)
+        })
+    })
+}
+
+#[test]
+fn ddl_behind_a_lock_holder_never_holds_up_reads_longer_than_lock_timeout_then_succeeds() {
+    let db = ScratchDb::new();
+    users(&db);
+    let plans = Plans::new();
+    let plan = plans.write("0001_nick.toml", ADD_COLUMN);
+
+    // Another session holds ACCESS SHARE on users in an open transaction.
+    let mut holder = db.connect();
+    db.block_on(async {
+        sqlx::raw_sql("BEGIN; SELECT count(*) FROM users;")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+    });
+    let holder_pid: i32 = db.block_on(async {
+        sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut holder)
+            .await
+            .unwrap()
+    });
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = reader(db.url.clone(), stop.clone());
+    let started = Instant::now();
+    let child = bellows_std()
+        .args([
+            "apply",
+            "--format",
+            "json",
+            "--lock-timeout",
+            "500ms",
+            "--lock-retries",
+            "30",
+        ])
+        .args(["-d", &db.url])
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(3000));
+    // Still waiting: the column is not there while the holder holds its lock.
+    assert!(!db.column_exists("users", "nickname"));
+    db.block_on(async { sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap() });
+    let out = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    let (longest_read, reads_done) = reads.join().unwrap();
+
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    assert!(db.column_exists("users", "nickname"));
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let retries: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "lock_retry")
+        .collect();
+    assert!(
+        retries.len() >= 2,
+        "expected retries while the holder held its lock"
+    );
+    assert!(
+        retries
+            .iter()
+            .any(|e| e["blockers"][0]["pid"] == holder_pid as i64
+                && e["blockers"][0]["state"] == "idle in transaction"),
+        "retries name the blocking session: {retries:?}"
+    );
+    eprintln!(
+        "lock wait: {} retries over {took:?}; {reads_done} concurrent reads, the longest took {longest_read:?} (lock_timeout 500ms)",
+        retries.len()
+    );
+    assert!(
+        reads_done > 20,
+        "the reader ran throughout ({reads_done} reads)"
+    );
+    assert!(
+        longest_read < Duration::from_millis(500 + 350),
+        "a read waited {longest_read:?}, longer than about lock_timeout (500ms)"
+    );
+}
+
+#[test]
+fn when_the_holder_never_lets_go_apply_exits_4_with_the_phase_rolled_back() {
+    let db = ScratchDb::new();
+    users(&db);
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_stuck.toml",
+        &format!(
+            "[[expand]]\nop = \"sql\"\nup = \"CREATE TABLE side_table (id int)\"\ndown = \"DROP TABLE side_table\"\n{ADD_COLUMN}"
+        ),
+    );
+    let mut holder = db.connect();
+    db.block_on(async {
+        sqlx::raw_sql("BEGIN; SELECT count(*) FROM users;")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+    });
+    let holder_pid: i32 = db.block_on(async {
+        sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut holder)
+            .await
+            .unwrap()
+    });
+    let out = bellows()
+        .args([
+            "apply",
+            "--lock-timeout",
+            "200ms",
+            "--lock-retries",
+            "4",
+            "-d",
+            &db.url,
+        ])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", output_text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("in 4 attempts"), "{stderr}");
+    assert!(stderr.contains(&format!("pid {holder_pid}")), "{stderr}");
+    assert!(
+        stderr.contains("the expand phase was rolled back"),
+        "{stderr}"
+    );
+    assert!(!db.table_exists("side_table"));
+    assert!(!db.column_exists("users", "nickname"));
+    assert_eq!(
+        db.ledger_states("0001_stuck"),
+        ["expand/0=rolled_back", "expand/1=failed"]
+    );
+    // The run lock was released on the way out.
+    assert_eq!(
+        db.i64("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+        0
+    );
+    db.block_on(async {
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut holder)
+            .await
+            .unwrap()
+    });
+
+    // Once the table is free, the same apply finishes from the ledger's state.
+    bellows()
+        .args(["apply", "-d", &db.url])
+        .arg(&plan)
+        .assert()
+        .code(0);
+    assert!(db.table_exists("side_table") && db.column_exists("users", "nickname"));
+}
+
+#[test]
+fn a_second_run_exits_4_at_once_naming_the_holder() {
+    let db = ScratchDb::new();
+    users(&db);
+    let plans = Plans::new();
+    let slow = plans.write(
+        "0001_slow.toml",
+        "[[expand]]\nop = \"sql\"\nup = \"SELECT pg_sleep(10)\"\ndown = \"SELECT 1\"\n",
+    );
+    let first = bellows_std()
+        .args(["apply", "-d", &db.url])
+        .arg(&slow)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first run holds the run lock.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let holder_pid = loop {
+        let pids = db.rows(
+            "SELECT l.pid::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'bellows apply 0001_slow'",
+        );
+        if let Some(pid) = pids.first() {
+            break pid.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the first apply never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+
+    let started = Instant::now();
+    let out = bellows()
+        .args(["apply", "-d", &db.url])
+        .arg(&slow)
+        .output()
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(out.status.code(), Some(4), "{}", output_text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("pid {holder_pid}")), "{stderr}");
+    assert!(stderr.contains("bellows apply 0001_slow"), "{stderr}");
+    assert!(
+        waited < Duration::from_secs(4),
+        "the second run waited {waited:?}"
+    );
+
+    let out = bellows()
+        .args(["rollback", "--yes", "-d", &db.url])
+        .arg(&slow)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", output_text(&out));
+
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", output_text(&first));
+    assert_eq!(db.ledger_states("0001_slow"), ["expand/0=applied"]);
+}
