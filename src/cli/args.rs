@@ -85,9 +85,12 @@ pub struct NewArgs {
     /// New name (rename-column) or new column (change-type).
     #[arg(long)]
     pub to: Option<String>,
-    /// Column type (add-column, change-type).
+    /// Column type (add-column, rename-column, change-type).
     #[arg(long = "type")]
     pub type_: Option<String>,
+    /// SQL expression that fills the column (add-column, change-type, add-not-null).
+    #[arg(long)]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -2,11 +2,19 @@
 
 pub mod apply;
 pub mod args;
+pub mod check;
+pub mod completions;
+pub mod new;
+pub mod out;
+pub mod plan;
 pub mod plan_files;
+pub mod plan_render;
 pub mod printer;
 pub mod prompt;
 pub mod rollback;
+pub mod schema;
 pub mod status;
+pub mod templates;
 
 use std::process::ExitCode;
 
@@ -33,15 +41,15 @@ impl From<Exit> for ExitCode {
 /// Runs one command; errors that reach here are printed by `main` with their cause chain.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
-        Command::New(_) => anyhow::bail!("`bellows new` is not written yet"),
-        Command::Check(_) => anyhow::bail!("`bellows check` is not written yet"),
-        Command::Plan(_) => anyhow::bail!("`bellows plan` is not written yet"),
+        Command::New(args) => new::run(args),
+        Command::Check(args) => check::run(&args),
+        Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(args),
         Command::Status(args) => status::run(args),
         Command::Rollback(args) => rollback::run(args),
         Command::Demo(_) => anyhow::bail!("`bellows demo` is not written yet"),
-        Command::Schema => anyhow::bail!("`bellows schema` is not written yet"),
-        Command::Completions { .. } => anyhow::bail!("`bellows completions` is not written yet"),
+        Command::Schema => schema::run(),
+        Command::Completions { shell } => completions::run(shell),
     }
 }
 

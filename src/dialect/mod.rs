@@ -1,6 +1,7 @@
 //! SQL rendering per database: one [`Dialect`] implementation per database, one method per
 //! operation. Pure: nothing here talks to a database.
 
+pub mod common;
 pub mod postgres;
 pub mod sqlite;
 

@@ -19,6 +19,8 @@ pub mod rollback;
 pub mod sqlite;
 pub mod status;
 mod step;
+pub mod throttle;
+pub mod transient;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -30,7 +30,7 @@ impl Operation for AddColumn {
         let type_ = r.req_str("type", KeyKind::Type, "column type, as SQL (`boolean`, `numeric(12,2)`)");
         let nullable = r.opt_bool("nullable", "whether NULL is allowed (default true)").unwrap_or(true);
         let default = r.opt_str("default", KeyKind::Expression, "default value, a SQL expression");
-        if !nullable && default.is_none() && !r.is_probe() {
+        if !nullable && !r.has("default") && !r.is_probe() {
             let span = r.span();
             r.report(
                 Diagnostic::error(

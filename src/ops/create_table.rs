@@ -47,6 +47,17 @@ fn read_column(r: &mut TableReader<'_, '_>) -> Option<ColumnDef> {
     let nullable = r.opt_bool("nullable", "whether NULL is allowed (default true)");
     let default = r.opt_str("default", KeyKind::Expression, "default value, a SQL expression");
     let primary_key = r.opt_bool("primary_key", "part of the primary key (default false)");
+    if nullable == Some(true) && primary_key == Some(true) {
+        let span = r.span();
+        r.report(
+            crate::plan::diagnostic::Diagnostic::error(
+                "contradiction",
+                Some(span),
+                format!("column `{}` is in the primary key, which cannot be nullable", name.as_deref().unwrap_or("?")),
+            )
+            .with_help("remove `nullable = true`: primary key columns are NOT NULL"),
+        );
+    }
     Some(ColumnDef {
         name: name?,
         type_: type_?,
@@ -73,6 +84,15 @@ impl Operation for CreateTable {
                 format!("create_table {} gives a primary key both as `primary_key = [...]` and on columns", op.table),
             ).with_help("keep one of the two"));
         }
+        for (i, column) in op.columns.iter().enumerate() {
+            if op.columns[..i].iter().any(|c| c.name == column.name) {
+                r.report(crate::plan::diagnostic::Diagnostic::error(
+                    "duplicate",
+                    Some(r.span()),
+                    format!("create_table {} lists column `{}` twice", op.table, column.name),
+                ).with_help("each column once"));
+            }
+        }
         if let Some(keys) = &op.primary_key {
             for key in keys {
                 if !op.columns.iter().any(|c| &c.name == key) {
@@ -80,7 +100,7 @@ impl Operation for CreateTable {
                         "unknown-column",
                         Some(r.span()),
                         format!("primary key column `{key}` is not among the columns of {}", op.table),
-                    ));
+                    ).with_help("list the column in `columns`, or correct the name"));
                 }
             }
         }

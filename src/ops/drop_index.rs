@@ -6,7 +6,7 @@ use super::planned::PlannedOp;
 use super::Operation;
 use crate::dialect::{Dialect, Unsupported};
 use crate::plan::model::{Phase, TableName};
-use crate::plan::reader::{KeyKind, TableReader};
+use crate::plan::reader::TableReader;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DropIndex {
@@ -22,9 +22,9 @@ impl Operation for DropIndex {
     const DOC: &'static str = "Drop an index concurrently; its definition is saved so rollback can rebuild it.";
 
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
-        let name = r.req_str("name", KeyKind::Identifier, "the index (optionally schema-qualified)");
+        let name = r.req_qualified_name("name", "the index (optionally schema-qualified)");
         let table = r.opt_table_name("table", "the table the index is on");
-        Some(DropIndex { name: TableName::parse(&name?), table })
+        Some(DropIndex { name: name?, table })
     }
 
     fn target(&self) -> String {

@@ -32,7 +32,7 @@ impl Operation for Guard {
     const DOC: &'static str = "A check that must hold (null count 0, or a query's result) before anything else of the phase runs.";
 
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
-        let null_count = r.opt_str("null_count", KeyKind::String, "`\"table.column\"` (or `\"schema.table.column\"`) that must have no NULL");
+        let null_count = r.opt_column_ref("null_count", "`\"table.column\"` (or `\"schema.table.column\"`) that must have no NULL");
         let query = r.opt_str("query", KeyKind::Query, "SQL returning one value, compared with `expect`");
         let expect = r.opt_integer_or_bool("expect", "the value `query` must return (integer or boolean)");
         if r.is_probe() {
@@ -40,34 +40,32 @@ impl Operation for Guard {
         }
         let span = r.span();
         let help = "write either `null_count = \"table.column\"` or `query = \"SELECT …\"` with `expect = 0`";
-        match (null_count, query, expect) {
-            (Some(target), None, None) => match target.rsplit_once('.') {
-                Some((table, column)) if !table.is_empty() && !column.is_empty() => Some(Guard {
-                    check: GuardCheck::NullCount { table: TableName::parse(table), column: column.to_string() },
-                }),
-                _ => {
-                    r.report(Diagnostic::error("invalid-value", Some(span), format!("guard `null_count = \"{target}\"` must name a column as \"table.column\"")).with_help(help));
-                    None
-                }
-            },
-            (None, Some(query), Some(expect)) => Some(Guard {
-                check: GuardCheck::Query {
-                    query,
-                    expect: match expect {
-                        IntOrBool::Int(n) => Expect::Integer(n),
-                        IntOrBool::Bool(b) => Expect::Boolean(b),
-                    },
-                },
-            }),
-            (None, Some(_), None) => {
+        // Decide on the keys present; a present but invalid value has been reported already.
+        match (r.has("null_count"), r.has("query"), r.has("expect")) {
+            (true, false, false) => {
+                let (table, column) = null_count?;
+                Some(Guard { check: GuardCheck::NullCount { table, column } })
+            }
+            (false, true, true) => {
+                let expect = match expect? {
+                    IntOrBool::Int(n) => Expect::Integer(n),
+                    IntOrBool::Bool(b) => Expect::Boolean(b),
+                };
+                Some(Guard { check: GuardCheck::Query { query: query?, expect } })
+            }
+            (false, true, false) => {
                 r.report(Diagnostic::error("missing-key", Some(span), "guard with `query` is missing `expect`").with_help("add `expect = 0` (or the integer or boolean the query must return)"));
                 None
             }
-            (None, None, _) => {
+            (false, false, true) => {
+                r.report(Diagnostic::error("missing-key", Some(span), "guard with `expect` is missing `query`").with_help("add `query = \"SELECT …\"` returning the value to compare with `expect`"));
+                None
+            }
+            (false, false, false) => {
                 r.report(Diagnostic::error("missing-key", Some(span), "guard needs `null_count` or `query`").with_help(help));
                 None
             }
-            _ => {
+            (true, _, _) => {
                 r.report(Diagnostic::error("contradiction", Some(span), "guard gives both `null_count` and `query`/`expect`").with_help(help));
                 None
             }

@@ -90,7 +90,9 @@ pub enum LockPolicy {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Special {
     /// `CREATE INDEX CONCURRENTLY`: an INVALID index of this name left by a failed attempt is
-    /// dropped before retrying; refused on PostgreSQL 14.0–14.3.
+    /// dropped before retrying; refused on PostgreSQL 14.0–14.3. `index` is the name as SQL:
+    /// quoted, and schema-qualified when the table is (`"billing"."invoices_due_idx"`), ready
+    /// for `to_regclass('…')` or `DROP INDEX CONCURRENTLY IF EXISTS …`.
     CreateIndexConcurrently { index: String },
     /// `DROP INDEX CONCURRENTLY` or `REINDEX … CONCURRENTLY`: refused on PostgreSQL 14.0–14.3.
     Concurrently,
@@ -174,7 +176,10 @@ pub struct GuardQuery {
 }
 
 /// A query run when a step is applied, whose one text result is saved in the ledger under
-/// `name` and later executed as SQL by the step's undo (e.g. the definition of a dropped index).
+/// `name` and later used by the step's undo: executed as SQL by an [`ExecuteSaved`] (e.g. the
+/// definition of a dropped index), or, on SQLite, the table definition a
+/// [`RebuildChange::RestoreDefinition`] rebuilds to. The query returns exactly one row with one
+/// non-NULL text column; no row means the object is missing and the step fails.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Capture {
     pub name: &'static str,
@@ -205,8 +210,10 @@ pub struct BackfillPlan {
     /// `column = expression` pairs, in plan order.
     pub set: Vec<(String, String)>,
     pub filter: Option<String>,
-    /// The batch statement for display, with `$n` parameters as the engine binds them
-    /// (rendered with `key`, or with the placeholder column `<primary key>`).
+    /// The batch statements for display, as the engine renders them with
+    /// `Dialect::backfill_bounds_sql` and `backfill_update_sql` (key values as literals): here
+    /// with `key`, or the placeholder column `<primary key>`, and the placeholders `<last key>`
+    /// (end of the previous batch) and `<batch end>` (end of this one).
     pub batch_sql: String,
     /// Counts rows the backfill will touch (`bellows plan` with a database).
     pub count_sql: String,
@@ -240,15 +247,23 @@ pub enum RebuildChange {
         name: String,
         definition: String,
     },
-    /// Removes the named table constraint (its definition is saved for rollback).
+    /// Removes the named table constraint.
     DropConstraint {
         name: String,
+    },
+    /// Rebuilds the table to the `CREATE TABLE` statement saved by the step's [`Capture`]
+    /// `saved`: the table as it was before the step (rollback runs undos in reverse order, so
+    /// the columns match). Used to undo changes whose previous state only the table's
+    /// definition holds (a default, a dropped constraint).
+    RestoreDefinition {
+        saved: &'static str,
     },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TableRebuild {
     pub table: TableName,
+    #[serde(flatten)]
     pub change: RebuildChange,
     /// The statements, described for display (the real ones depend on the table's definition).
     pub outline: Vec<String>,

@@ -26,7 +26,7 @@ impl Operation for Sql {
         let up = r.req_str("up", KeyKind::Query, "SQL to run");
         let down = r.opt_str("down", KeyKind::Query, "SQL that undoes `up`");
         let transaction = r.opt_bool("transaction", "run inside a transaction (default true)").unwrap_or(true);
-        if down.is_none() && !r.is_probe() {
+        if !r.has("down") && !r.is_probe() {
             let span = r.span();
             r.report(
                 crate::plan::diagnostic::Diagnostic::warning("irreversible", Some(span), "sql step has no `down`: it cannot be rolled back")

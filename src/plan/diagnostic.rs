@@ -11,11 +11,25 @@ pub enum Severity {
     Error,
 }
 
+impl Severity {
+    /// `error` or `warning`, as printed.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One finding. Line and column are computed from `span` when rendered, against the source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// Stable, kebab-case: `unknown-key`, `unknown-op`, `wrong-phase`, `missing-key`, …
+    /// Stable, kebab-case. Errors: `syntax` (not TOML), `unreadable` (not a UTF-8 file),
+    /// `unknown-key`, `unknown-op`, `wrong-phase`, `missing-key`, `invalid-value` (wrong type or
+    /// value), `invalid-duration`, `empty-set`, `not-null-without-default`, `no-steps`,
+    /// `unknown-column`, `duplicate` (two steps doing the same), `contradiction` (steps that undo
+    /// or break each other). Warnings: `irreversible`, `backfill-without-sync`.
     pub code: &'static str,
     pub message: String,
     #[serde(skip)]

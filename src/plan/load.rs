@@ -10,7 +10,7 @@ use toml::de::{DeTable, DeValue};
 use super::diagnostic::{did_you_mean, Diagnostic};
 use super::lint;
 use super::model::{Phase, Plan, Settings, Step};
-use super::reader::{KeyKind, TableReader};
+use super::reader::{KeyInfo, KeyKind, TableReader};
 use crate::ops::{self, Op};
 
 /// A plan file's text, kept for rendering diagnostics against it.
@@ -44,6 +44,48 @@ pub fn load_file(path: &Path) -> std::io::Result<Loaded> {
     Ok(load_str(path, &text))
 }
 
+/// Reads and loads a plan file; a file that cannot be read (missing, not UTF-8, a directory)
+/// becomes a result with one error, so that checking many plans goes on past it.
+pub fn load_path(path: &Path) -> Loaded {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            return Loaded {
+                source: Source {
+                    path: path.to_path_buf(),
+                    text: String::new(),
+                },
+                plan: None,
+                diagnostics: vec![Diagnostic::error(
+                    "unreadable",
+                    None,
+                    format!("cannot read the plan file: {error}"),
+                )],
+            }
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => load_str(path, &text),
+        Err(error) => {
+            let at = error.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+            Loaded {
+                source: Source {
+                    path: path.to_path_buf(),
+                    text,
+                },
+                plan: None,
+                diagnostics: vec![Diagnostic::error(
+                    "unreadable",
+                    Some(at..at + 1),
+                    "the plan file is not UTF-8 text",
+                )
+                .with_help("save the file as UTF-8")],
+            }
+        }
+    }
+}
+
 /// Loads plan text as if read from `path` (the path names the plan and appears in messages).
 pub fn load_str(path: &Path, text: &str) -> Loaded {
     let source = Source {
@@ -51,12 +93,15 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
         text: text.to_string(),
     };
     let mut diagnostics = Vec::new();
-    let plan = parse(path, text, &mut diagnostics);
-    if let Some(plan) = &plan {
-        diagnostics.extend(lint::lint(plan));
+    let parsed = parse(path, text, &mut diagnostics);
+    if let Some((plan, complete)) = &parsed {
+        // Steps that did read are checked against each other even when others did not, so
+        // that every mistake of the file is reported at once.
+        diagnostics.extend(lint::lint_steps(plan, *complete));
     }
     diagnostics.sort_by_key(|d| d.span.as_ref().map(|s| s.start).unwrap_or(0));
-    let plan = plan.filter(|_| !diagnostics.iter().any(Diagnostic::is_error));
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    let plan = parsed.and_then(|(plan, complete)| (complete && !has_errors).then_some(plan));
     Loaded {
         source,
         plan,
@@ -64,7 +109,9 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
     }
 }
 
-fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<Plan> {
+/// The plan as far as it could be read, and whether every step of it could (`None` when the
+/// TOML itself does not parse).
+fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<(Plan, bool)> {
     let (document, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
         for error in errors {
@@ -83,35 +130,12 @@ fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<P
     let table = document.get_ref();
 
     let mut reader = TableReader::new(table, document_span, "the plan", diagnostics);
-    let name = reader.opt_str(
-        "name",
-        KeyKind::String,
-        "the plan's name (default: the file stem)",
-    );
-    let description = reader.opt_str(
-        "description",
-        KeyKind::String,
-        "what the change does, for humans",
-    );
-    let settings = reader
-        .table(
-            "settings",
-            false,
-            "defaults for this plan; command-line flags override",
-            read_settings,
-        )
-        .unwrap_or_default();
-    for phase in Phase::ALL {
-        reader.accept(
-            phase.as_str(),
-            KeyKind::TableArray(Vec::new()),
-            "the steps of this phase",
-        );
-    }
+    let header = read_header(&mut reader);
     reader.finish();
 
     let mut steps = Vec::new();
     let mut complete = true;
+    let mut written_steps = 0;
     for phase in Phase::ALL {
         let Some((key, value)) = table.get_key_value(phase.as_str()) else {
             continue;
@@ -128,6 +152,7 @@ fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<P
             complete = false;
             continue;
         };
+        written_steps += items.len();
         for (index, item) in items.iter().enumerate() {
             let DeValue::Table(step_table) = item.get_ref() else {
                 diagnostics.push(
@@ -154,23 +179,34 @@ fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<P
             }
         }
     }
-    if !complete || diagnostics.iter().any(Diagnostic::is_error) {
-        return None;
+    if written_steps == 0 && complete {
+        diagnostics.push(
+            Diagnostic::error("no-steps", None, "the plan has no steps").with_help(
+                "add at least one step, e.g. `[[expand]]` with `op = \"add_column\"`; \
+                 the phases are `[[expand]]`, `[[backfill]]`, `[[switch]]` and `[[contract]]`",
+            ),
+        );
     }
+    let Header {
+        name,
+        description,
+        settings,
+    } = header?;
 
     let name = name.unwrap_or_else(|| {
         path.file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "plan".to_string())
     });
-    Some(Plan {
+    let plan = Plan {
         name,
         description,
         path: path.to_path_buf(),
         checksum: checksum(text),
         settings,
         steps,
-    })
+    };
+    Some((plan, complete))
 }
 
 /// Hex SHA-256 of a plan's text.
@@ -179,6 +215,54 @@ pub fn checksum(text: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The plan's own keys: everything but the phases.
+struct Header {
+    name: Option<String>,
+    description: Option<String>,
+    settings: Settings,
+}
+
+/// Reads the plan's own keys and accepts the phase keys (read step by step by the caller).
+fn read_header(r: &mut TableReader<'_, '_>) -> Option<Header> {
+    let name = r.opt_str(
+        "name",
+        KeyKind::String,
+        "the plan's name (default: the file stem)",
+    );
+    let description = r.opt_str(
+        "description",
+        KeyKind::String,
+        "what the change does, for humans",
+    );
+    let settings = r
+        .table(
+            "settings",
+            false,
+            "defaults for this plan; command-line flags override",
+            read_settings,
+        )
+        .unwrap_or_default();
+    for phase in Phase::ALL {
+        r.accept(phase.as_str(), KeyKind::TableArray(Vec::new()), phase.doc());
+    }
+    Some(Header {
+        name,
+        description,
+        settings,
+    })
+}
+
+/// The keys a plan file accepts at its top level (the phases with no nested keys: their steps
+/// are described by [`crate::ops::OPS`]). The JSON Schema is generated from this.
+pub fn plan_keys() -> Vec<KeyInfo> {
+    super::reader::probe_keys(read_header)
+}
+
+/// The keys of `[settings]`.
+pub fn settings_keys() -> Vec<KeyInfo> {
+    super::reader::probe_keys(read_settings)
 }
 
 pub(crate) fn read_settings(r: &mut TableReader<'_, '_>) -> Option<Settings> {
@@ -208,6 +292,17 @@ pub(crate) fn read_settings(r: &mut TableReader<'_, '_>) -> Option<Settings> {
             "default replica lag above which the backfill pauses",
         ),
     })
+}
+
+/// The op a step of `phase` has when it names none: a `[[backfill]]` step is a backfill.
+pub fn default_op(phase: Phase) -> Option<&'static str> {
+    (phase == Phase::Backfill).then_some("backfill")
+}
+
+/// "contract", "expand or switch".
+fn phase_list(phases: &[Phase]) -> String {
+    let names: Vec<&str> = phases.iter().map(|p| p.as_str()).collect();
+    names.join(" or ")
 }
 
 fn read_step(
@@ -244,27 +339,35 @@ fn read_step(
                 return None;
             }
         },
-        None if phase == Phase::Backfill => ("backfill".to_string(), span.clone()),
-        None => {
-            diagnostics.push(
-                Diagnostic::error(
-                    "missing-key",
-                    Some(span.clone()),
-                    format!("{step_label} has no `op`"),
-                )
-                .with_help(format!(
-                    "add `op = \"…\"`; operations allowed in {phase}: {allowed_list}"
-                )),
-            );
-            return None;
-        }
+        None => match default_op(phase) {
+            Some(name) => (name.to_string(), span.clone()),
+            None => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "missing-key",
+                        Some(span.clone()),
+                        format!("{step_label} has no `op`"),
+                    )
+                    .with_help(format!(
+                        "add `op = \"…\"`; operations allowed in {phase}: {allowed_list}"
+                    )),
+                );
+                return None;
+            }
+        },
     };
 
     let Some(spec) = ops::find(&op_name) else {
         let all = ops::OPS.iter().map(|s| s.name);
-        let help = match did_you_mean(&op_name, all) {
+        let help = match did_you_mean(&op_name, all).and_then(ops::find) {
+            Some(suggestion) if !suggestion.phases.contains(&phase) => format!(
+                "did you mean `{}` (allowed only in {})? operations allowed in {phase}: {allowed_list}",
+                suggestion.name,
+                phase_list(suggestion.phases)
+            ),
             Some(suggestion) => format!(
-                "did you mean `{suggestion}`? operations allowed in {phase}: {allowed_list}"
+                "did you mean `{}`? operations allowed in {phase}: {allowed_list}",
+                suggestion.name
             ),
             None => format!("operations allowed in {phase}: {allowed_list}"),
         };
@@ -281,12 +384,7 @@ fn read_step(
 
     let mut misplaced = false;
     if !spec.phases.contains(&phase) {
-        let phases = spec
-            .phases
-            .iter()
-            .map(|p| p.as_str())
-            .collect::<Vec<_>>()
-            .join(" or ");
+        let phases = phase_list(spec.phases);
         diagnostics.push(
             Diagnostic::error(
                 "wrong-phase",

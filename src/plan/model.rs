@@ -38,6 +38,16 @@ impl Phase {
         }
     }
 
+    /// One line on what the phase is for (schema descriptions, help).
+    pub fn doc(self) -> &'static str {
+        match self {
+            Phase::Expand => "Additive, backward-compatible changes: new tables and nullable columns, indexes built concurrently, constraints NOT VALID, sync triggers. The old application keeps running.",
+            Phase::Backfill => "Existing rows brought to the new shape in small keyset batches, each its own short transaction. A step needs no `op`.",
+            Phase::Switch => "The new shape becomes the one in use: defaults, validated constraints, guards that the data is ready.",
+            Phase::Contract => "Destructive, guarded clean-up: SET NOT NULL, dropping old columns, triggers and indexes. Only the new application runs.",
+        }
+    }
+
     pub fn parse(name: &str) -> Option<Phase> {
         Phase::ALL.into_iter().find(|p| p.as_str() == name)
     }

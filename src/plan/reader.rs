@@ -23,8 +23,12 @@ pub enum KeyKind {
     String,
     /// An identifier (column, index, constraint name); quoted by bellows.
     Identifier,
-    /// A table name, optionally schema-qualified; quoted by bellows.
+    /// A table name, optionally schema-qualified (`"billing.invoices"`); quoted by bellows.
     Table,
+    /// Another object's name (an index), optionally schema-qualified; quoted by bellows.
+    QualifiedName,
+    /// A column named through its table: `"table.column"` or `"schema.table.column"`.
+    ColumnRef,
     /// A SQL expression, inserted as written.
     Expression,
     /// A SQL query, inserted as written.
@@ -32,6 +36,7 @@ pub enum KeyKind {
     /// A column type, inserted as written (`text`, `numeric(12,2)`).
     Type,
     Bool,
+    /// A positive integer.
     Integer,
     /// A duration string with a unit: `"250ms"`, `"2s"`, `"5m"`.
     Duration,
@@ -123,6 +128,12 @@ impl<'a, 'i> TableReader<'a, 'i> {
         });
     }
 
+    /// Whether the table has the key at all, valid or not (always false for a probe). Lets a
+    /// reader tell "absent" from "present but invalid", which was already reported.
+    pub fn has(&self, name: &str) -> bool {
+        self.lookup(name).is_some()
+    }
+
     pub fn report(&mut self, diagnostic: Diagnostic) {
         if !self.is_probe() {
             self.diagnostics.push(diagnostic);
@@ -162,7 +173,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
                     Some(span),
                     format!("{context} is missing the required key `{name}`"),
                 )
-                .with_help(format!("add `{name} = …` ({doc})")),
+                .with_help(format!("add `{name} = …`: {doc}")),
             );
         }
         found
@@ -170,14 +181,25 @@ impl<'a, 'i> TableReader<'a, 'i> {
 
     fn type_error(&mut self, name: &str, value: &Spanned<DeValue<'i>>, expected: &str) {
         let context = self.context.clone();
-        self.report(Diagnostic::error(
+        let mut diagnostic = Diagnostic::error(
             "invalid-value",
             Some(value.span()),
             format!(
                 "`{name}` in {context} must be {expected}, found {}",
                 describe(value.get_ref())
             ),
-        ));
+        );
+        // SQL written as a bare TOML number or boolean: say how to quote it.
+        let bare = match value.get_ref() {
+            DeValue::Integer(n) if n.radix() == 10 => Some(n.as_str().to_string()),
+            DeValue::Float(f) => Some(f.as_str().to_string()),
+            DeValue::Boolean(b) => Some(b.to_string()),
+            _ => None,
+        };
+        if let (Some(text), "a string") = (bare, expected) {
+            diagnostic = diagnostic.with_help(format!("write it as a string: {name} = \"{text}\""));
+        }
+        self.report(diagnostic);
     }
 
     fn read_string(
@@ -241,14 +263,78 @@ impl<'a, 'i> TableReader<'a, 'i> {
         self.read_string(name, kind, true, doc)
     }
 
+    /// A name with at most one dot (`name` or `schema.name`), no part blank.
+    fn qualified_name(
+        &mut self,
+        name: &'static str,
+        kind: KeyKind,
+        required: bool,
+        doc: &'static str,
+    ) -> Option<TableName> {
+        let value = self.read_string(name, kind, required, doc)?;
+        let text = value.get_ref();
+        if split_name(text, 1, 2).is_none() {
+            let context = self.context.clone();
+            self.report(
+                Diagnostic::error(
+                    "invalid-value",
+                    Some(value.span()),
+                    format!("`{name}` in {context} is not a valid name: `{text}`"),
+                )
+                .with_help("write `name` or `schema.name`: at most one dot, no part empty; bellows quotes each part"),
+            );
+            return None;
+        }
+        Some(TableName::parse(text))
+    }
+
     pub fn req_table_name(&mut self, name: &'static str, doc: &'static str) -> Option<TableName> {
-        self.req_str(name, KeyKind::Table, doc)
-            .map(|t| TableName::parse(&t))
+        self.qualified_name(name, KeyKind::Table, true, doc)
     }
 
     pub fn opt_table_name(&mut self, name: &'static str, doc: &'static str) -> Option<TableName> {
-        self.opt_str(name, KeyKind::Table, doc)
-            .map(|t| TableName::parse(&t))
+        self.qualified_name(name, KeyKind::Table, false, doc)
+    }
+
+    /// A required name of another object (an index), optionally schema-qualified.
+    pub fn req_qualified_name(
+        &mut self,
+        name: &'static str,
+        doc: &'static str,
+    ) -> Option<TableName> {
+        self.qualified_name(name, KeyKind::QualifiedName, true, doc)
+    }
+
+    /// An optional `"table.column"` or `"schema.table.column"`.
+    pub fn opt_column_ref(
+        &mut self,
+        name: &'static str,
+        doc: &'static str,
+    ) -> Option<(TableName, String)> {
+        let value = self.read_string(name, KeyKind::ColumnRef, false, doc)?;
+        let text = value.get_ref();
+        match split_name(text, 2, 3) {
+            Some(mut parts) => {
+                let column = parts.pop().unwrap_or_default();
+                let table = TableName {
+                    name: parts.pop().unwrap_or_default(),
+                    schema: parts.pop(),
+                };
+                Some((table, column))
+            }
+            None => {
+                let context = self.context.clone();
+                self.report(
+                    Diagnostic::error(
+                        "invalid-value",
+                        Some(value.span()),
+                        format!("`{name}` in {context} must name a column as \"table.column\", found `{text}`"),
+                    )
+                    .with_help("write \"table.column\" or \"schema.table.column\""),
+                );
+                None
+            }
+        }
     }
 
     /// One of a fixed set of strings.
@@ -308,10 +394,19 @@ impl<'a, 'i> TableReader<'a, 'i> {
     pub fn opt_duration(&mut self, name: &'static str, doc: &'static str) -> Option<Duration> {
         let value = self.get(name, KeyKind::Duration, false, doc)?;
         let DeValue::String(text) = value.get_ref() else {
-            self.type_error(
-                name,
-                value,
-                "a duration string with a unit, like \"500ms\" or \"2s\"",
+            let context = self.context.clone();
+            self.report(
+                Diagnostic::error(
+                    "invalid-duration",
+                    Some(value.span()),
+                    format!(
+                        "`{name}` in {context} must be a duration string with a unit, found {}",
+                        describe(value.get_ref())
+                    ),
+                )
+                .with_help(format!(
+                    "write a number with a unit, as a string: {name} = \"500ms\", \"2s\", \"5m\""
+                )),
             );
             return None;
         };
@@ -543,13 +638,92 @@ fn integer(value: &DeValue<'_>) -> Option<i64> {
     }
 }
 
-/// Parses `"250ms"`, `"2s"`, `"1m 30s"`. A bare number is refused: the unit must be said.
+/// The dot-separated parts of `text` when there are `min..=max` of them and none is blank.
+fn split_name(text: &str, min: usize, max: usize) -> Option<Vec<String>> {
+    let parts: Vec<String> = text.split('.').map(str::to_string).collect();
+    let fits = (min..=max).contains(&parts.len()) && parts.iter().all(|p| !p.trim().is_empty());
+    fits.then_some(parts)
+}
+
+/// The units a duration accepts, with their length in nanoseconds.
+const DURATION_UNITS: &[(&[&str], u128)] = &[
+    (&["ns"], 1),
+    (&["us", "µs"], 1_000),
+    (&["ms"], 1_000_000),
+    (&["s", "sec", "secs", "second", "seconds"], 1_000_000_000),
+    (&["m", "min", "mins", "minute", "minutes"], 60_000_000_000),
+    (&["h", "hr", "hrs", "hour", "hours"], 3_600_000_000_000),
+    (&["d", "day", "days"], 86_400_000_000_000),
+];
+
+/// The grammar of [`parse_duration`] as a regular expression, for the JSON Schema. A test checks
+/// that the two accept the same strings.
+pub fn duration_pattern() -> String {
+    let units: Vec<&str> = DURATION_UNITS
+        .iter()
+        .flat_map(|(names, _)| names.iter().copied())
+        .collect();
+    format!(r"^\s*([0-9]+(\.[0-9]+)?\s*({})\s*)+$", units.join("|"))
+}
+
+/// Parses `"250ms"`, `"2s"`, `"1.5s"`, `"1m 30s"`: one or more numbers, each with a unit (`ns`,
+/// `us`, `ms`, `s`, `m`, `h`, `d` or their long forms). A bare number is refused: the unit must
+/// be said.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let trimmed = text.trim();
-    if trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err("a unit is required".to_string());
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err("it is empty".to_string());
     }
-    humantime::parse_duration(trimmed).map_err(|e| e.to_string())
+    let mut nanos: u128 = 0;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number = &rest[..number_len];
+        rest = rest[number_len..].trim_start();
+        let unit_len = rest
+            .find(|c: char| !c.is_alphabetic())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = rest[unit_len..].trim_start();
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+        if !digits(whole) || (number.contains('.') && !digits(fraction)) {
+            return Err(if number.is_empty() {
+                format!("expected a number before `{unit}{rest}`")
+            } else {
+                format!("`{number}` is not a number")
+            });
+        }
+        if unit.is_empty() {
+            return Err(format!(
+                "`{number}` needs a unit, like `{number}ms` or `{number}s`"
+            ));
+        }
+        let Some((_, scale)) = DURATION_UNITS
+            .iter()
+            .find(|(names, _)| names.contains(&unit))
+        else {
+            return Err(format!("unknown unit `{unit}`; use ms, s, m, h or d"));
+        };
+        let too_long = || "it is too long".to_string();
+        let whole: u128 = whole.parse().map_err(|_| too_long())?;
+        // At most 18 fraction digits fit in u128 arithmetic with any scale; more add nothing.
+        let fraction = &fraction[..fraction.len().min(18)];
+        let fraction_value: u128 = if fraction.is_empty() {
+            0
+        } else {
+            fraction.parse().map_err(|_| too_long())?
+        };
+        let fraction_nanos = fraction_value * scale / 10u128.pow(fraction.len() as u32);
+        nanos = whole
+            .checked_mul(*scale)
+            .and_then(|n| n.checked_add(fraction_nanos))
+            .and_then(|n| n.checked_add(nanos))
+            .filter(|n| *n <= u128::from(u64::MAX))
+            .ok_or_else(too_long)?;
+    }
+    Ok(Duration::from_nanos(nanos as u64))
 }
 
 /// "a string", "an integer (5)", … for type-mismatch messages.
@@ -560,7 +734,52 @@ pub fn describe(value: &DeValue<'_>) -> String {
         DeValue::Float(f) => format!("the number {f}"),
         DeValue::Boolean(b) => format!("the boolean {b}"),
         DeValue::Datetime(d) => format!("the date-time {d}"),
+        DeValue::Array(items) if items.is_empty() => "an empty array".to_string(),
         DeValue::Array(_) => "an array".to_string(),
         DeValue::Table(_) => "a table".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_a_unit_and_add_up() {
+        let ms = Duration::from_millis;
+        assert_eq!(parse_duration("250ms"), Ok(ms(250)));
+        assert_eq!(parse_duration("2s"), Ok(ms(2_000)));
+        assert_eq!(parse_duration("1.5s"), Ok(ms(1_500)));
+        assert_eq!(parse_duration(" 1m 30s "), Ok(ms(90_000)));
+        assert_eq!(parse_duration("1h"), Ok(ms(3_600_000)));
+        assert_eq!(parse_duration("0ms"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("100µs"), Ok(Duration::from_micros(100)));
+        for bad in [
+            "",
+            "500",
+            "ms",
+            "1.s",
+            ".5s",
+            "-1s",
+            "5 parsecs",
+            "1s 2",
+            "1,5s",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+        let too_long = format!("{}d", u64::MAX);
+        assert_eq!(parse_duration(&too_long), Err("it is too long".to_string()));
+    }
+
+    #[test]
+    fn the_message_says_what_is_wrong() {
+        assert_eq!(
+            parse_duration("500").unwrap_err(),
+            "`500` needs a unit, like `500ms` or `500s`"
+        );
+        assert_eq!(
+            parse_duration("5 parsecs").unwrap_err(),
+            "unknown unit `parsecs`; use ms, s, m, h or d"
+        );
     }
 }

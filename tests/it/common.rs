@@ -1,5 +1,6 @@
-//! Shared helpers: the `bellows` command, plan files in temporary directories, and scratch
-//! PostgreSQL databases that are dropped at the end of each test, even when it fails.
+//! Shared helpers. They come in pairs (`check_ok` / `check_err`) so that a test cannot pass
+//! without having checked something. The database half: scratch PostgreSQL databases that are
+//! dropped at the end of each test, even when it fails, and plan files in temporary directories.
 
 #![allow(dead_code)]
 
@@ -7,8 +8,101 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bellows::plan::load::{load_path, Loaded};
+use bellows::plan::render::render_with;
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Row};
+
+/// The `bellows` binary, run from the crate root with colour off and no database or settings
+/// from the environment.
+pub fn bellows() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("bellows").expect("the bellows binary");
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("DATABASE_URL")
+        .env_remove("BELLOWS_LOCK_TIMEOUT")
+        .env_remove("BELLOWS_LOCK_RETRIES")
+        .env_remove("BELLOWS_STATEMENT_TIMEOUT")
+        .env_remove("BELLOWS_BATCH_SIZE")
+        .env_remove("BELLOWS_PAUSE");
+    command
+}
+
+/// Loads a plan by its path relative to the crate root (so paths in messages are relative).
+pub fn load(path: &Path) -> Loaded {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    assert_eq!(
+        std::env::current_dir().unwrap(),
+        root,
+        "integration tests run from the crate root"
+    );
+    load_path(relative)
+}
+
+/// Loads a plan that must have no error (warnings allowed); returns it for further checks.
+pub fn check_ok(path: &Path) -> Loaded {
+    let loaded = load(path);
+    assert!(
+        !loaded.has_errors(),
+        "{} should load without errors, but:\n{}",
+        path.display(),
+        rendered(&loaded)
+    );
+    assert!(loaded.plan.is_some(), "{} gave no plan", path.display());
+    loaded
+}
+
+/// Loads a plan that must have at least one error.
+pub fn check_err(path: &Path) -> Loaded {
+    let loaded = load(path);
+    assert!(
+        loaded.has_errors(),
+        "{} should have errors, but:\n{}",
+        path.display(),
+        rendered(&loaded)
+    );
+    assert!(
+        loaded.plan.is_none(),
+        "{} has errors but gave a plan",
+        path.display()
+    );
+    loaded
+}
+
+/// Every diagnostic of a plan as a person reads it, colour off; "clean" when there is none.
+pub fn rendered(loaded: &Loaded) -> String {
+    if loaded.diagnostics.is_empty() {
+        return "clean\n".to_string();
+    }
+    loaded
+        .diagnostics
+        .iter()
+        .map(|d| render_with(&loaded.source, d, false))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The `*.toml` files of a fixture directory (relative to the crate root), in name order;
+/// never empty.
+pub fn fixtures(dir: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no fixtures in {}", dir.display());
+    files
+}
+
+/// A fixture's file stem, for snapshot names.
+pub fn stem(path: &Path) -> String {
+    path.file_stem().unwrap().to_string_lossy().into_owned()
+}
 
 /// The server tests run against: `TEST_DATABASE_URL`, else `DATABASE_URL`, else the local one.
 pub fn server_url() -> String {
@@ -189,23 +283,12 @@ impl Drop for ScratchDb {
     }
 }
 
-/// The `bellows` binary with a clean environment: no `DATABASE_URL`, no colour.
-pub fn bellows() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("bellows").expect("the bellows binary");
-    cmd.env_remove("DATABASE_URL")
-        .env_remove("BELLOWS_LOCK_TIMEOUT")
-        .env_remove("BELLOWS_LOCK_RETRIES")
-        .env_remove("BELLOWS_STATEMENT_TIMEOUT")
-        .env_remove("BELLOWS_BATCH_SIZE")
-        .env_remove("BELLOWS_PAUSE")
-        .env("NO_COLOR", "1");
-    cmd
-}
-
 /// The same, as a std command (for running in the background).
 pub fn bellows_std() -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("bellows"));
-    cmd.env_remove("DATABASE_URL").env("NO_COLOR", "1");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1");
     cmd
 }
 

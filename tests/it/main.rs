@@ -1,6 +1,12 @@
-//! The single integration-test binary: one module per area.
+//! The one integration-test binary: each module tests one area of bellows, through the library
+//! or the real `bellows` binary.
 
+mod bench_harness;
+mod check;
 mod common;
+mod completions;
+mod dialect_sql;
+mod docs;
 mod engine_actions;
 mod engine_apply;
 mod engine_backfill;
@@ -8,3 +14,9 @@ mod engine_confirm;
 mod engine_locks;
 mod engine_rollback;
 mod engine_transcripts;
+mod examples;
+mod fixtures;
+mod new;
+mod plan_cli;
+mod schema;
+mod sql_snapshots;

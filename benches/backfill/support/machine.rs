@@ -1,0 +1,60 @@
+//! What the figures were measured on: CPUs, memory, PostgreSQL version and the settings that
+//! matter most for write speed.
+
+use anyhow::Result;
+use sqlx::postgres::PgConnection;
+
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: Option<String>,
+    pub memory_gib: Option<f64>,
+    pub postgres: String,
+    /// `name = setting` of a few server settings.
+    pub settings: Vec<String>,
+}
+
+impl Machine {
+    pub async fn read(conn: &mut PgConnection) -> Result<Machine> {
+        let postgres: String = sqlx::query_scalar("SELECT version()")
+            .fetch_one(&mut *conn)
+            .await?;
+        let settings: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, current_setting(name) FROM pg_settings
+             WHERE name IN ('shared_buffers', 'max_wal_size', 'synchronous_commit', 'fsync', 'wal_level', 'checkpoint_timeout')
+             ORDER BY name",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        Ok(Machine {
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu_model: cpu_model(&cpuinfo),
+            memory_gib: mem_total_kib(&meminfo).map(|kib| kib as f64 / 1024.0 / 1024.0),
+            postgres,
+            settings: settings
+                .into_iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect(),
+        })
+    }
+}
+
+pub fn cpu_model(cpuinfo: &str) -> Option<String> {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, model)| model.trim().to_string())
+}
+
+pub fn mem_total_kib(meminfo: &str) -> Option<u64> {
+    meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

@@ -1,0 +1,149 @@
+//! `bellows check PLAN…`: parse, validate and lint plans without a database.
+//!
+//! Where output goes: the findings are what this command produces, so they are printed on
+//! **stdout** — the rendered diagnostics and the summary line, or with `--format json` one JSON
+//! document. Only an invalid invocation (a path that does not exist, a directory without plans)
+//! ends up on stderr, printed by `main` like every other error. Colour follows stdout.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::args::{CheckArgs, Format};
+use super::{out, Exit, ExitError};
+use crate::plan::diagnostic::Severity;
+use crate::plan::discover::plan_files;
+use crate::plan::load::{load_path, Loaded};
+use crate::plan::render::{locate, render_with, Located};
+
+pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
+    let files =
+        plan_files(&args.plans).map_err(|e| ExitError::new(Exit::Invalid, e.to_string()))?;
+    let loaded: Vec<Loaded> = files.iter().map(|f| load_path(f)).collect();
+    let report = Report::new(&loaded, args.deny_warnings);
+    let text = match args.format {
+        Format::Human => report.human(&loaded, console::colors_enabled()),
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+    };
+    out::print(&text)?;
+    Ok(if report.ok {
+        Exit::Success
+    } else {
+        Exit::Invalid
+    })
+}
+
+/// Everything `check` found, as `--format json` prints it.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Whether the command succeeds: no error, and no warning under `--deny-warnings`.
+    pub ok: bool,
+    pub plans: Vec<PlanReport>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    pub file: String,
+    /// The plan's name, when it loaded without errors.
+    pub name: Option<String>,
+    pub valid: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    pub findings: Vec<Located>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Totals {
+    pub plans: usize,
+    /// Plans with at least one error.
+    pub invalid: usize,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl Report {
+    pub fn new(loaded: &[Loaded], deny_warnings: bool) -> Report {
+        let mut totals = Totals::default();
+        let plans: Vec<PlanReport> = loaded
+            .iter()
+            .map(|l| {
+                let count = |s| l.diagnostics.iter().filter(|d| d.severity == s).count();
+                let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+                totals.plans += 1;
+                totals.invalid += usize::from(errors > 0);
+                totals.errors += errors;
+                totals.warnings += warnings;
+                PlanReport {
+                    file: display(&l.source.path),
+                    name: l.plan.as_ref().map(|p| p.name.clone()),
+                    valid: errors == 0,
+                    errors,
+                    warnings,
+                    findings: l.diagnostics.iter().map(|d| locate(&l.source, d)).collect(),
+                }
+            })
+            .collect();
+        let ok = totals.errors == 0 && !(deny_warnings && totals.warnings > 0);
+        Report { ok, plans, totals }
+    }
+
+    /// Every diagnostic rendered with its source line, then one summary line.
+    pub fn human(&self, loaded: &[Loaded], color: bool) -> String {
+        let mut out = String::new();
+        for plan in loaded {
+            for diagnostic in &plan.diagnostics {
+                out.push_str(&render_with(&plan.source, diagnostic, color));
+                out.push('\n');
+            }
+        }
+        let summary = self.summary();
+        let style = if self.ok {
+            console::Style::new().green()
+        } else {
+            console::Style::new().red().bold()
+        };
+        out.push_str(&format!(
+            "{}\n",
+            style.force_styling(color).apply_to(summary)
+        ));
+        out
+    }
+
+    /// "checked 3 plans: 1 error, 2 warnings (1 plan invalid)".
+    pub fn summary(&self) -> String {
+        let t = &self.totals;
+        let mut text = format!("checked {}: ", plural(t.plans, "plan"));
+        if t.errors == 0 && t.warnings == 0 {
+            text.push_str("no problems found");
+            return text;
+        }
+        let mut parts = Vec::new();
+        if t.errors > 0 {
+            parts.push(plural(t.errors, "error"));
+        }
+        if t.warnings > 0 {
+            parts.push(plural(t.warnings, "warning"));
+        }
+        text.push_str(&parts.join(", "));
+        if t.invalid > 0 {
+            let verb = if t.invalid == 1 { "is" } else { "are" };
+            text.push_str(&format!("; {} {verb} invalid", plural(t.invalid, "plan")));
+        } else if !self.ok {
+            text.push_str(" (denied by --deny-warnings)");
+        }
+        text
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}

@@ -1,0 +1,16 @@
+//! Writing a command's product to stdout without panicking when the reader goes away
+//! (`bellows schema | head` closes the pipe early; that is not an error).
+
+use std::io::{self, Write};
+
+/// Writes `text` to stdout and flushes it; a closed pipe is treated as success.
+pub fn print(text: &str) -> io::Result<()> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

@@ -1,0 +1,187 @@
+//! SQL pieces both dialects write the same way: column lists, guards, `sql` steps and the
+//! display form of a backfill.
+
+use super::{quote_literal, Dialect};
+use crate::ops::guard::GuardCheck;
+use crate::ops::planned::{
+    Action, BackfillPlan, Expect, GuardQuery, Lock, LockPolicy, PlannedOp, Statement, TableEffect,
+    Undo,
+};
+use crate::ops::{Backfill, Guard, Sql, SyncColumn};
+use crate::plan::model::TableName;
+
+/// The default rows per backfill batch (SPEC: `batch_size` defaults to 1000).
+pub const DEFAULT_BATCH_SIZE: u64 = 1000;
+
+/// The placeholder key column shown when the backfill walks the primary key, which is only
+/// known once bellows is connected.
+pub const PRIMARY_KEY_PLACEHOLDER: &str = "<primary key>";
+
+/// `"a", "b"` for a list of identifiers.
+pub fn column_list(dialect: &dyn Dialect, columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| dialect.ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `ON DELETE SET NULL` from the plan's lower-case action.
+pub fn on_delete(action: &Option<String>) -> String {
+    match action {
+        Some(action) => format!(" ON DELETE {}", action.to_ascii_uppercase()),
+        None => String::new(),
+    }
+}
+
+/// A statement that takes no table lock worth bounding (functions, catalog reads).
+pub fn plain(sql: impl Into<String>) -> Statement {
+    Statement {
+        sql: sql.into(),
+        lock: Lock::None,
+        table: None,
+        effect: TableEffect::None,
+        transaction: true,
+        policy: LockPolicy::Plain,
+        special: None,
+    }
+}
+
+/// The null-count check of `set_not_null` and of `guard null_count`.
+pub fn null_count(dialect: &dyn Dialect, table: &TableName, column: &str) -> GuardQuery {
+    GuardQuery {
+        description: format!("no NULL left in {table}.{column}"),
+        query: format!(
+            "SELECT count(*) FROM {} WHERE {} IS NULL",
+            dialect.table(table),
+            dialect.ident(column)
+        ),
+        expect: Expect::Integer(0),
+    }
+}
+
+pub fn guard(dialect: &dyn Dialect, op: &Guard) -> PlannedOp {
+    let query = match &op.check {
+        GuardCheck::NullCount { table, column } => null_count(dialect, table, column),
+        GuardCheck::Query { query, expect } => GuardQuery {
+            description: "the plan's query".into(),
+            query: query.clone(),
+            expect: *expect,
+        },
+    };
+    PlannedOp {
+        actions: vec![Action::Guard(query)],
+        undo: Undo::Nothing("a guard changes nothing".into()),
+        notes: vec!["runs before every other step of its phase; if it fails, nothing of the phase is applied (exit 3)".into()],
+    }
+}
+
+/// SQL as the plan's author wrote it. bellows does not parse it, so it names no lock: the
+/// statements take whatever they take, bounded by `lock_timeout` inside a transaction.
+pub fn sql(op: &Sql) -> PlannedOp {
+    let statement = |text: &str| Statement {
+        sql: text.to_string(),
+        lock: Lock::None,
+        table: None,
+        effect: TableEffect::None,
+        transaction: op.transaction,
+        // NOTE: outside a transaction the usual reason is `CREATE INDEX CONCURRENTLY` or
+        // `VACUUM`, which must not be cancelled by the short lock timeout.
+        policy: if op.transaction {
+            LockPolicy::Short
+        } else {
+            LockPolicy::Long
+        },
+        special: None,
+    };
+    let undo = match &op.down {
+        Some(down) => Undo::Actions(vec![Action::Execute(statement(down))]),
+        None => Undo::Irreversible("the sql step has no `down`".into()),
+    };
+    let mut notes = vec![
+        "hand-written SQL: bellows runs it as written and cannot tell which locks it takes".into(),
+    ];
+    if !op.transaction {
+        notes.push("`transaction = false`: sent alone, outside any transaction, without the short lock timeout".into());
+    }
+    PlannedOp {
+        actions: vec![Action::Execute(statement(&op.up))],
+        undo,
+        notes,
+    }
+}
+
+/// The backfill as `bellows plan` shows it: the batch statements with placeholders for the
+/// key and the batch bounds, and the count of rows to touch.
+pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
+    let key = op
+        .key
+        .clone()
+        .unwrap_or_else(|| vec![PRIMARY_KEY_PLACEHOLDER.to_string()]);
+    // Placeholders for the key values the engine fills in as literals.
+    let placeholders = |what: &str| -> Vec<String> {
+        match &op.key {
+            None => vec![format!("<{what} key>")],
+            Some(key) => key.iter().map(|k| format!("<{what} {k}>")).collect(),
+        }
+    };
+    let last = placeholders("last");
+    let end = placeholders("batch end");
+    let limit = op.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+    let bounds = dialect.backfill_bounds_sql(op, &key, Some(&last), limit);
+    let update = dialect.backfill_update_sql(op, &key, Some(&last), &end);
+    let batch_sql = format!(
+        "-- 1. the next {limit} keys after the previous batch (the first batch starts at the beginning)\n{bounds};\n\n-- 2. the batch itself, one short transaction with the checkpoint\n{update};"
+    );
+    let mut batch_sql = batch_sql.replace(
+        &dialect.ident(PRIMARY_KEY_PLACEHOLDER),
+        PRIMARY_KEY_PLACEHOLDER,
+    );
+    for placeholder in last.iter().chain(&end) {
+        batch_sql = batch_sql.replace(&quote_literal(placeholder), placeholder);
+    }
+    let mut notes = vec![
+        "keyset pagination: each batch starts where the previous one ended (never OFFSET), so no row is read twice".into(),
+        "each batch is its own short transaction that also saves the checkpoint; an interrupted backfill resumes after the last committed batch".into(),
+    ];
+    if op.key.is_none() {
+        notes.push("walks the table's primary key, read from the database when applied".into());
+    }
+    if op.max_lag.is_some() && dialect.kind() == super::DialectKind::Sqlite {
+        notes.push(
+            "`max_lag` watches PostgreSQL replicas; SQLite has none, so it is ignored".into(),
+        );
+    }
+    PlannedOp {
+        actions: vec![Action::Backfill(BackfillPlan {
+            table: op.table.clone(),
+            key: op.key.clone(),
+            set: op.set.clone(),
+            filter: op.filter.clone(),
+            batch_sql,
+            count_sql: dialect.backfill_count_sql(op),
+        })],
+        undo: Undo::Nothing("the expand rollback removes the column".into()),
+        notes,
+    }
+}
+
+/// `EXPLAIN UPDATE t SET column = (from) WHERE false`: compiles the sync expressions against
+/// the table before the trigger is installed, and writes nothing.
+// NOTE: neither database checks the body of a trigger (function) when it is created, so a typo
+// in `from` would otherwise only surface as an error in every write of the application.
+pub fn sync_expression_check(dialect: &dyn Dialect, op: &SyncColumn) -> String {
+    let mut set = vec![format!("{} = ({})", dialect.ident(&op.column), op.from)];
+    if let Some(reverse) = &op.reverse {
+        set.push(format!(
+            "{} = ({})",
+            dialect.ident(&reverse.column),
+            reverse.from
+        ));
+    }
+    format!(
+        "EXPLAIN UPDATE {} SET {} WHERE false",
+        dialect.table(&op.table),
+        set.join(", ")
+    )
+}

@@ -1,0 +1,572 @@
+//! Backfill throttling, as pure decisions: how many rows the next batch takes ([`BatchSizer`])
+//! and whether to wait before it, and why ([`Throttle`]). The engine runs the queries, looks at
+//! the clock and sleeps; nothing here touches a database or sleeps.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Rows per batch when neither the plan nor a flag says otherwise.
+pub const DEFAULT_BATCH_SIZE: u64 = 1000;
+/// The smallest batch `target_batch_time` may shrink to, unless configured.
+pub const DEFAULT_MIN_BATCH_SIZE: u64 = 10;
+/// The largest batch `target_batch_time` may grow to, unless configured.
+pub const DEFAULT_MAX_BATCH_SIZE: u64 = 100_000;
+
+/// How much one batch may grow the size: at most ×1.5 per step, so a lucky fast batch (a cached
+/// stretch of the table) cannot make the next one huge.
+const MAX_GROWTH: f64 = 1.5;
+/// A batch that took more than this many times the target shrinks the size at once, without
+/// waiting for the smoothed estimate to catch up.
+const OVERSHOOT: f64 = 2.0;
+/// Weight of the newest batch in the smoothed time per row (exponentially weighted average).
+const SMOOTHING: f64 = 0.3;
+
+/// Chooses the size of each backfill batch.
+///
+/// Without a `target_batch_time` the size stays as configured. With one, the sizer keeps an
+/// exponentially weighted average of the time per row and sizes the next batch to take about
+/// the target: growth is limited to ×1.5 per batch; a batch that took more than twice the target
+/// shrinks the size at once to what that batch's own speed says fits; the size always stays
+/// within `min..=max`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchSizer {
+    size: u64,
+    target: Option<Duration>,
+    min: u64,
+    max: u64,
+    /// Smoothed seconds per row; `None` until a batch with rows was recorded.
+    seconds_per_row: Option<f64>,
+}
+
+impl BatchSizer {
+    /// A sizer starting at `initial` rows; adaptive when `target` is given. Bounds default to
+    /// [`DEFAULT_MIN_BATCH_SIZE`]`..=`[`DEFAULT_MAX_BATCH_SIZE`]; a fixed size is never clamped.
+    pub fn new(initial: u64, target: Option<Duration>) -> BatchSizer {
+        let mut sizer = BatchSizer {
+            size: initial.max(1),
+            target: target.filter(|t| !t.is_zero()),
+            min: DEFAULT_MIN_BATCH_SIZE,
+            max: DEFAULT_MAX_BATCH_SIZE,
+            seconds_per_row: None,
+        };
+        sizer.clamp();
+        sizer
+    }
+
+    /// Sets the bounds of an adaptive size (`min` at least 1; a `max` below `min` is raised to
+    /// `min`). The current size is brought within them.
+    pub fn with_bounds(mut self, min: u64, max: u64) -> BatchSizer {
+        self.min = min.max(1);
+        self.max = max.max(self.min);
+        self.clamp();
+        self
+    }
+
+    /// Rows the next batch should take.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The time a batch should take, when adaptive.
+    pub fn target(&self) -> Option<Duration> {
+        self.target
+    }
+
+    /// Learns from a finished batch that walked `rows` keys in `elapsed` (the whole batch: key
+    /// query, update and commit) and returns the size of the next batch.
+    ///
+    /// Batches with no rows teach nothing and leave the size alone.
+    pub fn record(&mut self, rows: u64, elapsed: Duration) -> u64 {
+        let Some(target) = self.target else {
+            return self.size;
+        };
+        if rows == 0 {
+            return self.size;
+        }
+        let target = target.as_secs_f64();
+        let elapsed = elapsed.as_secs_f64();
+        let sample = elapsed / rows as f64;
+        let next = if elapsed > OVERSHOOT * target {
+            // Far over target: trust this batch alone and restart the average from it, so the
+            // next batch is already about the target instead of converging over several slow ones.
+            self.seconds_per_row = Some(sample);
+            target / sample
+        } else {
+            let smoothed = match self.seconds_per_row {
+                Some(previous) => SMOOTHING * sample + (1.0 - SMOOTHING) * previous,
+                None => sample,
+            };
+            self.seconds_per_row = Some(smoothed);
+            // A zero time per row means "as large as allowed": ideal is infinite here.
+            let ideal = target / smoothed;
+            ideal.min(self.size as f64 * MAX_GROWTH)
+        };
+        // `as` saturates: infinity becomes u64::MAX and is clamped below.
+        self.size = next.round() as u64;
+        self.clamp();
+        self.size
+    }
+
+    fn clamp(&mut self) {
+        if self.target.is_some() {
+            self.size = self.size.clamp(self.min, self.max);
+        }
+    }
+}
+
+/// Throttle settings of one backfill, resolved from the plan, `[settings]` and flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Throttle {
+    /// Sleep between batches.
+    pub pause: Duration,
+    /// While this file exists, the backfill waits.
+    pub pause_file: Option<PathBuf>,
+    /// PostgreSQL: wait while a replica replays more than this far behind.
+    pub max_lag: Option<Duration>,
+    /// SQL returning a boolean: wait while it returns true.
+    pub throttle_query: Option<String>,
+    /// How long to wait before checking a holding condition again.
+    pub poll_interval: Duration,
+}
+
+impl Default for Throttle {
+    fn default() -> Throttle {
+        Throttle {
+            pause: Duration::ZERO,
+            pause_file: None,
+            max_lag: None,
+            throttle_query: None,
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What the engine found out before a batch; the checks a [`Throttle`] does not configure are
+/// left at their defaults.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ThrottleChecks {
+    /// Whether the pause file exists now ([`Throttle::pause_file_present`]).
+    pub pause_file_exists: bool,
+    /// What the throttle query returned; `None` when it is not configured or returned NULL.
+    pub throttle_query: Option<bool>,
+    /// The largest replica lag ([`replica_lag`] of [`POSTGRES_REPLICA_LAG_SQL`]); `None` when
+    /// there is no replica, none lags, or lag is not checked.
+    pub replica_lag: Option<Duration>,
+    /// Time since the previous batch committed (`Duration::MAX` before the first batch).
+    pub since_last_batch: Duration,
+}
+
+/// Why the backfill is waiting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ThrottleReason {
+    /// The pause file exists.
+    PauseFile { path: PathBuf },
+    /// The throttle query returned true.
+    ThrottleQuery,
+    /// A replica lags more than `max_lag`.
+    ReplicaLag { lag: Duration, max: Duration },
+    /// The configured pause between batches.
+    Pause,
+}
+
+impl ThrottleReason {
+    /// Whether the condition is checked again after the wait (everything but the plain pause).
+    pub fn holds(&self) -> bool {
+        !matches!(self, ThrottleReason::Pause)
+    }
+}
+
+impl fmt::Display for ThrottleReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ThrottleReason::PauseFile { path } => {
+                write!(f, "pause file {} exists", path.display())
+            }
+            ThrottleReason::ThrottleQuery => f.write_str("throttle query returned true"),
+            ThrottleReason::ReplicaLag { lag, max } => write!(
+                f,
+                "replica lag {} is over max_lag {}",
+                humantime::format_duration(round_to_millis(*lag)),
+                humantime::format_duration(round_to_millis(*max))
+            ),
+            ThrottleReason::Pause => f.write_str("pause between batches"),
+        }
+    }
+}
+
+/// What to do before the next batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ThrottleDecision {
+    /// Run the batch now.
+    Proceed,
+    /// Sleep `duration`, then gather the checks again and ask again.
+    Wait {
+        reason: ThrottleReason,
+        duration: Duration,
+    },
+}
+
+impl Throttle {
+    /// Whether the pause file is configured and exists (the one check done here: a file, not a
+    /// database).
+    pub fn pause_file_present(&self) -> bool {
+        self.pause_file.as_deref().is_some_and(|p| p.exists())
+    }
+
+    /// Whether the engine must run [`POSTGRES_REPLICA_LAG_SQL`] before batches.
+    pub fn checks_replica_lag(&self) -> bool {
+        self.max_lag.is_some()
+    }
+
+    /// Decides, from what the engine checked, whether the next batch may run.
+    ///
+    /// Holding conditions come first, in this order: pause file (the operator's explicit
+    /// wish), throttle query, replica lag; each makes the engine wait `poll_interval` and check
+    /// again. When none holds, the configured pause is what remains of it since the previous
+    /// batch, so time spent held already counts towards it.
+    pub fn decide(&self, checks: &ThrottleChecks) -> ThrottleDecision {
+        if let Some(path) = &self.pause_file {
+            if checks.pause_file_exists {
+                return self.hold(ThrottleReason::PauseFile { path: path.clone() });
+            }
+        }
+        if self.throttle_query.is_some() && checks.throttle_query == Some(true) {
+            return self.hold(ThrottleReason::ThrottleQuery);
+        }
+        if let (Some(max), Some(lag)) = (self.max_lag, checks.replica_lag) {
+            if lag > max {
+                return self.hold(ThrottleReason::ReplicaLag { lag, max });
+            }
+        }
+        match self.pause.checked_sub(checks.since_last_batch) {
+            Some(rest) if !rest.is_zero() => ThrottleDecision::Wait {
+                reason: ThrottleReason::Pause,
+                duration: rest,
+            },
+            _ => ThrottleDecision::Proceed,
+        }
+    }
+
+    fn hold(&self, reason: ThrottleReason) -> ThrottleDecision {
+        ThrottleDecision::Wait {
+            reason,
+            duration: self.poll_interval,
+        }
+    }
+}
+
+/// PostgreSQL: the largest replay lag over all replicas, in seconds (`lag_seconds`, double
+/// precision); NULL when there is no replica or none has a measured lag.
+///
+/// NOTE: `replay_lag` goes back to NULL a little while after a replica has caught up and no WAL
+/// is written, which is "no lag". It is also NULL for a role that is neither superuser nor a
+/// member of `pg_read_all_stats`/`pg_monitor`: such a role cannot see lag at all, so the engine
+/// should say so when `max_lag` is set.
+pub const POSTGRES_REPLICA_LAG_SQL: &str = "SELECT CAST(EXTRACT(EPOCH FROM max(replay_lag)) AS double precision) AS lag_seconds FROM pg_stat_replication";
+
+/// The replica lag from the `lag_seconds` of [`POSTGRES_REPLICA_LAG_SQL`]: NULL, zero, negative
+/// or not a number is no lag.
+pub fn replica_lag(lag_seconds: Option<f64>) -> Option<Duration> {
+    lag_seconds
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(|s| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX))
+}
+
+fn round_to_millis(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis().min(u64::MAX as u128) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn without_target_the_size_stays_as_configured() {
+        let mut sizer = BatchSizer::new(1000, None);
+        assert_eq!(sizer.record(1000, ms(5000)), 1000);
+        assert_eq!(sizer.record(1000, ms(1)), 1000);
+        assert_eq!(sizer.size(), 1000);
+        // A fixed size is not clamped to the adaptive bounds.
+        assert_eq!(BatchSizer::new(250_000, None).size(), 250_000);
+        assert_eq!(BatchSizer::new(3, None).size(), 3);
+        // A zero target is no target.
+        assert_eq!(BatchSizer::new(1000, Some(Duration::ZERO)).target(), None);
+    }
+
+    #[test]
+    fn slow_batches_shrink_the_size() {
+        let mut sizer = BatchSizer::new(1000, Some(ms(100)));
+        let mut sizes = vec![sizer.size()];
+        for _ in 0..10 {
+            // 150 µs per row: 1.5× the target at 1000 rows, not far enough over to jump.
+            let rows = sizer.size();
+            let elapsed = Duration::from_micros(150 * rows);
+            sizes.push(sizer.record(rows, elapsed));
+        }
+        assert!(sizes.windows(2).all(|w| w[1] <= w[0]), "{sizes:?}");
+        let last = *sizes.last().unwrap();
+        assert!((640..=700).contains(&last), "converges near 667: {sizes:?}");
+    }
+
+    #[test]
+    fn fast_batches_grow_the_size_at_most_one_and_a_half_times_per_batch() {
+        let mut sizer = BatchSizer::new(1000, Some(ms(100)));
+        let mut previous = sizer.size();
+        for _ in 0..5 {
+            // 10 µs per row: the target fits 10,000 rows.
+            let next = sizer.record(previous, Duration::from_micros(10 * previous));
+            assert!(next > previous, "grows: {previous} → {next}");
+            assert!(
+                next as f64 <= previous as f64 * 1.5 + 0.5,
+                "bounded: {previous} → {next}"
+            );
+            previous = next;
+        }
+        for _ in 0..10 {
+            previous = sizer.record(previous, Duration::from_micros(10 * previous));
+        }
+        assert_eq!(previous, 10_000, "settles at the size that fits the target");
+    }
+
+    #[test]
+    fn a_batch_far_over_target_shrinks_the_size_at_once() {
+        let mut sizer = BatchSizer::new(5000, Some(ms(100)));
+        // Several good batches first, so the average is settled at 20 µs per row.
+        for _ in 0..5 {
+            sizer.record(5000, ms(100));
+        }
+        assert_eq!(sizer.size(), 5000);
+        // Then a batch takes 1 s (a lock wait, a checkpoint): 10× the target.
+        let next = sizer.record(5000, ms(1000));
+        assert_eq!(
+            next, 500,
+            "the next batch should take about the target at that speed"
+        );
+        // Just over the target (1.5×) does not jump; it only nudges.
+        let mut sizer = BatchSizer::new(5000, Some(ms(100)));
+        sizer.record(5000, ms(100));
+        let nudged = sizer.record(5000, ms(150));
+        assert!(nudged > 3333 && nudged < 5000, "{nudged}");
+    }
+
+    #[test]
+    fn the_size_stays_within_its_bounds() {
+        let mut sizer = BatchSizer::new(1000, Some(ms(100))).with_bounds(100, 2000);
+        for _ in 0..20 {
+            let rows = sizer.size();
+            sizer.record(rows, Duration::from_micros(rows));
+        }
+        assert_eq!(sizer.size(), 2000);
+        for _ in 0..5 {
+            sizer.record(sizer.size(), Duration::from_secs(60));
+        }
+        assert_eq!(sizer.size(), 100);
+        // Defaults: 10 ..= 100,000; the initial size is brought within them.
+        assert_eq!(
+            BatchSizer::new(1_000_000, Some(ms(100))).size(),
+            DEFAULT_MAX_BATCH_SIZE
+        );
+        let mut sizer = BatchSizer::new(1000, Some(ms(1)));
+        sizer.record(1000, Duration::from_secs(3600));
+        assert_eq!(sizer.size(), DEFAULT_MIN_BATCH_SIZE);
+        // Inverted bounds do not panic: max is raised to min.
+        assert_eq!(
+            BatchSizer::new(5, Some(ms(1))).with_bounds(50, 10).size(),
+            50
+        );
+    }
+
+    #[test]
+    fn empty_and_instant_batches_do_not_break_the_sizer() {
+        let mut sizer = BatchSizer::new(1000, Some(ms(100)));
+        assert_eq!(
+            sizer.record(0, ms(500)),
+            1000,
+            "an empty batch teaches nothing"
+        );
+        assert_eq!(
+            sizer.record(1000, Duration::ZERO),
+            1500,
+            "instant: bounded growth"
+        );
+    }
+
+    #[test]
+    fn the_size_converges_when_batches_have_a_fixed_cost() {
+        // Each batch costs 5 ms (round trips, commit) plus 20 µs per row: 100 ms fits 4750 rows.
+        let cost = |rows: u64| ms(5) + Duration::from_micros(20 * rows);
+        let mut sizer = BatchSizer::new(1000, Some(ms(100)));
+        for _ in 0..40 {
+            let rows = sizer.size();
+            sizer.record(rows, cost(rows));
+        }
+        let size = sizer.size();
+        let took = cost(size);
+        assert!(
+            took >= ms(90) && took <= ms(110),
+            "{size} rows take {took:?}"
+        );
+    }
+
+    fn checks() -> ThrottleChecks {
+        ThrottleChecks {
+            since_last_batch: Duration::MAX,
+            ..ThrottleChecks::default()
+        }
+    }
+
+    #[test]
+    fn nothing_configured_proceeds() {
+        let throttle = Throttle::default();
+        assert_eq!(throttle.decide(&checks()), ThrottleDecision::Proceed);
+        // Checks that are not configured are ignored even when they would hold.
+        let all_bad = ThrottleChecks {
+            pause_file_exists: true,
+            throttle_query: Some(true),
+            replica_lag: Some(Duration::from_secs(3600)),
+            since_last_batch: Duration::ZERO,
+        };
+        assert_eq!(throttle.decide(&all_bad), ThrottleDecision::Proceed);
+    }
+
+    #[test]
+    fn the_pause_is_what_remains_of_it_since_the_last_batch() {
+        let throttle = Throttle {
+            pause: ms(50),
+            ..Throttle::default()
+        };
+        let just_done = ThrottleChecks {
+            since_last_batch: ms(20),
+            ..checks()
+        };
+        assert_eq!(
+            throttle.decide(&just_done),
+            ThrottleDecision::Wait {
+                reason: ThrottleReason::Pause,
+                duration: ms(30)
+            }
+        );
+        let long_ago = ThrottleChecks {
+            since_last_batch: ms(50),
+            ..checks()
+        };
+        assert_eq!(throttle.decide(&long_ago), ThrottleDecision::Proceed);
+        assert!(!ThrottleReason::Pause.holds());
+    }
+
+    #[test]
+    fn each_holding_condition_is_reported_with_its_reason() {
+        let throttle = Throttle {
+            pause: ms(50),
+            pause_file: Some(PathBuf::from("/tmp/bellows.pause")),
+            max_lag: Some(Duration::from_secs(1)),
+            throttle_query: Some("SELECT load > 0.9 FROM stats".into()),
+            poll_interval: ms(250),
+        };
+        let wait = |reason| ThrottleDecision::Wait {
+            reason,
+            duration: ms(250),
+        };
+        let pause_file = ThrottleChecks {
+            pause_file_exists: true,
+            ..checks()
+        };
+        assert_eq!(
+            throttle.decide(&pause_file),
+            wait(ThrottleReason::PauseFile {
+                path: PathBuf::from("/tmp/bellows.pause")
+            })
+        );
+        let query = ThrottleChecks {
+            throttle_query: Some(true),
+            ..checks()
+        };
+        assert_eq!(throttle.decide(&query), wait(ThrottleReason::ThrottleQuery));
+        let lagging = ThrottleChecks {
+            replica_lag: Some(ms(1500)),
+            ..checks()
+        };
+        assert_eq!(
+            throttle.decide(&lagging),
+            wait(ThrottleReason::ReplicaLag {
+                lag: ms(1500),
+                max: Duration::from_secs(1)
+            })
+        );
+        // At most max_lag behind, a false query and no file: go.
+        let fine = ThrottleChecks {
+            replica_lag: Some(Duration::from_secs(1)),
+            throttle_query: Some(false),
+            ..checks()
+        };
+        assert_eq!(throttle.decide(&fine), ThrottleDecision::Proceed);
+        // Everything at once: the pause file wins, then the query, then lag.
+        let everything = ThrottleChecks {
+            pause_file_exists: true,
+            throttle_query: Some(true),
+            replica_lag: Some(ms(1500)),
+            since_last_batch: Duration::ZERO,
+        };
+        assert!(matches!(
+            throttle.decide(&everything),
+            ThrottleDecision::Wait {
+                reason: ThrottleReason::PauseFile { .. },
+                ..
+            }
+        ));
+        let no_file = ThrottleChecks {
+            pause_file_exists: false,
+            ..everything
+        };
+        assert_eq!(
+            throttle.decide(&no_file),
+            wait(ThrottleReason::ThrottleQuery)
+        );
+        assert!(ThrottleReason::ThrottleQuery.holds());
+    }
+
+    #[test]
+    fn reasons_read_well() {
+        let lag = ThrottleReason::ReplicaLag {
+            lag: Duration::from_micros(2_345_678),
+            max: Duration::from_secs(1),
+        };
+        assert_eq!(lag.to_string(), "replica lag 2s 345ms is over max_lag 1s");
+        let file = ThrottleReason::PauseFile {
+            path: PathBuf::from("/tmp/p"),
+        };
+        assert_eq!(file.to_string(), "pause file /tmp/p exists");
+    }
+
+    #[test]
+    fn the_pause_file_is_seen_while_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pause");
+        let throttle = Throttle {
+            pause_file: Some(path.clone()),
+            ..Throttle::default()
+        };
+        assert!(!throttle.pause_file_present());
+        std::fs::write(&path, "").unwrap();
+        assert!(throttle.pause_file_present());
+        std::fs::remove_file(&path).unwrap();
+        assert!(!throttle.pause_file_present());
+        assert!(!Throttle::default().pause_file_present());
+    }
+
+    #[test]
+    fn replica_lag_reads_null_and_nonsense_as_no_lag() {
+        assert_eq!(replica_lag(None), None);
+        assert_eq!(replica_lag(Some(0.0)), None);
+        assert_eq!(replica_lag(Some(-1.0)), None);
+        assert_eq!(replica_lag(Some(f64::NAN)), None);
+        assert_eq!(replica_lag(Some(1.5)), Some(ms(1500)));
+        assert_eq!(replica_lag(Some(1e300)), Some(Duration::MAX));
+        assert!(POSTGRES_REPLICA_LAG_SQL.contains("pg_stat_replication"));
+    }
+}

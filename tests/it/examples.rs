@@ -1,0 +1,295 @@
+//! The example plans in `plans/` load with no error and no warning, and do what README says.
+
+use std::path::{Path, PathBuf};
+
+use bellows::plan::load::load_file;
+use bellows::plan::Phase;
+
+fn example_plans() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans");
+    let mut plans: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    plans.sort();
+    plans
+}
+
+/// (phase, op) of every step, in execution order.
+fn steps(file: &str) -> Vec<(Phase, &'static str)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("plans")
+        .join(file);
+    let loaded = load_file(&path).unwrap();
+    let plan = loaded.plan.expect("the example plan loads");
+    let mut steps: Vec<_> = plan
+        .steps
+        .iter()
+        .map(|s| (s.phase, s.index, s.op.name()))
+        .collect();
+    steps.sort();
+    steps
+        .into_iter()
+        .map(|(phase, _, op)| (phase, op))
+        .collect()
+}
+
+#[test]
+fn every_example_plan_loads_clean() {
+    let plans = example_plans();
+    assert!(
+        plans.len() >= 3,
+        "expected the three example plans, found {plans:?}"
+    );
+    for path in plans {
+        let loaded = load_file(&path).unwrap();
+        assert!(
+            loaded.diagnostics.is_empty(),
+            "{} has findings: {:#?}",
+            path.display(),
+            loaded.diagnostics
+        );
+        let plan = loaded.plan.unwrap();
+        let stem = path.file_stem().unwrap().to_string_lossy();
+        assert!(
+            stem.ends_with(&plan.name),
+            "{}: the plan name `{}` should be the file name without its number",
+            path.display(),
+            plan.name
+        );
+        for phase in Phase::ALL {
+            assert!(
+                phase == Phase::Backfill || plan.steps.iter().any(|s| s.phase == phase),
+                "{} has no {phase} step",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_email_verified_example_is_the_spec_example() {
+    use Phase::*;
+    assert_eq!(
+        steps("0001_users_email_verified.toml"),
+        [
+            (Expand, "add_column"),
+            (Expand, "sync_column"),
+            (Backfill, "backfill"),
+            (Switch, "set_default"),
+            (Contract, "drop_sync"),
+            (Contract, "set_not_null"),
+        ]
+    );
+}
+
+#[test]
+fn the_rename_example_syncs_both_ways_and_guards_before_dropping() {
+    use Phase::*;
+    assert_eq!(
+        steps("0002_users_rename_name_to_full_name.toml"),
+        [
+            (Expand, "add_column"),
+            (Expand, "sync_column"),
+            (Backfill, "backfill"),
+            (Switch, "guard"),
+            (Contract, "drop_sync"),
+            (Contract, "set_not_null"),
+            (Contract, "drop_column"),
+        ]
+    );
+}
+
+#[test]
+fn the_type_change_example_converts_into_a_new_column() {
+    use Phase::*;
+    assert_eq!(
+        steps("0003_orders_total_amount_numeric.toml"),
+        [
+            (Expand, "add_column"),
+            (Expand, "sync_column"),
+            (Backfill, "backfill"),
+            (Switch, "guard"),
+            (Contract, "drop_sync"),
+            (Contract, "set_not_null"),
+            (Contract, "drop_column"),
+        ]
+    );
+}
+
+/// Plays the SQL of a plan's steps by hand (not through the engine) on a seeded database, to
+/// prove the example plans' expressions and guards are valid SQL on both databases and that the
+/// guards hold once the backfill is done.
+mod sql_on_the_fixtures {
+    use std::path::Path;
+
+    use sqlx::{Connection, PgConnection, SqliteConnection};
+    use toml::{Table, Value};
+
+    use crate::fixtures::{fixture, ScratchPostgres};
+
+    const USERS: i64 = 2000;
+    const EXAMPLES: [&str; 3] = [
+        "0001_users_email_verified.toml",
+        "0002_users_rename_name_to_full_name.toml",
+        "0003_orders_total_amount_numeric.toml",
+    ];
+
+    enum Db {
+        Sqlite(SqliteConnection),
+        Postgres(PgConnection),
+    }
+
+    impl Db {
+        async fn run(&mut self, sql: &str) {
+            let result = match self {
+                Db::Sqlite(db) => sqlx::raw_sql(sql).execute(db).await.map(drop),
+                Db::Postgres(db) => sqlx::raw_sql(sql).execute(db).await.map(drop),
+            };
+            result.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+
+        async fn count(&mut self, sql: &str) -> i64 {
+            let result = match self {
+                Db::Sqlite(db) => sqlx::query_scalar::<_, i64>(sql).fetch_one(db).await,
+                Db::Postgres(db) => sqlx::query_scalar::<_, i64>(sql).fetch_one(db).await,
+            };
+            result.unwrap_or_else(|e| panic!("{sql}: {e}"))
+        }
+
+        fn dialect(&self) -> &'static str {
+            match self {
+                Db::Sqlite(_) => "sqlite",
+                Db::Postgres(_) => "postgres",
+            }
+        }
+
+        async fn seed(&mut self) {
+            let dialect = self.dialect();
+            self.run(&fixture(&format!("{dialect}/schema.sql"))).await;
+            self.run(&format!(
+                "CREATE TEMP TABLE seed_params (users bigint NOT NULL); \
+                 INSERT INTO seed_params VALUES ({USERS});"
+            ))
+            .await;
+            self.run(&fixture(&format!("{dialect}/seed.sql"))).await;
+        }
+    }
+
+    fn steps<'a>(plan: &'a Table, phase: &str) -> Vec<&'a Table> {
+        plan.get(phase)
+            .and_then(Value::as_array)
+            .map(|steps| steps.iter().filter_map(Value::as_table).collect())
+            .unwrap_or_default()
+    }
+
+    fn text<'a>(step: &'a Table, key: &str) -> &'a str {
+        step[key].as_str().unwrap()
+    }
+
+    /// Expand's columns, a backfill as one UPDATE, then every guard and NOT NULL check.
+    async fn play(db: &mut Db, file: &str) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("plans")
+            .join(file);
+        let plan: Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for step in steps(&plan, "expand") {
+            let table = text(step, "table");
+            match text(step, "op") {
+                "add_column" => {
+                    let (column, type_) = (text(step, "column"), text(step, "type"));
+                    db.run(&format!("ALTER TABLE {table} ADD COLUMN {column} {type_}"))
+                        .await
+                }
+                "sync_column" => {
+                    let from = text(step, "from");
+                    db.count(&format!(
+                        "SELECT count(*) FROM {table} WHERE ({from}) IS NULL"
+                    ))
+                    .await;
+                    if let Some(reverse) = step.get("reverse").and_then(Value::as_table) {
+                        let from = text(reverse, "from");
+                        db.count(&format!(
+                            "SELECT count(*) FROM {table} WHERE ({from}) IS NULL"
+                        ))
+                        .await;
+                    }
+                }
+                op => panic!("{file}: this test does not play `{op}` yet"),
+            }
+        }
+        for step in steps(&plan, "backfill") {
+            let set: Vec<String> = step["set"]
+                .as_table()
+                .unwrap()
+                .iter()
+                .map(|(column, expression)| format!("{column} = {}", expression.as_str().unwrap()))
+                .collect();
+            let filter = step.get("where").and_then(Value::as_str).unwrap_or("1 = 1");
+            let table = text(step, "table");
+            db.run(&format!(
+                "UPDATE {table} SET {} WHERE {filter}",
+                set.join(", ")
+            ))
+            .await;
+        }
+        for phase in ["switch", "contract"] {
+            for step in steps(&plan, phase) {
+                match text(step, "op") {
+                    "guard" => {
+                        let query = text(step, "query");
+                        let found = db.count(query).await;
+                        assert_eq!(Some(found), step["expect"].as_integer(), "{file}: {query}");
+                    }
+                    "set_default" => {
+                        let (table, default) = (text(step, "table"), text(step, "default"));
+                        db.count(&format!(
+                            "SELECT count(*) FROM {table} WHERE ({default}) IS NULL"
+                        ))
+                        .await;
+                    }
+                    "set_not_null" => {
+                        let (table, column) = (text(step, "table"), text(step, "column"));
+                        let nulls = db
+                            .count(&format!(
+                                "SELECT count(*) FROM {table} WHERE {column} IS NULL"
+                            ))
+                            .await;
+                        assert_eq!(
+                            nulls, 0,
+                            "{file}: {table}.{column} has NULLs after the backfill"
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        for (n, file) in EXAMPLES.iter().enumerate() {
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join(format!("{n}.db")).display()
+            );
+            let mut db = Db::Sqlite(SqliteConnection::connect(&url).await.unwrap());
+            db.seed().await;
+            play(&mut db, file).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn on_postgres() {
+        let scratch = ScratchPostgres::create("examples").await;
+        for file in EXAMPLES {
+            let mut db = Db::Postgres(PgConnection::connect(&scratch.url).await.unwrap());
+            db.run("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+                .await;
+            db.seed().await;
+            play(&mut db, file).await;
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! `bellows new`: numbered plans from templates, values from flags or a terminal, and refusals.
+
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use bellows::plan::load::load_file;
+use predicates::prelude::*;
+
+fn bellows(dir: &Path) -> Command {
+    let mut command = Command::cargo_bin("bellows").unwrap();
+    command
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(60));
+    command
+}
+
+/// Asserts the plan at `path` loads with no error and no warning.
+fn loads_clean(path: &Path) {
+    let loaded = load_file(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    assert!(
+        loaded.diagnostics.is_empty(),
+        "{} has findings: {:#?}\n{}",
+        path.display(),
+        loaded.diagnostics,
+        loaded.source.text
+    );
+}
+
+const TEMPLATES: [(&str, &[&str]); 5] = [
+    (
+        "add-column",
+        &[
+            "--table",
+            "users",
+            "--column",
+            "email_verified",
+            "--type",
+            "boolean",
+            "--from",
+            "verified_at IS NOT NULL",
+        ],
+    ),
+    (
+        "rename-column",
+        &[
+            "--table",
+            "users",
+            "--column",
+            "name",
+            "--to",
+            "full_name",
+            "--type",
+            "text",
+        ],
+    ),
+    (
+        "change-type",
+        &[
+            "--table",
+            "orders",
+            "--column",
+            "total_amount",
+            "--to",
+            "total",
+            "--type",
+            "numeric(12,2)",
+        ],
+    ),
+    (
+        "add-not-null",
+        &["--table", "users", "--column", "email", "--from", "''"],
+    ),
+    (
+        "add-index",
+        &["--table", "orders", "--column", "user_id,created_at"],
+    ),
+];
+
+#[test]
+fn every_template_writes_the_next_numbered_plan_and_it_loads_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    for (number, (template, flags)) in TEMPLATES.iter().enumerate() {
+        let name = format!("plan_{}", template.replace('-', "_"));
+        let expected = format!("plans/{:04}_{name}.toml", number + 1);
+        bellows(dir.path())
+            .args(["new", &name, "--template", template])
+            .args(*flags)
+            .assert()
+            .success()
+            .stdout(format!("{expected}\n"));
+        loads_clean(&dir.path().join(&expected));
+    }
+    // The command a newcomer runs next: every template's plan passes `check --deny-warnings`
+    // and `plan` explains it on both dialects.
+    bellows(dir.path())
+        .args(["check", "--deny-warnings", "plans"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("checked 5 plans"));
+    for entry in std::fs::read_dir(dir.path().join("plans")).unwrap() {
+        let path = entry.unwrap().path();
+        for dialect in ["postgres", "sqlite"] {
+            bellows(dir.path())
+                .args(["plan", "--dialect", dialect])
+                .arg(&path)
+                .assert()
+                .success();
+        }
+    }
+}
+
+#[test]
+fn numbering_follows_the_highest_existing_plan_and_dir_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let plans = dir.path().join("db/plans");
+    std::fs::create_dir_all(&plans).unwrap();
+    std::fs::write(plans.join("0041_old.toml"), "").unwrap();
+    std::fs::write(plans.join("notes.toml"), "").unwrap();
+    bellows(dir.path())
+        .args([
+            "new",
+            "next",
+            "--dir",
+            "db/plans",
+            "--template",
+            "add-index",
+            "--table",
+            "t",
+            "--column",
+            "c",
+        ])
+        .assert()
+        .success()
+        .stdout("db/plans/0042_next.toml\n");
+    loads_clean(&plans.join("0042_next.toml"));
+
+    bellows(dir.path())
+        .args([
+            "new",
+            "fresh",
+            "--dir",
+            "elsewhere/deep",
+            "--template",
+            "add-index",
+            "--table",
+            "t",
+            "--column",
+            "c",
+        ])
+        .assert()
+        .success()
+        .stdout("elsewhere/deep/0001_fresh.toml\n");
+}
+
+#[test]
+fn without_a_terminal_missing_values_name_the_flags_to_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    bellows(dir.path())
+        .args([
+            "new",
+            "rename",
+            "--template",
+            "rename-column",
+            "--table",
+            "users",
+        ])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "the rename-column template needs --column, --to and --type",
+        ));
+    assert!(!dir.path().join("plans").exists(), "nothing may be written");
+}
+
+#[test]
+fn add_column_without_from_writes_a_plan_that_only_adds_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    bellows(dir.path())
+        .args([
+            "new", "nickname", "--table", "users", "--column", "nickname", "--type", "text",
+        ])
+        .assert()
+        .success();
+    let path = dir.path().join("plans/0001_nickname.toml");
+    loads_clean(&path);
+    let plan = load_file(&path).unwrap().plan.unwrap();
+    assert_eq!(plan.steps.len(), 1);
+    assert_eq!(plan.steps[0].op.name(), "add_column");
+}
+
+#[test]
+fn a_name_already_used_is_refused_and_nothing_is_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "new",
+        "idx",
+        "--template",
+        "add-index",
+        "--table",
+        "t",
+        "--column",
+        "c",
+    ];
+    bellows(dir.path()).args(args).assert().success();
+    let first = std::fs::read_to_string(dir.path().join("plans/0001_idx.toml")).unwrap();
+    bellows(dir.path())
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "plans/0001_idx.toml already has the name `idx`",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("plans/0001_idx.toml")).unwrap(),
+        first
+    );
+    assert!(!dir.path().join("plans/0002_idx.toml").exists());
+}
+
+#[test]
+fn unsafe_names_and_values_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["../escape", "a/b", "with space", "dot.name", ""] {
+        bellows(dir.path())
+            .args([
+                "new",
+                name,
+                "--template",
+                "add-index",
+                "--table",
+                "t",
+                "--column",
+                "c",
+            ])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("cannot be a plan name"));
+    }
+    bellows(dir.path())
+        .args([
+            "new",
+            "r",
+            "--template",
+            "rename-column",
+            "--table",
+            "a.b.c",
+            "--column",
+            "x",
+            "--to",
+            "y",
+            "--type",
+            "text",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "must be `table` or `schema.table`",
+        ));
+    bellows(dir.path())
+        .args([
+            "new",
+            "r",
+            "--template",
+            "rename-column",
+            "--table",
+            "t",
+            "--column",
+            "x",
+            "--to",
+            "x",
+            "--type",
+            "text",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--to must differ from --column"));
+    assert!(!dir.path().join("plans").exists(), "nothing may be written");
+}
+
+#[test]
+fn names_that_need_quoting_make_plans_that_load_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    bellows(dir.path())
+        .args([
+            "new",
+            "odd",
+            "--template",
+            "rename-column",
+            "--table",
+            "billing.Order Items",
+        ])
+        .args([
+            "--column",
+            "weird\"name",
+            "--to",
+            "select",
+            "--type",
+            "text",
+        ])
+        .assert()
+        .success();
+    let path = dir.path().join("plans/0001_odd.toml");
+    loads_clean(&path);
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(r#"'SELECT count(*) FROM billing."Order Items" WHERE "select" IS DISTINCT FROM "weird""name"'"#),
+        "{text}"
+    );
+}
+
+/// On a terminal, missing values are asked for. `script` (util-linux) gives the command a
+/// pseudo-terminal and types the answers.
+#[test]
+fn on_a_terminal_missing_values_are_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("bellows");
+    let command = format!(
+        "'{}' new asked --template change-type --table orders",
+        binary.display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .env("TERM", "dumb")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            // column, new column, new type, conversion (empty: the default CAST)
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"total_amount\rtotal\rnumeric(12,2)\r\r")?;
+            child.wait_with_output()
+        })
+        .expect("`script` (util-linux) runs the command on a pseudo-terminal; install util-linux");
+    let transcript = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{transcript}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        transcript.contains("Column whose type changes"),
+        "{transcript}"
+    );
+    let path = dir.path().join("plans/0001_asked.toml");
+    loads_clean(&path);
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(r#"from = "CAST(total_amount AS numeric(12,2))""#),
+        "{text}"
+    );
+    assert!(text.contains(r#"column = "total""#), "{text}");
+}

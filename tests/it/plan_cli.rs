@@ -1,0 +1,269 @@
+//! `bellows plan` driven as a user runs it: exit codes, the human and JSON output of the seed
+//! plans on both dialects, how the dialect is chosen, colours, and that it never connects.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+const EMAIL_VERIFIED: &str = "tests/plans/ok/plan_email_verified.toml";
+const RENAME_COLUMN: &str = "tests/plans/ok/plan_rename_column.toml";
+
+/// `bellows` with an environment that does not leak from the developer's shell.
+fn bellows() -> Command {
+    let mut command = Command::cargo_bin("bellows").expect("the bellows binary");
+    command
+        .env_remove("DATABASE_URL")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("RUST_LOG")
+        .timeout(Duration::from_secs(30));
+    command
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(command: &mut Command) -> Run {
+    let output = command.output().expect("bellows runs");
+    Run {
+        code: output.status.code().expect("an exit code"),
+        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+/// Runs a command that must succeed and returns its stdout.
+fn plan_ok(args: &[&str]) -> String {
+    let result = run(bellows().arg("plan").args(args));
+    assert_eq!(
+        result.code, 0,
+        "bellows plan {args:?} failed:\n{}",
+        result.stderr
+    );
+    assert!(!result.stdout.is_empty());
+    result.stdout
+}
+
+/// Runs a command that must fail with exit code 2 and returns its output.
+fn plan_err(command: &mut Command) -> Run {
+    let result = run(command);
+    assert_eq!(
+        result.code, 2,
+        "expected exit 2, got {}:\n{}\n{}",
+        result.code, result.stdout, result.stderr
+    );
+    result
+}
+
+fn snapshot(name: &str, text: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_omit_expression(true);
+    settings.add_filter(
+        r#""checksum": "[0-9a-f]{64}""#,
+        r#""checksum": "[checksum]""#,
+    );
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
+#[test]
+fn email_verified_on_postgres() {
+    snapshot("plan_email_verified_postgres", &plan_ok(&[EMAIL_VERIFIED]));
+}
+
+#[test]
+fn email_verified_on_sqlite() {
+    let out = plan_ok(&[EMAIL_VERIFIED, "--dialect", "sqlite"]);
+    assert!(out.contains("emulated: table rebuild of users: set NOT NULL on email_verified"));
+    snapshot("plan_email_verified_sqlite", &out);
+}
+
+#[test]
+fn rename_column_on_postgres() {
+    snapshot("plan_rename_column_postgres", &plan_ok(&[RENAME_COLUMN]));
+}
+
+#[test]
+fn rename_column_on_sqlite() {
+    snapshot(
+        "plan_rename_column_sqlite",
+        &plan_ok(&[RENAME_COLUMN, "--dialect", "sqlite"]),
+    );
+}
+
+#[test]
+fn json_is_one_document_with_the_same_information() {
+    let out = plan_ok(&[EMAIL_VERIFIED, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    assert_eq!(json["valid"], true);
+    assert_eq!(json["dialect"], "postgres");
+    assert_eq!(json["connected"], false);
+    assert_eq!(json["plan"]["name"], "users_email_verified");
+    let phases = json["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 4);
+    let add_column = &phases[0]["steps"][0];
+    assert_eq!(add_column["op"], "add_column");
+    let statement = &add_column["actions"][0];
+    assert_eq!(statement["action"], "execute");
+    assert_eq!(
+        statement["sql"],
+        r#"ALTER TABLE "users" ADD COLUMN "email_verified" boolean"#
+    );
+    assert_eq!(statement["lock_name"], "ACCESS EXCLUSIVE");
+    assert_eq!(statement["blocks_reads"], true);
+    assert_eq!(add_column["undo"]["kind"], "actions");
+    assert_eq!(phases[1]["steps"][0]["backfill"]["batch_size"], 1000);
+    snapshot("plan_email_verified_json", &out);
+
+    let out = plan_ok(&[RENAME_COLUMN, "--format", "json", "--dialect", "sqlite"]);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    let set_not_null = &json["phases"][3]["steps"][1];
+    assert_eq!(set_not_null["op"], "set_not_null");
+    assert_eq!(set_not_null["actions"][1]["action"], "rebuild");
+    assert_eq!(set_not_null["actions"][1]["change"], "set_not_null");
+    assert_eq!(set_not_null["actions"][1]["column"], "full_name");
+    assert_eq!(
+        json["phases"][3]["steps"][2]["undo"]["kind"],
+        "irreversible"
+    );
+}
+
+#[test]
+fn an_invalid_plan_is_exit_2_with_located_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[[expand]]\nop = \"add_column\"\ntable = \"users\"\ncolumn = \"x\"\n\n[[contract]]\nop = \"add_colum\"\n",
+    )
+    .unwrap();
+    let result = plan_err(bellows().current_dir(dir.path()).args(["plan", "bad.toml"]));
+    assert!(result.stdout.is_empty(), "{}", result.stdout);
+    assert!(result.stderr.contains("bad.toml:1:"), "{}", result.stderr);
+    assert!(result.stderr.contains("bad.toml:7:"), "{}", result.stderr);
+    assert!(
+        result
+            .stderr
+            .contains("bad.toml is invalid for postgres: 2 errors"),
+        "{}",
+        result.stderr
+    );
+
+    let result = plan_err(
+        bellows()
+            .current_dir(dir.path())
+            .args(["plan", "bad.toml", "--format", "json"]),
+    );
+    let json: serde_json::Value = serde_json::from_str(&result.stdout).expect("JSON");
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["phases"].as_array().unwrap().len(), 0);
+    let lines: Vec<u64> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["line"].as_u64().unwrap())
+        .collect();
+    assert!(lines.contains(&7), "{lines:?}");
+}
+
+#[test]
+fn a_step_the_dialect_cannot_run_is_exit_2_naming_the_step() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plan.toml"),
+        "[[expand]]\nop = \"add_column\"\ntable = \"users\"\ncolumn = \"token\"\ntype = \"text\"\ndefault = \"random()\"\n",
+    )
+    .unwrap();
+    plan_ok(&[dir.path().join("plan.toml").to_str().unwrap()]);
+    let result = plan_err(bellows().current_dir(dir.path()).args([
+        "plan",
+        "plan.toml",
+        "--dialect",
+        "sqlite",
+    ]));
+    assert!(
+        result
+            .stderr
+            .contains("add_column is not supported on sqlite: SQLite's ALTER TABLE ADD COLUMN accepts only a constant default"),
+        "{}",
+        result.stderr
+    );
+    assert!(result.stderr.contains("plan.toml:1:1"), "{}", result.stderr);
+}
+
+#[test]
+fn never_connects_even_with_an_unreachable_database_url() {
+    let started = Instant::now();
+    let out = run(bellows()
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/x")
+        .args(["plan", EMAIL_VERIFIED]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("dialect  postgres"), "{}", out.stdout);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    // A SQLite URL chooses the dialect, and the file is never created.
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("never.db");
+    let out = run(bellows()
+        .env("DATABASE_URL", format!("sqlite:{}", database.display()))
+        .args(["plan", EMAIL_VERIFIED]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("dialect  sqlite"), "{}", out.stdout);
+    assert!(!database.exists(), "plan created {}", database.display());
+
+    // --dialect wins over the URL; -d works like DATABASE_URL.
+    let out = plan_ok(&[
+        EMAIL_VERIFIED,
+        "-d",
+        "sqlite://app.db",
+        "--dialect",
+        "postgres",
+    ]);
+    assert!(out.contains("dialect  postgres"), "{out}");
+    assert!(!Path::new("app.db").exists());
+}
+
+#[test]
+fn an_unknown_url_scheme_is_exit_2_without_showing_the_url() {
+    let result =
+        plan_err(bellows().args(["plan", EMAIL_VERIFIED, "-d", "mysql://root:hunter2@db/app"]));
+    assert!(result.stderr.contains("`mysql:`"), "{}", result.stderr);
+    assert!(!result.stderr.contains("hunter2"), "{}", result.stderr);
+}
+
+#[test]
+fn a_missing_file_is_exit_2() {
+    let result = plan_err(bellows().args(["plan", "tests/plans/ok/does_not_exist.toml"]));
+    assert!(
+        result
+            .stderr
+            .contains("cannot read plan file tests/plans/ok/does_not_exist.toml"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn colour_only_when_asked_and_never_with_no_color() {
+    let plain = plan_ok(&[EMAIL_VERIFIED]);
+    assert!(!plain.contains('\u{1b}'), "colour in a pipe");
+
+    let coloured = run(bellows()
+        .env("CLICOLOR_FORCE", "1")
+        .args(["plan", EMAIL_VERIFIED]));
+    assert!(coloured.stdout.contains("\u{1b}["), "no colour when forced");
+    assert_eq!(console::strip_ansi_codes(&coloured.stdout), plain);
+
+    let no_color = run(bellows()
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .args(["plan", EMAIL_VERIFIED]));
+    assert_eq!(no_color.stdout, plain, "NO_COLOR must win");
+}

@@ -1,0 +1,391 @@
+//! Snapshots of the planned SQL of every operation, for PostgreSQL and SQLite, as
+//! `bellows plan` prints it (plain): statements, locks, effects, transactions, undo and notes.
+
+use std::path::Path;
+
+use bellows::cli::plan::report;
+use bellows::cli::plan_render::human_steps;
+use bellows::dialect::DialectKind;
+use bellows::plan::load::load_str;
+
+/// The step(s) of `toml` planned for both dialects, one after the other.
+fn both_dialects(toml: &str) -> String {
+    let loaded = load_str(Path::new("snapshot.toml"), toml);
+    assert!(
+        !loaded.has_errors(),
+        "snapshot plan is invalid: {:#?}",
+        loaded.diagnostics
+    );
+    let mut out = format!("{}\n", toml.trim());
+    for dialect in [DialectKind::Postgres, DialectKind::Sqlite] {
+        out.push_str(&format!("\n=== {dialect} ===\n"));
+        let report = report(&loaded, dialect);
+        if report.valid {
+            out.push_str(&human_steps(&report, false));
+        } else {
+            for diagnostic in &report.diagnostics {
+                out.push_str(&format!(
+                    "refused ({}): {}\n",
+                    diagnostic.code, diagnostic.message
+                ));
+            }
+        }
+    }
+    out
+}
+
+macro_rules! sql_snapshot {
+    ($name:ident, $toml:expr) => {
+        #[test]
+        fn $name() {
+            let mut settings = insta::Settings::clone_current();
+            settings.set_omit_expression(true);
+            settings.bind(|| insta::assert_snapshot!(stringify!($name), both_dialects($toml)));
+        }
+    };
+}
+
+sql_snapshot!(
+    create_table,
+    r#"
+[[expand]]
+op = "create_table"
+table = "audit_log"
+columns = [
+  { name = "id", type = "bigint", primary_key = true },
+  { name = "message", type = "text", nullable = false, default = "''" },
+  { name = "at", type = "timestamptz", default = "now()" },
+]
+"#
+);
+
+sql_snapshot!(
+    add_column,
+    r#"
+[[expand]]
+op = "add_column"
+table = "users"
+column = "email_verified"
+type = "boolean"
+"#
+);
+
+sql_snapshot!(
+    add_column_not_null_with_default,
+    r#"
+[[expand]]
+op = "add_column"
+table = "users"
+column = "score"
+type = "integer"
+nullable = false
+default = "0"
+"#
+);
+
+sql_snapshot!(
+    add_column_volatile_default,
+    r#"
+[[expand]]
+op = "add_column"
+table = "users"
+column = "token"
+type = "uuid"
+default = "gen_random_uuid()"
+"#
+);
+
+sql_snapshot!(
+    add_index,
+    r#"
+[[expand]]
+op = "add_index"
+table = "users"
+columns = ["email"]
+"#
+);
+
+sql_snapshot!(
+    add_index_unique_partial,
+    r#"
+[[switch]]
+op = "add_index"
+table = "users"
+columns = ["org_id", "email"]
+name = "users_org_email_key"
+unique = true
+where = "deleted_at IS NULL"
+"#
+);
+
+sql_snapshot!(
+    add_index_gin,
+    r#"
+[[expand]]
+op = "add_index"
+table = "documents"
+columns = ["body_tsv"]
+method = "gin"
+"#
+);
+
+sql_snapshot!(
+    add_foreign_key,
+    r#"
+[[expand]]
+op = "add_foreign_key"
+table = "users"
+columns = ["org_id"]
+references = { table = "orgs", columns = ["id"] }
+on_delete = "set null"
+"#
+);
+
+sql_snapshot!(
+    add_check,
+    r#"
+[[switch]]
+op = "add_check"
+table = "orders"
+name = "orders_total_positive"
+check = "total_amount >= 0"
+"#
+);
+
+sql_snapshot!(
+    sync_column,
+    r#"
+[[expand]]
+op = "sync_column"
+table = "users"
+column = "email_verified"
+from = "verified_at IS NOT NULL"
+"#
+);
+
+sql_snapshot!(
+    sync_column_reverse,
+    r#"
+[[expand]]
+op = "sync_column"
+table = "users"
+column = "full_name"
+from = "name"
+reverse = { column = "name", from = "full_name" }
+"#
+);
+
+sql_snapshot!(
+    backfill,
+    r#"
+[[backfill]]
+table = "users"
+set = { email_verified = "verified_at IS NOT NULL" }
+where = "email_verified IS NULL"
+"#
+);
+
+sql_snapshot!(
+    backfill_composite_key_throttled,
+    r#"
+[[backfill]]
+table = "order_lines"
+set = { amount = "quantity * unit_price", currency = "'EUR'" }
+key = ["order_id", "line_no"]
+batch_size = 500
+pause = "20ms"
+target_batch_time = "200ms"
+max_lag = "5s"
+throttle_query = "SELECT count(*) > 10 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+"#
+);
+
+sql_snapshot!(
+    set_default,
+    r#"
+[[switch]]
+op = "set_default"
+table = "users"
+column = "email_verified"
+default = "false"
+"#
+);
+
+sql_snapshot!(
+    drop_default,
+    r#"
+[[switch]]
+op = "drop_default"
+table = "users"
+column = "status"
+"#
+);
+
+sql_snapshot!(
+    guard_null_count,
+    r#"
+[[contract]]
+op = "guard"
+null_count = "users.email_verified"
+"#
+);
+
+sql_snapshot!(
+    guard_query,
+    r#"
+[[switch]]
+op = "guard"
+query = "SELECT count(*) FROM users WHERE full_name IS DISTINCT FROM name"
+expect = 0
+"#
+);
+
+sql_snapshot!(
+    sql_with_down,
+    r#"
+[[switch]]
+op = "sql"
+up = "CREATE VIEW active_users AS SELECT * FROM users WHERE deleted_at IS NULL"
+down = "DROP VIEW active_users"
+"#
+);
+
+sql_snapshot!(
+    sql_outside_transaction_without_down,
+    r#"
+[[contract]]
+op = "sql"
+up = "REINDEX INDEX CONCURRENTLY users_email_idx"
+transaction = false
+"#
+);
+
+sql_snapshot!(
+    set_not_null,
+    r#"
+[[contract]]
+op = "set_not_null"
+table = "users"
+column = "email_verified"
+"#
+);
+
+sql_snapshot!(
+    drop_sync,
+    r#"
+[[contract]]
+op = "drop_sync"
+table = "users"
+column = "email_verified"
+"#
+);
+
+sql_snapshot!(
+    drop_index,
+    r#"
+[[contract]]
+op = "drop_index"
+name = "users_email_idx"
+table = "users"
+"#
+);
+
+sql_snapshot!(
+    drop_constraint,
+    r#"
+[[contract]]
+op = "drop_constraint"
+table = "users"
+name = "users_org_id_fkey"
+"#
+);
+
+sql_snapshot!(
+    drop_column,
+    r#"
+[[contract]]
+op = "drop_column"
+table = "users"
+column = "name"
+"#
+);
+
+sql_snapshot!(
+    drop_table,
+    r#"
+[[contract]]
+op = "drop_table"
+table = "legacy_sessions"
+"#
+);
+
+// Names that need quoting: spaces, embedded double quotes, a schema.
+sql_snapshot!(
+    quoting,
+    r#"
+[[expand]]
+op = "create_table"
+table = 'billing.Audit "Log"'
+columns = [{ name = 'Message "text"', type = "text" }]
+
+[[expand]]
+op = "add_column"
+table = "billing.Order Items"
+column = 'weird"name'
+type = "text"
+
+[[expand]]
+op = "add_index"
+table = "billing.Order Items"
+columns = ['weird"name', "Total Cents"]
+
+[[expand]]
+op = "add_foreign_key"
+table = "billing.Order Items"
+columns = ["Invoice Id"]
+references = { table = "billing.Invoices", columns = ["Id"] }
+
+[[expand]]
+op = "sync_column"
+table = "billing.Order Items"
+column = 'weird"name'
+from = '"Old Name"'
+reverse = { column = "Old Name", from = '"weird""name"' }
+
+[[backfill]]
+table = "billing.Order Items"
+set = { 'weird"name' = '"Old Name"' }
+key = ["Order Id", "Line No"]
+
+[[switch]]
+op = "set_default"
+table = "billing.Order Items"
+column = 'weird"name'
+default = "''"
+
+[[contract]]
+op = "drop_sync"
+table = "billing.Order Items"
+column = 'weird"name'
+
+[[contract]]
+op = "set_not_null"
+table = "billing.Order Items"
+column = 'weird"name'
+
+[[contract]]
+op = "drop_index"
+name = 'Order Items "idx"'
+table = "billing.Order Items"
+
+[[contract]]
+op = "drop_constraint"
+table = "billing.Order Items"
+name = 'Order "Check"'
+
+[[contract]]
+op = "drop_column"
+table = "billing.Order Items"
+column = "Old Name"
+"#
+);
