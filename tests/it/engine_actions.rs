@@ -274,7 +274,7 @@ down = "DROP TABLE after_stop"
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     while db.i64(
-        "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)' AND state = 'active'",
+        "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)' AND state = 'active' AND datname = current_database()",
     ) == 0
     {
         assert!(Instant::now() < deadline, "the first step never started");
@@ -326,7 +326,8 @@ down = "DROP TABLE made_once"
     loop {
         let killed = db.i64(
             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-              WHERE query LIKE 'CREATE TABLE made_once%' AND state = 'active') k",
+              WHERE query LIKE 'CREATE TABLE made_once%' AND state = 'active'
+                AND datname = current_database()) k",
         );
         if killed > 0 {
             break;

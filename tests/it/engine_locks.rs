@@ -190,7 +190,10 @@ fn when_the_holder_never_lets_go_apply_exits_4_with_the_phase_rolled_back() {
     );
     // The run lock was released on the way out.
     assert_eq!(
-        db.i64("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+        db.i64(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+                AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ),
         0
     );
     db.block_on(async {
@@ -230,7 +233,8 @@ fn a_second_run_exits_4_at_once_naming_the_holder() {
     let holder_pid = loop {
         let pids = db.rows(
             "SELECT l.pid::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-              WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'bellows apply 0001_slow'",
+              WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'bellows apply 0001_slow'
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         );
         if let Some(pid) = pids.first() {
             break pid.clone();
