@@ -244,7 +244,6 @@ impl BatchLoop {
         ctx: &StepContext<'_>,
         last_batch: Option<Instant>,
     ) -> Result<ThrottleChecks, StepError> {
-        let limits = retry::limits_for(LockPolicy::Short, ctx.config);
         let pause_file_exists = self.throttle.pause_file_present();
         // The pause file wins over everything: no need to ask the database while it exists.
         if pause_file_exists {
@@ -258,7 +257,7 @@ impl BatchLoop {
             ..ThrottleChecks::default()
         };
         if let Some(query) = &self.throttle.throttle_query {
-            let value = query_value(backend, "throttle_query", query, limits).await?;
+            let value = query_value(backend, ctx, "throttle_query", query).await?;
             checks.throttle_query = match value {
                 GuardValue::Boolean(b) => Some(b),
                 GuardValue::Integer(n) => Some(n != 0),
@@ -274,8 +273,7 @@ impl BatchLoop {
             };
         }
         if self.throttle.checks_replica_lag() {
-            let value =
-                query_value(backend, "replica lag", POSTGRES_REPLICA_LAG_SQL, limits).await?;
+            let value = query_value(backend, ctx, "replica lag", POSTGRES_REPLICA_LAG_SQL).await?;
             checks.replica_lag = replica_lag(match value {
                 GuardValue::Integer(n) => Some(n as f64),
                 GuardValue::Other(text) => text.parse::<f64>().ok(),
@@ -412,24 +410,47 @@ fn interrupted(op: &Backfill, record: &StepRecord) -> StepError {
     )
 }
 
-/// Runs a throttle check query (a single value) through the backend's guard path.
+/// Runs a throttle check query (a single value) through the backend's guard path; transient
+/// failures (lock timeout, lost connection, …) are retried with backoff like a batch.
 async fn query_value<B: Backend>(
     backend: &mut B,
+    ctx: &StepContext<'_>,
     what: &str,
     query: &str,
-    limits: crate::engine::backend::Limits,
 ) -> Result<GuardValue, StepError> {
     let guard = GuardQuery {
         description: what.to_string(),
         query: query.to_string(),
         expect: Expect::Boolean(false),
     };
-    backend.guard(&guard, limits).await.map_err(|e| {
-        StepError::new(
-            ErrorKind::Failed,
-            format!("the backfill's {what} check failed: {e}"),
-        )
-    })
+    let limits = retry::limits_for(LockPolicy::Short, ctx.config);
+    let attempts = ctx.config.lock_retries.max(1);
+    let mut attempt = 1;
+    loop {
+        match backend.guard(&guard, limits).await {
+            Ok(value) => return Ok(value),
+            Err(error @ (AttemptError::LockTimeout { .. } | AttemptError::Transient(_)))
+                if attempt < attempts && !ctx.stop.is_stopped() =>
+            {
+                let wait = retry::backoff(attempt);
+                ctx.reporter.report(Event::Retrying {
+                    step: ctx.step.clone(),
+                    reason: format!("the backfill's {what} check: {error}"),
+                    attempt,
+                    attempts,
+                    backoff: wait,
+                });
+                sleep_unless_stopped(wait, ctx).await;
+                attempt += 1;
+            }
+            Err(error) => {
+                return Err(StepError::new(
+                    ErrorKind::Failed,
+                    format!("the backfill's {what} check failed: {error}"),
+                ))
+            }
+        }
+    }
 }
 
 /// Sleeps `duration`, waking early when the run is stopped.
