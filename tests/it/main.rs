@@ -14,6 +14,7 @@ mod engine_confirm;
 mod engine_locks;
 mod engine_rollback;
 mod engine_sqlite;
+mod engine_throttle;
 mod engine_transcripts;
 mod examples;
 mod fixtures;
