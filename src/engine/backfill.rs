@@ -233,7 +233,7 @@ impl BatchLoop {
             last_batch = Some(Instant::now());
             record.rows_done += result.scanned;
             record.checkpoint = result.last_key;
-            if result.scanned < self.batch_size {
+            if result.scanned < limit {
                 // NOTE: a short batch reached the end of the table. Stop here rather than chase
                 // rows the application keeps appending: rows written from now on are the
                 // plan's `sync_column` trigger's to fill (a walk that follows inserts may
