@@ -8,6 +8,7 @@ use bellows::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     match cli::run(cli) {
         Ok(exit) => exit.into(),
         Err(error) => {
@@ -16,4 +17,24 @@ fn main() -> ExitCode {
             exit.into()
         }
     }
+}
+
+/// Logs go to stderr: warnings by default, `-v` info, `-vv` debug (every statement sent);
+/// `RUST_LOG` overrides both. Colour only on a terminal, never with `NO_COLOR`.
+fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("bellows={level},warn")));
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .try_init();
 }

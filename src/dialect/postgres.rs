@@ -547,27 +547,56 @@ impl Dialect for Postgres {
             &op.table,
         );
         // NOTE: the undo also drops the helper check, in case the step stopped between adding
-        // and dropping it.
-        let undo = Statement::ddl(
-            self.alter(
-                &op.table,
-                format!(
-                    "ALTER COLUMN {column} DROP NOT NULL, DROP CONSTRAINT IF EXISTS {}",
-                    self.ident(&check)
-                ),
-            ),
-            Lock::AccessExclusive,
+        // and dropping it; it drops NOT NULL only if the column was nullable before the step
+        // (the capture records which), so undoing a no-op leaves the column as it was.
+        let drop_only_check = self.alter(
             &op.table,
+            format!("DROP CONSTRAINT IF EXISTS {}", self.ident(&check)),
         );
+        let drop_both = self.alter(
+            &op.table,
+            format!(
+                "ALTER COLUMN {column} DROP NOT NULL, DROP CONSTRAINT IF EXISTS {}",
+                self.ident(&check)
+            ),
+        );
+        let capture = Capture {
+            name: "previous_nullability",
+            description: format!(
+                "whether {}.{} was already NOT NULL, as the SQL that restores it",
+                op.table, op.column
+            ),
+            query: format!(
+                "SELECT CASE WHEN a.attnotnull THEN {} ELSE {} END\nFROM pg_attribute a\nWHERE a.attrelid = {} AND a.attname = {} AND NOT a.attisdropped",
+                quote_literal(&drop_only_check),
+                quote_literal(&drop_both),
+                self.regclass(&op.table),
+                quote_literal(&op.column)
+            ),
+        };
+        let undo = ExecuteSaved {
+            name: "previous_nullability",
+            description: format!(
+                "drop NOT NULL on {}.{} unless it was NOT NULL before, and the helper check",
+                op.table, op.column
+            ),
+            lock: Lock::AccessExclusive,
+            table: Some(op.table.clone()),
+            effect: TableEffect::None,
+            transaction: true,
+            policy: LockPolicy::Short,
+            special: None,
+        };
         Ok(PlannedOp {
             actions: vec![
                 Action::Guard(common::null_count(self, &op.table, &op.column)),
+                Action::Capture(capture),
                 Action::Execute(add_check),
                 Action::Execute(self.validate(&op.table, &check)),
                 Action::Execute(set),
                 Action::Execute(drop_check),
             ],
-            undo: Undo::Actions(vec![Action::Execute(undo)]),
+            undo: Undo::Actions(vec![Action::ExecuteSaved(undo)]),
             notes: vec![
                 "the full-table scan happens in VALIDATE, which blocks neither reads nor writes".into(),
                 "PostgreSQL 12+ sees the valid CHECK (… IS NOT NULL) and skips the scan in SET NOT NULL: the ACCESS EXCLUSIVE lock is held only for an instant".into(),

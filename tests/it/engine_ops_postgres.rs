@@ -390,3 +390,54 @@ fn drop_table_is_irreversible() {
         |db| assert!(!db.table_exists("orders")),
     );
 }
+
+#[test]
+fn rolling_back_set_not_null_keeps_a_column_that_was_already_not_null() {
+    let db = crate::common::ScratchDb::new();
+    db.exec("CREATE TABLE t (id int PRIMARY KEY, a int NOT NULL, b int)");
+    let plans = crate::common::Plans::new();
+    let plan = plans.write(
+        "0001_nn.toml",
+        "[[contract]]\nop = \"set_not_null\"\ntable = \"t\"\ncolumn = \"a\"\n\n[[contract]]\nop = \"set_not_null\"\ntable = \"t\"\ncolumn = \"b\"\n",
+    );
+    let not_null = |column: &str| {
+        db.bool(&format!(
+            "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = '{column}'"
+        ))
+    };
+    let out = crate::common::bellows()
+        .args(["apply", "--yes", "-d", &db.url])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::output_text(&out)
+    );
+    assert!(not_null("a") && not_null("b"));
+    let out = crate::common::bellows()
+        .args(["rollback", "--yes", "-d", &db.url])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::output_text(&out)
+    );
+    assert!(
+        not_null("a"),
+        "a was NOT NULL before the plan and must stay so"
+    );
+    assert!(!not_null("b"), "b was nullable before the plan");
+    assert_eq!(
+        db.i64(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'"
+        ),
+        0,
+        "no helper check is left behind"
+    );
+}

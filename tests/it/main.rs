@@ -20,6 +20,7 @@ mod engine_throttle;
 mod engine_transcripts;
 mod examples;
 mod fixtures;
+mod logging;
 mod new;
 mod plan_cli;
 mod schema;
