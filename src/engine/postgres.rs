@@ -886,11 +886,28 @@ impl Backend for PgBackend {
         .fetch_all(&mut self.control)
         .await
         .context(|| format!("reading the primary key of {table}"))?;
-        Ok(if columns.is_empty() {
-            None
-        } else {
-            Some(columns)
-        })
+        if !columns.is_empty() {
+            return Ok(Some(columns));
+        }
+        // No primary key: the narrowest valid, non-partial unique index over plain not-null
+        // columns is a key just as good to walk.
+        let unique: Option<Vec<String>> = sqlx::query_scalar(
+            "SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
+               FROM pg_index i
+               JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+              WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid
+                AND i.indpred IS NULL AND NOT (0 = ANY (i.indkey::int2[]))
+              GROUP BY i.indexrelid, c.relname
+             HAVING bool_and(a.attnotnull)
+              ORDER BY count(*), c.relname
+              LIMIT 1",
+        )
+        .bind(&name)
+        .fetch_optional(&mut self.control)
+        .await
+        .context(|| format!("reading the unique keys of {table}"))?;
+        Ok(unique)
     }
 
     async fn estimate_rows(&mut self, table: &TableName) -> Result<Option<u64>, EngineError> {
