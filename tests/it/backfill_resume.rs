@@ -233,6 +233,40 @@ fn an_explicit_key_walks_a_table_without_a_primary_key() {
 }
 
 #[test]
+fn an_explicit_key_holding_nulls_is_refused_instead_of_skipping_rows() {
+    let db = ScratchDb::new();
+    // Keyset batches never reach a NULL key (`NULL > x` is not true): 100 rows would be skipped
+    // silently while the backfill reported success.
+    db.exec(
+        "CREATE TABLE nicks (nick text UNIQUE, verified_at timestamptz, email_verified boolean);
+         INSERT INTO nicks SELECT CASE WHEN g % 10 <> 0 THEN 'n' || g END, now(), NULL
+                             FROM generate_series(1, 1000) g;",
+    );
+    let plans = Plans::new();
+    let plan = backfill_plan(&plans, "0001_nicks", "nicks", 50, "key = [\"nick\"]");
+    let out = apply(&db.url, &plan, &[]);
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("nicks") && text.contains("NULL"), "{text}");
+    assert!(text.contains("key = ["), "{text}");
+    assert_eq!(
+        db.i64("SELECT count(*) FROM nicks WHERE email_verified IS NOT NULL"),
+        0
+    );
+
+    let lite = SqliteDb::new();
+    lite.exec(
+        "CREATE TABLE nicks (nick TEXT UNIQUE, verified_at TEXT, email_verified BOOLEAN);
+         WITH RECURSIVE seq(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM seq WHERE g < 1000)
+         INSERT INTO nicks SELECT CASE WHEN g % 10 <> 0 THEN 'n' || g END, '2024-01-01', NULL FROM seq;",
+    );
+    let out = apply(&lite.url, &plan, &[]);
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("nicks") && text.contains("NULL"), "{text}");
+}
+
+#[test]
 fn a_unique_not_null_key_is_walked_when_there_is_no_primary_key() {
     let db = ScratchDb::new();
     db.exec(
