@@ -696,3 +696,153 @@ fn peak_memory_does_not_grow_with_the_table() {
         "peak RSS {big_kb} kB over 250k rows against {small_kb} kB over 25k rows: memory grows with the table"
     );
 }
+
+/// A BEFORE UPDATE trigger that sleeps `seconds` when the backfill reaches row `id`, so a test
+/// can act while a batch's UPDATE is running.
+fn slow_row(db: &ScratchDb, id: i64, seconds: f64) {
+    db.exec(&format!(
+        "CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN IF NEW.id = {id} THEN PERFORM pg_sleep({seconds}); END IF; RETURN NEW; END $$;
+         CREATE TRIGGER slow_row BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION slow_row();"
+    ));
+}
+
+#[test]
+fn a_batch_whose_connection_is_closed_mid_update_is_rolled_back_and_retried() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = interrupted_setup(&db, &plans);
+    slow_row(&db, 30_500, 0.5);
+    let mut child = spawn_apply(&db.url, &plan, &[]);
+    wait_for_rows(&mut child, 30_000, &|| pg_progress(&db, "0001_fill"));
+    // The batch of ids 30001..31000 is asleep inside its UPDATE: terminate it there.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let terminated = loop {
+        let n = db.i64(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name LIKE 'bellows apply%'
+                AND wait_event = 'PgSleep' AND query LIKE 'UPDATE%'",
+        );
+        if n > 0 {
+            break n;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the batch never reached the slow row"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(terminated, 1);
+    let (code, text) = child_output(child);
+    assert_eq!(code, Some(0), "a dropped connection is retried: {text}");
+    assert!(text.contains("retrying"), "the retry is reported: {text}");
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", BIG);
+    assert_ledger_complete(&db, "0001_fill", BIG);
+}
+
+#[test]
+fn a_backfill_whose_every_session_the_server_closes_keeps_its_checkpoint_exactly() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = interrupted_setup(&db, &plans);
+    let mut child = spawn_apply(&db.url, &plan, &[]);
+    wait_for_rows(&mut child, 10_000, &|| pg_progress(&db, "0001_fill"));
+    // Work, control and run-lock connections alike, as when the server restarts.
+    let terminated = db.i64(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name LIKE 'bellows apply%'",
+    );
+    assert!(terminated >= 2, "terminated {terminated} sessions");
+    let (code, text) = child_output(child);
+    // Either the run reconnects and finishes, or it stops with exit 1 and its checkpoint saved.
+    match code {
+        Some(0) => {}
+        Some(1) => {
+            assert!(text.contains("resume"), "says how to resume: {text}");
+            let (state, done) = pg_progress(&db, "0001_fill").unwrap();
+            assert_ne!(state, "applied");
+            assert_eq!(db.i64("SELECT count(*) FROM writes"), done, "{text}");
+            resume_and_verify(&db, &plan);
+        }
+        other => panic!("exit {other:?} after the server closed the sessions: {text}"),
+    }
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", BIG);
+    assert_ledger_complete(&db, "0001_fill", BIG);
+}
+
+/// A plan of batches of 1000 with a pause, whose row locks are waited for `lock_timeout`.
+fn lock_plan(plans: &Plans, lock_retries: u32) -> String {
+    let path = plans.write(
+        "0001_fill.toml",
+        &format!(
+            "[settings]\nlock_timeout = \"100ms\"\nlock_retries = {lock_retries}\n\n\
+             [[backfill]]\ntable = \"users\"\nset = {{ email_verified = \"verified_at IS NOT NULL\" }}\n\
+             where = \"email_verified IS NULL\"\nbatch_size = 1000\npause = \"10ms\"\n"
+        ),
+    );
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_batch_that_cannot_lock_its_rows_is_retried_until_the_application_lets_go() {
+    let db = ScratchDb::new();
+    users(&db, 50_000);
+    log_writes(&db, "users", "NEW.id::text");
+    let plans = Plans::new();
+    let plan = lock_plan(&plans, 20);
+    // The application holds row 30500 in an open transaction.
+    let mut holder = db.connect();
+    db.block_on(
+        sqlx::raw_sql("BEGIN; SELECT 1 FROM users WHERE id = 30500 FOR UPDATE")
+            .execute(&mut holder),
+    )
+    .unwrap();
+    let mut child = spawn_apply(&db.url, &plan, &[]);
+    wait_for_rows(&mut child, 30_000, &|| pg_progress(&db, "0001_fill"));
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        pg_progress(&db, "0001_fill"),
+        Some(("running".to_string(), 30_000)),
+        "the batch holding row 30500 waits"
+    );
+    db.block_on(sqlx::raw_sql("COMMIT").execute(&mut holder))
+        .unwrap();
+    let (code, text) = child_output(child);
+    assert_eq!(code, Some(0), "{text}");
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", 50_000);
+    assert_ledger_complete(&db, "0001_fill", 50_000);
+}
+
+#[test]
+fn a_batch_whose_lock_retries_run_out_exits_4_with_its_checkpoint_and_resumes() {
+    let db = ScratchDb::new();
+    users(&db, 50_000);
+    log_writes(&db, "users", "NEW.id::text");
+    let plans = Plans::new();
+    let plan = lock_plan(&plans, 3);
+    let mut holder = db.connect();
+    db.block_on(
+        sqlx::raw_sql("BEGIN; SELECT 1 FROM users WHERE id = 30500 FOR UPDATE")
+            .execute(&mut holder),
+    )
+    .unwrap();
+    let out = apply(&db.url, &plan, &[]);
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(text.contains("resume"), "{text}");
+    assert_eq!(
+        pg_progress(&db, "0001_fill").map(|(_, done)| done),
+        Some(30_000)
+    );
+    assert_eq!(db.i64("SELECT count(*) FROM writes"), 30_000);
+    db.block_on(sqlx::raw_sql("COMMIT").execute(&mut holder))
+        .unwrap();
+    let out = apply(&db.url, &plan, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", 50_000);
+    assert_ledger_complete(&db, "0001_fill", 50_000);
+}
