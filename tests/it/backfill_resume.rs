@@ -489,7 +489,22 @@ fn a_backfill_interrupted_with_sigint_exits_130_with_its_checkpoint_and_resumes(
     let (code, text) = child_output(child);
     assert_eq!(code, Some(130), "{text}");
     assert!(text.contains("resume"), "says how to resume: {text}");
-    assert_checkpoint_consistent(&db, BIG);
+    let done = assert_checkpoint_consistent(&db, BIG);
+    // `status` shows the interrupted backfill's progress.
+    let out = bellows()
+        .args(["status", "--format", "json", "-d", &db.url])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let step = &status["plans"][0]["phases"][0]["steps"][0];
+    assert_eq!(step["rows_done"], done, "{status}");
+    assert_eq!(
+        step["checkpoint"],
+        serde_json::json!([done.to_string()]),
+        "{status}"
+    );
     resume_and_verify(&db, &plan, BIG);
 }
 
