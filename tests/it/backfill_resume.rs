@@ -1004,3 +1004,54 @@ fn a_second_sigint_exits_130_at_once_and_the_open_batch_is_rolled_back() {
     assert_eq!(assert_checkpoint_consistent(&db, MID), 30_000);
     resume_and_verify(&db, &plan, MID);
 }
+
+#[test]
+fn a_batch_chosen_as_a_deadlock_victim_is_retried() {
+    let db = ScratchDb::new();
+    users(&db, 50_000);
+    log_writes(&db, "users", "NEW.id::text");
+    let plans = Plans::new();
+    // lock_timeout above deadlock_timeout (1s), so the batch waits long enough to be the
+    // deadlock victim.
+    let plan = plans.write(
+        "0001_fill.toml",
+        "[settings]\nlock_timeout = \"10s\"\n\n[[backfill]]\ntable = \"users\"\n\
+         set = { email_verified = \"verified_at IS NOT NULL\" }\nwhere = \"email_verified IS NULL\"\n\
+         batch_size = 1000\npause = \"10ms\"\n",
+    );
+    let plan = plan.to_string_lossy().into_owned();
+    // The application locks row 30500; once the batch of 30001..31000 holds 30001..30499 and
+    // waits for 30500, the application updates 30001: a cycle, found first by the batch's
+    // backend, which waited longer.
+    let mut app = db.connect();
+    db.block_on(
+        sqlx::raw_sql("BEGIN; SELECT 1 FROM users WHERE id = 30500 FOR UPDATE").execute(&mut app),
+    )
+    .unwrap();
+    let mut child = spawn_apply(&db.url, &plan, &[]);
+    wait_for_rows(&mut child, 30_000, &|| pg_progress(&db, "0001_fill"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while db.i64(
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name LIKE 'bellows apply%'
+            AND wait_event_type = 'Lock'",
+    ) == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the batch never waited for row 30500"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    db.block_on(
+        sqlx::raw_sql("UPDATE users SET verified_at = now() WHERE id = 30001; COMMIT")
+            .execute(&mut app),
+    )
+    .unwrap_or_else(|e| panic!("the application was chosen as the victim instead: {e}"));
+    let (code, text) = child_output(child);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("deadlock"), "the retry says why: {text}");
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", 50_000);
+    assert_ledger_complete(&db, "0001_fill", 50_000);
+}
