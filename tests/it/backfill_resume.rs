@@ -1055,3 +1055,41 @@ fn a_batch_chosen_as_a_deadlock_victim_is_retried() {
     assert_written_once(&db, "users", 50_000);
     assert_ledger_complete(&db, "0001_fill", 50_000);
 }
+
+#[test]
+fn a_batch_whose_connection_is_closed_while_it_commits_is_retried_exactly_once() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = interrupted_setup(&db, &plans, MID);
+    // A deferred trigger sleeps at commit time of the batch holding row 30500.
+    db.exec(
+        "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN IF NEW.id = 30500 THEN PERFORM pg_sleep(0.5); END IF; RETURN NULL; END $$;
+         CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON users
+           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();",
+    );
+    let mut child = spawn_apply(&db.url, &plan, &["--pause", "0ms"]);
+    wait_for_rows(&mut child, 30_000, &|| pg_progress(&db, "0001_fill"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let terminated = loop {
+        let n = db.i64(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name LIKE 'bellows apply%'
+                AND wait_event = 'PgSleep'",
+        );
+        if n > 0 {
+            break n;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the batch never reached its commit"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(terminated, 1);
+    let (code, text) = child_output(child);
+    assert_eq!(code, Some(0), "a dropped connection is retried: {text}");
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", MID);
+    assert_ledger_complete(&db, "0001_fill", MID);
+}
