@@ -72,6 +72,7 @@ pub const ENV_STATEMENT_TIMEOUT: &str = "BELLOWS_STATEMENT_TIMEOUT";
 pub const ENV_BATCH_SIZE: &str = "BELLOWS_BATCH_SIZE";
 pub const ENV_PAUSE: &str = "BELLOWS_PAUSE";
 pub const ENV_TARGET_BATCH_TIME: &str = "BELLOWS_TARGET_BATCH_TIME";
+pub const ENV_PAUSE_FILE: &str = "BELLOWS_PAUSE_FILE";
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid {name}=`{value}`: {why}")]
@@ -180,7 +181,11 @@ impl Config {
                 .or(env_target)
                 .or(plan.target_batch_time),
             max_lag: plan.max_lag,
-            pause_file: flags.pause_file.clone(),
+            pause_file: flags.pause_file.clone().or_else(|| {
+                env(ENV_PAUSE_FILE)
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from)
+            }),
             forced: Forced {
                 batch_size: flags.batch_size.is_some() || env_batch_size.is_some(),
                 pause: flags.pause.is_some() || env_pause.is_some(),
@@ -206,6 +211,20 @@ impl Config {
             (false, Some(n)) if n > 0 => n,
             _ => self.batch_size,
         }
+    }
+
+    /// The `target_batch_time` of one backfill step, resolved like [`Config::batch_size_for`].
+    pub fn target_batch_time_for(&self, step: Option<Duration>) -> Option<Duration> {
+        match (self.forced.target_batch_time, step) {
+            (false, Some(d)) => Some(d),
+            _ => self.target_batch_time,
+        }
+        .filter(|d| !d.is_zero())
+    }
+
+    /// The `max_lag` of one backfill step: the step's key, else the plan's `[settings]`.
+    pub fn max_lag_for(&self, step: Option<Duration>) -> Option<Duration> {
+        step.or(self.max_lag)
     }
 
     /// The pause of one backfill step, resolved like [`Config::batch_size_for`].
@@ -353,5 +372,54 @@ mod tests {
             config.pause_for(Some(Duration::from_secs(1))),
             Duration::from_millis(5)
         );
+    }
+
+    #[test]
+    fn target_batch_time_max_lag_and_pause_file_resolve_in_order() {
+        let ms = Duration::from_millis;
+        let plan = Settings {
+            target_batch_time: Some(ms(200)),
+            max_lag: Some(ms(3000)),
+            ..Settings::default()
+        };
+        let config = Config::resolve(&Overrides::default(), &env(&[]), &plan).unwrap();
+        // step > plan [settings]
+        assert_eq!(config.target_batch_time_for(Some(ms(50))), Some(ms(50)));
+        assert_eq!(config.target_batch_time_for(None), Some(ms(200)));
+        assert_eq!(config.max_lag_for(Some(ms(10))), Some(ms(10)));
+        assert_eq!(config.max_lag_for(None), Some(ms(3000)));
+        assert_eq!(config.pause_file, None);
+        // env > step
+        let config = Config::resolve(
+            &Overrides::default(),
+            &env(&[
+                (ENV_TARGET_BATCH_TIME, "75ms"),
+                (ENV_PAUSE_FILE, "/tmp/from-env"),
+            ]),
+            &plan,
+        )
+        .unwrap();
+        assert_eq!(config.target_batch_time_for(Some(ms(50))), Some(ms(75)));
+        assert_eq!(config.pause_file, Some(PathBuf::from("/tmp/from-env")));
+        // flag > env
+        let flags = Overrides {
+            target_batch_time: Some(ms(20)),
+            pause_file: Some(PathBuf::from("/tmp/from-flag")),
+            ..Overrides::default()
+        };
+        let config = Config::resolve(
+            &flags,
+            &env(&[
+                (ENV_TARGET_BATCH_TIME, "75ms"),
+                (ENV_PAUSE_FILE, "/tmp/from-env"),
+            ]),
+            &plan,
+        )
+        .unwrap();
+        assert_eq!(config.target_batch_time_for(Some(ms(50))), Some(ms(20)));
+        assert_eq!(config.pause_file, Some(PathBuf::from("/tmp/from-flag")));
+        // A zero target is no target.
+        let config = Config::defaults();
+        assert_eq!(config.target_batch_time_for(Some(Duration::ZERO)), None);
     }
 }

@@ -121,9 +121,12 @@ pub struct DatabaseArgs {
 pub struct PlanArgs {
     /// The plan file.
     pub plan: PathBuf,
-    #[command(flatten)]
-    pub db: DatabaseArgs,
-    /// SQL dialect to show (default: from --database, else postgres).
+    /// Also read this database (read-only): which steps are already applied, and how many
+    /// rows each backfill will touch. Without it `plan` never connects; DATABASE_URL alone only
+    /// chooses the dialect.
+    #[arg(short = 'd', long = "database")]
+    pub database: Option<String>,
+    /// SQL dialect to show (default: from --database or DATABASE_URL, else postgres).
     #[arg(long, value_enum)]
     pub dialect: Option<DialectKind>,
     #[arg(long, value_enum, default_value_t)]

@@ -120,7 +120,8 @@ pub fn engine_error(
     ExitError::new(exit, error.to_string()).into()
 }
 
-/// Ctrl-C asks the run to stop at the next safe point; a second Ctrl-C exits at once (the
+/// Ctrl-C (or SIGTERM) asks the run to stop at the next safe point (a backfill: after the
+/// batch in flight commits with its checkpoint); a second Ctrl-C exits at once (the
 /// database releases the run lock and rolls back the open transaction when the connection
 /// drops). The handler ends when the returned guard is dropped.
 pub fn stop_on_ctrl_c(stop: crate::engine::StopSignal) -> impl Drop {
@@ -131,12 +132,32 @@ pub fn stop_on_ctrl_c(stop: crate::engine::StopSignal) -> impl Drop {
         }
     }
     Abort(tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if interrupt().await {
             eprintln!("\ninterrupted: stopping at the next safe point (Ctrl-C again to quit now)");
             stop.stop();
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupt().await {
                 std::process::exit(Exit::Interrupted as i32);
             }
         }
     }))
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM (what `kill` and service managers send);
+/// false when no handler could be installed.
+async fn interrupt() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => tokio::select! {
+                result = tokio::signal::ctrl_c() => result.is_ok(),
+                _ = terminate.recv() => true,
+            },
+            Err(_) => tokio::signal::ctrl_c().await.is_ok(),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
+    }
 }

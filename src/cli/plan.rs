@@ -27,8 +27,11 @@ pub struct PlanReport {
     pub valid: bool,
     pub file: String,
     pub dialect: DialectKind,
-    /// Always false: `bellows plan` does not connect.
+    /// Whether `--database` was given and read.
     pub connected: bool,
+    /// What the database says: applied steps and backfill row counts (`--database` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<crate::engine::preview::Preview>,
     pub plan: Option<PlanSummary>,
     pub phases: Vec<PhaseReport>,
     /// Errors and warnings of the plan file, located.
@@ -169,6 +172,7 @@ pub fn report(loaded: &Loaded, dialect: DialectKind) -> PlanReport {
         file: loaded.source.path.display().to_string(),
         dialect,
         connected: false,
+        database: None,
         plan: plan.as_ref().map(|plan| PlanSummary {
             name: plan.name.clone(),
             description: plan.description.clone(),
@@ -183,6 +187,36 @@ pub fn report(loaded: &Loaded, dialect: DialectKind) -> PlanReport {
             .map(|d| locate(&loaded.source, d))
             .collect(),
     }
+}
+
+/// Reads the plan's ledger state and the backfills' row counts from the database at `url`.
+fn read_database(
+    url: &str,
+    plan: &Plan,
+    report: &PlanReport,
+) -> anyhow::Result<crate::engine::preview::Preview> {
+    let backfills: Vec<_> = report
+        .phases
+        .iter()
+        .flat_map(|phase| &phase.steps)
+        .flat_map(|step| &step.step.planned.actions)
+        .filter_map(|action| match action {
+            crate::ops::planned::Action::Backfill(backfill) => Some(backfill.clone()),
+            _ => None,
+        })
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let preview = runtime
+        .block_on(crate::engine::preview(url, plan, &backfills))
+        .map_err(|error| {
+            anyhow::Error::new(error).context(format!(
+                "while reading {} for `bellows plan` (drop --database for a dry run without a database)",
+                crate::engine::redact_url(url)
+            ))
+        })?;
+    Ok(preview)
 }
 
 /// The plan with `[settings]` defaults copied into the steps that leave them unset, so the SQL
@@ -215,14 +249,37 @@ fn backfill_settings(op: &Op, settings: &Settings) -> Option<BackfillSettings> {
 
 /// Runs `bellows plan`.
 pub fn run(args: &PlanArgs) -> anyhow::Result<Exit> {
-    let dialect = resolve_dialect(args.dialect, args.db.database.as_deref())?;
+    // NOTE: only an explicit --database makes `plan` connect; DATABASE_URL (often set in a
+    // shell or CI for other tools) only picks the dialect, so a dry run never surprises anyone
+    // by reaching for a server.
+    let environment = std::env::var("DATABASE_URL").ok();
+    let dialect = match &args.database {
+        Some(url) => {
+            let from_url = resolve_dialect(None, Some(url))?;
+            if let Some(flag) = args.dialect.filter(|flag| *flag != from_url) {
+                return Err(ExitError::new(
+                    Exit::Invalid,
+                    format!("--dialect {flag} contradicts --database, which is a {from_url} database; drop one of the two"),
+                )
+                .into());
+            }
+            from_url
+        }
+        None => resolve_dialect(args.dialect, environment.as_deref())?,
+    };
     let loaded = load_file(&args.plan).map_err(|error| {
         ExitError::new(
             Exit::Invalid,
             format!("cannot read plan file {}: {error}", args.plan.display()),
         )
     })?;
-    let report = report(&loaded, dialect);
+    let mut report = report(&loaded, dialect);
+    if let (Some(url), Some(plan)) = (&args.database, &loaded.plan) {
+        if report.valid {
+            report.database = Some(read_database(url, plan, &report)?);
+            report.connected = true;
+        }
+    }
     match args.format {
         Format::Json => {
             println!("{}", plan_render::json(&report)?);

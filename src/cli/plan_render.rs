@@ -173,12 +173,73 @@ impl Painter {
         for (name, value) in rows {
             let _ = writeln!(out, "  {}{value}", self.paint(format!("{name:<9}")).dim());
         }
-        let _ = writeln!(
-            out,
-            "  {}\n",
-            self.paint("dry run: nothing is executed and no database is contacted")
-                .dim()
-        );
+        let line = if report.connected {
+            "dry run: nothing is executed; the database was only read"
+        } else {
+            "dry run: nothing is executed and no database is contacted"
+        };
+        let _ = writeln!(out, "  {}\n", self.paint(line).dim());
+        if let Some(database) = &report.database {
+            self.database(out, database);
+        }
+    }
+
+    /// What `--database` found: the plan's state in the ledger and each backfill's row count.
+    fn database(&self, out: &mut String, preview: &crate::engine::preview::Preview) {
+        let _ = writeln!(out, "{}", self.paint("DATABASE").bold().underlined());
+        let plan = preview.status.plans.first();
+        match plan.filter(|p| p.recorded_checksum.is_some()) {
+            None if !preview.status.ledger => {
+                let _ = writeln!(out, "  no bellows ledger yet: nothing has been applied");
+            }
+            None => {
+                let _ = writeln!(out, "  not started: every step is pending");
+            }
+            Some(plan) => {
+                let _ = writeln!(out, "  plan {}: {}", plan.name, plan.state.as_str());
+                if plan.changed {
+                    let _ = writeln!(
+                        out,
+                        "  {}",
+                        self.paint("the file changed since it was started: apply refuses it without --allow-changed")
+                            .yellow()
+                    );
+                }
+                for phase in &plan.phases {
+                    for step in &phase.steps {
+                        let rows = if step.rows_done > 0 {
+                            format!(", {} rows done", step.rows_done)
+                        } else {
+                            String::new()
+                        };
+                        let _ = writeln!(
+                            out,
+                            "  {} {} {} {}: {}{rows}",
+                            phase.phase,
+                            step.index + 1,
+                            step.op,
+                            step.target,
+                            step.state.as_str()
+                        );
+                    }
+                }
+            }
+        }
+        for count in &preview.backfills {
+            match count.rows {
+                Some(rows) => {
+                    let _ = writeln!(
+                        out,
+                        "  backfill of {}: {rows} rows to touch ({})",
+                        count.table, count.basis
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "  backfill of {}: {}", count.table, count.basis);
+                }
+            }
+        }
+        out.push('\n');
     }
 
     fn step(&self, out: &mut String, report: &StepReport) {

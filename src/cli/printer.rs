@@ -12,7 +12,7 @@ use crate::cli::args::Format;
 use crate::engine::reporter::{AutovacuumKind, Blocker, Event, Reporter, StepOutcome, StepRef};
 
 /// How often a plain (non-terminal) backfill progress line is printed.
-const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(5);
+const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
 pub struct Printer {
     json: bool,
@@ -311,15 +311,21 @@ impl Reporter for Printer {
                 rows_done,
                 total,
                 rows_per_second,
-                ..
+                batch_size,
+                throttle,
             } => {
                 self.state.borrow_mut().rows = Some(rows_done);
+                let pacing = match &throttle {
+                    Some(t) => format!("batch {batch_size}, {t}"),
+                    None => format!("batch {batch_size}"),
+                };
                 if self.animate {
                     if let Some(bar) = &self.state.borrow().live {
                         if let Some(total) = total {
                             bar.set_length(total);
                         }
                         bar.set_position(rows_done);
+                        bar.set_message(format!("backfill {} ({pacing})", step.target));
                     }
                 } else {
                     let now = Instant::now();
@@ -330,13 +336,48 @@ impl Reporter for Printer {
                         .is_none_or(|t| now - t >= PLAIN_PROGRESS_EVERY);
                     if due {
                         self.state.borrow_mut().last_plain_progress = Some(now);
-                        let of = total.map(|t| format!("/{t}")).unwrap_or_default();
+                        let of = match total {
+                            Some(t) if t > 0 => format!(
+                                "/{t} ({:.0}%)",
+                                (rows_done as f64 * 100.0 / t as f64).min(100.0)
+                            ),
+                            Some(t) => format!("/{t}"),
+                            None => String::new(),
+                        };
+                        let eta = match total {
+                            Some(t) if rows_per_second > 0.0 && t > rows_done => format!(
+                                ", about {} left",
+                                duration(Duration::from_secs_f64(
+                                    (t - rows_done) as f64 / rows_per_second
+                                ))
+                            ),
+                            _ => String::new(),
+                        };
                         self.line(format!(
-                            "    backfill {}: {rows_done}{of} rows, {rows_per_second:.0} rows/s",
+                            "    backfill {}: {rows_done}{of} rows, {rows_per_second:.0} rows/s{eta} ({pacing})",
                             step.target
                         ));
                     }
                 }
+            }
+            Event::BackfillThrottled { step, kind, reason } => {
+                if kind == "pause" {
+                    tracing::info!("backfill of {}: {reason}", step.target);
+                } else {
+                    self.line(format!(
+                        "    {} backfill {} waits: {reason}",
+                        style("⏸").yellow(),
+                        step.target
+                    ));
+                }
+            }
+            Event::BackfillReleased { step, held, .. } => {
+                self.line(format!(
+                    "    {} backfill {} continues after waiting {}",
+                    style("▶").green(),
+                    step.target,
+                    duration(held)
+                ));
             }
             Event::StepFinished {
                 step,

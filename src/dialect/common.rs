@@ -1,7 +1,7 @@
 //! SQL pieces both dialects write the same way: column lists, guards, `sql` steps and the
 //! display form of a backfill.
 
-use super::{quote_literal, Dialect};
+use super::{quote_literal, BatchCheckpoint, Dialect};
 use crate::ops::guard::GuardCheck;
 use crate::ops::planned::{
     Action, BackfillPlan, Expect, GuardQuery, Lock, LockPolicy, PlannedOp, Statement, TableEffect,
@@ -128,11 +128,24 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
     let last = placeholders("last");
     let end = placeholders("batch end");
     let limit = op.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
-    let bounds = dialect.backfill_bounds_sql(op, &key, Some(&last), limit);
-    let update = dialect.backfill_update_sql(op, &key, Some(&last), &end);
-    let batch_sql = format!(
-        "-- 1. the next {limit} keys after the previous batch (the first batch starts at the beginning)\n{bounds};\n\n-- 2. the batch itself, one short transaction with the checkpoint\n{update};"
-    );
+    let checkpoint = BatchCheckpoint {
+        plan: "<plan>".into(),
+        phase: quote_literal("backfill"),
+        step_index: "<step>".into(),
+        rows_done: "<rows done>".into(),
+    };
+    let batch_sql = match dialect.backfill_batch_sql(op, &key, Some(&last), limit, &checkpoint) {
+        Some(one) => format!(
+            "-- each batch, one statement in its own short transaction: the next {limit} keys after the previous batch (the first batch starts at the beginning), their update and the checkpoint\n{one};"
+        ),
+        None => {
+            let bounds = dialect.backfill_bounds_sql(op, &key, Some(&last), limit);
+            let update = dialect.backfill_update_sql(op, &key, Some(&last), &end);
+            format!(
+                "-- 1. the next {limit} keys after the previous batch (the first batch starts at the beginning)\n{bounds};\n\n-- 2. the batch itself, one short transaction with the checkpoint\n{update};"
+            )
+        }
+    };
     let mut batch_sql = batch_sql.replace(
         &dialect.ident(PRIMARY_KEY_PLACEHOLDER),
         PRIMARY_KEY_PLACEHOLDER,
@@ -144,6 +157,9 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
         "keyset pagination: each batch starts where the previous one ended (never OFFSET), so no row is read twice".into(),
         "each batch is its own short transaction that also saves the checkpoint; an interrupted backfill resumes after the last committed batch".into(),
     ];
+    if dialect.kind() == super::DialectKind::Postgres {
+        notes.push("each batch runs with `SET LOCAL synchronous_commit = off`: its commit does not wait for the WAL flush; a batch lost in a server crash is lost together with its checkpoint and simply redone".into());
+    }
     if op.key.is_none() {
         notes.push("walks the table's primary key, read from the database when applied".into());
     }

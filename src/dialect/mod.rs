@@ -188,6 +188,24 @@ pub trait Dialect: Send + Sync {
         )
     }
 
+    /// A whole backfill batch as ONE statement, when the dialect has one: the next `limit` keys
+    /// after `after`, the update of their range (with the plan's `where`) and the checkpoint
+    /// (`checkpoint`: the ledger row to write, rows done before this batch) — one round trip,
+    /// one transaction with the checkpoint. Returns one row: `scanned`, `updated`, then the
+    /// batch's last key as text (`last_0`, …; NULL when `scanned` is 0, and then nothing was
+    /// written). `None`: the engine runs [`Dialect::backfill_bounds_sql`], then
+    /// [`Dialect::backfill_update_sql`], then its own checkpoint.
+    fn backfill_batch_sql(
+        &self,
+        _op: &Backfill,
+        _key: &[String],
+        _after: Option<&[String]>,
+        _limit: u64,
+        _checkpoint: &BatchCheckpoint,
+    ) -> Option<String> {
+        None
+    }
+
     /// Counts the rows the backfill will touch (for `plan` with a database and for progress).
     fn backfill_count_sql(&self, op: &Backfill) -> String {
         let table = self.table(&op.table);
@@ -198,8 +216,19 @@ pub trait Dialect: Send + Sync {
     }
 }
 
+/// The ledger row a one-statement backfill batch writes its checkpoint to. Each field is an SQL
+/// expression written as is (the engine passes literals: `'users_email_verified'`, `0`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchCheckpoint {
+    pub plan: String,
+    pub phase: String,
+    pub step_index: String,
+    /// Rows walked before this batch, as an SQL expression (a number, or a placeholder).
+    pub rows_done: String,
+}
+
 /// `(a, b)` — or `a` for a single column, so that plain indexes are used everywhere.
-fn row(items: &[String]) -> String {
+pub(crate) fn row(items: &[String]) -> String {
     if items.len() == 1 {
         items[0].clone()
     } else {
@@ -207,11 +236,11 @@ fn row(items: &[String]) -> String {
     }
 }
 
-fn row_literals(values: &[String]) -> String {
+pub(crate) fn row_literals(values: &[String]) -> String {
     row(&values.iter().map(|v| quote_literal(v)).collect::<Vec<_>>())
 }
 
-fn desc(items: &[String]) -> String {
+pub(crate) fn desc(items: &[String]) -> String {
     items
         .iter()
         .map(|i| format!("{i} DESC"))

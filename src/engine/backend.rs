@@ -129,6 +129,10 @@ pub struct BatchRequest<'a> {
     pub bounds_sql: String,
     /// Renders the update for keys up to (and including) the given last key.
     pub update_sql: &'a dyn Fn(&[String]) -> String,
+    /// The whole batch as one statement that also writes the checkpoint
+    /// (`Dialect::backfill_batch_sql`), when the dialect has one; then `bounds_sql` and
+    /// `update_sql` are not used.
+    pub batch_sql: Option<String>,
     /// Rows walked before this batch; the checkpoint records `rows_done + scanned`.
     pub rows_done: u64,
     pub limits: Limits,

@@ -12,7 +12,12 @@ use super::ledger::StepRecord;
 use super::reporter::Event;
 use super::retry;
 use super::step::{StepContext, StepError};
+use super::throttle::{
+    replica_lag, BatchSizer, Throttle, ThrottleChecks, ThrottleDecision, ThrottleReason,
+    POSTGRES_REPLICA_LAG_SQL,
+};
 use super::ErrorKind;
+use crate::dialect::{quote_literal, BatchCheckpoint, DialectKind};
 use crate::ops::planned::{BackfillPlan, Expect, GuardQuery, LockPolicy};
 use crate::ops::{Backfill, Op};
 
@@ -73,26 +78,55 @@ pub async fn run<B: Backend>(
         rows_done: record.rows_done,
         total,
     });
-    let mut batches = BatchLoop {
-        batch_size: ctx.config.batch_size_for(op.batch_size),
+    let mut max_lag = ctx.config.max_lag_for(op.max_lag);
+    if max_lag.is_some() && B::KIND != DialectKind::Postgres {
+        ctx.reporter.report(Event::Notice {
+            message: format!(
+                "max_lag is ignored on {}: it watches PostgreSQL replicas",
+                B::KIND.dialect().kind()
+            ),
+        });
+        max_lag = None;
+    }
+    let throttle = Throttle {
         pause: ctx.config.pause_for(op.pause),
+        pause_file: ctx.config.pause_file.clone(),
+        max_lag,
+        throttle_query: op.throttle_query.clone(),
+        ..Throttle::default()
+    };
+    let sizer = BatchSizer::new(
+        ctx.config.batch_size_for(op.batch_size),
+        ctx.config.target_batch_time_for(op.target_batch_time),
+    );
+    let mut batches = BatchLoop {
+        sizer,
+        throttle,
         total,
         started: Instant::now(),
         rows_at_start: record.rows_done,
         last_report: None,
+        held: None,
+        pause_reported: false,
     };
     batches.run(backend, ctx, &op, &key, record).await
 }
 
 /// The loop over batches, with its settings and progress state.
 pub struct BatchLoop {
-    pub batch_size: u64,
-    pub pause: Duration,
-    pub total: Option<u64>,
+    sizer: BatchSizer,
+    throttle: Throttle,
+    total: Option<u64>,
     started: Instant,
     rows_at_start: u64,
     last_report: Option<Instant>,
+    /// The hold in force (kind, reason, since when), reported when it starts and ends.
+    held: Option<(&'static str, String, Instant)>,
+    pause_reported: bool,
 }
+
+/// How often a stopped run is noticed while sleeping.
+const STOP_POLL: Duration = Duration::from_millis(50);
 
 impl BatchLoop {
     async fn run<B: Backend>(
@@ -106,28 +140,46 @@ impl BatchLoop {
         let dialect = B::KIND.dialect();
         let attempts = ctx.config.lock_retries.max(1);
         let mut attempt = 1;
+        let mut last_batch: Option<Instant> = None;
         loop {
             if ctx.stop.is_stopped() {
-                return Err(StepError::new(
-                    ErrorKind::Interrupted,
-                    format!(
-                        "backfill of {} stopped after {} rows; the checkpoint is saved and `bellows apply` resumes it",
-                        op.table, record.rows_done
-                    ),
-                ));
+                return Err(interrupted(op, record));
+            }
+            // Throttling: wait while something holds the backfill back.
+            let checks = self.checks(backend, ctx, last_batch).await?;
+            match self.throttle.decide(&checks) {
+                ThrottleDecision::Proceed => self.release(ctx),
+                ThrottleDecision::Wait { reason, duration } => {
+                    self.waiting(ctx, record, &reason);
+                    sleep_unless_stopped(duration, ctx).await;
+                    continue;
+                }
             }
             let after = record.checkpoint.clone();
-            let bounds_sql =
-                dialect.backfill_bounds_sql(op, key, after.as_deref(), self.batch_size);
+            let limit = self.sizer.size();
+            let checkpoint = BatchCheckpoint {
+                plan: quote_literal(&ctx.step.plan),
+                phase: quote_literal(ctx.step.phase.as_str()),
+                step_index: ctx.step.index.to_string(),
+                rows_done: record.rows_done.to_string(),
+            };
+            let batch_sql =
+                dialect.backfill_batch_sql(op, key, after.as_deref(), limit, &checkpoint);
+            let bounds_sql = match batch_sql {
+                Some(_) => String::new(),
+                None => dialect.backfill_bounds_sql(op, key, after.as_deref(), limit),
+            };
             let update_sql =
                 |upto: &[String]| dialect.backfill_update_sql(op, key, after.as_deref(), upto);
             let request = BatchRequest {
                 step: ctx.key(),
                 bounds_sql,
                 update_sql: &update_sql,
+                batch_sql,
                 rows_done: record.rows_done,
                 limits: retry::limits_for(LockPolicy::Short, ctx.config),
             };
+            let batch_started = Instant::now();
             let result = match backend.backfill_batch(&request).await {
                 Ok(result) => result,
                 Err(error @ (AttemptError::LockTimeout { .. } | AttemptError::Transient(_)))
@@ -180,13 +232,136 @@ impl BatchLoop {
                 self.report(ctx, record, true);
                 return Ok(());
             }
+            self.sizer.record(result.scanned, batch_started.elapsed());
+            last_batch = Some(Instant::now());
             record.rows_done += result.scanned;
             record.checkpoint = result.last_key;
-            self.report(ctx, record, false);
-            if !self.pause.is_zero() {
-                tokio::time::sleep(self.pause).await;
+            if result.scanned < limit {
+                // NOTE: a short batch reached the end of the table. Stop here rather than chase
+                // rows the application keeps appending: rows written from now on are the
+                // plan's `sync_column` trigger's to fill (a walk that follows inserts may
+                // never end).
+                self.report(ctx, record, true);
+                return Ok(());
             }
+            self.report(ctx, record, false);
         }
+    }
+
+    /// Looks at what the throttle is configured to watch.
+    async fn checks<B: Backend>(
+        &self,
+        backend: &mut B,
+        ctx: &StepContext<'_>,
+        last_batch: Option<Instant>,
+    ) -> Result<ThrottleChecks, StepError> {
+        let pause_file_exists = self.throttle.pause_file_present();
+        // The pause file wins over everything: no need to ask the database while it exists.
+        if pause_file_exists {
+            return Ok(ThrottleChecks {
+                pause_file_exists,
+                ..ThrottleChecks::default()
+            });
+        }
+        let mut checks = ThrottleChecks {
+            since_last_batch: last_batch.map_or(Duration::MAX, |t| t.elapsed()),
+            ..ThrottleChecks::default()
+        };
+        if let Some(query) = &self.throttle.throttle_query {
+            let value = query_value(backend, ctx, "throttle_query", query).await?;
+            checks.throttle_query = match value {
+                GuardValue::Boolean(b) => Some(b),
+                GuardValue::Integer(n) => Some(n != 0),
+                GuardValue::Null | GuardValue::NoRow => None,
+                GuardValue::Other(text) => {
+                    return Err(StepError::new(
+                        ErrorKind::Failed,
+                        format!(
+                            "the backfill's throttle_query returned {text:?}; it must return a boolean (true holds the backfill)"
+                        ),
+                    ))
+                }
+            };
+        }
+        if self.throttle.checks_replica_lag() {
+            let value = query_value(backend, ctx, "replica lag", POSTGRES_REPLICA_LAG_SQL).await?;
+            checks.replica_lag = replica_lag(match value {
+                GuardValue::Integer(n) => Some(n as f64),
+                GuardValue::Other(text) => text.parse::<f64>().ok(),
+                _ => None,
+            });
+        }
+        Ok(checks)
+    }
+
+    /// Reports a wait when it starts (or its reason changes); the plain pause once.
+    fn waiting(&mut self, ctx: &StepContext<'_>, record: &StepRecord, reason: &ThrottleReason) {
+        let kind = match reason {
+            ThrottleReason::PauseFile { .. } => "pause_file",
+            ThrottleReason::ThrottleQuery => "throttle_query",
+            ThrottleReason::ReplicaLag { .. } => "replica_lag",
+            ThrottleReason::Pause => "pause",
+        };
+        if !reason.holds() {
+            self.release(ctx);
+            if !self.pause_reported {
+                self.pause_reported = true;
+                ctx.reporter.report(Event::BackfillThrottled {
+                    step: ctx.step.clone(),
+                    kind: kind.into(),
+                    reason: format!(
+                        "pause {} between batches",
+                        humantime::format_duration(self.throttle.pause)
+                    ),
+                });
+            }
+            return;
+        }
+        if self.held.as_ref().is_some_and(|(k, _, _)| *k == kind) {
+            return;
+        }
+        self.release(ctx);
+        let text = reason.to_string();
+        ctx.reporter.report(Event::BackfillThrottled {
+            step: ctx.step.clone(),
+            kind: kind.into(),
+            reason: text.clone(),
+        });
+        self.held = Some((kind, text, Instant::now()));
+        // The bar shows the hold at once.
+        self.report(ctx, record, true);
+    }
+
+    /// Ends the hold in force, if any.
+    fn release(&mut self, ctx: &StepContext<'_>) {
+        if let Some((kind, _, since)) = self.held.take() {
+            ctx.reporter.report(Event::BackfillReleased {
+                step: ctx.step.clone(),
+                kind: kind.into(),
+                held: since.elapsed(),
+            });
+        }
+    }
+
+    /// What paces the backfill now, for progress.
+    fn throttle_state(&self) -> Option<String> {
+        if let Some((_, reason, _)) = &self.held {
+            return Some(format!("held: {reason}"));
+        }
+        let mut parts = Vec::new();
+        if let Some(target) = self.sizer.target() {
+            parts.push(format!(
+                "target_batch_time {}",
+                humantime::format_duration(target)
+            ));
+        }
+        if !self.throttle.pause.is_zero() {
+            parts.push(format!(
+                "pause {}",
+                humantime::format_duration(self.throttle.pause)
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
     }
 
     /// Reloads the checkpoint and rows done from the ledger.
@@ -221,8 +396,9 @@ impl BatchLoop {
             step: ctx.step.clone(),
             rows_done: record.rows_done,
             total: self.total.map(|t| t.max(record.rows_done)),
-            batch_size: self.batch_size,
-            rows_per_second: (record.rows_done - self.rows_at_start) as f64 / elapsed,
+            batch_size: self.sizer.size(),
+            rows_per_second: record.rows_done.saturating_sub(self.rows_at_start) as f64 / elapsed,
+            throttle: self.throttle_state(),
         });
     }
 }
@@ -266,4 +442,77 @@ async fn refuse_null_keys<B: Backend>(
             plan.table
         ),
     ))
+}
+
+/// The error of a backfill stopped by Ctrl-C or SIGTERM between batches: every committed
+/// batch has its checkpoint, so the next `apply` continues after it.
+fn interrupted(op: &Backfill, record: &StepRecord) -> StepError {
+    let at = match &record.checkpoint {
+        Some(key) => format!(" (checkpoint: key ({}))", key.join(", ")),
+        None => String::new(),
+    };
+    StepError::new(
+        ErrorKind::Interrupted,
+        format!(
+            "backfill of {} stopped after {} rows{at}; the checkpoint is saved: run the same `bellows apply` again to continue from row {}",
+            op.table,
+            record.rows_done,
+            record.rows_done + 1
+        ),
+    )
+}
+
+/// Runs a throttle check query (a single value) through the backend's guard path; transient
+/// failures (lock timeout, lost connection, …) are retried with backoff like a batch.
+async fn query_value<B: Backend>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    what: &str,
+    query: &str,
+) -> Result<GuardValue, StepError> {
+    let guard = GuardQuery {
+        description: what.to_string(),
+        query: query.to_string(),
+        expect: Expect::Boolean(false),
+    };
+    let limits = retry::limits_for(LockPolicy::Short, ctx.config);
+    let attempts = ctx.config.lock_retries.max(1);
+    let mut attempt = 1;
+    loop {
+        match backend.guard(&guard, limits).await {
+            Ok(value) => return Ok(value),
+            Err(error @ (AttemptError::LockTimeout { .. } | AttemptError::Transient(_)))
+                if attempt < attempts && !ctx.stop.is_stopped() =>
+            {
+                let wait = retry::backoff(attempt);
+                ctx.reporter.report(Event::Retrying {
+                    step: ctx.step.clone(),
+                    reason: format!("the backfill's {what} check: {error}"),
+                    attempt,
+                    attempts,
+                    backoff: wait,
+                });
+                sleep_unless_stopped(wait, ctx).await;
+                attempt += 1;
+            }
+            Err(error) => {
+                return Err(StepError::new(
+                    ErrorKind::Failed,
+                    format!("the backfill's {what} check failed: {error}"),
+                ))
+            }
+        }
+    }
+}
+
+/// Sleeps `duration`, waking early when the run is stopped.
+async fn sleep_unless_stopped(duration: Duration, ctx: &StepContext<'_>) {
+    let until = Instant::now() + duration;
+    while !ctx.stop.is_stopped() {
+        let now = Instant::now();
+        if now >= until {
+            return;
+        }
+        tokio::time::sleep((until - now).min(STOP_POLL)).await;
+    }
 }

@@ -13,6 +13,7 @@ pub mod backfill;
 pub mod error;
 pub mod ledger;
 pub mod postgres;
+pub mod preview;
 pub mod reporter;
 mod retry;
 pub mod rollback;
@@ -151,6 +152,19 @@ pub async fn rollback(
         DialectKind::Sqlite => {
             rollback::run::<sqlite::SqliteBackend>(url, plan, options, reporter, confirm).await
         }
+    }
+}
+
+/// What `bellows plan -d URL` shows: the plan's ledger state and each backfill's row count,
+/// read without taking the run lock or creating anything.
+pub async fn preview(
+    url: &str,
+    plan: &Plan,
+    backfills: &[crate::ops::planned::BackfillPlan],
+) -> Result<preview::Preview, EngineError> {
+    match dialect_of(url)? {
+        DialectKind::Postgres => preview::read::<postgres::PgBackend>(url, plan, backfills).await,
+        DialectKind::Sqlite => preview::read::<sqlite::SqliteBackend>(url, plan, backfills).await,
     }
 }
 

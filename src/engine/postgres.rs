@@ -96,6 +96,9 @@ fn pg_table(table: &TableName) -> String {
     crate::dialect::postgres::Postgres.table(table)
 }
 
+/// How long a run waits for a session of an earlier, killed run to finish its last statement.
+const ORPHAN_WAIT: Duration = Duration::from_secs(15);
+
 /// Whether a PostgreSQL server is one whose `CONCURRENTLY` index builds can corrupt indexes.
 pub fn concurrently_is_broken(version: &ServerVersion) -> bool {
     version.major == 14 && version.minor < 4
@@ -117,18 +120,60 @@ impl PgBackend {
         request: &BatchRequest<'_>,
     ) -> Result<BatchResult, AttemptError> {
         let work = &mut self.work;
-        sqlx::raw_sql("BEGIN")
+        // NOTE: `synchronous_commit = off` for the batch only: its COMMIT returns before the WAL
+        // is flushed to disk. Safe here because the checkpoint is written in the same
+        // transaction: a batch lost in a server crash is lost together with its checkpoint, and
+        // the resumed backfill simply does it again. It saves one disk flush per batch, which
+        // is most of a small batch's time.
+        let begin = format!(
+            "BEGIN; SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}; SET LOCAL synchronous_commit = off",
+            setting(request.limits.lock_timeout),
+            setting(request.limits.statement_timeout)
+        );
+        if let Some(batch_sql) = &request.batch_sql {
+            // One simple-query message: one round trip per batch, the batch statement (with its
+            // checkpoint) between BEGIN and COMMIT. A failing statement skips the rest of the
+            // message and leaves the transaction aborted, so it is rolled back below.
+            let message = format!("{begin};\n{batch_sql};\nCOMMIT");
+            let rows = sqlx::raw_sql(&message).fetch_all(&mut *work).await;
+            let rows = match rows {
+                Ok(rows) => rows,
+                Err(error) => {
+                    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
+                    return Err(classify(error));
+                }
+            };
+            let row = rows
+                .first()
+                .ok_or(AttemptError::Failed(sqlx::Error::RowNotFound))?;
+            let decode = |row: &sqlx::postgres::PgRow| -> Result<BatchResult, sqlx::Error> {
+                let scanned: i64 = row.try_get("scanned")?;
+                let updated: i64 = row.try_get("updated")?;
+                if scanned <= 0 {
+                    return Ok(BatchResult {
+                        scanned: 0,
+                        updated: 0,
+                        last_key: None,
+                    });
+                }
+                let mut last = Vec::new();
+                for i in 2..row.len() {
+                    let value: Option<String> = row.try_get(i)?;
+                    last.push(value.unwrap_or_default());
+                }
+                Ok(BatchResult {
+                    scanned: scanned as u64,
+                    updated: updated.max(0) as u64,
+                    last_key: Some(last),
+                })
+            };
+            return decode(row).map_err(AttemptError::Failed);
+        }
+        sqlx::raw_sql(&begin)
             .execute(&mut *work)
             .await
             .map_err(classify)?;
         let result: Result<BatchResult, sqlx::Error> = async {
-            sqlx::raw_sql(&format!(
-                "SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}",
-                setting(request.limits.lock_timeout),
-                setting(request.limits.statement_timeout)
-            ))
-            .execute(&mut *work)
-            .await?;
             let row = sqlx::query(&request.bounds_sql)
                 .persistent(false)
                 .fetch_one(&mut *work)
@@ -178,6 +223,47 @@ impl PgBackend {
                 let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
                 Err(classify(error))
             }
+        }
+    }
+
+    /// With the run lock taken: waits (up to [`ORPHAN_WAIT`]) until no session of an earlier
+    /// bellows run is still executing. A run killed with `kill -9` (or a second Ctrl-C) leaves
+    /// its last message to the server running: a backfill batch sent as one message commits
+    /// with its checkpoint after the client is gone, so a run starting from the checkpoint it
+    /// read before that commit would write the same rows a second time. Returns the session
+    /// still running after the wait, named for the run-lock error.
+    async fn wait_for_orphans(&mut self) -> Result<Option<String>, EngineError> {
+        let lock_pid: i32 = match self.lock.as_mut() {
+            Some(lock) => sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(lock)
+                .await
+                .context(|| "reading the backend pid".into())?,
+            None => 0,
+        };
+        let deadline = Instant::now() + ORPHAN_WAIT;
+        loop {
+            let orphan: Option<(i32, String, String)> = sqlx::query_as(
+                "SELECT pid, application_name, left(query, 100) FROM pg_stat_activity
+                  WHERE datname = current_database() AND pid <> pg_backend_pid()
+                    AND pid <> $1 AND pid <> $2
+                    AND application_name LIKE 'bellows %' AND state <> 'idle'
+                  ORDER BY backend_start LIMIT 1",
+            )
+            .bind(self.work_pid)
+            .bind(lock_pid)
+            .fetch_optional(&mut self.control)
+            .await
+            .context(|| "looking for sessions of earlier runs (pg_stat_activity)".into())?;
+            let Some((pid, name, query)) = orphan else {
+                return Ok(None);
+            };
+            if Instant::now() >= deadline {
+                return Ok(Some(format!(
+                    "pid {pid} (`{name}`), a session of an earlier run still executing `{query}`; \
+                     wait for it to finish or end it with SELECT pg_terminate_backend({pid})"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -604,6 +690,10 @@ impl Backend for PgBackend {
             .context(|| "taking the run lock (pg_try_advisory_lock)".into())?;
         if acquired {
             self.lock_held = true;
+            if let Some(orphan) = self.wait_for_orphans().await? {
+                self.release_run_lock().await?;
+                return Ok(RunLock::HeldBy(orphan));
+            }
             return Ok(RunLock::Acquired);
         }
         let holder: Option<(i32, String, Option<f64>)> = sqlx::query_as(

@@ -182,8 +182,27 @@ pub enum Event {
         step: StepRef,
         rows_done: u64,
         total: Option<u64>,
+        /// Rows the next batch takes (changes with `target_batch_time`).
         batch_size: u64,
         rows_per_second: f64,
+        /// What paces the backfill now, when something does ("pause 50ms between batches",
+        /// "target_batch_time 200ms", "held: pause file … exists").
+        throttle: Option<String>,
+    },
+    /// The backfill waits. `kind` is `pause_file`, `throttle_query`, `replica_lag` (held until
+    /// the condition clears, checked every `poll`) or `pause` (the pause between batches,
+    /// reported once).
+    BackfillThrottled {
+        step: StepRef,
+        kind: String,
+        reason: String,
+    },
+    /// A hold (`pause_file`, `throttle_query`, `replica_lag`) cleared after `held`.
+    BackfillReleased {
+        step: StepRef,
+        kind: String,
+        #[serde(rename = "held_ms", serialize_with = "millis")]
+        held: Duration,
     },
     StepFinished {
         step: StepRef,

@@ -48,7 +48,8 @@ impl Reporter for KillWorkConnection {
                 let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
                 let pid: i32 = sqlx::query_scalar(
                     "SELECT pid FROM pg_stat_activity
-                      WHERE application_name = 'bellows test' AND query = 'COMMIT'
+                      WHERE application_name = 'bellows test'
+                        AND (query = 'COMMIT' OR query LIKE 'BEGIN;%COMMIT')
                         AND datname = current_database()",
                 )
                 .fetch_one(&mut conn)

@@ -218,16 +218,85 @@ fn never_connects_even_with_an_unreachable_database_url() {
     assert!(out.stdout.contains("dialect  sqlite"), "{}", out.stdout);
     assert!(!database.exists(), "plan created {}", database.display());
 
-    // --dialect wins over the URL; -d works like DATABASE_URL.
-    let out = plan_ok(&[
+    // --dialect wins over DATABASE_URL.
+    let out = run(bellows().env("DATABASE_URL", "sqlite://app.db").args([
+        "plan",
+        EMAIL_VERIFIED,
+        "--dialect",
+        "postgres",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("dialect  postgres"), "{}", out.stdout);
+    assert!(!Path::new("app.db").exists());
+
+    // An explicit --database that contradicts --dialect is refused before connecting.
+    let result = plan_err(bellows().args([
+        "plan",
         EMAIL_VERIFIED,
         "-d",
         "sqlite://app.db",
         "--dialect",
         "postgres",
-    ]);
-    assert!(out.contains("dialect  postgres"), "{out}");
+    ]));
+    assert!(
+        result.stderr.contains("contradicts --database"),
+        "{}",
+        result.stderr
+    );
     assert!(!Path::new("app.db").exists());
+}
+
+#[test]
+fn with_database_plan_shows_applied_steps_and_rows_to_touch_and_changes_nothing() {
+    let db = crate::common::ScratchDb::new();
+    db.exec(
+        "CREATE TABLE users (id bigint PRIMARY KEY, verified_at timestamptz);
+         INSERT INTO users SELECT i, CASE WHEN i % 2 = 0 THEN now() END FROM generate_series(1, 500) i;",
+    );
+    let plan = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/0001_users_email_verified.toml");
+    let plan = plan.to_str().unwrap();
+
+    // Before anything is applied: no ledger, and none is created by looking.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run(bellows().arg("plan").args(args).args(["--format", "json"]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        serde_json::from_str(&out.stdout).expect("one JSON document")
+    };
+    let before = json(&[plan, "-d", &db.url]);
+    assert_eq!(before["connected"], true);
+    assert_eq!(before["database"]["status"]["ledger"], false);
+    assert_eq!(
+        before["database"]["backfills"][0]["rows"], 500,
+        "{before:#}"
+    );
+    assert!(!db.ledger_exists(), "plan created the ledger");
+    assert!(!db.column_exists("users", "email_verified"));
+
+    // After expand, and with some rows already filled, the count uses the backfill's `where`.
+    let out = run(bellows().args(["apply", "--to", "expand", "-d", &db.url, plan]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    db.exec("UPDATE users SET email_verified = true WHERE id <= 100");
+    let after = json(&[plan, "-d", &db.url]);
+    assert_eq!(after["database"]["backfills"][0]["rows"], 400, "{after:#}");
+    let human = plan_ok(&[plan, "-d", &db.url]);
+    assert!(
+        human.contains("expand 1 add_column users.email_verified: applied"),
+        "{human}"
+    );
+    assert!(
+        human.contains("backfill 1 backfill users.email_verified: pending"),
+        "{human}"
+    );
+    assert!(human.contains("400 rows to touch"), "{human}");
+    assert_eq!(
+        db.ledger_states("users_email_verified")[0],
+        "expand/0=applied"
+    );
+
+    // An unreachable --database is an error that says how to get a plain dry run.
+    let out = run(bellows().args(["plan", plan, "-d", "postgres://nobody@127.0.0.1:1/x"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("drop --database"), "{}", out.stderr);
 }
 
 #[test]
