@@ -232,7 +232,8 @@ pub trait Backend: Sized {
         limits: Limits,
     ) -> Result<Option<String>, AttemptError>;
 
-    /// The primary key columns of `table`, in key order; `None` when it has none.
+    /// The key to walk `table` by, in key order: its primary key, else (PostgreSQL) its narrowest
+    /// unique, not-null, non-partial index; `None` when it has neither.
     async fn primary_key(&mut self, table: &TableName) -> Result<Option<Vec<String>>, EngineError>;
 
     /// Rows in `table` estimated from statistics (cheap), for progress; `None` when unknown.

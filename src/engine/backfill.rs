@@ -48,6 +48,9 @@ pub async fn run<B: Backend>(
                 )
             })?,
     };
+    if let Some(explicit) = &plan.key {
+        refuse_null_keys(backend, ctx, plan, explicit).await?;
+    }
     let written = match ctx.op() {
         Some(Op::Backfill(op)) => Some(op),
         _ => None,
@@ -398,6 +401,47 @@ impl BatchLoop {
             throttle: self.throttle_state(),
         });
     }
+}
+
+/// Refuses an explicit `key` one of whose columns holds a NULL: keyset pagination never reaches
+/// such rows (`NULL > x` is not true), so they would be skipped while the backfill reported
+/// success.
+async fn refuse_null_keys<B: Backend>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    plan: &BackfillPlan,
+    key: &[String],
+) -> Result<(), StepError> {
+    let dialect = B::KIND.dialect();
+    let nulls = key
+        .iter()
+        .map(|k| format!("{} IS NULL", dialect.ident(k)))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let guard = GuardQuery {
+        description: format!("NULLs in the backfill key of {}", plan.table),
+        query: format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {} WHERE {nulls} LIMIT 1) AS null_keys",
+            dialect.table(&plan.table)
+        ),
+        expect: Expect::Integer(0),
+    };
+    let value = backend
+        .guard(&guard, retry::limits_for(LockPolicy::Short, ctx.config))
+        .await
+        .map_err(|e| StepError::new(ErrorKind::Failed, format!("{}: {e}", guard.description)))?;
+    if value == GuardValue::Integer(0) {
+        return Ok(());
+    }
+    Err(StepError::new(
+        ErrorKind::Failed,
+        format!(
+            "the backfill key [{}] of table {} holds NULLs; keyset batches never reach rows with a \
+             NULL key, so they would be skipped. Name unique, not-null columns in `key = [...]`",
+            key.join(", "),
+            plan.table
+        ),
+    ))
 }
 
 /// The error of a backfill stopped by Ctrl-C or SIGTERM between batches: every committed

@@ -96,6 +96,9 @@ fn pg_table(table: &TableName) -> String {
     crate::dialect::postgres::Postgres.table(table)
 }
 
+/// How long a run waits for a session of an earlier, killed run to finish its last statement.
+const ORPHAN_WAIT: Duration = Duration::from_secs(15);
+
 /// Whether a PostgreSQL server is one whose `CONCURRENTLY` index builds can corrupt indexes.
 pub fn concurrently_is_broken(version: &ServerVersion) -> bool {
     version.major == 14 && version.minor < 4
@@ -220,6 +223,47 @@ impl PgBackend {
                 let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *work).await;
                 Err(classify(error))
             }
+        }
+    }
+
+    /// With the run lock taken: waits (up to [`ORPHAN_WAIT`]) until no session of an earlier
+    /// bellows run is still executing. A run killed with `kill -9` (or a second Ctrl-C) leaves
+    /// its last message to the server running: a backfill batch sent as one message commits
+    /// with its checkpoint after the client is gone, so a run starting from the checkpoint it
+    /// read before that commit would write the same rows a second time. Returns the session
+    /// still running after the wait, named for the run-lock error.
+    async fn wait_for_orphans(&mut self) -> Result<Option<String>, EngineError> {
+        let lock_pid: i32 = match self.lock.as_mut() {
+            Some(lock) => sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(lock)
+                .await
+                .context(|| "reading the backend pid".into())?,
+            None => 0,
+        };
+        let deadline = Instant::now() + ORPHAN_WAIT;
+        loop {
+            let orphan: Option<(i32, String, String)> = sqlx::query_as(
+                "SELECT pid, application_name, left(query, 100) FROM pg_stat_activity
+                  WHERE datname = current_database() AND pid <> pg_backend_pid()
+                    AND pid <> $1 AND pid <> $2
+                    AND application_name LIKE 'bellows %' AND state <> 'idle'
+                  ORDER BY backend_start LIMIT 1",
+            )
+            .bind(self.work_pid)
+            .bind(lock_pid)
+            .fetch_optional(&mut self.control)
+            .await
+            .context(|| "looking for sessions of earlier runs (pg_stat_activity)".into())?;
+            let Some((pid, name, query)) = orphan else {
+                return Ok(None);
+            };
+            if Instant::now() >= deadline {
+                return Ok(Some(format!(
+                    "pid {pid} (`{name}`), a session of an earlier run still executing `{query}`; \
+                     wait for it to finish or end it with SELECT pg_terminate_backend({pid})"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -646,6 +690,10 @@ impl Backend for PgBackend {
             .context(|| "taking the run lock (pg_try_advisory_lock)".into())?;
         if acquired {
             self.lock_held = true;
+            if let Some(orphan) = self.wait_for_orphans().await? {
+                self.release_run_lock().await?;
+                return Ok(RunLock::HeldBy(orphan));
+            }
             return Ok(RunLock::Acquired);
         }
         let holder: Option<(i32, String, Option<f64>)> = sqlx::query_as(
@@ -928,11 +976,28 @@ impl Backend for PgBackend {
         .fetch_all(&mut self.control)
         .await
         .context(|| format!("reading the primary key of {table}"))?;
-        Ok(if columns.is_empty() {
-            None
-        } else {
-            Some(columns)
-        })
+        if !columns.is_empty() {
+            return Ok(Some(columns));
+        }
+        // No primary key: the narrowest valid, non-partial unique index over plain not-null
+        // columns is a key just as good to walk.
+        let unique: Option<Vec<String>> = sqlx::query_scalar(
+            "SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
+               FROM pg_index i
+               JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+              WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid
+                AND i.indpred IS NULL AND NOT (0 = ANY (i.indkey::int2[]))
+              GROUP BY i.indexrelid, c.relname
+             HAVING bool_and(a.attnotnull)
+              ORDER BY count(*), c.relname
+              LIMIT 1",
+        )
+        .bind(&name)
+        .fetch_optional(&mut self.control)
+        .await
+        .context(|| format!("reading the unique keys of {table}"))?;
+        Ok(unique)
     }
 
     async fn estimate_rows(&mut self, table: &TableName) -> Result<Option<u64>, EngineError> {

@@ -1,6 +1,7 @@
 //! The one integration-test binary: each module tests one area of bellows, through the library
 //! or the real `bellows` binary.
 
+mod backfill_resume;
 mod bench_harness;
 mod check;
 mod common;
