@@ -477,8 +477,13 @@ async fn fail_phase<B: Backend>(
     if interrupted || resumable {
         // A backfill keeps its checkpoint and is resumed, not compensated; so is an interrupted
         // step.
-        let message =
-            format!("{headline}\n  the checkpoint is saved; run `bellows apply` again to resume");
+        // NOTE: only when a re-run can help: an error that needs the plan or the table changed
+        // first (no usable key) would fail the same way again.
+        let message = if error.needs_fix {
+            headline
+        } else {
+            format!("{headline}\n  the checkpoint is saved; run `bellows apply` again to resume")
+        };
         return match error.kind {
             ErrorKind::Interrupted => EngineError::Interrupted { message },
             ErrorKind::Locked => EngineError::LockRetriesExhausted { message },

@@ -42,10 +42,13 @@ pub async fn run<B: Backend>(
                     ErrorKind::Failed,
                     format!(
                         "table {} has no primary key to walk the backfill by; add `key = [\"column\", …]` \
-                         to the backfill step naming unique, not-null columns (or add a primary key)",
-                        plan.table
+                         to the backfill step naming unique, not-null columns, then run `bellows apply \
+                         --allow-changed` (the plan changed); or add a primary key (or a unique index \
+                         over not-null columns) to {}, then run `bellows apply`",
+                        plan.table, plan.table
                     ),
                 )
+                .needs_fix()
             })?,
     };
     if let Some(explicit) = &plan.key {
@@ -441,7 +444,8 @@ async fn refuse_null_keys<B: Backend>(
             key.join(", "),
             plan.table
         ),
-    ))
+    )
+    .needs_fix())
 }
 
 /// The error of a backfill stopped by Ctrl-C or SIGTERM between batches: every committed

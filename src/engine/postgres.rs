@@ -37,6 +37,9 @@ pub struct PgBackend {
     /// The work connection broke (server restart, `pg_terminate_backend`); reopened before
     /// its next use.
     work_lost: bool,
+    /// The lock connection was closed and another run took the run lock meanwhile: this run
+    /// must not write the ledger again.
+    lock_lost: bool,
     deadlock_timeout: Duration,
 }
 
@@ -94,6 +97,41 @@ fn setting(limit: Option<Duration>) -> String {
 
 fn pg_table(table: &TableName) -> String {
     crate::dialect::postgres::Postgres.table(table)
+}
+
+/// How long a run keeps trying to reconnect a lost connection (server restart, failover).
+const RECONNECT_FOR: Duration = Duration::from_secs(30);
+
+/// Runs `$body` (an awaited expression using the control connection) and, when it fails
+/// because the control connection is gone, reconnects it (re-checking the run lock) and runs it
+/// again. Only for idempotent work: reads, upserts, deletes by key, `IF NOT EXISTS` DDL.
+macro_rules! on_control {
+    ($self:ident, $body:expr) => {{
+        let mut tries = 0u32;
+        loop {
+            let result: Result<_, EngineError> = $body;
+            match result {
+                Err(error) if tries < 3 && control_broke(&error) => {
+                    tries += 1;
+                    $self.recover_control(&error).await?;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+/// The refusal to write the ledger once another run took the run lock.
+fn lock_lost() -> EngineError {
+    EngineError::refused(
+        super::error::ErrorKind::Locked,
+        "this run lost the run lock to another run; it leaves the ledger to that run",
+    )
+}
+
+/// Whether an engine error is the control connection breaking.
+fn control_broke(error: &EngineError) -> bool {
+    matches!(error, EngineError::Database { error, .. } if connection_lost(error))
 }
 
 /// How long a run waits for a session of an earlier, killed run to finish its last statement.
@@ -267,8 +305,84 @@ impl PgBackend {
         }
     }
 
-    /// Reopens the work connection if it was lost.
+    /// Opens a new connection, retrying transient failures (a restarting server refuses
+    /// connections or answers 57P03 for a while) with backoff for up to [`RECONNECT_FOR`].
+    async fn reconnect(&self, what: &str) -> Result<PgConnection, EngineError> {
+        let deadline = Instant::now() + RECONNECT_FOR;
+        let mut attempt = 1;
+        loop {
+            match PgConnection::connect_with(&self.options).await {
+                Ok(conn) => return Ok(conn),
+                Err(error)
+                    if Instant::now() < deadline
+                        && super::transient::classify_error(&error).is_transient() =>
+                {
+                    tokio::time::sleep(super::retry::backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(error) => {
+                    return Err(EngineError::database(
+                        format!("reconnecting {what} after it was closed"),
+                        error,
+                    ))
+                }
+            }
+        }
+    }
+
+    /// After the control connection broke (`error`): reconnects it, then makes sure the run
+    /// lock is still held (a server restart closes every session, the lock's too).
+    async fn recover_control(&mut self, error: &EngineError) -> Result<(), EngineError> {
+        tracing::debug!("the ledger connection broke ({error}); reconnecting");
+        self.control = self.reconnect("the ledger connection").await?;
+        self.ensure_lock().await
+    }
+
+    /// Makes sure this run still holds the run lock before it writes anything.
+    ///
+    /// NOTE: checked before every use of the work connection (each backfill batch, statement,
+    /// guard, capture) with a ping of the lock connection, one round trip without a query.
+    /// Waiting for the next ledger operation to fail is not enough: when only the lock
+    /// connection is closed, the ledger and work connections keep working, and a backfill would
+    /// go on writing batches while another run could take the lock and walk the same rows.
+    /// The ping leaves a window of one batch (the lock closed after the ping); a run taking the
+    /// lock in that window waits for that batch in `wait_for_orphans`.
+    async fn ensure_lock(&mut self) -> Result<(), EngineError> {
+        if self.lock_lost {
+            return Err(lock_lost());
+        }
+        if !self.lock_held {
+            return Ok(());
+        }
+        if let Some(lock) = self.lock.as_mut() {
+            if lock.ping().await.is_ok() {
+                return Ok(());
+            }
+        }
+        // The session is gone and the server released its advisory lock with it: take it
+        // again, as the first attempt did (waiting for in-flight batches of other runs).
+        tracing::debug!("the run-lock connection was closed; taking the run lock again");
+        self.lock_held = false;
+        self.lock = Some(self.reconnect("the run-lock connection").await?);
+        if self.control.ping().await.is_err() {
+            self.control = self.reconnect("the ledger connection").await?;
+        }
+        match self.try_run_lock().await? {
+            RunLock::Acquired => Ok(()),
+            RunLock::HeldBy(holder) => {
+                self.lock_lost = true;
+                Err(EngineError::RunLocked {
+                    holder: format!(
+                        "{holder}, which took it after this run's lock connection was closed"
+                    ),
+                })
+            }
+        }
+    }
+
+    /// Reopens the work connection if it was lost; first makes sure the run lock is held.
     async fn ensure_work(&mut self) -> Result<(), AttemptError> {
+        self.ensure_lock().await.map_err(AttemptError::Engine)?;
         if !self.work_lost {
             return Ok(());
         }
@@ -295,16 +409,20 @@ impl PgBackend {
 
     /// After the connection broke during a statement: whether its transaction committed, read
     /// from the ledger mark it carried.
-    async fn committed(&mut self, step: StepKey<'_>, done: usize) -> bool {
-        let recorded: Result<Option<i32>, _> = sqlx::query_scalar(
-            "SELECT actions_done FROM bellows.steps WHERE plan = $1 AND phase = $2 AND step_index = $3",
-        )
-        .bind(step.plan)
-        .bind(step.phase.as_str())
-        .bind(step.index as i32)
-        .fetch_optional(&mut self.control)
-        .await;
-        matches!(recorded, Ok(Some(n)) if n as usize >= done)
+    async fn committed(&mut self, step: StepKey<'_>, done: usize) -> Result<bool, EngineError> {
+        let recorded: Option<i32> = on_control!(
+            self,
+            sqlx::query_scalar(
+                "SELECT actions_done FROM bellows.steps WHERE plan = $1 AND phase = $2 AND step_index = $3",
+            )
+            .bind(step.plan)
+            .bind(step.phase.as_str())
+            .bind(step.index as i32)
+            .fetch_optional(&mut self.control)
+            .await
+            .context(|| "reading the ledger mark of the interrupted statement".into())
+        )?;
+        Ok(matches!(recorded, Some(n) if n as usize >= done))
     }
 
     /// Runs `statement` on the work connection, watching for blockers from the control
@@ -327,8 +445,12 @@ impl PgBackend {
         // or rolled back, and can be retried. A statement outside a transaction may have run in
         // part; only a concurrent index build is safe to retry (its INVALID leftover is dropped).
         match (statement.transaction, mark) {
-            (true, Some((step, done))) if self.committed(step, done).await => Ok(()),
-            (true, _) => Err(error),
+            (true, Some((step, done))) => match self.committed(step, done).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(error),
+                Err(e) => Err(AttemptError::Engine(e)),
+            },
+            (true, None) => Err(error),
             (false, _)
                 if matches!(
                     statement.special,
@@ -656,6 +778,7 @@ impl Backend for PgBackend {
             work,
             work_pid,
             work_lost: false,
+            lock_lost: false,
             deadlock_timeout: Duration::from_millis(deadlock_ms.max(0) as u64),
         })
     }
@@ -743,126 +866,162 @@ impl Backend for PgBackend {
     }
 
     async fn ledger_exists(&mut self) -> Result<bool, EngineError> {
-        sqlx::query_scalar("SELECT to_regclass('bellows.steps') IS NOT NULL AND to_regclass('bellows.plans') IS NOT NULL")
-            .fetch_one(&mut self.control)
-            .await
-            .context(|| "looking for the ledger (schema bellows)".into())
+        on_control!(self, async {
+            sqlx::query_scalar("SELECT to_regclass('bellows.steps') IS NOT NULL AND to_regclass('bellows.plans') IS NOT NULL")
+                .fetch_one(&mut self.control)
+                .await
+                .context(|| "looking for the ledger (schema bellows)".into())
+        }.await)
     }
 
     async fn create_ledger(&mut self) -> Result<(), EngineError> {
-        sqlx::raw_sql(LEDGER_DDL)
-            .execute(&mut self.control)
+        if self.lock_lost {
+            return Err(lock_lost());
+        }
+        on_control!(
+            self,
+            async {
+                sqlx::raw_sql(LEDGER_DDL)
+                    .execute(&mut self.control)
+                    .await
+                    .context(|| "creating the ledger (schema bellows)".into())
+                    .map(|_| ())
+            }
             .await
-            .context(|| "creating the ledger (schema bellows)".into())
-            .map(|_| ())
+        )
     }
 
     async fn read_ledger(&mut self, plan: Option<&str>) -> Result<Vec<PlanLedger>, EngineError> {
-        let plans = sqlx::query(
-            "SELECT name, checksum, path, extract(epoch FROM started_at)::float8 AS started,
-                    extract(epoch FROM updated_at)::float8 AS updated
-               FROM bellows.plans WHERE $1::text IS NULL OR name = $1 ORDER BY name",
-        )
-        .bind(plan)
-        .fetch_all(&mut self.control)
-        .await
-        .context(|| "reading the ledger (bellows.plans)".into())?;
-        let steps = sqlx::query(
-            "SELECT plan, phase, step_index, op, target, state,
-                    extract(epoch FROM started_at)::float8 AS started,
-                    extract(epoch FROM finished_at)::float8 AS finished,
-                    error, captures::text AS captures, checkpoint::text AS checkpoint,
-                    rows_done, actions_done
-               FROM bellows.steps WHERE $1::text IS NULL OR plan = $1",
-        )
-        .bind(plan)
-        .fetch_all(&mut self.control)
-        .await
-        .context(|| "reading the ledger (bellows.steps)".into())?;
-        let mut out: Vec<PlanLedger> = plans
-            .iter()
-            .map(|row| PlanLedger {
-                plan: PlanRecord {
-                    name: row.get("name"),
-                    checksum: row.get("checksum"),
-                    path: row.get("path"),
-                    started_at: row.get::<Option<f64>, _>("started").map(from_epoch),
-                    updated_at: row.get::<Option<f64>, _>("updated").map(from_epoch),
-                },
-                steps: Vec::new(),
-            })
-            .collect();
-        for row in &steps {
-            let name: String = row.get("plan");
-            let record = ledger_step(row)?;
-            if let Some(entry) = out.iter_mut().find(|p| p.plan.name == name) {
-                entry.steps.push(record);
+        on_control!(
+            self,
+            async {
+                let plans = sqlx::query(
+                "SELECT name, checksum, path, extract(epoch FROM started_at)::float8 AS started,
+                        extract(epoch FROM updated_at)::float8 AS updated
+                   FROM bellows.plans WHERE $1::text IS NULL OR name = $1 ORDER BY name",
+            )
+            .bind(plan)
+            .fetch_all(&mut self.control)
+            .await
+            .context(|| "reading the ledger (bellows.plans)".into())?;
+                let steps = sqlx::query(
+                    "SELECT plan, phase, step_index, op, target, state,
+                        extract(epoch FROM started_at)::float8 AS started,
+                        extract(epoch FROM finished_at)::float8 AS finished,
+                        error, captures::text AS captures, checkpoint::text AS checkpoint,
+                        rows_done, actions_done
+                   FROM bellows.steps WHERE $1::text IS NULL OR plan = $1",
+                )
+                .bind(plan)
+                .fetch_all(&mut self.control)
+                .await
+                .context(|| "reading the ledger (bellows.steps)".into())?;
+                let mut out: Vec<PlanLedger> = plans
+                    .iter()
+                    .map(|row| PlanLedger {
+                        plan: PlanRecord {
+                            name: row.get("name"),
+                            checksum: row.get("checksum"),
+                            path: row.get("path"),
+                            started_at: row.get::<Option<f64>, _>("started").map(from_epoch),
+                            updated_at: row.get::<Option<f64>, _>("updated").map(from_epoch),
+                        },
+                        steps: Vec::new(),
+                    })
+                    .collect();
+                for row in &steps {
+                    let name: String = row.get("plan");
+                    let record = ledger_step(row)?;
+                    if let Some(entry) = out.iter_mut().find(|p| p.plan.name == name) {
+                        entry.steps.push(record);
+                    }
+                }
+                for entry in &mut out {
+                    entry.steps.sort_by_key(|s| (s.phase, s.index));
+                }
+                Ok(out)
             }
-        }
-        for entry in &mut out {
-            entry.steps.sort_by_key(|s| (s.phase, s.index));
-        }
-        Ok(out)
+            .await
+        )
     }
 
     async fn save_plan(&mut self, plan: &PlanRecord) -> Result<(), EngineError> {
-        sqlx::query(
-            "INSERT INTO bellows.plans (name, checksum, path) VALUES ($1, $2, $3)
-             ON CONFLICT (name) DO UPDATE
-                SET checksum = excluded.checksum, path = excluded.path,
-                    updated_at = clock_timestamp()",
+        if self.lock_lost {
+            return Err(lock_lost());
+        }
+        on_control!(
+            self,
+            async {
+                sqlx::query(
+                    "INSERT INTO bellows.plans (name, checksum, path) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE
+                    SET checksum = excluded.checksum, path = excluded.path,
+                        updated_at = clock_timestamp()",
+                )
+                .bind(&plan.name)
+                .bind(&plan.checksum)
+                .bind(&plan.path)
+                .execute(&mut self.control)
+                .await
+                .context(|| format!("recording plan `{}` in the ledger", plan.name))
+                .map(|_| ())
+            }
+            .await
         )
-        .bind(&plan.name)
-        .bind(&plan.checksum)
-        .bind(&plan.path)
-        .execute(&mut self.control)
-        .await
-        .context(|| format!("recording plan `{}` in the ledger", plan.name))
-        .map(|_| ())
     }
 
     async fn save_step(&mut self, plan: &str, step: &StepRecord) -> Result<(), EngineError> {
-        let captures = serde_json::to_string(&step.captures).unwrap_or_else(|_| "{}".into());
-        let checkpoint = step
-            .checkpoint
-            .as_ref()
-            .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()));
-        sqlx::query(
-            "INSERT INTO bellows.steps (plan, phase, step_index, op, target, state, started_at,
-                                        finished_at, error, captures, checkpoint, rows_done,
-                                        actions_done)
-             VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7), to_timestamp($8), $9,
-                     $10::jsonb, $11::jsonb, $12, $13)
-             ON CONFLICT (plan, phase, step_index) DO UPDATE SET
-                op = excluded.op, target = excluded.target, state = excluded.state,
-                started_at = excluded.started_at, finished_at = excluded.finished_at,
-                error = excluded.error, captures = excluded.captures,
-                checkpoint = excluded.checkpoint, rows_done = excluded.rows_done,
-                actions_done = excluded.actions_done",
-        )
-        .bind(plan)
-        .bind(step.phase.as_str())
-        .bind(step.index as i32)
-        .bind(&step.op)
-        .bind(&step.target)
-        .bind(step.state.as_str())
-        .bind(step.started_at.map(to_epoch))
-        .bind(step.finished_at.map(to_epoch))
-        .bind(&step.error)
-        .bind(captures)
-        .bind(checkpoint)
-        .bind(step.rows_done as i64)
-        .bind(step.actions_done as i32)
-        .execute(&mut self.control)
-        .await
-        .context(|| {
-            format!(
-                "recording step {} of {} of plan `{plan}` in the ledger",
-                step.index + 1,
-                step.phase
+        if self.lock_lost {
+            return Err(lock_lost());
+        }
+        on_control!(
+            self,
+            async {
+                let captures =
+                    serde_json::to_string(&step.captures).unwrap_or_else(|_| "{}".into());
+                let checkpoint = step
+                    .checkpoint
+                    .as_ref()
+                    .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()));
+                sqlx::query(
+                "INSERT INTO bellows.steps (plan, phase, step_index, op, target, state, started_at,
+                                            finished_at, error, captures, checkpoint, rows_done,
+                                            actions_done)
+                 VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7), to_timestamp($8), $9,
+                         $10::jsonb, $11::jsonb, $12, $13)
+                 ON CONFLICT (plan, phase, step_index) DO UPDATE SET
+                    op = excluded.op, target = excluded.target, state = excluded.state,
+                    started_at = excluded.started_at, finished_at = excluded.finished_at,
+                    error = excluded.error, captures = excluded.captures,
+                    checkpoint = excluded.checkpoint, rows_done = excluded.rows_done,
+                    actions_done = excluded.actions_done",
             )
-        })
-        .map(|_| ())
+            .bind(plan)
+            .bind(step.phase.as_str())
+            .bind(step.index as i32)
+            .bind(&step.op)
+            .bind(&step.target)
+            .bind(step.state.as_str())
+            .bind(step.started_at.map(to_epoch))
+            .bind(step.finished_at.map(to_epoch))
+            .bind(&step.error)
+            .bind(captures)
+            .bind(checkpoint)
+            .bind(step.rows_done as i64)
+            .bind(step.actions_done as i32)
+            .execute(&mut self.control)
+            .await
+            .context(|| {
+                format!(
+                    "recording step {} of {} of plan `{plan}` in the ledger",
+                    step.index + 1,
+                    step.phase
+                )
+            })
+            .map(|_| ())
+            }
+            .await
+        )
     }
 
     async fn delete_steps_except(
@@ -870,20 +1029,29 @@ impl Backend for PgBackend {
         plan: &str,
         keep: &[(Phase, usize)],
     ) -> Result<(), EngineError> {
-        let keys: Vec<String> = keep
-            .iter()
-            .map(|(phase, index)| format!("{phase}/{index}"))
-            .collect();
-        sqlx::query(
-            "DELETE FROM bellows.steps
-              WHERE plan = $1 AND NOT (phase || '/' || step_index::text = ANY ($2))",
+        if self.lock_lost {
+            return Err(lock_lost());
+        }
+        on_control!(
+            self,
+            async {
+                let keys: Vec<String> = keep
+                    .iter()
+                    .map(|(phase, index)| format!("{phase}/{index}"))
+                    .collect();
+                sqlx::query(
+                    "DELETE FROM bellows.steps
+                  WHERE plan = $1 AND NOT (phase || '/' || step_index::text = ANY ($2))",
+                )
+                .bind(plan)
+                .bind(keys)
+                .execute(&mut self.control)
+                .await
+                .context(|| format!("removing steps no longer in plan `{plan}` from the ledger"))
+                .map(|_| ())
+            }
+            .await
         )
-        .bind(plan)
-        .bind(keys)
-        .execute(&mut self.control)
-        .await
-        .context(|| format!("removing steps no longer in plan `{plan}` from the ledger"))
-        .map(|_| ())
     }
 
     async fn execute(
@@ -953,61 +1121,70 @@ impl Backend for PgBackend {
     }
 
     async fn primary_key(&mut self, table: &TableName) -> Result<Option<Vec<String>>, EngineError> {
-        let name = pg_table(table);
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        on_control!(self, async {
+            let name = pg_table(table);
+            let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                .bind(&name)
+                .fetch_one(&mut self.control)
+                .await
+                .context(|| format!("looking up table {table}"))?;
+            if !exists {
+                return Err(EngineError::refused(
+                    super::error::ErrorKind::Failed,
+                    format!("table {table} does not exist"),
+                ));
+            }
+            let columns: Vec<String> = sqlx::query_scalar(
+                "SELECT a.attname::text
+                   FROM pg_index i
+                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                  WHERE i.indrelid = to_regclass($1) AND i.indisprimary
+                  ORDER BY array_position(i.indkey::int2[], a.attnum)",
+            )
             .bind(&name)
-            .fetch_one(&mut self.control)
+            .fetch_all(&mut self.control)
             .await
-            .context(|| format!("looking up table {table}"))?;
-        if !exists {
-            return Err(EngineError::refused(
-                super::error::ErrorKind::Failed,
-                format!("table {table} does not exist"),
-            ));
-        }
-        let columns: Vec<String> = sqlx::query_scalar(
-            "SELECT a.attname::text
-               FROM pg_index i
-               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-              WHERE i.indrelid = to_regclass($1) AND i.indisprimary
-              ORDER BY array_position(i.indkey::int2[], a.attnum)",
-        )
-        .bind(&name)
-        .fetch_all(&mut self.control)
-        .await
-        .context(|| format!("reading the primary key of {table}"))?;
-        if !columns.is_empty() {
-            return Ok(Some(columns));
-        }
-        // No primary key: the narrowest valid, non-partial unique index over plain not-null
-        // columns is a key just as good to walk.
-        let unique: Option<Vec<String>> = sqlx::query_scalar(
-            "SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
-               FROM pg_index i
-               JOIN pg_class c ON c.oid = i.indexrelid
-               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-              WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid
-                AND i.indpred IS NULL AND NOT (0 = ANY (i.indkey::int2[]))
-              GROUP BY i.indexrelid, c.relname
-             HAVING bool_and(a.attnotnull)
-              ORDER BY count(*), c.relname
-              LIMIT 1",
-        )
-        .bind(&name)
-        .fetch_optional(&mut self.control)
-        .await
-        .context(|| format!("reading the unique keys of {table}"))?;
-        Ok(unique)
+            .context(|| format!("reading the primary key of {table}"))?;
+            if !columns.is_empty() {
+                return Ok(Some(columns));
+            }
+            // No primary key: the narrowest valid, non-partial unique index over plain not-null
+            // columns is a key just as good to walk.
+            let unique: Option<Vec<String>> = sqlx::query_scalar(
+                "SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
+                   FROM pg_index i
+                   JOIN pg_class c ON c.oid = i.indexrelid
+                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+                  WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid
+                    AND i.indpred IS NULL AND NOT (0 = ANY (i.indkey::int2[]))
+                  GROUP BY i.indexrelid, c.relname
+                 HAVING bool_and(a.attnotnull)
+                  ORDER BY count(*), c.relname
+                  LIMIT 1",
+            )
+            .bind(&name)
+            .fetch_optional(&mut self.control)
+            .await
+            .context(|| format!("reading the unique keys of {table}"))?;
+            Ok(unique)
+        }.await)
     }
 
     async fn estimate_rows(&mut self, table: &TableName) -> Result<Option<u64>, EngineError> {
-        let estimate: Option<f32> =
-            sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)")
+        on_control!(
+            self,
+            async {
+                let estimate: Option<f32> = sqlx::query_scalar(
+                    "SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)",
+                )
                 .bind(pg_table(table))
                 .fetch_optional(&mut self.control)
                 .await
                 .context(|| format!("estimating the rows of {table}"))?;
-        Ok(estimate.filter(|n| *n >= 0.0).map(|n| n as u64))
+                Ok(estimate.filter(|n| *n >= 0.0).map(|n| n as u64))
+            }
+            .await
+        )
     }
 
     async fn backfill_batch(

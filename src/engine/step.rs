@@ -77,6 +77,9 @@ pub struct StepError {
     /// The failing action ran outside a transaction and may have left something behind
     /// (an INVALID index, half of a `transaction = false` script).
     pub left_something: bool,
+    /// Running `apply` again unchanged cannot succeed: the plan or the schema must change
+    /// first (a backfill without a usable key). No "run it again to resume" advice.
+    pub needs_fix: bool,
 }
 
 impl StepError {
@@ -85,7 +88,14 @@ impl StepError {
             kind,
             message: message.into(),
             left_something: false,
+            needs_fix: false,
         }
+    }
+
+    /// Marks an error that a re-run cannot fix (see [`StepError::needs_fix`]).
+    pub fn needs_fix(mut self) -> StepError {
+        self.needs_fix = true;
+        self
     }
 
     pub fn left_something(mut self, yes: bool) -> StepError {

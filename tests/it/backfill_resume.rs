@@ -358,6 +358,14 @@ fn a_table_without_a_usable_key_is_refused_naming_the_table_and_what_to_add() {
     assert!(text.contains("heap"), "names the table: {text}");
     assert!(text.contains("key = ["), "says what to add: {text}");
     assert!(text.contains("primary key"), "says what to add: {text}");
+    assert!(
+        text.contains("--allow-changed"),
+        "says how to run the edited plan: {text}"
+    );
+    assert!(
+        !text.contains("resume") && !text.contains("again to"),
+        "does not suggest that running it again unchanged helps: {text}"
+    );
     assert_eq!(
         db.i64("SELECT count(*) FROM heap WHERE email_verified IS NOT NULL"),
         0
@@ -816,34 +824,148 @@ fn a_batch_whose_connection_is_closed_mid_update_is_rolled_back_and_retried() {
 }
 
 #[test]
-fn a_backfill_whose_every_session_the_server_closes_keeps_its_checkpoint_exactly() {
+fn a_backfill_whose_every_session_the_server_closes_reconnects_and_finishes_exactly_once() {
     let db = ScratchDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     let mut child = spawn_apply(&db.url, &plan, &["--pause", "3ms"]);
-    wait_for_rows(&mut child, 10_000, &|| pg_progress(&db, "0001_fill"));
+    let seen = wait_for_rows(&mut child, 10_000, &|| pg_progress(&db, "0001_fill"));
     // Work, control and run-lock connections alike, as when the server restarts.
     let terminated = db.i64(
         "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
           WHERE datname = current_database() AND application_name LIKE 'bellows apply%'",
     );
-    assert!(terminated >= 2, "terminated {terminated} sessions");
+    assert_eq!(terminated, 3, "the lock, ledger and work sessions");
+    assert!(
+        seen < MID,
+        "the backfill finished before the server closed it"
+    );
     let (code, text) = child_output(child);
-    // Either the run reconnects and finishes, or it stops with exit 1 and its checkpoint saved.
-    match code {
-        Some(0) => {}
-        Some(1) => {
-            assert!(text.contains("resume"), "says how to resume: {text}");
-            let (state, done) = pg_progress(&db, "0001_fill").unwrap();
-            assert_ne!(state, "applied");
-            assert_eq!(db.i64("SELECT count(*) FROM writes"), done, "{text}");
-            resume_and_verify(&db, &plan, MID);
-        }
-        other => panic!("exit {other:?} after the server closed the sessions: {text}"),
-    }
+    assert_eq!(
+        code,
+        Some(0),
+        "every dropped connection is reconnected and the run lock taken again: {text}"
+    );
     assert_every_row_correct(&db, "users");
     assert_written_once(&db, "users", MID);
     assert_ledger_complete(&db, "0001_fill", MID);
+}
+
+/// Terminates the session of a running `bellows apply` that holds the run lock; returns its
+/// pid once there is one.
+fn terminate_lock_connection(db: &ScratchDb) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let pid = db.i64(
+            "SELECT coalesce(max(l.pid), 0)::int8 FROM pg_locks l
+               JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE l.locktype = 'advisory' AND l.granted
+                AND a.application_name LIKE 'bellows apply%'",
+        );
+        if pid > 0 {
+            assert_eq!(
+                db.i64(&format!(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid = {pid}"
+                )),
+                1
+            );
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no session holds the run lock");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The session holding the run lock, if any.
+fn lock_holder(db: &ScratchDb) -> i64 {
+    db.i64(
+        "SELECT coalesce(max(pid), 0)::int8 FROM pg_locks
+          WHERE locktype = 'advisory' AND granted AND database =
+                (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+}
+
+#[test]
+fn a_backfill_whose_lock_connection_the_server_closes_takes_the_lock_again_and_finishes() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = interrupted_setup(&db, &plans, MID);
+    let mut child = spawn_apply(&db.url, &plan, &["--pause", "3ms"]);
+    let seen = wait_for_rows(&mut child, 10_000, &|| pg_progress(&db, "0001_fill"));
+    let old = terminate_lock_connection(&db);
+    // The run notices before its next batch and holds the lock again on a new session.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !matches!(lock_holder(&db), pid if pid != 0 && pid != old) {
+        assert!(
+            Instant::now() < deadline,
+            "the run never took the run lock again; ledger: {:?}",
+            pg_progress(&db, "0001_fill")
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(seen < MID, "the backfill finished before the lock was lost");
+    let (code, text) = child_output(child);
+    assert_eq!(code, Some(0), "the run lock is taken again: {text}");
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", MID);
+    assert_ledger_complete(&db, "0001_fill", MID);
+}
+
+#[test]
+fn a_backfill_whose_lock_another_run_takes_meanwhile_stops_with_exit_4_and_its_checkpoint() {
+    let db = ScratchDb::new();
+    let plans = Plans::new();
+    let plan = interrupted_setup(&db, &plans, MID);
+    // Slow batches so the other session can take the lock between two of them.
+    let mut child = spawn_apply(&db.url, &plan, &["--pause", "300ms"]);
+    wait_for_rows(&mut child, 3_000, &|| pg_progress(&db, "0001_fill"));
+    // Another session grabs the run lock the moment the run's lock session is gone.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut other = rt.block_on(async {
+        let options: sqlx::postgres::PgConnectOptions = db.url.parse().unwrap();
+        sqlx::PgConnection::connect_with(&options.application_name("bellows apply other"))
+            .await
+            .unwrap()
+    });
+    terminate_lock_connection(&db);
+    let taken: bool = rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+                .bind(0x6265_6c6c_i32)
+                .bind(0x6f77_7321_i32)
+                .fetch_one(&mut other)
+                .await
+                .unwrap();
+            if got || Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    let (code, text) = child_output(child);
+    if !taken {
+        // The run took its lock back first: it must have finished.
+        assert_eq!(code, Some(0), "{text}");
+        assert_ledger_complete(&db, "0001_fill", MID);
+        return;
+    }
+    assert_eq!(code, Some(4), "another run holds the lock: {text}");
+    assert!(
+        text.contains("another bellows run holds the lock"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bellows apply other"),
+        "names the holder: {text}"
+    );
+    // Nothing written after the lock was lost but the checkpoint it recorded.
+    assert_checkpoint_consistent(&db, MID);
+    rt.block_on(async { other.close().await.unwrap() });
+    resume_and_verify(&db, &plan, MID);
 }
 
 /// A plan of batches of 1000 with a pause, whose row locks are waited for `lock_timeout`.

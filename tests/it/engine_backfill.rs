@@ -264,6 +264,12 @@ fn a_table_without_a_primary_key_gets_a_clear_error() {
     let text = error.to_string();
     assert!(text.contains("table heap has no primary key"), "{text}");
     assert!(text.contains("key = ["), "{text}");
+    assert!(text.contains("--allow-changed"), "{text}");
+    assert!(text.contains("or add a primary key"), "{text}");
+    assert!(
+        !text.contains("resume") && !text.contains("checkpoint is saved"),
+        "a re-run cannot help, so it is not suggested: {text}"
+    );
 }
 
 #[test]
