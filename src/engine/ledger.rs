@@ -156,6 +156,27 @@ pub mod opt_time {
 }
 
 /// Seconds since the Unix epoch (as stored by the backends) to a time, and back.
+/// Puts each plan's steps (read as `(plan name, step)`) under its plan, in (phase, index)
+/// order; steps of a plan that was not read are dropped. Shared by every backend.
+pub fn group_steps(plans: Vec<PlanRecord>, steps: Vec<(String, StepRecord)>) -> Vec<PlanLedger> {
+    let mut out: Vec<PlanLedger> = plans
+        .into_iter()
+        .map(|plan| PlanLedger {
+            plan,
+            steps: Vec::new(),
+        })
+        .collect();
+    for (name, record) in steps {
+        if let Some(entry) = out.iter_mut().find(|p| p.plan.name == name) {
+            entry.steps.push(record);
+        }
+    }
+    for entry in &mut out {
+        entry.steps.sort_by_key(|s| (s.phase, s.index));
+    }
+    out
+}
+
 pub fn from_epoch(seconds: f64) -> SystemTime {
     SystemTime::UNIX_EPOCH + std::time::Duration::from_secs_f64(seconds.max(0.0))
 }

@@ -14,7 +14,9 @@ use super::backend::{
     ServerVersion, WaitNotice,
 };
 use super::error::{DbContext, EngineError};
-use super::ledger::{from_epoch, to_epoch, PlanLedger, PlanRecord, StepKey, StepRecord, StepState};
+use super::ledger::{
+    from_epoch, group_steps, to_epoch, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
+};
 use super::reporter::{AutovacuumKind, Blocker};
 use crate::dialect::{quote_ident, Dialect, DialectKind, Unsupported};
 use crate::ops::planned::{Capture, GuardQuery, Statement, TableRebuild};
@@ -916,30 +918,21 @@ impl Backend for PgBackend {
                 .fetch_all(&mut self.control)
                 .await
                 .context(|| "reading the ledger (bellows.steps)".into())?;
-                let mut out: Vec<PlanLedger> = plans
+                let plans = plans
                     .iter()
-                    .map(|row| PlanLedger {
-                        plan: PlanRecord {
-                            name: row.get("name"),
-                            checksum: row.get("checksum"),
-                            path: row.get("path"),
-                            started_at: row.get::<Option<f64>, _>("started").map(from_epoch),
-                            updated_at: row.get::<Option<f64>, _>("updated").map(from_epoch),
-                        },
-                        steps: Vec::new(),
+                    .map(|row| PlanRecord {
+                        name: row.get("name"),
+                        checksum: row.get("checksum"),
+                        path: row.get("path"),
+                        started_at: row.get::<Option<f64>, _>("started").map(from_epoch),
+                        updated_at: row.get::<Option<f64>, _>("updated").map(from_epoch),
                     })
                     .collect();
-                for row in &steps {
-                    let name: String = row.get("plan");
-                    let record = ledger_step(row)?;
-                    if let Some(entry) = out.iter_mut().find(|p| p.plan.name == name) {
-                        entry.steps.push(record);
-                    }
-                }
-                for entry in &mut out {
-                    entry.steps.sort_by_key(|s| (s.phase, s.index));
-                }
-                Ok(out)
+                let steps = steps
+                    .iter()
+                    .map(|row| Ok((row.get("plan"), ledger_step(row)?)))
+                    .collect::<Result<Vec<_>, EngineError>>()?;
+                Ok(group_steps(plans, steps))
             }
             .await
         )

@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::engine::error::{DbContext, EngineError, ErrorKind};
 use crate::engine::ledger::{
-    from_epoch, to_epoch, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
+    from_epoch, group_steps, to_epoch, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
 };
 use crate::plan::model::Phase;
 
@@ -155,30 +155,21 @@ pub async fn read(
     .fetch_all(&mut *conn)
     .await
     .context(|| "reading the ledger (bellows_steps)".into())?;
-    let mut out: Vec<PlanLedger> = plans
+    let plans = plans
         .iter()
-        .map(|row| PlanLedger {
-            plan: PlanRecord {
-                name: row.get("name"),
-                checksum: row.get("checksum"),
-                path: row.get("path"),
-                started_at: row.get::<Option<f64>, _>("started_at").map(from_epoch),
-                updated_at: row.get::<Option<f64>, _>("updated_at").map(from_epoch),
-            },
-            steps: Vec::new(),
+        .map(|row| PlanRecord {
+            name: row.get("name"),
+            checksum: row.get("checksum"),
+            path: row.get("path"),
+            started_at: row.get::<Option<f64>, _>("started_at").map(from_epoch),
+            updated_at: row.get::<Option<f64>, _>("updated_at").map(from_epoch),
         })
         .collect();
-    for row in &steps {
-        let name: String = row.get("plan");
-        let record = step_of(row)?;
-        if let Some(entry) = out.iter_mut().find(|p| p.plan.name == name) {
-            entry.steps.push(record);
-        }
-    }
-    for entry in &mut out {
-        entry.steps.sort_by_key(|s| (s.phase, s.index));
-    }
-    Ok(out)
+    let steps = steps
+        .iter()
+        .map(|row| Ok((row.get("plan"), step_of(row)?)))
+        .collect::<Result<Vec<_>, EngineError>>()?;
+    Ok(group_steps(plans, steps))
 }
 
 pub async fn save_plan(conn: &mut SqliteConnection, plan: &PlanRecord) -> Result<(), EngineError> {
