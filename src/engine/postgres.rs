@@ -1174,7 +1174,21 @@ impl Backend for PgBackend {
                 .fetch_optional(&mut self.control)
                 .await
                 .context(|| format!("estimating the rows of {table}"))?;
-                Ok(estimate.filter(|n| *n >= 0.0).map(|n| n as u64))
+                if let Some(rows) = estimate.filter(|n| *n >= 0.0) {
+                    return Ok(Some(rows as u64));
+                }
+                // NOTE: a table never vacuumed or analyzed has reltuples = -1 (PostgreSQL 14+).
+                // The planner still estimates its rows from its size on disk: ask it, which
+                // reads no row. The backfill refines the figure as it goes.
+                let plan: Option<serde_json::Value> = sqlx::query_scalar(&format!(
+                    "EXPLAIN (FORMAT JSON) SELECT 1 FROM {}",
+                    DialectKind::Postgres.dialect().table(table)
+                ))
+                .fetch_optional(&mut self.control)
+                .await
+                .ok()
+                .flatten();
+                Ok(plan.as_ref().and_then(planned_rows))
             }
             .await
         )
@@ -1294,6 +1308,16 @@ async fn with_limits<T>(
         let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
     }
     result
+}
+
+/// "Plan Rows" of the top node of `EXPLAIN (FORMAT JSON)` output.
+fn planned_rows(value: &serde_json::Value) -> Option<u64> {
+    value
+        .get(0)?
+        .get("Plan")?
+        .get("Plan Rows")?
+        .as_f64()
+        .map(|rows| rows.max(0.0) as u64)
 }
 
 #[cfg(test)]

@@ -301,3 +301,43 @@ fn a_backfill_whose_connection_is_killed_reconnects_and_finishes_exactly_once() 
         ["applied 2000"]
     );
 }
+
+#[test]
+fn progress_has_a_total_even_for_a_table_never_analyzed() {
+    let db = crate::common::ScratchDb::new();
+    db.exec(
+        "CREATE TABLE fresh (id bigint PRIMARY KEY, a int, b int) WITH (autovacuum_enabled = false);
+         INSERT INTO fresh SELECT i, i, NULL FROM generate_series(1, 20000) i;",
+    );
+    assert!(
+        db.i64("SELECT reltuples::bigint FROM pg_class WHERE relname = 'fresh'") < 0,
+        "the table must not have statistics for this test"
+    );
+    let plans = crate::common::Plans::new();
+    let plan = plans.write(
+        "0001_fresh.toml",
+        "[[backfill]]\ntable = \"fresh\"\nset = { b = \"a\" }\n",
+    );
+    let out = crate::common::bellows()
+        .args(["apply", "--format", "json", "-d", &db.url])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::common::output_text(&out)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let progress: serde_json::Value = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|event| event["event"] == "backfill_progress")
+        .expect("a progress event");
+    let total = progress["total"].as_u64().expect("an estimated total");
+    assert!(
+        (16_000..=24_000).contains(&total),
+        "estimated {total} rows of 20000"
+    );
+}
