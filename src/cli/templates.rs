@@ -301,7 +301,7 @@ fn add_column(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Resu
 fn rename_column(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Result<(), Field> {
     let to = values.required(Field::To)?;
     let type_ = values.required(Field::Type)?;
-    let (old, new, tbl) = (ident(column), ident(to), table_ident(table));
+    let (old, new) = (ident(column), ident(to));
     doc.header(&format!("Rename {table}.{column} to {to} without downtime"));
 
     doc.phase(
@@ -350,58 +350,12 @@ fn rename_column(doc: &mut Doc, table: &str, column: &str, values: &Values) -> R
         "switch",
         &format!("deploy the version that reads and writes {to}; the guard proves no row differs."),
     );
-    doc.step(
-        "switch",
-        &[
-            ("op", s("guard"), None),
-            (
-                "query",
-                s(&format!(
-                    "SELECT count(*) FROM {tbl} WHERE {new} IS DISTINCT FROM {old}"
-                )),
-                None,
-            ),
-            ("expect", "0".to_string(), None),
-        ],
-    );
-
-    doc.phase(
-        "contract",
-        &format!("only the new version runs: stop syncing, then drop {column}."),
-    );
-    doc.step(
-        "contract",
-        &[
-            ("op", s("drop_sync"), None),
-            ("table", s(table), None),
-            ("column", s(to), None),
-        ],
-    );
-    doc.step(
-        "contract",
-        &[
-            (
-                "op",
-                s("set_not_null"),
-                Some(&format!(
-                    "remove this step if {column} was nullable; it refuses while any NULL remains"
-                )),
-            ),
-            ("table", s(table), None),
-            ("column", s(to), None),
-        ],
-    );
-    doc.step(
-        "contract",
-        &[
-            (
-                "op",
-                s("drop_column"),
-                Some("irreversible: rollback stops before this step"),
-            ),
-            ("table", s(table), None),
-            ("column", s(column), None),
-        ],
+    guard_then_contract(
+        doc,
+        table,
+        column,
+        to,
+        &format!("{new} IS DISTINCT FROM {old}"),
     );
     doc.comment(&format!(
         "Indexes and constraints on {column} are dropped with it; recreate them on {to} in\n\
@@ -413,7 +367,7 @@ fn rename_column(doc: &mut Doc, table: &str, column: &str, values: &Values) -> R
 fn change_type(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Result<(), Field> {
     let to = values.required(Field::To)?;
     let type_ = values.required(Field::Type)?;
-    let (old, new, tbl) = (ident(column), ident(to), table_ident(table));
+    let (old, new) = (ident(column), ident(to));
     let convert = match values.from.as_deref() {
         Some(from) => from.to_string(),
         None => format!("CAST({old} AS {type_})"),
@@ -461,6 +415,19 @@ fn change_type(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Res
         "switch",
         &format!("deploy the version that uses {to}; the guard proves every row converted."),
     );
+    guard_then_contract(
+        doc,
+        table,
+        column,
+        to,
+        &format!("{new} IS DISTINCT FROM ({convert})"),
+    );
+    Ok(())
+}
+
+/// The end shared by rename-column and change-type: a switch guard that no row has `differs`,
+/// then contract — stop syncing, make `to` NOT NULL, drop `column`.
+fn guard_then_contract(doc: &mut Doc, table: &str, column: &str, to: &str, differs: &str) {
     doc.step(
         "switch",
         &[
@@ -468,7 +435,8 @@ fn change_type(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Res
             (
                 "query",
                 s(&format!(
-                    "SELECT count(*) FROM {tbl} WHERE {new} IS DISTINCT FROM ({convert})"
+                    "SELECT count(*) FROM {} WHERE {differs}",
+                    table_ident(table)
                 )),
                 None,
             ),
@@ -514,7 +482,6 @@ fn change_type(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Res
             ("column", s(column), None),
         ],
     );
-    Ok(())
 }
 
 fn add_not_null(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Result<(), Field> {
