@@ -8,12 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::plan::model::Settings;
-
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_millis(500);
-pub const DEFAULT_LOCK_RETRIES: u32 = 20;
-pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
-pub const DEFAULT_BATCH_SIZE: u64 = 1000;
-pub const DEFAULT_PAUSE: Duration = Duration::ZERO;
+use crate::vocab::defaults;
+use crate::vocab::duration::parse_duration;
+use crate::vocab::env::{self, EnvVar};
 
 /// Values given on the command line (`None`: not given).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,15 +62,6 @@ pub struct Forced {
     pub target_batch_time: bool,
 }
 
-/// Environment variables read, by setting.
-pub const ENV_LOCK_TIMEOUT: &str = "BELLOWS_LOCK_TIMEOUT";
-pub const ENV_LOCK_RETRIES: &str = "BELLOWS_LOCK_RETRIES";
-pub const ENV_STATEMENT_TIMEOUT: &str = "BELLOWS_STATEMENT_TIMEOUT";
-pub const ENV_BATCH_SIZE: &str = "BELLOWS_BATCH_SIZE";
-pub const ENV_PAUSE: &str = "BELLOWS_PAUSE";
-pub const ENV_TARGET_BATCH_TIME: &str = "BELLOWS_TARGET_BATCH_TIME";
-pub const ENV_PAUSE_FILE: &str = "BELLOWS_PAUSE_FILE";
-
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid {name}=`{value}`: {why}")]
 pub struct ConfigError {
@@ -89,103 +77,62 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
         plan: &Settings,
     ) -> Result<Config, ConfigError> {
-        let duration = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
-            env(name)
-                .map(|value| {
-                    crate::plan::reader::parse_duration(&value).map_err(|why| ConfigError {
-                        name,
-                        value,
-                        why,
-                    })
-                })
-                .transpose()
-        };
-        let number = |name: &'static str| -> Result<Option<u64>, ConfigError> {
-            env(name)
-                .map(|value| match value.trim().parse::<u64>() {
-                    Ok(n) if n > 0 => Ok(n),
-                    _ => Err(ConfigError {
-                        name,
-                        value,
-                        why: "expected a positive whole number".into(),
-                    }),
-                })
-                .transpose()
-        };
-        let env_lock_retries = number(ENV_LOCK_RETRIES)?
-            .map(|n| {
-                u32::try_from(n).map_err(|_| ConfigError {
-                    name: ENV_LOCK_RETRIES,
-                    value: n.to_string(),
-                    why: "too large".into(),
-                })
-            })
-            .transpose()?;
-        let env_batch_size = number(ENV_BATCH_SIZE)?;
-        let env_pause = duration(ENV_PAUSE)?;
-        let env_target = duration(ENV_TARGET_BATCH_TIME)?;
-
-        let lock_retries = flags
-            .lock_retries
-            .or(env_lock_retries)
-            .or(plan.lock_retries)
-            .unwrap_or(DEFAULT_LOCK_RETRIES);
-        if lock_retries == 0 {
-            return Err(ConfigError {
-                name: "lock_retries",
-                value: "0".into(),
-                why: "at least one attempt is needed".into(),
-            });
-        }
-        let batch_size = flags
-            .batch_size
-            .or(env_batch_size)
-            .or(plan.batch_size)
-            .unwrap_or(DEFAULT_BATCH_SIZE);
-        if batch_size == 0 {
-            return Err(ConfigError {
-                name: "batch_size",
-                value: "0".into(),
-                why: "a batch needs at least one row".into(),
-            });
-        }
-        let lock_timeout = flags
-            .lock_timeout
-            .or(duration(ENV_LOCK_TIMEOUT)?)
-            .or(plan.lock_timeout)
-            .unwrap_or(DEFAULT_LOCK_TIMEOUT);
-        if lock_timeout.is_zero() {
-            return Err(ConfigError {
-                name: "lock_timeout",
-                value: "0".into(),
-                why: "a zero lock timeout would let DDL wait forever and block the application"
-                    .into(),
-            });
-        }
+        let environment = Environment(env);
+        let env_lock_retries = environment.count(env::LOCK_RETRIES)?;
+        let env_batch_size = environment.number(env::BATCH_SIZE)?;
+        let env_pause = environment.duration(env::PAUSE)?;
+        let env_target = environment.duration(env::TARGET_BATCH_TIME)?;
+        let lock_retries = refuse_zero(
+            "lock_retries",
+            "at least one attempt is needed",
+            flags
+                .lock_retries
+                .or(env_lock_retries)
+                .or(plan.lock_retries)
+                .unwrap_or(defaults::LOCK_RETRIES),
+        )?;
+        let batch_size = refuse_zero(
+            "batch_size",
+            "a batch needs at least one row",
+            flags
+                .batch_size
+                .or(env_batch_size)
+                .or(plan.batch_size)
+                .unwrap_or(defaults::BATCH_SIZE),
+        )?;
+        let lock_timeout = refuse_zero(
+            "lock_timeout",
+            "a zero lock timeout would let DDL wait forever and block the application",
+            flags
+                .lock_timeout
+                .or(environment.duration(env::LOCK_TIMEOUT)?)
+                .or(plan.lock_timeout)
+                .unwrap_or(defaults::LOCK_TIMEOUT),
+        )?;
+        let statement_timeout = flags
+            .statement_timeout
+            .or(environment.duration(env::STATEMENT_TIMEOUT)?)
+            .or(plan.statement_timeout)
+            .unwrap_or(defaults::STATEMENT_TIMEOUT);
         Ok(Config {
             lock_timeout,
             lock_retries,
-            statement_timeout: flags
-                .statement_timeout
-                .or(duration(ENV_STATEMENT_TIMEOUT)?)
-                .or(plan.statement_timeout)
-                .unwrap_or(DEFAULT_STATEMENT_TIMEOUT),
+            statement_timeout,
             batch_size,
             pause: flags
                 .pause
                 .or(env_pause)
                 .or(plan.pause)
-                .unwrap_or(DEFAULT_PAUSE),
+                .unwrap_or(defaults::PAUSE),
             target_batch_time: flags
                 .target_batch_time
                 .or(env_target)
                 .or(plan.target_batch_time),
             max_lag: plan.max_lag,
-            pause_file: flags.pause_file.clone().or_else(|| {
-                env(ENV_PAUSE_FILE)
-                    .filter(|p| !p.is_empty())
-                    .map(PathBuf::from)
-            }),
+            pause_file: flags
+                .pause_file
+                .clone()
+                .or_else(|| environment.path(env::PAUSE_FILE)),
             forced: Forced {
                 batch_size: flags.batch_size.is_some() || env_batch_size.is_some(),
                 pause: flags.pause.is_some() || env_pause.is_some(),
@@ -233,6 +180,73 @@ impl Config {
             (false, Some(d)) => d,
             _ => self.pause,
         }
+    }
+}
+
+/// A value of zero refused with `why`: `name` is the setting, wherever it came from.
+fn refuse_zero<T: Default + PartialEq>(
+    name: &'static str,
+    why: &str,
+    value: T,
+) -> Result<T, ConfigError> {
+    if value == T::default() {
+        return Err(ConfigError {
+            name,
+            value: "0".into(),
+            why: why.into(),
+        });
+    }
+    Ok(value)
+}
+
+/// Typed reads of the environment variables of [`crate::vocab::env`].
+struct Environment<'e>(&'e dyn Fn(&str) -> Option<String>);
+
+impl Environment<'_> {
+    fn duration(&self, var: EnvVar) -> Result<Option<Duration>, ConfigError> {
+        (self.0)(var.name)
+            .map(|value| {
+                parse_duration(&value).map_err(|why| ConfigError {
+                    name: var.name,
+                    value,
+                    why,
+                })
+            })
+            .transpose()
+    }
+
+    /// A positive whole number.
+    fn number(&self, var: EnvVar) -> Result<Option<u64>, ConfigError> {
+        (self.0)(var.name)
+            .map(|value| match value.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(ConfigError {
+                    name: var.name,
+                    value,
+                    why: "expected a positive whole number".into(),
+                }),
+            })
+            .transpose()
+    }
+
+    /// A positive whole number that fits a count of attempts.
+    fn count(&self, var: EnvVar) -> Result<Option<u32>, ConfigError> {
+        self.number(var)?
+            .map(|n| {
+                u32::try_from(n).map_err(|_| ConfigError {
+                    name: var.name,
+                    value: n.to_string(),
+                    why: "too large".into(),
+                })
+            })
+            .transpose()
+    }
+
+    /// A path; an empty value counts as unset.
+    fn path(&self, var: EnvVar) -> Option<PathBuf> {
+        (self.0)(var.name)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
     }
 }
 
@@ -285,9 +299,9 @@ mod tests {
         let config = Config::resolve(
             &Overrides::default(),
             &env(&[
-                (ENV_LOCK_TIMEOUT, "2s"),
-                (ENV_LOCK_RETRIES, "7"),
-                (ENV_BATCH_SIZE, "50"),
+                (env::LOCK_TIMEOUT.name, "2s"),
+                (env::LOCK_RETRIES.name, "7"),
+                (env::BATCH_SIZE.name, "50"),
             ]),
             &plan,
         )
@@ -311,7 +325,10 @@ mod tests {
         };
         let config = Config::resolve(
             &flags,
-            &env(&[(ENV_STATEMENT_TIMEOUT, "7s"), (ENV_LOCK_RETRIES, "7")]),
+            &env(&[
+                (env::STATEMENT_TIMEOUT.name, "7s"),
+                (env::LOCK_RETRIES.name, "7"),
+            ]),
             &plan,
         )
         .unwrap();
@@ -323,19 +340,19 @@ mod tests {
     fn bad_environment_values_are_named() {
         let error = Config::resolve(
             &Overrides::default(),
-            &env(&[(ENV_LOCK_TIMEOUT, "soon")]),
+            &env(&[(env::LOCK_TIMEOUT.name, "soon")]),
             &Settings::default(),
         )
         .unwrap_err();
-        assert_eq!(error.name, ENV_LOCK_TIMEOUT);
+        assert_eq!(error.name, env::LOCK_TIMEOUT.name);
         assert!(error.to_string().contains("soon"), "{error}");
         let error = Config::resolve(
             &Overrides::default(),
-            &env(&[(ENV_BATCH_SIZE, "-3")]),
+            &env(&[(env::BATCH_SIZE.name, "-3")]),
             &Settings::default(),
         )
         .unwrap_err();
-        assert_eq!(error.name, ENV_BATCH_SIZE);
+        assert_eq!(error.name, env::BATCH_SIZE.name);
     }
 
     #[test]
@@ -393,8 +410,8 @@ mod tests {
         let config = Config::resolve(
             &Overrides::default(),
             &env(&[
-                (ENV_TARGET_BATCH_TIME, "75ms"),
-                (ENV_PAUSE_FILE, "/tmp/from-env"),
+                (env::TARGET_BATCH_TIME.name, "75ms"),
+                (env::PAUSE_FILE.name, "/tmp/from-env"),
             ]),
             &plan,
         )
@@ -410,8 +427,8 @@ mod tests {
         let config = Config::resolve(
             &flags,
             &env(&[
-                (ENV_TARGET_BATCH_TIME, "75ms"),
-                (ENV_PAUSE_FILE, "/tmp/from-env"),
+                (env::TARGET_BATCH_TIME.name, "75ms"),
+                (env::PAUSE_FILE.name, "/tmp/from-env"),
             ]),
             &plan,
         )

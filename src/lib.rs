@@ -9,3 +9,4 @@ pub mod dialect;
 pub mod engine;
 pub mod ops;
 pub mod plan;
+pub mod vocab;

@@ -50,7 +50,7 @@ struct Args {
     #[arg(long, default_value_t = 5000)]
     tuned_batch_size: u64,
     /// Batch size of the keyset reference contenders.
-    #[arg(long, default_value_t = bellows::engine::throttle::DEFAULT_BATCH_SIZE)]
+    #[arg(long, default_value_t = bellows::vocab::defaults::BATCH_SIZE)]
     keyset_batch_size: u64,
     /// PostgreSQL server (any database on it); scratch databases are created and dropped there.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]

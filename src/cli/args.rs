@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::dialect::DialectKind;
-use crate::plan::Phase;
+use crate::vocab::Phase;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -223,7 +223,7 @@ pub struct DemoArgs {
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::plan::reader::parse_duration(text)
+    crate::vocab::duration::parse_duration(text)
 }
 
 pub fn parse_phase(text: &str) -> Result<Phase, String> {

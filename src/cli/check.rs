@@ -11,10 +11,10 @@ use serde::Serialize;
 
 use super::args::{CheckArgs, Format};
 use super::{out, Exit, ExitError};
-use crate::plan::diagnostic::Severity;
 use crate::plan::discover::plan_files;
 use crate::plan::load::{load_path, Loaded};
 use crate::plan::render::{locate, render_with, Located};
+use crate::vocab::diagnostic::Severity;
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     let files =

@@ -9,16 +9,13 @@ use serde::Serialize;
 use super::args::{Format, PlanArgs};
 use super::plan_render;
 use super::{Exit, ExitError};
+use crate::dialect::planned::PlannedStep;
 use crate::dialect::DialectKind;
-use crate::ops::planned::PlannedStep;
 use crate::ops::Op;
 use crate::plan::load::{load_file, Loaded};
 use crate::plan::render::{locate, render, Located};
-use crate::plan::{Diagnostic, Phase, Plan, Settings};
-
-/// The SPEC's defaults, shown when the plan does not set them.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_millis(500);
-pub const DEFAULT_LOCK_RETRIES: u32 = 20;
+use crate::plan::{Plan, Settings};
+use crate::vocab::{defaults, Diagnostic, Phase};
 
 /// Everything `bellows plan` shows, as data: the human output draws it, `--format json`
 /// serializes it.
@@ -46,7 +43,7 @@ pub struct PlanSummary {
     /// The plan's `[settings]`, as written.
     pub settings: Settings,
     /// What applies when the plan and the command line leave them unset.
-    #[serde(with = "crate::plan::model::opt_duration")]
+    #[serde(with = "crate::vocab::duration::opt_duration")]
     pub lock_timeout: Option<Duration>,
     pub lock_retries: u32,
 }
@@ -70,11 +67,11 @@ pub struct StepReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct BackfillSettings {
     pub batch_size: u64,
-    #[serde(with = "crate::plan::model::opt_duration")]
+    #[serde(with = "crate::vocab::duration::opt_duration")]
     pub pause: Option<Duration>,
-    #[serde(with = "crate::plan::model::opt_duration")]
+    #[serde(with = "crate::vocab::duration::opt_duration")]
     pub target_batch_time: Option<Duration>,
-    #[serde(with = "crate::plan::model::opt_duration")]
+    #[serde(with = "crate::vocab::duration::opt_duration")]
     pub max_lag: Option<Duration>,
     pub throttle_query: Option<String>,
 }
@@ -117,7 +114,7 @@ pub fn diagnostics(loaded: &Loaded, dialect: DialectKind) -> Vec<Diagnostic> {
     let mut diagnostics = loaded.diagnostics.clone();
     if let Some(plan) = &loaded.plan {
         for step in &plan.steps {
-            if let Err(unsupported) = step.op.plan(dialect.dialect()) {
+            if let Err(unsupported) = crate::dialect::plan_op(&step.op, dialect.dialect()) {
                 diagnostics.push(
                     Diagnostic::error("unsupported", Some(step.span.clone()), unsupported.to_string())
                         .with_help(format!(
@@ -147,7 +144,7 @@ pub fn report(loaded: &Loaded, dialect: DialectKind) -> PlanReport {
             let steps = plan
                 .steps_in(phase)
                 .filter_map(|step| {
-                    let planned = step.op.plan(dialect.dialect()).ok()?;
+                    let planned = crate::dialect::plan_op(&step.op, dialect.dialect()).ok()?;
                     Some(StepReport {
                         step: PlannedStep {
                             phase: step.phase,
@@ -178,8 +175,8 @@ pub fn report(loaded: &Loaded, dialect: DialectKind) -> PlanReport {
             description: plan.description.clone(),
             checksum: plan.checksum.clone(),
             settings: plan.settings.clone(),
-            lock_timeout: Some(plan.settings.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT)),
-            lock_retries: plan.settings.lock_retries.unwrap_or(DEFAULT_LOCK_RETRIES),
+            lock_timeout: Some(plan.settings.lock_timeout.unwrap_or(defaults::LOCK_TIMEOUT)),
+            lock_retries: plan.settings.lock_retries.unwrap_or(defaults::LOCK_RETRIES),
         }),
         phases,
         diagnostics: diagnostics
@@ -201,7 +198,7 @@ fn read_database(
         .flat_map(|phase| &phase.steps)
         .flat_map(|step| &step.step.planned.actions)
         .filter_map(|action| match action {
-            crate::ops::planned::Action::Backfill(backfill) => Some(backfill.clone()),
+            crate::dialect::planned::Action::Backfill(backfill) => Some(backfill.clone()),
             _ => None,
         })
         .collect();
@@ -239,7 +236,7 @@ fn backfill_settings(op: &Op, settings: &Settings) -> Option<BackfillSettings> {
         batch_size: backfill
             .batch_size
             .or(settings.batch_size)
-            .unwrap_or(crate::dialect::common::DEFAULT_BATCH_SIZE),
+            .unwrap_or(defaults::BATCH_SIZE),
         pause: backfill.pause.or(settings.pause),
         target_batch_time: backfill.target_batch_time.or(settings.target_batch_time),
         max_lag: backfill.max_lag.or(settings.max_lag),

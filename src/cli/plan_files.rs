@@ -133,7 +133,7 @@ pub fn prepare(
     plans
         .into_iter()
         .map(|plan| {
-            let steps = crate::ops::plan_steps(&plan, dialect.dialect())
+            let steps = crate::dialect::plan_steps(&plan, dialect.dialect())
                 .map_err(|e| ExitError::new(Exit::Invalid, format!("plan `{}`: {e}", plan.name)))?;
             let config = Config::from_process(&flags, &plan.settings)
                 .map_err(|e| ExitError::new(Exit::Invalid, format!("plan `{}`: {e}", plan.name)))?;

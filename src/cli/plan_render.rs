@@ -8,12 +8,12 @@ use console::{style, StyledObject};
 use serde_json::Value;
 
 use super::plan::{BackfillSettings, PlanReport, StepReport};
-use crate::dialect::DialectKind;
-use crate::ops::planned::{
+use crate::dialect::planned::{
     Action, BackfillPlan, ExecuteSaved, Lock, LockPolicy, RebuildChange, Special, Statement,
     TableEffect, TableRebuild, Undo,
 };
-use crate::plan::TableName;
+use crate::dialect::DialectKind;
+use crate::vocab::TableName;
 
 /// Width of the label column (`run`, `undo`, `guard`, …) under a step.
 const LABEL: usize = 8;
@@ -121,10 +121,10 @@ impl Painter {
             dialect: report.dialect,
             lock_timeout: plan
                 .and_then(|p| p.lock_timeout)
-                .unwrap_or(super::plan::DEFAULT_LOCK_TIMEOUT),
+                .unwrap_or(crate::vocab::defaults::LOCK_TIMEOUT),
             lock_retries: plan
                 .map(|p| p.lock_retries)
-                .unwrap_or(super::plan::DEFAULT_LOCK_RETRIES),
+                .unwrap_or(crate::vocab::defaults::LOCK_RETRIES),
         }
     }
 

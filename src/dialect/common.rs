@@ -1,17 +1,14 @@
 //! SQL pieces both dialects write the same way: column lists, guards, `sql` steps and the
 //! display form of a backfill.
 
+use super::planned::{
+    Action, BackfillPlan, BatchSettings, Expect, GuardQuery, Lock, LockPolicy, PlannedOp,
+    Statement, TableEffect, Undo,
+};
 use super::{quote_literal, BatchCheckpoint, Dialect};
 use crate::ops::guard::GuardCheck;
-use crate::ops::planned::{
-    Action, BackfillPlan, Expect, GuardQuery, Lock, LockPolicy, PlannedOp, Statement, TableEffect,
-    Undo,
-};
 use crate::ops::{Backfill, Guard, Sql, SyncColumn};
-use crate::plan::model::TableName;
-
-/// The default rows per backfill batch (SPEC: `batch_size` defaults to 1000).
-pub const DEFAULT_BATCH_SIZE: u64 = 1000;
+use crate::vocab::{defaults, TableName};
 
 /// The placeholder key column shown when the backfill walks the primary key, which is only
 /// known once bellows is connected.
@@ -127,8 +124,9 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
     };
     let last = placeholders("last");
     let end = placeholders("batch end");
-    let limit = op.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+    let limit = op.batch_size.unwrap_or(defaults::BATCH_SIZE);
     let checkpoint = BatchCheckpoint {
+        ledger: "<ledger>".into(),
         plan: "<plan>".into(),
         phase: quote_literal("backfill"),
         step_index: "<step>".into(),
@@ -176,6 +174,13 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
             filter: op.filter.clone(),
             batch_sql,
             count_sql: dialect.backfill_count_sql(op),
+            settings: BatchSettings {
+                batch_size: op.batch_size,
+                pause: op.pause,
+                target_batch_time: op.target_batch_time,
+                max_lag: op.max_lag,
+                throttle_query: op.throttle_query.clone(),
+            },
         })],
         undo: Undo::Nothing("the expand rollback removes the column".into()),
         notes,

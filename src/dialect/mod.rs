@@ -1,7 +1,9 @@
-//! SQL rendering per database: one [`Dialect`] implementation per database, one method per
-//! operation. Pure: nothing here talks to a database.
+//! Planning: SQL per database. One [`Dialect`] implementation per database, one method per
+//! operation, and the one dispatch from an operation to its method ([`plan_op`]). Pure: nothing
+//! here talks to a database. What planning produces is in [`planned`].
 
 pub mod common;
+pub mod planned;
 pub mod postgres;
 pub mod sqlite;
 pub mod sqlite_table;
@@ -10,9 +12,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::ops::planned::PlannedOp;
 use crate::ops::*;
-use crate::plan::model::TableName;
+use crate::plan::Plan;
+use crate::vocab::TableName;
+use planned::{PlannedOp, PlannedStep};
 
 /// The databases bellows knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
@@ -216,10 +219,55 @@ pub trait Dialect: Send + Sync {
     }
 }
 
-/// The ledger row a one-statement backfill batch writes its checkpoint to. Each field is an SQL
-/// expression written as is (the engine passes literals: `'users_email_verified'`, `0`).
+/// The SQL `op` runs on `dialect`, and its undo: the one place an operation meets a dialect.
+pub fn plan_op(op: &Op, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
+    match op {
+        Op::CreateTable(op) => dialect.create_table(op),
+        Op::AddColumn(op) => dialect.add_column(op),
+        Op::AddIndex(op) => dialect.add_index(op),
+        Op::AddForeignKey(op) => dialect.add_foreign_key(op),
+        Op::AddCheck(op) => dialect.add_check(op),
+        Op::SyncColumn(op) => dialect.sync_column(op),
+        Op::Backfill(op) => dialect.backfill(op),
+        Op::SetDefault(op) => dialect.set_default(op),
+        Op::DropDefault(op) => dialect.drop_default(op),
+        Op::Guard(op) => dialect.guard(op),
+        Op::Sql(op) => dialect.sql(op),
+        Op::SetNotNull(op) => dialect.set_not_null(op),
+        Op::DropSync(op) => dialect.drop_sync(op),
+        Op::DropIndex(op) => dialect.drop_index(op),
+        Op::DropConstraint(op) => dialect.drop_constraint(op),
+        Op::DropColumn(op) => dialect.drop_column(op),
+        Op::DropTable(op) => dialect.drop_table(op),
+    }
+}
+
+/// Plans every step of `plan` for `dialect`, in execution order (phase by phase).
+pub fn plan_steps(plan: &Plan, dialect: &dyn Dialect) -> Result<Vec<PlannedStep>, Unsupported> {
+    let mut steps: Vec<_> = plan.steps.iter().collect();
+    steps.sort_by_key(|s| (s.phase, s.index));
+    steps
+        .into_iter()
+        .map(|step| {
+            Ok(PlannedStep {
+                phase: step.phase,
+                index: step.index,
+                op: step.op.name(),
+                target: step.op.target(),
+                planned: plan_op(&step.op, dialect)?,
+            })
+        })
+        .collect()
+}
+
+/// The ledger row a one-statement backfill batch writes its checkpoint to. The ledger belongs
+/// to the engine, which passes its table and the row's key in. Each field is SQL written as is
+/// (the engine passes a table name and literals: `bellows.steps`, `'users_email_verified'`, `0`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchCheckpoint {
+    /// The ledger's table of steps, with columns `plan`, `phase`, `step_index`, `checkpoint`
+    /// (a JSON array of the last key's values as text) and `rows_done`.
+    pub ledger: String,
     pub plan: String,
     pub phase: String,
     pub step_index: String,

@@ -6,17 +6,17 @@
 //! `VALIDATE CONSTRAINT`) or is a guard that reads.
 
 use super::common::{self, column_list, on_delete, plain};
-use super::{
-    desc, quote_literal, row, row_literals, BatchCheckpoint, Dialect, DialectKind, Unsupported,
-};
-use crate::ops::add_index::shorten_identifier;
-use crate::ops::planned::{
+use super::planned::{
     Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, Special, Statement, TableEffect,
     Undo,
 };
-use crate::ops::sync_column::trigger_name;
+use super::{
+    desc, quote_literal, row, row_literals, BatchCheckpoint, Dialect, DialectKind, Unsupported,
+};
 use crate::ops::*;
-use crate::plan::model::TableName;
+use crate::vocab::naming::not_null_check_name;
+use crate::vocab::naming::sync_trigger_name;
+use crate::vocab::TableName;
 
 pub struct Postgres;
 
@@ -111,7 +111,7 @@ impl Postgres {
     }
 
     fn drop_sync_statements(&self, table: &TableName, column: &str) -> Vec<Action> {
-        let name = trigger_name(table, column);
+        let name = sync_trigger_name(table, column);
         vec![
             Action::Execute(Statement::ddl(
                 format!(
@@ -132,7 +132,7 @@ impl Postgres {
     /// The PL/pgSQL function behind `sync_column`: a BEFORE trigger only assigns `NEW`, so it
     /// writes nothing itself and cannot fire again (no loop).
     fn sync_function_sql(&self, op: &SyncColumn) -> String {
-        let function = self.in_schema_of(&op.table, &trigger_name(&op.table, &op.column));
+        let function = self.in_schema_of(&op.table, &sync_trigger_name(&op.table, &op.column));
         let column = self.ident(&op.column);
         // NOTE: `from` is an expression over bare column names. Selecting it from the one-row
         // derived table `(SELECT NEW.*)` evaluates it against the row being written;
@@ -388,7 +388,7 @@ impl Dialect for Postgres {
     }
 
     fn sync_column(&self, op: &SyncColumn) -> Result<PlannedOp, Unsupported> {
-        let name = trigger_name(&op.table, &op.column);
+        let name = sync_trigger_name(&op.table, &op.column);
         let trigger = Statement::ddl(
             format!(
                 "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
@@ -492,12 +492,13 @@ impl Dialect for Postgres {
             .collect::<Vec<_>>()
             .join(",\n       ");
         Some(format!(
-            "WITH batch AS (\n  SELECT {select} FROM {table}{after_clause}\n  ORDER BY {order}\n  LIMIT {limit}\n), last AS (\n  SELECT {aliases} FROM batch ORDER BY {desc} LIMIT 1\n), done AS (\n  UPDATE {table}\n  SET {set}\n  WHERE {conditions}\n  RETURNING 1\n), saved AS (\n  UPDATE bellows.steps\n  SET checkpoint = (SELECT jsonb_build_array({last_text}) FROM last),\n      rows_done = {rows_done} + (SELECT count(*) FROM batch)\n  WHERE plan = {plan} AND phase = {phase} AND step_index = {index}\n    AND EXISTS (SELECT 1 FROM last)\n)\nSELECT (SELECT count(*) FROM batch) AS scanned,\n       (SELECT count(*) FROM done) AS updated,\n       {outputs}",
+            "WITH batch AS (\n  SELECT {select} FROM {table}{after_clause}\n  ORDER BY {order}\n  LIMIT {limit}\n), last AS (\n  SELECT {aliases} FROM batch ORDER BY {desc} LIMIT 1\n), done AS (\n  UPDATE {table}\n  SET {set}\n  WHERE {conditions}\n  RETURNING 1\n), saved AS (\n  UPDATE {ledger}\n  SET checkpoint = (SELECT jsonb_build_array({last_text}) FROM last),\n      rows_done = {rows_done} + (SELECT count(*) FROM batch)\n  WHERE plan = {plan} AND phase = {phase} AND step_index = {index}\n    AND EXISTS (SELECT 1 FROM last)\n)\nSELECT (SELECT count(*) FROM batch) AS scanned,\n       (SELECT count(*) FROM done) AS updated,\n       {outputs}",
             order = cols.join(", "),
             aliases = aliases.join(", "),
             desc = desc(&aliases),
             conditions = conditions.join("\n    AND "),
             last_text = last_text.join(", "),
+            ledger = checkpoint.ledger,
             rows_done = checkpoint.rows_done,
             plan = checkpoint.plan,
             phase = checkpoint.phase,
@@ -523,8 +524,7 @@ impl Dialect for Postgres {
 
     fn set_not_null(&self, op: &SetNotNull) -> Result<PlannedOp, Unsupported> {
         let column = self.ident(&op.column);
-        let check =
-            shorten_identifier(&format!("bellows_not_null_{}_{}", op.table.name, op.column));
+        let check = not_null_check_name(&op.table, &op.column);
         let add_check = Statement::ddl(
             self.alter(
                 &op.table,
@@ -605,7 +605,7 @@ impl Dialect for Postgres {
     }
 
     fn drop_sync(&self, op: &DropSync) -> Result<PlannedOp, Unsupported> {
-        let name = trigger_name(&op.table, &op.column);
+        let name = sync_trigger_name(&op.table, &op.column);
         let function = self.in_schema_of(&op.table, &name);
         let capture_function = Capture {
             name: "sync_function",

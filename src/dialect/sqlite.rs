@@ -5,14 +5,14 @@
 //! transaction ([`Action::Rebuild`]), which the engine performs and `bellows plan` says so.
 
 use super::common::{self, column_list, on_delete};
-use super::{quote_literal, Dialect, DialectKind, Unsupported};
-use crate::ops::planned::{
+use super::planned::{
     Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, RebuildChange, Statement,
     TableEffect, TableRebuild, Undo,
 };
-use crate::ops::sync_column::trigger_name;
+use super::{quote_literal, Dialect, DialectKind, Unsupported};
 use crate::ops::*;
-use crate::plan::model::TableName;
+use crate::vocab::naming::sync_trigger_name;
+use crate::vocab::TableName;
 
 pub struct Sqlite;
 
@@ -141,7 +141,7 @@ impl Sqlite {
     }
 
     fn sync_trigger_names(&self, op_table: &TableName, column: &str) -> [String; 2] {
-        let base = trigger_name(op_table, column);
+        let base = sync_trigger_name(op_table, column);
         [format!("{base}_insert"), format!("{base}_update")]
     }
 

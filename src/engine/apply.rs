@@ -9,8 +9,8 @@ use super::ledger::{PlanLedger, PlanRecord, StepRecord, StepState};
 use super::reporter::{Event, Reporter, StepOutcome};
 use super::step::{self, StepContext, StepError};
 use super::{Confirm, Confirmation, ErrorKind, PlanRun, StopSignal};
-use crate::ops::planned::{Action, PlannedStep, Special};
-use crate::plan::model::Phase;
+use crate::dialect::planned::{Action, PlannedStep, Special};
+use crate::vocab::Phase;
 
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {

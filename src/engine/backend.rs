@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use crate::dialect::planned::{Capture, GuardQuery, Statement, TableRebuild};
 use crate::dialect::DialectKind;
-use crate::ops::planned::{Capture, GuardQuery, Statement, TableRebuild};
-use crate::plan::model::TableName;
+use crate::vocab::TableName;
 
 use super::error::EngineError;
 use super::ledger::{PlanLedger, PlanRecord, StepKey, StepRecord};
@@ -196,7 +196,7 @@ pub trait Backend: Sized {
     async fn delete_steps_except(
         &mut self,
         plan: &str,
-        keep: &[(crate::plan::model::Phase, usize)],
+        keep: &[(crate::vocab::Phase, usize)],
     ) -> Result<(), EngineError>;
 
     // --- running -----------------------------------------------------------------------
@@ -256,7 +256,7 @@ pub trait Backend: Sized {
 
     /// SQLite: rebuilds a table in one transaction. PostgreSQL never plans one.
     ///
-    /// `saved_definition`: for [`crate::ops::planned::RebuildChange::RestoreDefinition`], the
+    /// `saved_definition`: for [`crate::dialect::planned::RebuildChange::RestoreDefinition`], the
     /// `CREATE TABLE` statement its capture saved in the ledger (the engine looks it up);
     /// `None` for every other change.
     async fn rebuild(

@@ -17,9 +17,9 @@ use super::throttle::{
     POSTGRES_REPLICA_LAG_SQL,
 };
 use super::ErrorKind;
+use crate::dialect::planned::{BackfillPlan, Expect, GuardQuery, LockPolicy};
 use crate::dialect::{quote_literal, BatchCheckpoint, DialectKind};
-use crate::ops::planned::{BackfillPlan, Expect, GuardQuery, LockPolicy};
-use crate::ops::{Backfill, Op};
+use crate::ops::Backfill;
 
 /// How often progress is reported (at most).
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
@@ -54,21 +54,17 @@ pub async fn run<B: Backend>(
     if let Some(explicit) = &plan.key {
         refuse_null_keys(backend, ctx, plan, explicit).await?;
     }
-    let written = match ctx.op() {
-        Some(Op::Backfill(op)) => Some(op),
-        _ => None,
-    };
     // The operation the dialect renders batches from: the plan's, with the key resolved.
     let op = Backfill {
         table: plan.table.clone(),
         set: plan.set.clone(),
         filter: plan.filter.clone(),
         key: Some(key.clone()),
-        batch_size: written.and_then(|w| w.batch_size),
-        pause: written.and_then(|w| w.pause),
-        target_batch_time: written.and_then(|w| w.target_batch_time),
-        max_lag: written.and_then(|w| w.max_lag),
-        throttle_query: written.and_then(|w| w.throttle_query.clone()),
+        batch_size: plan.settings.batch_size,
+        pause: plan.settings.pause,
+        target_batch_time: plan.settings.target_batch_time,
+        max_lag: plan.settings.max_lag,
+        throttle_query: plan.settings.throttle_query.clone(),
     };
     let total = backend
         .estimate_rows(&plan.table)
@@ -161,6 +157,7 @@ impl BatchLoop {
             let after = record.checkpoint.clone();
             let limit = self.sizer.size();
             let checkpoint = BatchCheckpoint {
+                ledger: super::ledger::steps_table(B::KIND).to_string(),
                 plan: quote_literal(&ctx.step.plan),
                 phase: quote_literal(ctx.step.phase.as_str()),
                 step_index: ctx.step.index.to_string(),

@@ -9,7 +9,17 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::plan::model::Phase;
+use crate::dialect::DialectKind;
+use crate::vocab::Phase;
+
+/// The ledger's table of steps on each database, as SQL (one-statement backfill batches write
+/// their checkpoint to it).
+pub fn steps_table(kind: DialectKind) -> &'static str {
+    match kind {
+        DialectKind::Postgres => "bellows.steps",
+        DialectKind::Sqlite => "bellows_steps",
+    }
+}
 
 /// The state of one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

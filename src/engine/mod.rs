@@ -33,15 +33,15 @@ pub use rollback::{RollbackOptions, RollbackSummary};
 pub use status::{PhaseStatus, PlanStatus, StatusReport, StepStatus};
 
 use crate::config::Config;
+use crate::dialect::planned::PlannedStep;
 use crate::dialect::DialectKind;
-use crate::ops::planned::PlannedStep;
 use crate::plan::Plan;
 
 /// A plan ready to run: validated, planned for the target database's dialect, configured.
 #[derive(Debug, Clone)]
 pub struct PlanRun {
     pub plan: Plan,
-    /// `ops::plan_steps(&plan, dialect)`, in execution order.
+    /// `dialect::plan_steps(&plan, dialect)`, in execution order.
     pub steps: Vec<PlannedStep>,
     pub config: Config,
 }
@@ -160,7 +160,7 @@ pub async fn rollback(
 pub async fn preview(
     url: &str,
     plan: &Plan,
-    backfills: &[crate::ops::planned::BackfillPlan],
+    backfills: &[crate::dialect::planned::BackfillPlan],
 ) -> Result<preview::Preview, EngineError> {
     match dialect_of(url)? {
         DialectKind::Postgres => preview::read::<postgres::PgBackend>(url, plan, backfills).await,

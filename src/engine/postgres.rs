@@ -18,9 +18,9 @@ use super::ledger::{
     from_epoch, group_steps, to_epoch, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
 };
 use super::reporter::{AutovacuumKind, Blocker};
+use crate::dialect::planned::{Capture, GuardQuery, Statement, TableRebuild};
 use crate::dialect::{quote_ident, Dialect, DialectKind, Unsupported};
-use crate::ops::planned::{Capture, GuardQuery, Statement, TableRebuild};
-use crate::plan::model::{Phase, TableName};
+use crate::vocab::{Phase, TableName};
 
 /// The two-key advisory lock of a run: `'bell'`, `'ows!'` as int4. Advisory locks are per
 /// database, so this is one lock per database.
@@ -456,7 +456,7 @@ impl PgBackend {
             (false, _)
                 if matches!(
                     statement.special,
-                    Some(crate::ops::planned::Special::CreateIndexConcurrently { .. })
+                    Some(crate::dialect::planned::Special::CreateIndexConcurrently { .. })
                 ) =>
             {
                 Err(error)

@@ -6,8 +6,9 @@ use serde::Serialize;
 use super::backend::{Backend, GuardValue, Limits};
 use super::error::EngineError;
 use super::status::{self, StatusReport};
-use crate::ops::planned::{BackfillPlan, Expect, GuardQuery};
+use crate::dialect::planned::{BackfillPlan, Expect, GuardQuery};
 use crate::plan::Plan;
+use crate::vocab::defaults;
 
 /// How many rows a backfill would touch, counted now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,8 +51,8 @@ pub async fn read<B: Backend>(
 async fn count<B: Backend>(backend: &mut B, backfill: &BackfillPlan) -> BackfillCount {
     let table = backfill.table.to_string();
     let limits = Limits {
-        lock_timeout: Some(std::time::Duration::from_millis(500)),
-        statement_timeout: Some(std::time::Duration::from_secs(60)),
+        lock_timeout: Some(defaults::LOCK_TIMEOUT),
+        statement_timeout: Some(defaults::STATEMENT_TIMEOUT),
     };
     let query = |sql: &str| GuardQuery {
         description: format!("rows of {table}"),

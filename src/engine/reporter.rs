@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
-use crate::plan::model::Phase;
+use crate::vocab::Phase;
 
 /// Receives the engine's events. Called from the engine's task, in order; implementations use
 /// interior mutability if they keep state (a spinner, counters).

@@ -8,7 +8,7 @@ use super::reporter::{describe_blockers, AutovacuumKind, Blocker, Event};
 use super::step::{StepContext, StepError};
 use super::ErrorKind;
 use crate::config::Config;
-use crate::ops::planned::{LockPolicy, Special, Statement, TableRebuild};
+use crate::dialect::planned::{LockPolicy, Special, Statement, TableRebuild};
 
 /// The limits of one attempt of a statement with `policy`.
 pub fn limits_for(policy: LockPolicy, config: &Config) -> Limits {
@@ -271,6 +271,7 @@ mod autovacuum_tests {
     use std::collections::VecDeque;
 
     use super::*;
+    use crate::dialect::planned::{Capture, GuardQuery, Lock, TableRebuild};
     use crate::dialect::DialectKind;
     use crate::engine::backend::{
         AutovacuumBlock, BatchRequest, BatchResult, GuardValue, RunLock, ServerVersion,
@@ -279,8 +280,7 @@ mod autovacuum_tests {
     use crate::engine::ledger::{PlanLedger, PlanRecord, StepKey, StepRecord};
     use crate::engine::reporter::{Reporter, StepRef};
     use crate::engine::StopSignal;
-    use crate::ops::planned::{Capture, GuardQuery, Lock, TableRebuild};
-    use crate::plan::model::{Phase, TableName};
+    use crate::vocab::{Phase, TableName};
 
     /// Answers `execute` from a script and records the limits of each attempt.
     struct Scripted {

@@ -10,8 +10,8 @@ use super::ledger::{PlanLedger, StepRecord, StepState};
 use super::reporter::{Event, Reporter};
 use super::step::{self, StepContext};
 use super::{Confirm, Confirmation, ErrorKind, PlanRun, StopSignal};
-use crate::ops::planned::{PlannedStep, Undo};
-use crate::plan::model::Phase;
+use crate::dialect::planned::{PlannedStep, Undo};
+use crate::vocab::Phase;
 
 #[derive(Debug, Clone, Default)]
 pub struct RollbackOptions {

@@ -8,8 +8,8 @@ use serde::{Serialize, Serializer};
 use super::backend::Backend;
 use super::error::EngineError;
 use super::ledger::{opt_time, PlanLedger, StepState};
-use crate::plan::model::Phase;
 use crate::plan::Plan;
+use crate::vocab::Phase;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusReport {

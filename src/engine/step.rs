@@ -10,10 +10,9 @@ use super::reporter::{Event, Reporter, StepRef};
 use super::retry::{self, Attempt};
 use super::{ErrorKind, StopSignal};
 use crate::config::Config;
-use crate::ops::planned::{
+use crate::dialect::planned::{
     Action, ExecuteSaved, GuardQuery, PlannedStep, RebuildChange, Statement, TableRebuild, Undo,
 };
-use crate::ops::Op;
 use crate::plan::Plan;
 
 /// Everything a step's execution needs besides the backend.
@@ -32,15 +31,6 @@ impl StepContext<'_> {
             phase: self.step.phase,
             index: self.step.index,
         }
-    }
-
-    /// The step's operation as written in the plan (backfill keys, for instance).
-    pub fn op(&self) -> Option<&Op> {
-        self.plan
-            .steps
-            .iter()
-            .find(|s| s.phase == self.step.phase && s.index == self.step.index)
-            .map(|s| &s.op)
     }
 
     /// "step 2 of expand (`add_column users.email_verified`)".
@@ -128,7 +118,7 @@ pub async fn check_guard<B: Backend>(
     ctx: &StepContext<'_>,
     guard: &GuardQuery,
 ) -> Result<(), StepError> {
-    let limits = retry::limits_for(crate::ops::planned::LockPolicy::Plain, ctx.config);
+    let limits = retry::limits_for(crate::dialect::planned::LockPolicy::Plain, ctx.config);
     let value = backend.guard(guard, limits).await.map_err(|e| match e {
         super::backend::AttemptError::Engine(e) => StepError::from_engine(&e),
         other => StepError::new(
@@ -137,12 +127,14 @@ pub async fn check_guard<B: Backend>(
         ),
     })?;
     let passed = match (guard.expect, &value) {
-        (crate::ops::planned::Expect::Integer(n), super::backend::GuardValue::Integer(found)) => {
-            n == *found
-        }
-        (crate::ops::planned::Expect::Boolean(b), super::backend::GuardValue::Boolean(found)) => {
-            b == *found
-        }
+        (
+            crate::dialect::planned::Expect::Integer(n),
+            super::backend::GuardValue::Integer(found),
+        ) => n == *found,
+        (
+            crate::dialect::planned::Expect::Boolean(b),
+            super::backend::GuardValue::Boolean(found),
+        ) => b == *found,
         _ => false,
     };
     ctx.reporter.report(Event::GuardChecked {
@@ -197,7 +189,8 @@ pub async fn apply<B: Backend>(
             }
             Action::Guard(guard) => check_guard(backend, ctx, guard).await?,
             Action::Capture(capture) => {
-                let limits = retry::limits_for(crate::ops::planned::LockPolicy::Plain, ctx.config);
+                let limits =
+                    retry::limits_for(crate::dialect::planned::LockPolicy::Plain, ctx.config);
                 let value = backend.capture(capture, limits).await.map_err(|e| {
                     StepError::new(
                         ErrorKind::Failed,

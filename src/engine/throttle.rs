@@ -6,12 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Rows per batch when neither the plan nor a flag says otherwise.
-pub const DEFAULT_BATCH_SIZE: u64 = 1000;
-/// The smallest batch `target_batch_time` may shrink to, unless configured.
-pub const DEFAULT_MIN_BATCH_SIZE: u64 = 10;
-/// The largest batch `target_batch_time` may grow to, unless configured.
-pub const DEFAULT_MAX_BATCH_SIZE: u64 = 100_000;
+use crate::vocab::defaults::{MAX_BATCH_SIZE, MIN_BATCH_SIZE};
 
 /// How much one batch may grow the size: at most ×1.5 per step, so a lucky fast batch (a cached
 /// stretch of the table) cannot make the next one huge.
@@ -41,13 +36,13 @@ pub struct BatchSizer {
 
 impl BatchSizer {
     /// A sizer starting at `initial` rows; adaptive when `target` is given. Bounds default to
-    /// [`DEFAULT_MIN_BATCH_SIZE`]`..=`[`DEFAULT_MAX_BATCH_SIZE`]; a fixed size is never clamped.
+    /// [`MIN_BATCH_SIZE`]`..=`[`MAX_BATCH_SIZE`]; a fixed size is never clamped.
     pub fn new(initial: u64, target: Option<Duration>) -> BatchSizer {
         let mut sizer = BatchSizer {
             size: initial.max(1),
             target: target.filter(|t| !t.is_zero()),
-            min: DEFAULT_MIN_BATCH_SIZE,
-            max: DEFAULT_MAX_BATCH_SIZE,
+            min: MIN_BATCH_SIZE,
+            max: MAX_BATCH_SIZE,
             seconds_per_row: None,
         };
         sizer.clamp();
@@ -369,11 +364,11 @@ mod tests {
         // Defaults: 10 ..= 100,000; the initial size is brought within them.
         assert_eq!(
             BatchSizer::new(1_000_000, Some(ms(100))).size(),
-            DEFAULT_MAX_BATCH_SIZE
+            MAX_BATCH_SIZE
         );
         let mut sizer = BatchSizer::new(1000, Some(ms(1)));
         sizer.record(1000, Duration::from_secs(3600));
-        assert_eq!(sizer.size(), DEFAULT_MIN_BATCH_SIZE);
+        assert_eq!(sizer.size(), MIN_BATCH_SIZE);
         // Inverted bounds do not panic: max is raised to min.
         assert_eq!(
             BatchSizer::new(5, Some(ms(1))).with_bounds(50, 10).size(),

@@ -2,11 +2,9 @@
 
 use serde::Serialize;
 
-use super::planned::PlannedOp;
 use super::Operation;
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::{Phase, TableName};
-use crate::plan::reader::{KeyKind, TableReader};
+use crate::vocab::reader::{KeyKind, TableReader};
+use crate::vocab::{Phase, TableName};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AddCheck {
@@ -19,20 +17,25 @@ pub struct AddCheck {
 impl Operation for AddCheck {
     const NAME: &'static str = "add_check";
     const PHASES: &'static [Phase] = &[Phase::Expand, Phase::Switch];
-    const DOC: &'static str = "Add a CHECK constraint NOT VALID, then VALIDATE it without blocking writes.";
+    const DOC: &'static str =
+        "Add a CHECK constraint NOT VALID, then VALIDATE it without blocking writes.";
 
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
         let table = r.req_table_name("table", "the table to constrain");
         let name = r.req_str("name", KeyKind::Identifier, "constraint name");
-        let check = r.req_str("check", KeyKind::Expression, "the condition, a SQL expression");
-        Some(AddCheck { table: table?, name: name?, check: check? })
+        let check = r.req_str(
+            "check",
+            KeyKind::Expression,
+            "the condition, a SQL expression",
+        );
+        Some(AddCheck {
+            table: table?,
+            name: name?,
+            check: check?,
+        })
     }
 
     fn target(&self) -> String {
         format!("constraint {} on {}", self.name, self.table)
-    }
-
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-        dialect.add_check(self)
     }
 }

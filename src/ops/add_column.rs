@@ -2,12 +2,10 @@
 
 use serde::Serialize;
 
-use super::planned::PlannedOp;
 use super::Operation;
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::{Phase, TableName};
-use crate::plan::reader::{KeyKind, TableReader};
-use crate::plan::diagnostic::Diagnostic;
+use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::reader::{KeyKind, TableReader};
+use crate::vocab::{Phase, TableName};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AddColumn {
@@ -27,9 +25,19 @@ impl Operation for AddColumn {
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
         let table = r.req_table_name("table", "the table to change");
         let column = r.req_str("column", KeyKind::Identifier, "the new column");
-        let type_ = r.req_str("type", KeyKind::Type, "column type, as SQL (`boolean`, `numeric(12,2)`)");
-        let nullable = r.opt_bool("nullable", "whether NULL is allowed (default true)").unwrap_or(true);
-        let default = r.opt_str("default", KeyKind::Expression, "default value, a SQL expression");
+        let type_ = r.req_str(
+            "type",
+            KeyKind::Type,
+            "column type, as SQL (`boolean`, `numeric(12,2)`)",
+        );
+        let nullable = r
+            .opt_bool("nullable", "whether NULL is allowed (default true)")
+            .unwrap_or(true);
+        let default = r.opt_str(
+            "default",
+            KeyKind::Expression,
+            "default value, a SQL expression",
+        );
         if !nullable && !r.has("default") && !r.is_probe() {
             let span = r.span();
             r.report(
@@ -42,14 +50,16 @@ impl Operation for AddColumn {
             );
             return None;
         }
-        Some(AddColumn { table: table?, column: column?, type_: type_?, nullable, default })
+        Some(AddColumn {
+            table: table?,
+            column: column?,
+            type_: type_?,
+            nullable,
+            default,
+        })
     }
 
     fn target(&self) -> String {
         format!("{}.{}", self.table, self.column)
-    }
-
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-        dialect.add_column(self)
     }
 }

@@ -2,14 +2,12 @@
 
 use serde::Serialize;
 
-use super::planned::PlannedOp;
 use super::Operation;
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::{Phase, TableName};
-use crate::plan::reader::{KeyKind, TableReader};
+use crate::vocab::reader::{KeyKind, TableReader};
+use crate::vocab::{Phase, TableName};
 use std::time::Duration;
 
-use crate::plan::diagnostic::Diagnostic;
+use crate::vocab::diagnostic::Diagnostic;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Backfill {
@@ -22,11 +20,11 @@ pub struct Backfill {
     /// Key columns to walk; `None` means the primary key.
     pub key: Option<Vec<String>>,
     pub batch_size: Option<u64>,
-    #[serde(with = "crate::plan::model::opt_duration")]
+    #[serde(with = "crate::vocab::duration::opt_duration")]
     pub pause: Option<Duration>,
-    #[serde(with = "crate::plan::model::opt_duration")]
+    #[serde(with = "crate::vocab::duration::opt_duration")]
     pub target_batch_time: Option<Duration>,
-    #[serde(with = "crate::plan::model::opt_duration")]
+    #[serde(with = "crate::vocab::duration::opt_duration")]
     pub max_lag: Option<Duration>,
     pub throttle_query: Option<String>,
 }
@@ -34,23 +32,46 @@ pub struct Backfill {
 impl Operation for Backfill {
     const NAME: &'static str = "backfill";
     const PHASES: &'static [Phase] = &[Phase::Backfill];
-    const DOC: &'static str = "Update existing rows in small keyset-paginated batches, each its own transaction.";
+    const DOC: &'static str =
+        "Update existing rows in small keyset-paginated batches, each its own transaction.";
 
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
         let table = r.req_table_name("table", "the table to backfill");
-        let set = r.req_expression_map("set", "columns to write: `{ column = \"SQL expression\" }`");
-        let filter = r.opt_str("where", KeyKind::Expression, "extra filter, a SQL expression");
+        let set =
+            r.req_expression_map("set", "columns to write: `{ column = \"SQL expression\" }`");
+        let filter = r.opt_str(
+            "where",
+            KeyKind::Expression,
+            "extra filter, a SQL expression",
+        );
         let key = r.opt_ident_list("key", "key columns to walk (default: the primary key)");
-        let batch_size = r.opt_positive("batch_size", "rows per batch and transaction (default 1000)");
+        let batch_size = r.opt_positive(
+            "batch_size",
+            "rows per batch and transaction (default 1000)",
+        );
         let pause = r.opt_duration("pause", "sleep between batches (default \"0ms\")");
-        let target_batch_time = r.opt_duration("target_batch_time", "adapt the batch size so a batch takes about this long");
-        let max_lag = r.opt_duration("max_lag", "PostgreSQL: pause while a replica lags more than this");
-        let throttle_query = r.opt_str("throttle_query", KeyKind::Query, "SQL returning a boolean: pause while it returns true");
+        let target_batch_time = r.opt_duration(
+            "target_batch_time",
+            "adapt the batch size so a batch takes about this long",
+        );
+        let max_lag = r.opt_duration(
+            "max_lag",
+            "PostgreSQL: pause while a replica lags more than this",
+        );
+        let throttle_query = r.opt_str(
+            "throttle_query",
+            KeyKind::Query,
+            "SQL returning a boolean: pause while it returns true",
+        );
         let set = set?;
         if set.get_ref().is_empty() {
             r.report(
-                Diagnostic::error("empty-set", Some(set.span()), "backfill `set` is empty: there is nothing to write")
-                    .with_help("name at least one column: `set = { column = \"expression\" }`"),
+                Diagnostic::error(
+                    "empty-set",
+                    Some(set.span()),
+                    "backfill `set` is empty: there is nothing to write",
+                )
+                .with_help("name at least one column: `set = { column = \"expression\" }`"),
             );
             return None;
         }
@@ -70,9 +91,5 @@ impl Operation for Backfill {
     fn target(&self) -> String {
         let columns: Vec<&str> = self.set.iter().map(|(c, _)| c.as_str()).collect();
         format!("{}.{}", self.table, columns.join(", "))
-    }
-
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-        dialect.backfill(self)
     }
 }

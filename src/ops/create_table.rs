@@ -2,11 +2,10 @@
 
 use serde::Serialize;
 
-use super::planned::PlannedOp;
 use super::Operation;
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::{Phase, TableName};
-use crate::plan::reader::{KeyKind, TableReader};
+use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::reader::{KeyKind, TableReader};
+use crate::vocab::{Phase, TableName};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ColumnDef {
@@ -43,17 +42,28 @@ impl CreateTable {
 
 fn read_column(r: &mut TableReader<'_, '_>) -> Option<ColumnDef> {
     let name = r.req_str("name", KeyKind::Identifier, "column name");
-    let type_ = r.req_str("type", KeyKind::Type, "column type, as SQL (`bigint`, `text`)");
+    let type_ = r.req_str(
+        "type",
+        KeyKind::Type,
+        "column type, as SQL (`bigint`, `text`)",
+    );
     let nullable = r.opt_bool("nullable", "whether NULL is allowed (default true)");
-    let default = r.opt_str("default", KeyKind::Expression, "default value, a SQL expression");
+    let default = r.opt_str(
+        "default",
+        KeyKind::Expression,
+        "default value, a SQL expression",
+    );
     let primary_key = r.opt_bool("primary_key", "part of the primary key (default false)");
     if nullable == Some(true) && primary_key == Some(true) {
         let span = r.span();
         r.report(
-            crate::plan::diagnostic::Diagnostic::error(
+            Diagnostic::error(
                 "contradiction",
                 Some(span),
-                format!("column `{}` is in the primary key, which cannot be nullable", name.as_deref().unwrap_or("?")),
+                format!(
+                    "column `{}` is in the primary key, which cannot be nullable",
+                    name.as_deref().unwrap_or("?")
+                ),
             )
             .with_help("remove `nullable = true`: primary key columns are NOT NULL"),
         );
@@ -74,11 +84,22 @@ impl Operation for CreateTable {
 
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
         let table = r.req_table_name("table", "the table to create");
-        let columns = r.table_array("columns", "the columns: `{ name, type, [nullable], [default], [primary_key] }`", read_column);
-        let primary_key = r.opt_ident_list("primary_key", "primary key columns (or `primary_key = true` on columns)");
-        let op = CreateTable { table: table?, columns: columns?, primary_key };
+        let columns = r.table_array(
+            "columns",
+            "the columns: `{ name, type, [nullable], [default], [primary_key] }`",
+            read_column,
+        );
+        let primary_key = r.opt_ident_list(
+            "primary_key",
+            "primary key columns (or `primary_key = true` on columns)",
+        );
+        let op = CreateTable {
+            table: table?,
+            columns: columns?,
+            primary_key,
+        };
         if op.primary_key.is_some() && op.columns.iter().any(|c| c.primary_key) {
-            r.report(crate::plan::diagnostic::Diagnostic::error(
+            r.report(Diagnostic::error(
                 "contradiction",
                 Some(r.span()),
                 format!("create_table {} gives a primary key both as `primary_key = [...]` and on columns", op.table),
@@ -86,21 +107,33 @@ impl Operation for CreateTable {
         }
         for (i, column) in op.columns.iter().enumerate() {
             if op.columns[..i].iter().any(|c| c.name == column.name) {
-                r.report(crate::plan::diagnostic::Diagnostic::error(
-                    "duplicate",
-                    Some(r.span()),
-                    format!("create_table {} lists column `{}` twice", op.table, column.name),
-                ).with_help("each column once"));
+                r.report(
+                    Diagnostic::error(
+                        "duplicate",
+                        Some(r.span()),
+                        format!(
+                            "create_table {} lists column `{}` twice",
+                            op.table, column.name
+                        ),
+                    )
+                    .with_help("each column once"),
+                );
             }
         }
         if let Some(keys) = &op.primary_key {
             for key in keys {
                 if !op.columns.iter().any(|c| &c.name == key) {
-                    r.report(crate::plan::diagnostic::Diagnostic::error(
-                        "unknown-column",
-                        Some(r.span()),
-                        format!("primary key column `{key}` is not among the columns of {}", op.table),
-                    ).with_help("list the column in `columns`, or correct the name"));
+                    r.report(
+                        Diagnostic::error(
+                            "unknown-column",
+                            Some(r.span()),
+                            format!(
+                                "primary key column `{key}` is not among the columns of {}",
+                                op.table
+                            ),
+                        )
+                        .with_help("list the column in `columns`, or correct the name"),
+                    );
                 }
             }
         }
@@ -109,9 +142,5 @@ impl Operation for CreateTable {
 
     fn target(&self) -> String {
         self.table.to_string()
-    }
-
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-        dialect.create_table(self)
     }
 }

@@ -2,11 +2,9 @@
 
 use serde::Serialize;
 
-use super::planned::PlannedOp;
 use super::Operation;
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::{Phase, TableName};
-use crate::plan::reader::{KeyKind, TableReader};
+use crate::vocab::reader::{KeyKind, TableReader};
+use crate::vocab::{Phase, TableName};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DropColumn {
@@ -22,14 +20,13 @@ impl Operation for DropColumn {
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
         let table = r.req_table_name("table", "the table");
         let column = r.req_str("column", KeyKind::Identifier, "the column");
-        Some(DropColumn { table: table?, column: column? })
+        Some(DropColumn {
+            table: table?,
+            column: column?,
+        })
     }
 
     fn target(&self) -> String {
         format!("{}.{}", self.table, self.column)
-    }
-
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-        dialect.drop_column(self)
     }
 }

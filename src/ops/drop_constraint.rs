@@ -2,11 +2,9 @@
 
 use serde::Serialize;
 
-use super::planned::PlannedOp;
 use super::Operation;
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::{Phase, TableName};
-use crate::plan::reader::{KeyKind, TableReader};
+use crate::vocab::reader::{KeyKind, TableReader};
+use crate::vocab::{Phase, TableName};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DropConstraint {
@@ -22,14 +20,13 @@ impl Operation for DropConstraint {
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
         let table = r.req_table_name("table", "the table");
         let name = r.req_str("name", KeyKind::Identifier, "the constraint");
-        Some(DropConstraint { table: table?, name: name? })
+        Some(DropConstraint {
+            table: table?,
+            name: name?,
+        })
     }
 
     fn target(&self) -> String {
         format!("constraint {} on {}", self.name, self.table)
-    }
-
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-        dialect.drop_constraint(self)
     }
 }

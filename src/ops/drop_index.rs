@@ -2,11 +2,9 @@
 
 use serde::Serialize;
 
-use super::planned::PlannedOp;
 use super::Operation;
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::{Phase, TableName};
-use crate::plan::reader::TableReader;
+use crate::vocab::reader::TableReader;
+use crate::vocab::{Phase, TableName};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DropIndex {
@@ -19,7 +17,8 @@ pub struct DropIndex {
 impl Operation for DropIndex {
     const NAME: &'static str = "drop_index";
     const PHASES: &'static [Phase] = &[Phase::Contract];
-    const DOC: &'static str = "Drop an index concurrently; its definition is saved so rollback can rebuild it.";
+    const DOC: &'static str =
+        "Drop an index concurrently; its definition is saved so rollback can rebuild it.";
 
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
         let name = r.req_qualified_name("name", "the index (optionally schema-qualified)");
@@ -32,9 +31,5 @@ impl Operation for DropIndex {
             Some(table) => format!("index {} on {table}", self.name),
             None => format!("index {}", self.name),
         }
-    }
-
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-        dialect.drop_index(self)
     }
 }

@@ -2,11 +2,9 @@
 
 use serde::Serialize;
 
-use super::planned::PlannedOp;
 use super::Operation;
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::{Phase, TableName};
-use crate::plan::reader::TableReader;
+use crate::vocab::reader::TableReader;
+use crate::vocab::{Phase, TableName};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DropTable {
@@ -25,9 +23,5 @@ impl Operation for DropTable {
 
     fn target(&self) -> String {
         self.table.to_string()
-    }
-
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-        dialect.drop_table(self)
     }
 }

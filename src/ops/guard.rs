@@ -2,15 +2,29 @@
 
 use serde::Serialize;
 
-use super::planned::PlannedOp;
 use super::Operation;
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::{Phase, TableName};
-use crate::plan::reader::{KeyKind, TableReader};
-use super::planned::Expect;
 use super::ANY_PHASE;
-use crate::plan::diagnostic::Diagnostic;
-use crate::plan::reader::IntOrBool;
+use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::reader::IntOrBool;
+use crate::vocab::reader::{KeyKind, TableReader};
+use crate::vocab::{Phase, TableName};
+
+/// The value a guard query must return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Expect {
+    Integer(i64),
+    Boolean(bool),
+}
+
+impl std::fmt::Display for Expect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expect::Integer(n) => write!(f, "{n}"),
+            Expect::Boolean(b) => write!(f, "{b}"),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -32,9 +46,19 @@ impl Operation for Guard {
     const DOC: &'static str = "A check that must hold (null count 0, or a query's result) before anything else of the phase runs.";
 
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
-        let null_count = r.opt_column_ref("null_count", "`\"table.column\"` (or `\"schema.table.column\"`) that must have no NULL");
-        let query = r.opt_str("query", KeyKind::Query, "SQL returning one value, compared with `expect`");
-        let expect = r.opt_integer_or_bool("expect", "the value `query` must return (integer or boolean)");
+        let null_count = r.opt_column_ref(
+            "null_count",
+            "`\"table.column\"` (or `\"schema.table.column\"`) that must have no NULL",
+        );
+        let query = r.opt_str(
+            "query",
+            KeyKind::Query,
+            "SQL returning one value, compared with `expect`",
+        );
+        let expect = r.opt_integer_or_bool(
+            "expect",
+            "the value `query` must return (integer or boolean)",
+        );
         if r.is_probe() {
             return None;
         }
@@ -44,29 +68,68 @@ impl Operation for Guard {
         match (r.has("null_count"), r.has("query"), r.has("expect")) {
             (true, false, false) => {
                 let (table, column) = null_count?;
-                Some(Guard { check: GuardCheck::NullCount { table, column } })
+                Some(Guard {
+                    check: GuardCheck::NullCount { table, column },
+                })
             }
             (false, true, true) => {
                 let expect = match expect? {
                     IntOrBool::Int(n) => Expect::Integer(n),
                     IntOrBool::Bool(b) => Expect::Boolean(b),
                 };
-                Some(Guard { check: GuardCheck::Query { query: query?, expect } })
+                Some(Guard {
+                    check: GuardCheck::Query {
+                        query: query?,
+                        expect,
+                    },
+                })
             }
             (false, true, false) => {
-                r.report(Diagnostic::error("missing-key", Some(span), "guard with `query` is missing `expect`").with_help("add `expect = 0` (or the integer or boolean the query must return)"));
+                r.report(
+                    Diagnostic::error(
+                        "missing-key",
+                        Some(span),
+                        "guard with `query` is missing `expect`",
+                    )
+                    .with_help(
+                        "add `expect = 0` (or the integer or boolean the query must return)",
+                    ),
+                );
                 None
             }
             (false, false, true) => {
-                r.report(Diagnostic::error("missing-key", Some(span), "guard with `expect` is missing `query`").with_help("add `query = \"SELECT …\"` returning the value to compare with `expect`"));
+                r.report(
+                    Diagnostic::error(
+                        "missing-key",
+                        Some(span),
+                        "guard with `expect` is missing `query`",
+                    )
+                    .with_help(
+                        "add `query = \"SELECT …\"` returning the value to compare with `expect`",
+                    ),
+                );
                 None
             }
             (false, false, false) => {
-                r.report(Diagnostic::error("missing-key", Some(span), "guard needs `null_count` or `query`").with_help(help));
+                r.report(
+                    Diagnostic::error(
+                        "missing-key",
+                        Some(span),
+                        "guard needs `null_count` or `query`",
+                    )
+                    .with_help(help),
+                );
                 None
             }
             (true, _, _) => {
-                r.report(Diagnostic::error("contradiction", Some(span), "guard gives both `null_count` and `query`/`expect`").with_help(help));
+                r.report(
+                    Diagnostic::error(
+                        "contradiction",
+                        Some(span),
+                        "guard gives both `null_count` and `query`/`expect`",
+                    )
+                    .with_help(help),
+                );
                 None
             }
         }
@@ -77,9 +140,5 @@ impl Operation for Guard {
             GuardCheck::NullCount { table, column } => format!("no NULL in {table}.{column}"),
             GuardCheck::Query { expect, .. } => format!("query returns {expect}"),
         }
-    }
-
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-        dialect.guard(self)
     }
 }

@@ -2,16 +2,31 @@
 //!
 //! The TOML name, the file name and the type name are the same words: `op = "set_not_null"`,
 //! `ops/set_not_null.rs`, `SetNotNull`. Each file holds the operation's parameters and how they
-//! are read; the SQL for each database lives in `crate::dialect`.
+//! are read. Operations are plain data: the SQL for each database lives in `crate::dialect`,
+//! which turns an [`Op`] into statements with one `match` (`dialect::plan_op`).
 
-pub mod planned;
+pub mod add_check;
+pub mod add_column;
+pub mod add_foreign_key;
+pub mod add_index;
+pub mod backfill;
+pub mod create_table;
+pub mod drop_column;
+pub mod drop_constraint;
+pub mod drop_default;
+pub mod drop_index;
+pub mod drop_sync;
+pub mod drop_table;
+pub mod guard;
+pub mod set_default;
+pub mod set_not_null;
+pub mod sql;
+pub mod sync_column;
 
 use serde::Serialize;
 
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::Phase;
-use crate::plan::reader::TableReader;
-use planned::PlannedOp;
+use crate::vocab::reader::{KeyInfo, TableReader};
+use crate::vocab::Phase;
 
 /// What every operation provides.
 pub trait Operation: Sized {
@@ -28,9 +43,6 @@ pub trait Operation: Sized {
 
     /// What the step acts on, for humans: `users.email_verified`.
     fn target(&self) -> String;
-
-    /// The SQL the step runs on `dialect`, and its undo.
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported>;
 }
 
 /// Static facts about an operation, for validation and the schema.
@@ -39,15 +51,16 @@ pub struct OpSpec {
     pub name: &'static str,
     pub phases: &'static [Phase],
     pub doc: &'static str,
-    /// Lists the keys the operation reads (see [`crate::plan::reader::probe_keys`]).
-    pub keys: fn() -> Vec<crate::plan::reader::KeyInfo>,
+    /// Lists the keys the operation reads (see [`crate::vocab::reader::probe_keys`]).
+    pub keys: fn() -> Vec<KeyInfo>,
     /// Reads the operation from a step table.
     pub read: fn(&mut TableReader<'_, '_>) -> Option<Op>,
 }
 
+/// Builds [`Op`] (one variant per operation type) and [`OPS`] (the registry) from one list, so
+/// the two cannot disagree. The modules themselves are declared above, as plain `mod` lines.
 macro_rules! operations {
     ($($module:ident => $ty:ident),* $(,)?) => {
-        $(pub mod $module;)*
         $(pub use $module::$ty;)*
 
         /// Any operation of a plan.
@@ -57,13 +70,13 @@ macro_rules! operations {
             $($ty($ty),)*
         }
 
-        /// Every operation, in the order of the SPEC's table.
+        /// Every operation, in the order the README's table of operations lists them.
         pub const OPS: &[OpSpec] = &[
             $(OpSpec {
                 name: <$ty as Operation>::NAME,
                 phases: <$ty as Operation>::PHASES,
                 doc: <$ty as Operation>::DOC,
-                keys: || crate::plan::reader::probe_keys(<$ty as Operation>::read),
+                keys: || crate::vocab::reader::probe_keys(<$ty as Operation>::read),
                 read: |r| <$ty as Operation>::read(r).map(Op::$ty),
             },)*
         ];
@@ -79,10 +92,6 @@ macro_rules! operations {
 
             pub fn target(&self) -> String {
                 match self { $(Op::$ty(op) => op.target(),)* }
-            }
-
-            pub fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-                match self { $(Op::$ty(op) => op.plan(dialect),)* }
             }
         }
     };
@@ -119,24 +128,3 @@ const ANY_PHASE: &[Phase] = &[
     Phase::Switch,
     Phase::Contract,
 ];
-
-/// Plans every step of `plan` for `dialect`, in execution order (phase by phase).
-pub fn plan_steps(
-    plan: &crate::plan::Plan,
-    dialect: &dyn Dialect,
-) -> Result<Vec<planned::PlannedStep>, Unsupported> {
-    let mut steps: Vec<&crate::plan::Step> = plan.steps.iter().collect();
-    steps.sort_by_key(|s| (s.phase, s.index));
-    steps
-        .into_iter()
-        .map(|step| {
-            Ok(planned::PlannedStep {
-                phase: step.phase,
-                index: step.index,
-                op: step.op.name(),
-                target: step.op.target(),
-                planned: step.op.plan(dialect)?,
-            })
-        })
-        .collect()
-}

@@ -2,12 +2,11 @@
 
 use serde::Serialize;
 
-use super::planned::PlannedOp;
 use super::Operation;
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::Phase;
-use crate::plan::reader::{KeyKind, TableReader};
 use super::ANY_PHASE;
+use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::reader::{KeyKind, TableReader};
+use crate::vocab::Phase;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sql {
@@ -20,32 +19,40 @@ pub struct Sql {
 impl Operation for Sql {
     const NAME: &'static str = "sql";
     const PHASES: &'static [Phase] = ANY_PHASE;
-    const DOC: &'static str = "Run SQL as written; `down` undoes it (without `down` the step is irreversible).";
+    const DOC: &'static str =
+        "Run SQL as written; `down` undoes it (without `down` the step is irreversible).";
 
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
         let up = r.req_str("up", KeyKind::Query, "SQL to run");
         let down = r.opt_str("down", KeyKind::Query, "SQL that undoes `up`");
-        let transaction = r.opt_bool("transaction", "run inside a transaction (default true)").unwrap_or(true);
+        let transaction = r
+            .opt_bool("transaction", "run inside a transaction (default true)")
+            .unwrap_or(true);
         if !r.has("down") && !r.is_probe() {
             let span = r.span();
             r.report(
-                crate::plan::diagnostic::Diagnostic::warning("irreversible", Some(span), "sql step has no `down`: it cannot be rolled back")
+                Diagnostic::warning("irreversible", Some(span), "sql step has no `down`: it cannot be rolled back")
                     .with_help("add `down = \"…\"` with SQL that undoes `up`, or accept that rollback will refuse to pass this step"),
             );
         }
-        Some(Sql { up: up?, down, transaction })
+        Some(Sql {
+            up: up?,
+            down,
+            transaction,
+        })
     }
 
     fn target(&self) -> String {
-        let first = self.up.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+        let first = self
+            .up
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("");
         let mut short: String = first.chars().take(48).collect();
         if first.chars().count() > 48 || self.up.trim().lines().count() > 1 {
             short.push('…');
         }
         short
-    }
-
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-        dialect.sql(self)
     }
 }

@@ -2,12 +2,10 @@
 
 use serde::Serialize;
 
-use super::planned::PlannedOp;
 use super::Operation;
-use crate::dialect::{Dialect, Unsupported};
-use crate::plan::model::{Phase, TableName};
-use crate::plan::reader::{KeyKind, TableReader};
-use super::add_index::shorten_identifier;
+use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::reader::{KeyKind, TableReader};
+use crate::vocab::{Phase, TableName};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReverseSync {
@@ -25,15 +23,17 @@ pub struct SyncColumn {
     pub reverse: Option<ReverseSync>,
 }
 
-/// The trigger (and PostgreSQL function) name for a synced column; `drop_sync` uses the same.
-pub fn trigger_name(table: &TableName, column: &str) -> String {
-    shorten_identifier(&format!("bellows_sync_{}_{}", table.name, column))
-}
-
 fn read_reverse(r: &mut TableReader<'_, '_>) -> Option<ReverseSync> {
     let column = r.req_str("column", KeyKind::Identifier, "the old column kept in step");
-    let from = r.req_str("from", KeyKind::Expression, "SQL expression for the old column");
-    Some(ReverseSync { column: column?, from: from? })
+    let from = r.req_str(
+        "from",
+        KeyKind::Expression,
+        "SQL expression for the old column",
+    );
+    Some(ReverseSync {
+        column: column?,
+        from: from?,
+    })
 }
 
 impl Operation for SyncColumn {
@@ -44,17 +44,37 @@ impl Operation for SyncColumn {
     fn read(r: &mut TableReader<'_, '_>) -> Option<Self> {
         let table = r.req_table_name("table", "the table");
         let column = r.req_str("column", KeyKind::Identifier, "the column kept in step");
-        let from = r.req_str("from", KeyKind::Expression, "SQL expression over the row being written");
-        let reverse = r.table("reverse", false, "the other direction, for renames: `{ column, from }`", read_reverse);
-        let op = SyncColumn { table: table?, column: column?, from: from?, reverse };
+        let from = r.req_str(
+            "from",
+            KeyKind::Expression,
+            "SQL expression over the row being written",
+        );
+        let reverse = r.table(
+            "reverse",
+            false,
+            "the other direction, for renames: `{ column, from }`",
+            read_reverse,
+        );
+        let op = SyncColumn {
+            table: table?,
+            column: column?,
+            from: from?,
+            reverse,
+        };
         if let Some(rev) = &op.reverse {
             if rev.column == op.column {
                 let span = r.span();
-                r.report(crate::plan::diagnostic::Diagnostic::error(
-                    "contradiction",
-                    Some(span),
-                    format!("sync_column {}.{} cannot sync the column with itself", op.table, op.column),
-                ).with_help("`reverse.column` names the other (old) column"));
+                r.report(
+                    Diagnostic::error(
+                        "contradiction",
+                        Some(span),
+                        format!(
+                            "sync_column {}.{} cannot sync the column with itself",
+                            op.table, op.column
+                        ),
+                    )
+                    .with_help("`reverse.column` names the other (old) column"),
+                );
             }
         }
         Some(op)
@@ -62,9 +82,5 @@ impl Operation for SyncColumn {
 
     fn target(&self) -> String {
         format!("{}.{}", self.table, self.column)
-    }
-
-    fn plan(&self, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported> {
-        dialect.sync_column(self)
     }
 }

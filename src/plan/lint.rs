@@ -4,10 +4,11 @@
 //! undoes, repeats or breaks what another step of the same plan does is an error; a pattern that
 //! works but hurts the running application is a warning. `sql` and `guard` steps are opaque.
 
-use super::diagnostic::Diagnostic;
-use super::model::{Phase, Plan, Step, TableName};
+use super::model::{Plan, Step};
 use crate::ops::add_foreign_key::AddForeignKey;
 use crate::ops::Op;
+use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::{Phase, TableName};
 
 /// Every cross-step finding of a plan that parsed.
 pub fn lint(plan: &Plan) -> Vec<Diagnostic> {

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use toml::de::{DeTable, DeValue};
 
-use super::diagnostic::{did_you_mean, Diagnostic};
 use super::lint;
-use super::model::{Phase, Plan, Settings, Step};
-use super::reader::{KeyInfo, KeyKind, TableReader};
+use super::model::{Plan, Settings, Step};
 use crate::ops::{self, Op};
+use crate::vocab::diagnostic::{did_you_mean, Diagnostic};
+use crate::vocab::reader::{KeyInfo, KeyKind, TableReader};
+use crate::vocab::Phase;
 
 /// A plan file's text, kept for rendering diagnostics against it.
 #[derive(Debug, Clone)]
@@ -257,12 +258,12 @@ fn read_header(r: &mut TableReader<'_, '_>) -> Option<Header> {
 /// The keys a plan file accepts at its top level (the phases with no nested keys: their steps
 /// are described by [`crate::ops::OPS`]). The JSON Schema is generated from this.
 pub fn plan_keys() -> Vec<KeyInfo> {
-    super::reader::probe_keys(read_header)
+    crate::vocab::reader::probe_keys(read_header)
 }
 
 /// The keys of `[settings]`.
 pub fn settings_keys() -> Vec<KeyInfo> {
-    super::reader::probe_keys(read_settings)
+    crate::vocab::reader::probe_keys(read_settings)
 }
 
 pub(crate) fn read_settings(r: &mut TableReader<'_, '_>) -> Option<Settings> {

@@ -1,13 +1,10 @@
-//! Plan files: the model, loading TOML with spans, validation and diagnostics.
+//! Plan files: the model, loading TOML with spans, validation and rendering of diagnostics.
 
-pub mod diagnostic;
 pub mod discover;
 pub mod lint;
 pub mod load;
 pub mod model;
-pub mod reader;
 pub mod render;
 pub mod schema;
 
-pub use diagnostic::{Diagnostic, Severity};
-pub use model::{Phase, Plan, Settings, Step, TableName};
+pub use model::{Plan, Settings, Step};

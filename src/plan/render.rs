@@ -3,8 +3,8 @@
 use console::Style;
 use serde::Serialize;
 
-use super::diagnostic::{Diagnostic, Severity};
 use super::load::Source;
+use crate::vocab::diagnostic::{Diagnostic, Severity};
 
 /// The largest char boundary of `text` at or before `offset` (spans may come from a parser error
 /// in the middle of a multi-byte character; slicing there would panic).

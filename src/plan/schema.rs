@@ -11,9 +11,10 @@
 use serde_json::{json, Map, Value};
 
 use super::load::{default_op, plan_keys};
-use super::model::Phase;
-use super::reader::{duration_pattern, KeyInfo, KeyKind};
 use crate::ops::{OpSpec, OPS};
+use crate::vocab::duration::duration_pattern;
+use crate::vocab::reader::{KeyInfo, KeyKind};
+use crate::vocab::Phase;
 
 /// A non-blank string.
 const NON_BLANK: &str = r"\S";

@@ -164,7 +164,7 @@ fn exercise(text: &str) {
             bellows::dialect::DialectKind::Postgres,
             bellows::dialect::DialectKind::Sqlite,
         ] {
-            let _ = bellows::ops::plan_steps(plan, kind.dialect());
+            let _ = bellows::dialect::plan_steps(plan, kind.dialect());
         }
     }
 }

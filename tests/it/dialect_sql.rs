@@ -1,7 +1,7 @@
 //! The planned SQL of every operation, run on a real PostgreSQL and a real SQLite.
 //!
 //! A small stand-in for the engine runs each step's actions (statements, guards, captures,
-//! saved SQL, backfill batches) the way `src/ops/planned.rs` describes them. On PostgreSQL,
+//! saved SQL, backfill batches) the way `src/dialect/planned.rs` describes them. On PostgreSQL,
 //! every lock-taking statement is also run inside a transaction and the locks it holds are read
 //! from `pg_locks`: the strongest one must be the lock the dialect claims. Rollback of the whole
 //! plan must bring the catalog back to what it was. The sync triggers are proven with writes
@@ -11,11 +11,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bellows::dialect::DialectKind;
-use bellows::ops::planned::{Action, Expect, Lock, LockPolicy, PlannedOp, Undo};
+use bellows::dialect::planned::{Action, Expect, Lock, LockPolicy, PlannedOp, Undo};
+use bellows::dialect::{plan_op, DialectKind};
 use bellows::ops::Op;
 use bellows::plan::load::load_str;
-use bellows::plan::{Phase, Plan, TableName};
+use bellows::plan::Plan;
+use bellows::vocab::{Phase, TableName};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, Executor, PgConnection, Row, SqliteConnection};
 
@@ -39,9 +40,7 @@ fn planned(plan: &Plan, kind: DialectKind) -> Vec<(Phase, usize, Op, PlannedOp)>
     steps
         .into_iter()
         .map(|step| {
-            let planned = step
-                .op
-                .plan(kind.dialect())
+            let planned = plan_op(&step.op, kind.dialect())
                 .unwrap_or_else(|e| panic!("{} cannot be planned: {e}", step.op.name()));
             (step.phase, step.index, step.op.clone(), planned)
         })

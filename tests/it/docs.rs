@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use bellows::ops::OPS;
-use bellows::plan::reader::{KeyInfo, KeyKind};
+use bellows::vocab::reader::{KeyInfo, KeyKind};
 
 fn read(file: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);

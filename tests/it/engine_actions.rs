@@ -8,15 +8,15 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bellows::config::Config;
+use bellows::dialect::planned::{
+    Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, PlannedStep, Special, Statement,
+    TableEffect, Undo,
+};
 use bellows::engine::reporter::{Event, Reporter};
 use bellows::engine::{
     self, Answer, ApplyOptions, Confirmation, ErrorKind, PlanRun, RollbackOptions,
 };
-use bellows::ops::planned::{
-    Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, PlannedStep, Special, Statement,
-    TableEffect, Undo,
-};
-use bellows::plan::model::{Phase, TableName};
+use bellows::vocab::{Phase, TableName};
 
 use crate::common::{bellows, bellows_std, output_text, Plans, ScratchDb};
 

@@ -6,10 +6,12 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use bellows::config::{Config, Overrides};
+use bellows::dialect::planned::{
+    Action, BackfillPlan, BatchSettings, PlannedOp, PlannedStep, Undo,
+};
 use bellows::engine::reporter::{Event, Reporter};
 use bellows::engine::{self, Answer, ApplyOptions, Confirmation, ErrorKind, PlanRun, StopSignal};
-use bellows::ops::planned::{Action, BackfillPlan, PlannedOp, PlannedStep, Undo};
-use bellows::plan::model::{Phase, TableName};
+use bellows::vocab::{Phase, TableName};
 
 use crate::common::ScratchDb;
 
@@ -93,6 +95,10 @@ fn backfill_run(table: &str, key: Option<Vec<String>>, batch_size: u64) -> PlanR
                 filter: Some("email_verified IS NULL".to_string()),
                 batch_sql: String::new(),
                 count_sql: String::new(),
+                settings: BatchSettings {
+                    batch_size: Some(batch_size),
+                    ..BatchSettings::default()
+                },
             })],
             undo: Undo::Nothing("the expand rollback removes the column".into()),
             notes: Vec::new(),

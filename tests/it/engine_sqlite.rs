@@ -974,7 +974,8 @@ fn busy_run(lock_retries: u32) -> bellows::engine::PlanRun {
         .plan
         .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
     let steps =
-        bellows::ops::plan_steps(&plan, bellows::dialect::DialectKind::Sqlite.dialect()).unwrap();
+        bellows::dialect::plan_steps(&plan, bellows::dialect::DialectKind::Sqlite.dialect())
+            .unwrap();
     let flags = Overrides {
         lock_timeout: Some(Duration::from_millis(100)),
         lock_retries: Some(lock_retries),

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use bellows::plan::load::load_file;
-use bellows::plan::Phase;
+use bellows::vocab::Phase;
 
 fn example_plans() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plans");

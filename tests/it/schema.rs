@@ -7,9 +7,10 @@ use std::collections::BTreeSet;
 
 use bellows::ops::OPS;
 use bellows::plan::load::{default_op, plan_keys};
-use bellows::plan::model::Phase;
-use bellows::plan::reader::{parse_duration, KeyInfo, KeyKind};
 use bellows::plan::schema::plan_schema;
+use bellows::vocab::duration::parse_duration;
+use bellows::vocab::reader::{KeyInfo, KeyKind};
+use bellows::vocab::Phase;
 use serde_json::{json, Value};
 
 use crate::common::{bellows, check_ok, fixtures, rendered};

@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use bellows::dialect::postgres::Postgres;
 use bellows::dialect::Dialect;
 use bellows::ops::Backfill;
-use bellows::plan::model::TableName;
+use bellows::vocab::TableName;
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Row};
 

@@ -11,7 +11,7 @@ use crate::engine::error::{DbContext, EngineError, ErrorKind};
 use crate::engine::ledger::{
     from_epoch, group_steps, to_epoch, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
 };
-use crate::plan::model::Phase;
+use crate::vocab::Phase;
 
 use super::{in_write_transaction, is_busy, LEDGER_BUSY_TIMEOUT};
 

@@ -26,9 +26,9 @@ use super::backend::{
 };
 use super::error::{DbContext, EngineError, ErrorKind};
 use super::ledger::{PlanLedger, PlanRecord, StepKey, StepRecord};
+use crate::dialect::planned::{Capture, Expect, GuardQuery, Statement, TableRebuild};
 use crate::dialect::{quote_ident, DialectKind};
-use crate::ops::planned::{Capture, Expect, GuardQuery, Statement, TableRebuild};
-use crate::plan::model::{Phase, TableName};
+use crate::vocab::{Phase, TableName};
 
 /// The oldest SQLite bellows runs on: 3.35 brought `ALTER TABLE DROP COLUMN`.
 pub const MINIMUM_VERSION: (u32, u32) = (3, 35);

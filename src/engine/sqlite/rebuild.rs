@@ -8,12 +8,12 @@
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Row;
 
+use crate::dialect::planned::{RebuildChange, TableRebuild};
 use crate::dialect::sqlite_table::{self, DefinitionChange};
 use crate::dialect::{DialectKind, Unsupported};
 use crate::engine::backend::AttemptError;
 use crate::engine::error::{db_message, EngineError, ErrorKind};
 use crate::engine::ledger::StepKey;
-use crate::ops::planned::{RebuildChange, TableRebuild};
 
 use super::{classify, in_write_transaction, is_interrupt, ledger};
 
@@ -232,7 +232,7 @@ fn stage(i: usize) -> &'static str {
 async fn check_foreign_keys(
     conn: &mut SqliteConnection,
     name: &str,
-    table: &crate::plan::model::TableName,
+    table: &crate::vocab::TableName,
 ) -> Result<(), AttemptError> {
     let rows = sqlx::query(&format!(
         "PRAGMA foreign_key_check({})",

@@ -2,9 +2,12 @@
 //!
 //! These types are data only. `bellows plan` prints them; the engine executes them.
 
+use std::time::Duration;
+
 use serde::Serialize;
 
-use crate::plan::model::{Phase, TableName};
+pub use crate::ops::guard::Expect;
+use crate::vocab::{Phase, TableName};
 
 /// PostgreSQL table-level lock modes (and SQLite's database write lock), weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -148,23 +151,6 @@ impl Statement {
     }
 }
 
-/// The value a guard query must return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum Expect {
-    Integer(i64),
-    Boolean(bool),
-}
-
-impl std::fmt::Display for Expect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Expect::Integer(n) => write!(f, "{n}"),
-            Expect::Boolean(b) => write!(f, "{b}"),
-        }
-    }
-}
-
 /// A check that must hold before anything else of its phase runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GuardQuery {
@@ -217,6 +203,21 @@ pub struct BackfillPlan {
     pub batch_sql: String,
     /// Counts rows the backfill will touch (`bellows plan` with a database).
     pub count_sql: String,
+    /// The step's own batching and throttling keys, so the engine needs nothing else from the
+    /// plan. Not serialized: `bellows plan` shows them resolved, next to the step.
+    #[serde(skip)]
+    pub settings: BatchSettings,
+}
+
+/// A backfill step's batching and throttling keys as written; `None`: not set on the step (the
+/// resolved configuration decides, see `Config::batch_size_for` and friends).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchSettings {
+    pub batch_size: Option<u64>,
+    pub pause: Option<Duration>,
+    pub target_batch_time: Option<Duration>,
+    pub max_lag: Option<Duration>,
+    pub throttle_query: Option<String>,
 }
 
 /// SQLite cannot alter a column or constraint in place: the table is rebuilt in one

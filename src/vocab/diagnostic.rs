@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::model::Span;
+use super::span::Span;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
