@@ -1,8 +1,7 @@
 //! The one trait each database implements for the engine: connections, the run lock, the
 //! ledger, and running what planning produced. Everything above it (ordering, retries, guards,
-//! compensation, rollback) is written once, in terms of this trait.
-//!
-//! See `ENGINE_API.md` at the repository root for how to implement it.
+//! compensation, rollback) is written once, in terms of this trait. A new database implements
+//! it in its own folder under `engine/`, as `engine/sqlite/` does.
 
 use std::time::Duration;
 
