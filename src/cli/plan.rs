@@ -15,7 +15,7 @@ use crate::ops::Op;
 use crate::plan::load::{load_file, Loaded};
 use crate::plan::render::{locate, render, Located};
 use crate::plan::{Plan, Settings};
-use crate::vocab::{defaults, Diagnostic, Phase};
+use crate::vocab::{defaults, Code, Diagnostic, Phase};
 
 /// Everything `bellows plan` shows, as data: the human output draws it, `--format json`
 /// serializes it.
@@ -116,7 +116,7 @@ pub fn diagnostics(loaded: &Loaded, dialect: DialectKind) -> Vec<Diagnostic> {
         for step in &plan.steps {
             if let Err(unsupported) = crate::dialect::plan_op(&step.op, dialect.dialect()) {
                 diagnostics.push(
-                    Diagnostic::error("unsupported", Some(step.span.clone()), unsupported.to_string())
+                    Diagnostic::error(Code::Unsupported, Some(step.span.clone()), unsupported.to_string())
                         .with_help(format!(
                             "step {} of `{}` cannot run on {dialect}; change the step, or plan for another database with --dialect",
                             step.index + 1,

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::Operation;
-use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
 
@@ -42,7 +42,7 @@ impl Operation for AddColumn {
             let span = r.span();
             r.report(
                 Diagnostic::error(
-                    "not-null-without-default",
+                    Code::NotNullWithoutDefault,
                     Some(span),
                     "add_column with `nullable = false` and no `default` is refused: it fails on a table with rows, and otherwise locks it",
                 )

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::Operation;
-use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::naming;
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
@@ -84,7 +84,7 @@ impl Operation for AddForeignKey {
             let span = r.span();
             r.report(
                 Diagnostic::error(
-                    "invalid-value",
+                    Code::InvalidValue,
                     Some(span),
                     format!(
                         "add_foreign_key on {} has {} column(s) but references {}",

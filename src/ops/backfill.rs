@@ -7,7 +7,7 @@ use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
 use std::time::Duration;
 
-use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::diagnostic::{Code, Diagnostic};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Backfill {
@@ -67,7 +67,7 @@ impl Operation for Backfill {
         if set.get_ref().is_empty() {
             r.report(
                 Diagnostic::error(
-                    "empty-set",
+                    Code::EmptySet,
                     Some(set.span()),
                     "backfill `set` is empty: there is nothing to write",
                 )

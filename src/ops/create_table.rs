@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::Operation;
-use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
 
@@ -58,7 +58,7 @@ fn read_column(r: &mut TableReader<'_, '_>) -> Option<ColumnDef> {
         let span = r.span();
         r.report(
             Diagnostic::error(
-                "contradiction",
+                Code::Contradiction,
                 Some(span),
                 format!(
                     "column `{}` is in the primary key, which cannot be nullable",
@@ -100,7 +100,7 @@ impl Operation for CreateTable {
         };
         if op.primary_key.is_some() && op.columns.iter().any(|c| c.primary_key) {
             r.report(Diagnostic::error(
-                "contradiction",
+                Code::Contradiction,
                 Some(r.span()),
                 format!("create_table {} gives a primary key both as `primary_key = [...]` and on columns", op.table),
             ).with_help("keep one of the two"));
@@ -109,7 +109,7 @@ impl Operation for CreateTable {
             if op.columns[..i].iter().any(|c| c.name == column.name) {
                 r.report(
                     Diagnostic::error(
-                        "duplicate",
+                        Code::Duplicate,
                         Some(r.span()),
                         format!(
                             "create_table {} lists column `{}` twice",
@@ -125,7 +125,7 @@ impl Operation for CreateTable {
                 if !op.columns.iter().any(|c| &c.name == key) {
                     r.report(
                         Diagnostic::error(
-                            "unknown-column",
+                            Code::UnknownColumn,
                             Some(r.span()),
                             format!(
                                 "primary key column `{key}` is not among the columns of {}",

@@ -4,10 +4,10 @@ use serde::Serialize;
 
 use super::Operation;
 use super::ANY_PHASE;
-use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::reader::IntOrBool;
 use crate::vocab::reader::{KeyKind, TableReader};
-use crate::vocab::{Phase, TableName};
+use crate::vocab::{Phase, Span, TableName};
 
 /// The value a guard query must return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,8 +62,6 @@ impl Operation for Guard {
         if r.is_probe() {
             return None;
         }
-        let span = r.span();
-        let help = "write either `null_count = \"table.column\"` or `query = \"SELECT …\"` with `expect = 0`";
         // Decide on the keys present; a present but invalid value has been reported already.
         match (r.has("null_count"), r.has("query"), r.has("expect")) {
             (true, false, false) => {
@@ -84,52 +82,9 @@ impl Operation for Guard {
                     },
                 })
             }
-            (false, true, false) => {
-                r.report(
-                    Diagnostic::error(
-                        "missing-key",
-                        Some(span),
-                        "guard with `query` is missing `expect`",
-                    )
-                    .with_help(
-                        "add `expect = 0` (or the integer or boolean the query must return)",
-                    ),
-                );
-                None
-            }
-            (false, false, true) => {
-                r.report(
-                    Diagnostic::error(
-                        "missing-key",
-                        Some(span),
-                        "guard with `expect` is missing `query`",
-                    )
-                    .with_help(
-                        "add `query = \"SELECT …\"` returning the value to compare with `expect`",
-                    ),
-                );
-                None
-            }
-            (false, false, false) => {
-                r.report(
-                    Diagnostic::error(
-                        "missing-key",
-                        Some(span),
-                        "guard needs `null_count` or `query`",
-                    )
-                    .with_help(help),
-                );
-                None
-            }
-            (true, _, _) => {
-                r.report(
-                    Diagnostic::error(
-                        "contradiction",
-                        Some(span),
-                        "guard gives both `null_count` and `query`/`expect`",
-                    )
-                    .with_help(help),
-                );
+            (null_count, query, expect) => {
+                let span = r.span();
+                r.report(wrong_keys(null_count, query, expect, span));
                 None
             }
         }
@@ -141,4 +96,33 @@ impl Operation for Guard {
             GuardCheck::Query { expect, .. } => format!("query returns {expect}"),
         }
     }
+}
+
+/// Why a guard's keys do not make one check: which key is missing, or that both kinds are given.
+fn wrong_keys(null_count: bool, query: bool, expect: bool, span: Span) -> Diagnostic {
+    let help =
+        "write either `null_count = \"table.column\"` or `query = \"SELECT …\"` with `expect = 0`";
+    let (code, message, help) = match (null_count, query, expect) {
+        (false, true, false) => (
+            Code::MissingKey,
+            "guard with `query` is missing `expect`",
+            "add `expect = 0` (or the integer or boolean the query must return)",
+        ),
+        (false, false, true) => (
+            Code::MissingKey,
+            "guard with `expect` is missing `query`",
+            "add `query = \"SELECT …\"` returning the value to compare with `expect`",
+        ),
+        (false, false, false) => (
+            Code::MissingKey,
+            "guard needs `null_count` or `query`",
+            help,
+        ),
+        _ => (
+            Code::Contradiction,
+            "guard gives both `null_count` and `query`/`expect`",
+            help,
+        ),
+    };
+    Diagnostic::error(code, Some(span), message).with_help(help)
 }

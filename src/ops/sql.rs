@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::Operation;
 use super::ANY_PHASE;
-use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::Phase;
 
@@ -31,7 +31,7 @@ impl Operation for Sql {
         if !r.has("down") && !r.is_probe() {
             let span = r.span();
             r.report(
-                Diagnostic::warning("irreversible", Some(span), "sql step has no `down`: it cannot be rolled back")
+                Diagnostic::warning(Code::Irreversible, Some(span), "sql step has no `down`: it cannot be rolled back")
                     .with_help("add `down = \"…\"` with SQL that undoes `up`, or accept that rollback will refuse to pass this step"),
             );
         }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::Operation;
-use crate::vocab::diagnostic::Diagnostic;
+use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
 
@@ -66,7 +66,7 @@ impl Operation for SyncColumn {
                 let span = r.span();
                 r.report(
                     Diagnostic::error(
-                        "contradiction",
+                        Code::Contradiction,
                         Some(span),
                         format!(
                             "sync_column {}.{} cannot sync the column with itself",

@@ -10,9 +10,9 @@ use toml::de::{DeTable, DeValue};
 use super::lint;
 use super::model::{Plan, Settings, Step};
 use crate::ops::{self, Op};
-use crate::vocab::diagnostic::{did_you_mean, Diagnostic};
+use crate::vocab::diagnostic::{did_you_mean, Code, Diagnostic};
 use crate::vocab::reader::{KeyInfo, KeyKind, TableReader};
-use crate::vocab::Phase;
+use crate::vocab::{Phase, Span};
 
 /// A plan file's text, kept for rendering diagnostics against it.
 #[derive(Debug, Clone)]
@@ -58,7 +58,7 @@ pub fn load_path(path: &Path) -> Loaded {
                 },
                 plan: None,
                 diagnostics: vec![Diagnostic::error(
-                    "unreadable",
+                    Code::Unreadable,
                     None,
                     format!("cannot read the plan file: {error}"),
                 )],
@@ -77,7 +77,7 @@ pub fn load_path(path: &Path) -> Loaded {
                 },
                 plan: None,
                 diagnostics: vec![Diagnostic::error(
-                    "unreadable",
+                    Code::Unreadable,
                     Some(at..at + 1),
                     "the plan file is not UTF-8 text",
                 )
@@ -115,16 +115,14 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
 fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<(Plan, bool)> {
     let (document, errors) = DeTable::parse_recoverable(text);
     if !errors.is_empty() {
-        for error in errors {
-            diagnostics.push(
-                Diagnostic::error(
-                    "syntax",
-                    error.span(),
-                    format!("invalid TOML: {}", error.message().trim()),
-                )
-                .with_help("see https://toml.io for the syntax; steps are written `[[expand]]`, `[[backfill]]`, …"),
-            );
-        }
+        diagnostics.extend(errors.into_iter().map(|error| {
+            Diagnostic::error(
+                Code::Syntax,
+                error.span(),
+                format!("invalid TOML: {}", error.message().trim()),
+            )
+            .with_help("see https://toml.io for the syntax; steps are written `[[expand]]`, `[[backfill]]`, …")
+        }));
         return None;
     }
     let document_span = document.span();
@@ -134,55 +132,10 @@ fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<(
     let header = read_header(&mut reader);
     reader.finish();
 
-    let mut steps = Vec::new();
-    let mut complete = true;
-    let mut written_steps = 0;
-    for phase in Phase::ALL {
-        let Some((key, value)) = table.get_key_value(phase.as_str()) else {
-            continue;
-        };
-        let DeValue::Array(items) = value.get_ref() else {
-            diagnostics.push(
-                Diagnostic::error(
-                    "invalid-value",
-                    Some(key.span()),
-                    format!("`{phase}` must be an array of steps"),
-                )
-                .with_help(format!("write each step as `[[{phase}]]`, not `[{phase}]`")),
-            );
-            complete = false;
-            continue;
-        };
-        written_steps += items.len();
-        for (index, item) in items.iter().enumerate() {
-            let DeValue::Table(step_table) = item.get_ref() else {
-                diagnostics.push(
-                    Diagnostic::error(
-                        "invalid-value",
-                        Some(item.span()),
-                        format!("step {} of `{phase}` must be a table", index + 1),
-                    )
-                    .with_help(format!(
-                        "write each step as `[[{phase}]]` followed by its keys"
-                    )),
-                );
-                complete = false;
-                continue;
-            };
-            match read_step(phase, index, step_table, item.span(), diagnostics) {
-                Some(op) => steps.push(Step {
-                    phase,
-                    index,
-                    op,
-                    span: item.span(),
-                }),
-                None => complete = false,
-            }
-        }
-    }
-    if written_steps == 0 && complete {
+    let steps = read_steps(table, diagnostics);
+    if steps.written == 0 && steps.complete {
         diagnostics.push(
-            Diagnostic::error("no-steps", None, "the plan has no steps").with_help(
+            Diagnostic::error(Code::NoSteps, None, "the plan has no steps").with_help(
                 "add at least one step, e.g. `[[expand]]` with `op = \"add_column\"`; \
                  the phases are `[[expand]]`, `[[backfill]]`, `[[switch]]` and `[[contract]]`",
             ),
@@ -205,9 +158,70 @@ fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<(
         path: path.to_path_buf(),
         checksum: checksum(text),
         settings,
-        steps,
+        steps: steps.steps,
     };
-    Some((plan, complete))
+    Some((plan, steps.complete))
+}
+
+/// The steps of a plan file, phase by phase.
+struct ReadSteps {
+    steps: Vec<Step>,
+    /// Whether every step could be read.
+    complete: bool,
+    /// How many steps the file writes, read or not.
+    written: usize,
+}
+
+fn read_steps(table: &DeTable<'_>, diagnostics: &mut Vec<Diagnostic>) -> ReadSteps {
+    let mut read = ReadSteps {
+        steps: Vec::new(),
+        complete: true,
+        written: 0,
+    };
+    for phase in Phase::ALL {
+        let Some((key, value)) = table.get_key_value(phase.as_str()) else {
+            continue;
+        };
+        let DeValue::Array(items) = value.get_ref() else {
+            diagnostics.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    Some(key.span()),
+                    format!("`{phase}` must be an array of steps"),
+                )
+                .with_help(format!("write each step as `[[{phase}]]`, not `[{phase}]`")),
+            );
+            read.complete = false;
+            continue;
+        };
+        read.written += items.len();
+        for (index, item) in items.iter().enumerate() {
+            let DeValue::Table(step_table) = item.get_ref() else {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        Some(item.span()),
+                        format!("step {} of `{phase}` must be a table", index + 1),
+                    )
+                    .with_help(format!(
+                        "write each step as `[[{phase}]]` followed by its keys"
+                    )),
+                );
+                read.complete = false;
+                continue;
+            };
+            match read_step(phase, index, step_table, item.span(), diagnostics) {
+                Some(op) => read.steps.push(Step {
+                    phase,
+                    index,
+                    op,
+                    span: item.span(),
+                }),
+                None => read.complete = false,
+            }
+        }
+    }
+    read
 }
 
 /// Hex SHA-256 of a plan's text.
@@ -306,107 +320,136 @@ fn phase_list(phases: &[Phase]) -> String {
     names.join(" or ")
 }
 
+/// Where a step is in the file, for its messages.
+struct Place {
+    phase: Phase,
+    /// "step 2 of [[expand]]".
+    label: String,
+    /// "`add_column`, `add_index`, …": the ops the phase allows, for hints.
+    allowed: String,
+}
+
+impl Place {
+    fn new(phase: Phase, index: usize) -> Place {
+        let allowed = ops::OPS
+            .iter()
+            .filter(|spec| spec.phases.contains(&phase))
+            .map(|spec| format!("`{}`", spec.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Place {
+            phase,
+            label: format!("step {} of [[{phase}]]", index + 1),
+            allowed,
+        }
+    }
+}
+
 fn read_step(
     phase: Phase,
     index: usize,
     table: &DeTable<'_>,
-    span: std::ops::Range<usize>,
+    span: Span,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Op> {
-    let step_label = format!("step {} of [[{phase}]]", index + 1);
-    let allowed: Vec<&str> = ops::OPS
-        .iter()
-        .filter(|spec| spec.phases.contains(&phase))
-        .map(|spec| spec.name)
-        .collect();
-    let allowed_list = allowed
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-
-    let (op_name, op_span) = match table.get_key_value("op") {
-        Some((_, value)) => match value.get_ref() {
-            DeValue::String(name) => (name.to_string(), value.span()),
-            _ => {
-                diagnostics.push(
-                    Diagnostic::error(
-                        "invalid-value",
-                        Some(value.span()),
-                        format!("`op` in {step_label} must be a string"),
-                    )
-                    .with_help(format!("operations allowed in {phase}: {allowed_list}")),
-                );
-                return None;
-            }
-        },
-        None => match default_op(phase) {
-            Some(name) => (name.to_string(), span.clone()),
-            None => {
-                diagnostics.push(
-                    Diagnostic::error(
-                        "missing-key",
-                        Some(span.clone()),
-                        format!("{step_label} has no `op`"),
-                    )
-                    .with_help(format!(
-                        "add `op = \"…\"`; operations allowed in {phase}: {allowed_list}"
-                    )),
-                );
-                return None;
-            }
-        },
+    let place = Place::new(phase, index);
+    let (op_name, op_span) = match op_name(&place, table, &span) {
+        Ok(found) => found,
+        Err(diagnostic) => {
+            diagnostics.push(diagnostic);
+            return None;
+        }
     };
-
     let Some(spec) = ops::find(&op_name) else {
-        let all = ops::OPS.iter().map(|s| s.name);
-        let help = match did_you_mean(&op_name, all).and_then(ops::find) {
-            Some(suggestion) if !suggestion.phases.contains(&phase) => format!(
-                "did you mean `{}` (allowed only in {})? operations allowed in {phase}: {allowed_list}",
-                suggestion.name,
-                phase_list(suggestion.phases)
-            ),
-            Some(suggestion) => format!(
-                "did you mean `{}`? operations allowed in {phase}: {allowed_list}",
-                suggestion.name
-            ),
-            None => format!("operations allowed in {phase}: {allowed_list}"),
-        };
-        diagnostics.push(
-            Diagnostic::error(
-                "unknown-op",
-                Some(op_span),
-                format!("unknown op `{op_name}` in {step_label}"),
-            )
-            .with_help(help),
-        );
+        diagnostics.push(unknown_op(&place, &op_name, op_span));
         return None;
     };
-
-    let mut misplaced = false;
-    if !spec.phases.contains(&phase) {
-        let phases = phase_list(spec.phases);
-        diagnostics.push(
-            Diagnostic::error(
-                "wrong-phase",
-                Some(op_span),
-                format!("{} is allowed only in {phases}, not in {phase}", spec.name),
-            )
-            .with_help(format!(
-                "move this step to [[{}]]; operations allowed in {phase}: {allowed_list}",
-                spec.phases[0]
-            )),
-        );
-        misplaced = true;
+    let misplaced = !spec.phases.contains(&phase);
+    if misplaced {
+        diagnostics.push(wrong_phase(&place, spec, op_span));
     }
-
-    let context = format!("{step_label} ({})", spec.name);
+    let context = format!("{} ({})", place.label, spec.name);
     let mut reader = TableReader::new(table, span, context, diagnostics);
     reader.accept("op", KeyKind::String, "the operation");
     let op = (spec.read)(&mut reader);
     reader.finish();
-    if misplaced {
-        return None;
+    // A step in the wrong phase is still read, so that its other mistakes are reported too.
+    op.filter(|_| !misplaced)
+}
+
+/// The step's op name and where it is written (the step itself for a default op).
+fn op_name(place: &Place, table: &DeTable<'_>, span: &Span) -> Result<(String, Span), Diagnostic> {
+    let Place {
+        phase,
+        label,
+        allowed,
+    } = place;
+    match table.get_key_value("op") {
+        Some((_, value)) => match value.get_ref() {
+            DeValue::String(name) => Ok((name.to_string(), value.span())),
+            _ => Err(Diagnostic::error(
+                Code::InvalidValue,
+                Some(value.span()),
+                format!("`op` in {label} must be a string"),
+            )
+            .with_help(format!("operations allowed in {phase}: {allowed}"))),
+        },
+        None => match default_op(*phase) {
+            Some(name) => Ok((name.to_string(), span.clone())),
+            None => Err(Diagnostic::error(
+                Code::MissingKey,
+                Some(span.clone()),
+                format!("{label} has no `op`"),
+            )
+            .with_help(format!(
+                "add `op = \"…\"`; operations allowed in {phase}: {allowed}"
+            ))),
+        },
     }
-    op
+}
+
+/// `unknown-op`, with the closest op name and where it is allowed.
+fn unknown_op(place: &Place, op_name: &str, op_span: Span) -> Diagnostic {
+    let Place {
+        phase,
+        label,
+        allowed,
+    } = place;
+    let all = ops::OPS.iter().map(|s| s.name);
+    let help = match did_you_mean(op_name, all).and_then(ops::find) {
+        Some(suggestion) if !suggestion.phases.contains(phase) => format!(
+            "did you mean `{}` (allowed only in {})? operations allowed in {phase}: {allowed}",
+            suggestion.name,
+            phase_list(suggestion.phases)
+        ),
+        Some(suggestion) => format!(
+            "did you mean `{}`? operations allowed in {phase}: {allowed}",
+            suggestion.name
+        ),
+        None => format!("operations allowed in {phase}: {allowed}"),
+    };
+    Diagnostic::error(
+        Code::UnknownOp,
+        Some(op_span),
+        format!("unknown op `{op_name}` in {label}"),
+    )
+    .with_help(help)
+}
+
+/// `wrong-phase`: the op exists but not in this phase.
+fn wrong_phase(place: &Place, spec: &ops::OpSpec, op_span: Span) -> Diagnostic {
+    let Place { phase, allowed, .. } = place;
+    Diagnostic::error(
+        Code::WrongPhase,
+        Some(op_span),
+        format!(
+            "{} is allowed only in {}, not in {phase}",
+            spec.name,
+            phase_list(spec.phases)
+        ),
+    )
+    .with_help(format!(
+        "move this step to [[{}]]; operations allowed in {phase}: {allowed}",
+        spec.phases[0]
+    ))
 }

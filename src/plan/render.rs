@@ -49,7 +49,7 @@ pub fn locate(source: &Source, diagnostic: &Diagnostic) -> Located {
         line,
         column,
         severity: diagnostic.severity,
-        code: diagnostic.code,
+        code: diagnostic.code.as_str(),
         message: diagnostic.message.clone(),
         help: diagnostic.help.clone(),
     }

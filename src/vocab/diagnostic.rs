@@ -1,5 +1,7 @@
 //! Findings about a plan file: errors and warnings with a source span, a stable code and a hint.
 
+use std::fmt;
+
 use serde::Serialize;
 
 use super::span::Span;
@@ -21,16 +23,83 @@ impl Severity {
     }
 }
 
+/// What a finding is about: the stable, kebab-case code users see (`as_str`), in the JSON of
+/// `check` and `plan` and after `error[…]` in the rendered diagnostic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    /// Not TOML.
+    Syntax,
+    /// Not a UTF-8 file, or not readable at all.
+    Unreadable,
+    UnknownKey,
+    UnknownOp,
+    /// An op in a phase it may not appear in.
+    WrongPhase,
+    MissingKey,
+    /// A value of the wrong type, or a value the key does not accept.
+    InvalidValue,
+    InvalidDuration,
+    /// A backfill whose `set` names no column.
+    EmptySet,
+    NotNullWithoutDefault,
+    NoSteps,
+    UnknownColumn,
+    /// Two steps doing the same.
+    Duplicate,
+    /// Steps that undo or break each other.
+    Contradiction,
+    /// A step the chosen database cannot run.
+    Unsupported,
+    /// Warning: a step rollback cannot undo.
+    Irreversible,
+    /// Warning: a backfilled column that nothing fills for rows written meanwhile.
+    BackfillWithoutSync,
+}
+
+impl Code {
+    /// The code as users see it: `unknown-key`, `backfill-without-sync`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Syntax => "syntax",
+            Code::Unreadable => "unreadable",
+            Code::UnknownKey => "unknown-key",
+            Code::UnknownOp => "unknown-op",
+            Code::WrongPhase => "wrong-phase",
+            Code::MissingKey => "missing-key",
+            Code::InvalidValue => "invalid-value",
+            Code::InvalidDuration => "invalid-duration",
+            Code::EmptySet => "empty-set",
+            Code::NotNullWithoutDefault => "not-null-without-default",
+            Code::NoSteps => "no-steps",
+            Code::UnknownColumn => "unknown-column",
+            Code::Duplicate => "duplicate",
+            Code::Contradiction => "contradiction",
+            Code::Unsupported => "unsupported",
+            Code::Irreversible => "irreversible",
+            Code::BackfillWithoutSync => "backfill-without-sync",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the code as users see it (`code == "duplicate"`).
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// One finding. Line and column are computed from `span` when rendered, against the source.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
-    /// Stable, kebab-case. Errors: `syntax` (not TOML), `unreadable` (not a UTF-8 file),
-    /// `unknown-key`, `unknown-op`, `wrong-phase`, `missing-key`, `invalid-value` (wrong type or
-    /// value), `invalid-duration`, `empty-set`, `not-null-without-default`, `no-steps`,
-    /// `unknown-column`, `duplicate` (two steps doing the same), `contradiction` (steps that undo
-    /// or break each other). Warnings: `irreversible`, `backfill-without-sync`.
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     #[serde(skip)]
     pub span: Option<Span>,
@@ -39,7 +108,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, span: Option<Span>, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, span: Option<Span>, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -49,7 +118,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, span: Option<Span>, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, span: Option<Span>, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             code,
@@ -80,4 +149,21 @@ pub fn did_you_mean<'a>(
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_users_see_them() {
+        for code in [
+            Code::UnknownKey,
+            Code::NotNullWithoutDefault,
+            Code::BackfillWithoutSync,
+        ] {
+            let json = serde_json::to_value(code).unwrap();
+            assert_eq!(json, code.as_str());
+        }
+    }
 }

@@ -12,7 +12,7 @@ pub mod reader;
 pub mod span;
 pub mod table_name;
 
-pub use diagnostic::{Diagnostic, Severity};
+pub use diagnostic::{Code, Diagnostic, Severity};
 pub use phase::Phase;
 pub use span::Span;
 pub use table_name::TableName;

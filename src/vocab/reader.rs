@@ -12,7 +12,7 @@ use serde::Serialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::diagnostic::{did_you_mean, Diagnostic};
+use super::diagnostic::{did_you_mean, Code, Diagnostic};
 use super::duration::parse_duration;
 use super::span::Span;
 use super::table_name::TableName;
@@ -171,7 +171,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
             let span = self.span.clone();
             self.report(
                 Diagnostic::error(
-                    "missing-key",
+                    Code::MissingKey,
                     Some(span),
                     format!("{context} is missing the required key `{name}`"),
                 )
@@ -184,7 +184,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
     fn type_error(&mut self, name: &str, value: &Spanned<DeValue<'i>>, expected: &str) {
         let context = self.context.clone();
         let mut diagnostic = Diagnostic::error(
-            "invalid-value",
+            Code::InvalidValue,
             Some(value.span()),
             format!(
                 "`{name}` in {context} must be {expected}, found {}",
@@ -217,7 +217,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
                 if s.trim().is_empty() {
                     let context = self.context.clone();
                     self.report(Diagnostic::error(
-                        "invalid-value",
+                        Code::InvalidValue,
                         Some(value.span()),
                         format!("`{name}` in {context} must not be empty"),
                     ));
@@ -279,7 +279,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
             let context = self.context.clone();
             self.report(
                 Diagnostic::error(
-                    "invalid-value",
+                    Code::InvalidValue,
                     Some(value.span()),
                     format!("`{name}` in {context} is not a valid name: `{text}`"),
                 )
@@ -328,7 +328,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
                 let context = self.context.clone();
                 self.report(
                     Diagnostic::error(
-                        "invalid-value",
+                        Code::InvalidValue,
                         Some(value.span()),
                         format!("`{name}` in {context} must name a column as \"table.column\", found `{text}`"),
                     )
@@ -353,7 +353,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
         }
         let context = self.context.clone();
         let mut diagnostic = Diagnostic::error(
-            "invalid-value",
+            Code::InvalidValue,
             Some(value.span()),
             format!("`{name}` in {context} cannot be `{text}`"),
         );
@@ -399,7 +399,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
             let context = self.context.clone();
             self.report(
                 Diagnostic::error(
-                    "invalid-duration",
+                    Code::InvalidDuration,
                     Some(value.span()),
                     format!(
                         "`{name}` in {context} must be a duration string with a unit, found {}",
@@ -418,7 +418,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
                 let context = self.context.clone();
                 self.report(
                     Diagnostic::error(
-                        "invalid-duration",
+                        Code::InvalidDuration,
                         Some(value.span()),
                         format!("`{name}` in {context} is not a valid duration: `{text}` ({why})"),
                     )
@@ -511,7 +511,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
                     let label = format!("{name}.{}", key.get_ref());
                     let context = self.context.clone();
                     self.report(Diagnostic::error(
-                        "invalid-value",
+                        Code::InvalidValue,
                         Some(item.span()),
                         format!(
                             "`{label}` in {context} must be a SQL expression string, found {}",
@@ -563,7 +563,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
         if items.is_empty() {
             let context = self.context.clone();
             self.report(Diagnostic::error(
-                "invalid-value",
+                Code::InvalidValue,
                 Some(value.span()),
                 format!("`{name}` in {context} must not be empty"),
             ));
@@ -609,7 +609,7 @@ impl<'a, 'i> TableReader<'a, 'i> {
             };
             self.diagnostics.push(
                 Diagnostic::error(
-                    "unknown-key",
+                    Code::UnknownKey,
                     Some(key.span()),
                     format!("unknown key `{name}` in {}", self.context),
                 )

@@ -29,7 +29,7 @@ fn every_err_fixture_reports_the_errors_it_is_named_for() {
             "{} has no `# expect: code` line",
             path.display()
         );
-        let found: BTreeSet<&str> = loaded.diagnostics.iter().map(|d| d.code).collect();
+        let found: BTreeSet<&str> = loaded.diagnostics.iter().map(|d| d.code.as_str()).collect();
         for code in &expected {
             assert!(
                 found.contains(code.as_str()),
