@@ -4,10 +4,11 @@
 use std::time::{Instant, SystemTime};
 
 use super::backend::{Backend, RunLock};
+use super::context::{step_ref, StepContext, StepError};
 use super::error::EngineError;
 use super::ledger::{PlanLedger, PlanRecord, StepRecord, StepState};
 use super::reporter::{Event, Reporter, StepOutcome};
-use super::step::{self, StepContext, StepError};
+use super::step;
 use super::{Confirm, Confirmation, ErrorKind, PlanRun, StopSignal};
 use crate::ops::planned::{Action, PlannedStep, Special};
 use crate::plan::model::Phase;
@@ -293,7 +294,7 @@ fn ctx<'a>(
 ) -> StepContext<'a> {
     StepContext {
         plan: &run.plan,
-        step: step::step_ref(&run.plan.name, planned),
+        step: step_ref(&run.plan.name, planned),
         config: &run.config,
         reporter,
         stop,

@@ -5,10 +5,11 @@ use std::time::Instant;
 
 use super::apply::prepare_ledger;
 use super::backend::{Backend, RunLock};
+use super::context::{step_ref, StepContext};
 use super::error::EngineError;
 use super::ledger::{PlanLedger, StepRecord, StepState};
 use super::reporter::{Event, Reporter};
-use super::step::{self, StepContext};
+use super::step;
 use super::{Confirm, Confirmation, ErrorKind, PlanRun, StopSignal};
 use crate::ops::planned::{PlannedStep, Undo};
 use crate::plan::model::Phase;
@@ -208,7 +209,7 @@ async fn undo_plan<B: Backend>(
     for (planned, _) in targets {
         let context = StepContext {
             plan: &run.plan,
-            step: step::step_ref(&plan.name, planned),
+            step: step_ref(&plan.name, planned),
             config: &run.config,
             reporter,
             stop: &options.stop,
