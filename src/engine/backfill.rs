@@ -175,8 +175,7 @@ impl BatchLoop {
             }
             self.sizer.record(result.scanned, batch_started.elapsed());
             last_batch = Some(Instant::now());
-            record.rows_done += result.scanned;
-            record.checkpoint = result.last_key;
+            record.batch_done(result.scanned, result.last_key);
             if result.scanned < limit {
                 // NOTE: a short batch reached the end of the table. Stop here rather than chase
                 // rows the application keeps appending: rows written from now on are the
@@ -372,8 +371,7 @@ impl BatchLoop {
             .first()
             .and_then(|l| l.step(ctx.step.phase, ctx.step.index))
         {
-            record.checkpoint = saved.checkpoint.clone();
-            record.rows_done = saved.rows_done;
+            record.resume_from(saved);
         }
         Ok(())
     }

@@ -19,6 +19,7 @@ pub mod reporter;
 mod retry;
 pub mod retry_policy;
 pub mod rollback;
+mod session;
 pub mod sqlite;
 pub mod status;
 mod step;

@@ -1,7 +1,5 @@
 //! Executing one step: its actions in order (apply), or its undo (compensation, rollback).
 
-use std::time::SystemTime;
-
 use super::backend::Backend;
 use super::backfill;
 use super::error::EngineError;
@@ -128,7 +126,7 @@ pub async fn apply<B: Backend>(
                 retry::run(backend, ctx, Attempt::Rebuild(rebuild, saved), Some(i + 1)).await?
             }
         }
-        record.actions_done = i + 1;
+        record.action_done(i + 1);
         backend
             .save_step(&ctx.step.plan, record)
             .await
@@ -246,8 +244,4 @@ pub fn is_backfill(planned: &PlannedStep) -> bool {
         .actions
         .iter()
         .any(|a| matches!(a, Action::Backfill(_)))
-}
-
-pub fn now() -> Option<SystemTime> {
-    Some(SystemTime::now())
 }
