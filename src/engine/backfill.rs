@@ -32,26 +32,7 @@ pub async fn run<B: Backend>(
     plan: &BackfillPlan,
     record: &mut StepRecord,
 ) -> Result<(), StepError> {
-    let key = match &plan.key {
-        Some(key) => key.clone(),
-        None => backend
-            .primary_key(&plan.table)
-            .await
-            .map_err(|e| StepError::from_engine(&e))?
-            .ok_or_else(|| {
-                StepError::new(
-                    ErrorKind::Failed,
-                    format!(
-                        "table {} has no primary key to walk the backfill by; add `key = [\"column\", …]` \
-                         to the backfill step naming unique, not-null columns, then run `bellows apply \
-                         --allow-changed` (the plan changed); or add a primary key (or a unique index \
-                         over not-null columns) to {}, then run `bellows apply`",
-                        plan.table, plan.table
-                    ),
-                )
-                .needs_fix()
-            })?,
-    };
+    let key = walk_key(backend, plan).await?;
     if let Some(explicit) = &plan.key {
         refuse_null_keys(backend, ctx, plan, explicit).await?;
     }
@@ -82,38 +63,36 @@ pub async fn run<B: Backend>(
         rows_done: record.rows_done,
         total,
     });
-    let mut max_lag = ctx.config.max_lag_for(op.max_lag);
-    if max_lag.is_some() && B::KIND != DialectKind::Postgres {
-        ctx.reporter.report(Event::Notice {
-            message: format!(
-                "max_lag is ignored on {}: it watches PostgreSQL replicas",
-                B::KIND.dialect().kind()
-            ),
-        });
-        max_lag = None;
-    }
-    let throttle = Throttle {
-        pause: ctx.config.pause_for(op.pause),
-        pause_file: ctx.config.pause_file.clone(),
-        max_lag,
-        throttle_query: op.throttle_query.clone(),
-        ..Throttle::default()
-    };
-    let sizer = BatchSizer::new(
-        ctx.config.batch_size_for(op.batch_size),
-        ctx.config.target_batch_time_for(op.target_batch_time),
-    );
-    let mut batches = BatchLoop {
-        sizer,
-        throttle,
-        total,
-        started: Instant::now(),
-        rows_at_start: record.rows_done,
-        last_report: None,
-        held: None,
-        pause_reported: false,
-    };
+    let mut batches = BatchLoop::new::<B>(ctx, &op, total, record);
     batches.run(backend, ctx, &op, &key, record).await
+}
+
+/// The key to walk by: the plan's `key`, else the table's primary key (or a unique not-null
+/// index); an error saying how to give one when the table has neither.
+async fn walk_key<B: Backend>(
+    backend: &mut B,
+    plan: &BackfillPlan,
+) -> Result<Vec<String>, StepError> {
+    if let Some(key) = &plan.key {
+        return Ok(key.clone());
+    }
+    backend
+        .primary_key(&plan.table)
+        .await
+        .map_err(|e| StepError::from_engine(&e))?
+        .ok_or_else(|| {
+            StepError::new(
+                ErrorKind::Failed,
+                format!(
+                    "table {} has no primary key to walk the backfill by; add `key = [\"column\", …]` \
+                     to the backfill step naming unique, not-null columns, then run `bellows apply \
+                     --allow-changed` (the plan changed); or add a primary key (or a unique index \
+                     over not-null columns) to {}, then run `bellows apply`",
+                    plan.table, plan.table
+                ),
+            )
+            .needs_fix()
+        })
 }
 
 /// The loop over batches, with its settings and progress state.
@@ -133,6 +112,46 @@ pub struct BatchLoop {
 const STOP_POLL: Duration = Duration::from_millis(50);
 
 impl BatchLoop {
+    /// The loop for `op`, with its settings resolved (step > plan > configuration).
+    fn new<B: Backend>(
+        ctx: &StepContext<'_>,
+        op: &Backfill,
+        total: Option<u64>,
+        record: &StepRecord,
+    ) -> BatchLoop {
+        let mut max_lag = ctx.config.max_lag_for(op.max_lag);
+        if max_lag.is_some() && B::KIND != DialectKind::Postgres {
+            ctx.reporter.report(Event::Notice {
+                message: format!(
+                    "max_lag is ignored on {}: it watches PostgreSQL replicas",
+                    B::KIND.dialect().kind()
+                ),
+            });
+            max_lag = None;
+        }
+        let throttle = Throttle {
+            pause: ctx.config.pause_for(op.pause),
+            pause_file: ctx.config.pause_file.clone(),
+            max_lag,
+            throttle_query: op.throttle_query.clone(),
+            ..Throttle::default()
+        };
+        let sizer = BatchSizer::new(
+            ctx.config.batch_size_for(op.batch_size),
+            ctx.config.target_batch_time_for(op.target_batch_time),
+        );
+        BatchLoop {
+            sizer,
+            throttle,
+            total,
+            started: Instant::now(),
+            rows_at_start: record.rows_done,
+            last_report: None,
+            held: None,
+            pause_reported: false,
+        }
+    }
+
     async fn run<B: Backend>(
         &mut self,
         backend: &mut B,
