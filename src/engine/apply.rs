@@ -3,11 +3,13 @@
 
 use std::time::{Instant, SystemTime};
 
-use super::backend::{Backend, RunLock};
+use super::backend::Backend;
+use super::context::{step_ref, StepContext, StepError};
 use super::error::EngineError;
 use super::ledger::{PlanLedger, PlanRecord, StepRecord, StepState};
 use super::reporter::{Event, Reporter, StepOutcome};
-use super::step::{self, StepContext, StepError};
+use super::session;
+use super::step;
 use super::{Confirm, Confirmation, ErrorKind, PlanRun, StopSignal};
 use crate::dialect::planned::{Action, PlannedStep, Special};
 use crate::vocab::Phase;
@@ -44,41 +46,22 @@ pub async fn run<B: Backend>(
     reporter: &dyn Reporter,
     confirm: &dyn Confirm,
 ) -> Result<ApplySummary, EngineError> {
-    let mut backend = B::connect(url, &options.application_name).await?;
-    let result = locked(&mut backend, plans, options, reporter, confirm).await;
-    let closed = backend.close().await;
-    let summary = result?;
-    closed?;
-    Ok(summary)
-}
-
-async fn locked<B: Backend>(
-    backend: &mut B,
-    plans: &[PlanRun],
-    options: &ApplyOptions,
-    reporter: &dyn Reporter,
-    confirm: &dyn Confirm,
-) -> Result<ApplySummary, EngineError> {
-    if let RunLock::HeldBy(holder) = backend.try_run_lock().await? {
-        return Err(EngineError::RunLocked { holder });
-    }
-    let result: Result<ApplySummary, EngineError> = async {
-        backend.create_ledger().await?;
-        let mut summary = ApplySummary::default();
-        for run in plans {
-            let stopped =
-                apply_plan(backend, run, options, reporter, confirm, &mut summary).await?;
-            if stopped {
-                break;
+    session::connected(url, &options.application_name, async |backend: &mut B| {
+        session::with_run_lock(backend, async |backend: &mut B| {
+            backend.create_ledger().await?;
+            let mut summary = ApplySummary::default();
+            for run in plans {
+                let stopped =
+                    apply_plan(backend, run, options, reporter, confirm, &mut summary).await?;
+                if stopped {
+                    break;
+                }
             }
-        }
-        Ok(summary)
-    }
-    .await;
-    let released = backend.release_run_lock().await;
-    let summary = result?;
-    released?;
-    Ok(summary)
+            Ok(summary)
+        })
+        .await
+    })
+    .await
 }
 
 /// Reads the plan's ledger, checks its checksum and makes a row for every step.
@@ -192,51 +175,13 @@ async fn apply_plan<B: Backend>(
     });
     let mut applied = Vec::new();
     for phase in phases {
-        if phase == Phase::Contract && !options.yes {
-            let question = format!(
-                "Apply the contract phase of `{}`? It is destructive: the application must no longer use the old shape.",
-                plan.name
-            );
-            match confirm.confirm(&question) {
-                Confirmation::Yes => {}
-                Confirmation::No => {
-                    reporter.report(Event::StoppedBefore {
-                        plan: plan.name.clone(),
-                        phase,
-                        reason: "not confirmed".into(),
-                    });
-                    summary.applied.push((plan.name.clone(), applied));
-                    summary.stopped_before = Some((plan.name.clone(), phase));
-                    return Ok(true);
-                }
-                Confirmation::NoTerminal => {
-                    let reason = "contract asks for confirmation, and there is no terminal to ask on; pass --yes to apply it (or --to switch to stop before it)";
-                    reporter.report(Event::StoppedBefore {
-                        plan: plan.name.clone(),
-                        phase,
-                        reason: reason.into(),
-                    });
-                    let done = if applied.is_empty() {
-                        String::from("nothing was applied")
-                    } else {
-                        format!(
-                            "applied {}",
-                            applied
-                                .iter()
-                                .map(|p: &Phase| p.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    };
-                    return Err(EngineError::refused(
-                        ErrorKind::Invalid,
-                        format!(
-                            "stopped before the contract phase of `{}` ({done}): {reason}",
-                            plan.name
-                        ),
-                    ));
-                }
-            }
+        if phase == Phase::Contract
+            && !options.yes
+            && !confirm_contract(&plan.name, &applied, reporter, confirm)?
+        {
+            summary.applied.push((plan.name.clone(), applied));
+            summary.stopped_before = Some((plan.name.clone(), phase));
+            return Ok(true);
         }
         apply_phase(backend, run, &mut ledger, phase, options, reporter).await?;
         applied.push(phase);
@@ -247,6 +192,51 @@ async fn apply_plan<B: Backend>(
     });
     summary.applied.push((plan.name.clone(), applied));
     Ok(false)
+}
+
+/// Asks before the destructive contract phase of `plan`: `Ok(false)` when declined, an error
+/// when there is nobody to ask (`applied`: the phases this run applied before it).
+fn confirm_contract(
+    plan: &str,
+    applied: &[Phase],
+    reporter: &dyn Reporter,
+    confirm: &dyn Confirm,
+) -> Result<bool, EngineError> {
+    let question = format!(
+        "Apply the contract phase of `{plan}`? It is destructive: the application must no longer use the old shape."
+    );
+    let stopped = |reason: &str| {
+        reporter.report(Event::StoppedBefore {
+            plan: plan.to_string(),
+            phase: Phase::Contract,
+            reason: reason.into(),
+        })
+    };
+    let reason = match confirm.confirm(&question) {
+        Confirmation::Yes => return Ok(true),
+        Confirmation::No => {
+            stopped("not confirmed");
+            return Ok(false);
+        }
+        Confirmation::NoTerminal => "contract asks for confirmation, and there is no terminal to ask on; pass --yes to apply it (or --to switch to stop before it)",
+    };
+    stopped(reason);
+    let done = if applied.is_empty() {
+        String::from("nothing was applied")
+    } else {
+        format!(
+            "applied {}",
+            applied
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Err(EngineError::refused(
+        ErrorKind::Invalid,
+        format!("stopped before the contract phase of `{plan}` ({done}): {reason}"),
+    ))
 }
 
 /// Refuses `CONCURRENTLY` on PostgreSQL 14.0–14.3 before anything of the plan runs.
@@ -293,7 +283,7 @@ fn ctx<'a>(
 ) -> StepContext<'a> {
     StepContext {
         plan: &run.plan,
-        step: step::step_ref(&run.plan.name, planned),
+        step: step_ref(&run.plan.name, planned),
         config: &run.config,
         reporter,
         stop,
@@ -334,27 +324,7 @@ async fn apply_phase<B: Backend>(
         plan: plan.clone(),
         phase,
     });
-
-    // Guards of the phase run before any of its other steps.
-    for planned in &pending {
-        let context = ctx(run, planned, reporter, &options.stop);
-        for action in &planned.planned.actions {
-            if let Action::Guard(guard) = action {
-                if let Err(error) = step::check_guard(backend, &context, guard).await {
-                    let message = format!(
-                        "{} of plan `{plan}`: {}; nothing of the {phase} phase was applied",
-                        context.describe(),
-                        error.message
-                    );
-                    return Err(match error.kind {
-                        ErrorKind::Guard => EngineError::GuardFailed { message },
-                        _ => EngineError::StepFailed { message },
-                    });
-                }
-            }
-        }
-    }
-
+    check_phase_guards(backend, run, &pending, phase, options, reporter).await?;
     for planned in &pending {
         let context = ctx(run, planned, reporter, &options.stop);
         if options.stop.is_stopped() {
@@ -366,64 +336,8 @@ async fn apply_phase<B: Backend>(
                 ),
             });
         }
-        let step_started = Instant::now();
-        reporter.report(Event::StepStarted {
-            step: context.step.clone(),
-        });
-        let record = record_mut(ledger, planned);
-        if step::is_guard_only(planned) {
-            // Its guards passed above.
-            record.state = StepState::Applied;
-            record.started_at = step::now();
-            record.finished_at = step::now();
-            record.error = None;
-            record.actions_done = planned.planned.actions.len();
-            backend.save_step(plan, record).await?;
-            reporter.report(Event::StepFinished {
-                step: context.step.clone(),
-                outcome: StepOutcome::Applied,
-                duration: step_started.elapsed(),
-            });
-            continue;
-        }
-        if record.state != StepState::Running {
-            // A fresh start (a running step resumes after its completed actions).
-            record.actions_done = 0;
-            record.captures.clear();
-            if !step::is_backfill(planned) || record.state == StepState::RolledBack {
-                record.checkpoint = None;
-                record.rows_done = 0;
-            }
-        }
-        record.state = StepState::Running;
-        record.started_at = step::now();
-        record.finished_at = None;
-        record.error = None;
-        backend.save_step(plan, record).await?;
-
-        match step::apply(backend, &context, planned, record).await {
-            Ok(()) => {
-                record.state = StepState::Applied;
-                record.finished_at = step::now();
-                backend.save_step(plan, record).await?;
-                reporter.report(Event::StepFinished {
-                    step: context.step.clone(),
-                    outcome: StepOutcome::Applied,
-                    duration: step_started.elapsed(),
-                });
-            }
-            Err(error) => {
-                reporter.report(Event::StepFinished {
-                    step: context.step.clone(),
-                    outcome: StepOutcome::Failed {
-                        error: error.message.clone(),
-                    },
-                    duration: step_started.elapsed(),
-                });
-                return Err(
-                    fail_phase(backend, run, ledger, planned, error, options, reporter).await,
-                );
-            }
+        if let Err(error) = apply_step(backend, &context, ledger, planned).await? {
+            return Err(fail_phase(backend, run, ledger, planned, error, options, reporter).await);
         }
     }
     reporter.report(Event::PhaseDone {
@@ -432,6 +346,80 @@ async fn apply_phase<B: Backend>(
         duration: started.elapsed(),
     });
     Ok(())
+}
+
+/// The guards of a phase, run before any of its other steps.
+async fn check_phase_guards<B: Backend>(
+    backend: &mut B,
+    run: &PlanRun,
+    pending: &[&PlannedStep],
+    phase: Phase,
+    options: &ApplyOptions,
+    reporter: &dyn Reporter,
+) -> Result<(), EngineError> {
+    for planned in pending {
+        let context = ctx(run, planned, reporter, &options.stop);
+        for action in &planned.planned.actions {
+            let Action::Guard(guard) = action else {
+                continue;
+            };
+            if let Err(error) = step::check_guard(backend, &context, guard).await {
+                let message = format!(
+                    "{} of plan `{}`: {}; nothing of the {phase} phase was applied",
+                    context.describe(),
+                    run.plan.name,
+                    error.message
+                );
+                return Err(match error.kind {
+                    ErrorKind::Guard => EngineError::GuardFailed { message },
+                    _ => EngineError::StepFailed { message },
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs one step, recording it in the ledger: `Ok(Err(_))` when the step failed (the phase is
+/// then compensated), `Err` when the ledger could not be written.
+async fn apply_step<B: Backend>(
+    backend: &mut B,
+    context: &StepContext<'_>,
+    ledger: &mut PlanLedger,
+    planned: &PlannedStep,
+) -> Result<Result<(), StepError>, EngineError> {
+    let plan = &context.step.plan;
+    let started = Instant::now();
+    context.reporter.report(Event::StepStarted {
+        step: context.step.clone(),
+    });
+    let record = record_mut(ledger, planned);
+    let outcome = if step::is_guard_only(planned) {
+        // Its guards passed before the phase started.
+        record.applied_at_once(planned.planned.actions.len());
+        backend.save_step(plan, record).await?;
+        Ok(())
+    } else {
+        record.start(step::is_backfill(planned));
+        backend.save_step(plan, record).await?;
+        let outcome = step::apply(backend, context, planned, record).await;
+        if outcome.is_ok() {
+            record.applied();
+            backend.save_step(plan, record).await?;
+        }
+        outcome
+    };
+    context.reporter.report(Event::StepFinished {
+        step: context.step.clone(),
+        outcome: match &outcome {
+            Ok(()) => StepOutcome::Applied,
+            Err(error) => StepOutcome::Failed {
+                error: error.message.clone(),
+            },
+        },
+        duration: started.elapsed(),
+    });
+    Ok(outcome)
 }
 
 /// Records the failure of `failed`, cleans up after it, undoes the phase's applied steps in
@@ -446,66 +434,98 @@ async fn fail_phase<B: Backend>(
     reporter: &dyn Reporter,
 ) -> EngineError {
     let plan = &run.plan.name;
-    let phase = failed.phase;
     let context = ctx(run, failed, reporter, &options.stop);
     let mut problems: Vec<String> = Vec::new();
-
     let interrupted = error.kind == ErrorKind::Interrupted;
-    let resumable = step::is_backfill(failed);
-    {
-        let record = record_mut(ledger, failed);
-        // An interrupted step stays `running`: the next apply resumes it where it stopped.
-        record.state = if interrupted {
-            StepState::Running
-        } else {
-            StepState::Failed
-        };
-        record.error = Some(error.message.clone());
-        record.finished_at = step::now();
-        if let Err(e) = backend.save_step(plan, record).await {
-            problems.push(format!(
-                "the ledger could not record the failure of {}: {e}",
-                context.describe()
-            ));
-        }
+    let record = record_mut(ledger, failed);
+    record.failed(&error.message, interrupted);
+    if let Err(e) = backend.save_step(plan, record).await {
+        problems.push(format!(
+            "the ledger could not record the failure of {}: {e}",
+            context.describe()
+        ));
     }
     let headline = format!(
         "{} of plan `{plan}` failed: {}",
         context.describe(),
         error.message
     );
-    if interrupted || resumable {
-        // A backfill keeps its checkpoint and is resumed, not compensated; so is an interrupted
-        // step.
-        // NOTE: only when a re-run can help: an error that needs the plan or the table changed
-        // first (no usable key) would fail the same way again.
-        let message = if error.needs_fix {
-            headline
-        } else {
-            format!("{headline}\n  the checkpoint is saved; run `bellows apply` again to resume")
-        };
-        return match error.kind {
-            ErrorKind::Interrupted => EngineError::Interrupted { message },
-            ErrorKind::Locked => EngineError::LockRetriesExhausted { message },
-            _ => EngineError::StepFailed { message },
-        };
+    if interrupted || step::is_backfill(failed) {
+        return resumable_error(headline, &error);
     }
-
-    // Best effort: remove what the failing step itself left (earlier actions of a multi-
-    // statement step, or a statement that ran outside a transaction).
-    let record_snapshot = record_mut(ledger, failed).clone();
-    if record_snapshot.actions_done > 0 || error.left_something {
-        if let Err(cleanup) = step::undo(backend, &context, failed, &record_snapshot).await {
-            reporter.report(Event::Notice {
-                message: format!(
-                    "cleaning up after {} did not complete: {} (it may have left nothing behind)",
-                    context.describe(),
-                    cleanup.message
-                ),
-            });
-        }
+    clean_up_after(backend, &context, ledger, failed, &error).await;
+    problems.extend(compensate(backend, run, ledger, failed.phase, options, reporter).await);
+    let tail = if problems.is_empty() {
+        format!(
+            "\n  the {} phase was rolled back; earlier phases stay applied",
+            failed.phase
+        )
+    } else {
+        format!(
+            "\n  the {} phase could NOT be fully rolled back and needs a hand:\n  - {}",
+            failed.phase,
+            problems.join("\n  - ")
+        )
+    };
+    let message = format!("{headline}{tail}");
+    match error.kind {
+        ErrorKind::Locked => EngineError::LockRetriesExhausted { message },
+        ErrorKind::Guard => EngineError::GuardFailed { message },
+        _ => EngineError::StepFailed { message },
     }
+}
 
+/// The error of a failed backfill or an interrupted step: it keeps its checkpoint and is
+/// resumed by the next `apply`, not compensated.
+fn resumable_error(headline: String, error: &StepError) -> EngineError {
+    // NOTE: "run again" only when a re-run can help: an error that needs the plan or the table
+    // changed first (no usable key) would fail the same way again.
+    let message = if error.needs_fix {
+        headline
+    } else {
+        format!("{headline}\n  the checkpoint is saved; run `bellows apply` again to resume")
+    };
+    match error.kind {
+        ErrorKind::Interrupted => EngineError::Interrupted { message },
+        ErrorKind::Locked => EngineError::LockRetriesExhausted { message },
+        _ => EngineError::StepFailed { message },
+    }
+}
+
+/// Best effort: removes what the failing step itself left (earlier actions of a multi-
+/// statement step, or a statement that ran outside a transaction).
+async fn clean_up_after<B: Backend>(
+    backend: &mut B,
+    context: &StepContext<'_>,
+    ledger: &mut PlanLedger,
+    failed: &PlannedStep,
+    error: &StepError,
+) {
+    let record = record_mut(ledger, failed).clone();
+    if record.actions_done == 0 && !error.left_something {
+        return;
+    }
+    if let Err(cleanup) = step::undo(backend, context, failed, &record).await {
+        context.reporter.report(Event::Notice {
+            message: format!(
+                "cleaning up after {} did not complete: {} (it may have left nothing behind)",
+                context.describe(),
+                cleanup.message
+            ),
+        });
+    }
+}
+
+/// Undoes the applied steps of `phase` in reverse order; the problems met, for the error.
+async fn compensate<B: Backend>(
+    backend: &mut B,
+    run: &PlanRun,
+    ledger: &mut PlanLedger,
+    phase: Phase,
+    options: &ApplyOptions,
+    reporter: &dyn Reporter,
+) -> Vec<String> {
+    let plan = &run.plan.name;
     let to_undo: Vec<&PlannedStep> = run
         .steps
         .iter()
@@ -524,61 +544,60 @@ async fn fail_phase<B: Backend>(
             steps: to_undo.len(),
         });
     }
+    let mut problems = Vec::new();
     for planned in to_undo {
         let context = ctx(run, planned, reporter, &options.stop);
-        let started = Instant::now();
-        let snapshot = record_mut(ledger, planned).clone();
-        match step::undo(backend, &context, planned, &snapshot).await {
-            Ok(()) => {
-                let record = record_mut(ledger, planned);
-                record.state = StepState::RolledBack;
-                record.finished_at = step::now();
-                record.actions_done = 0;
-                if let Err(e) = backend.save_step(plan, record).await {
-                    problems.push(format!(
-                        "{} was undone but the ledger could not record it: {e}",
-                        context.describe()
-                    ));
-                }
-                reporter.report(Event::StepUndone {
-                    step: context.step.clone(),
-                    duration: started.elapsed(),
-                });
-            }
-            Err(undo_error) => {
-                let hint = format!(
-                    "{} is still applied; undo it by hand (see `bellows plan` for its rollback SQL), \
-                     then run `bellows rollback` or fix the plan and `bellows apply` again",
-                    context.describe()
-                );
-                reporter.report(Event::UndoFailed {
-                    step: context.step.clone(),
-                    error: undo_error.message.clone(),
-                    hint: hint.clone(),
-                });
-                let record = record_mut(ledger, planned);
-                record.error = Some(format!("compensation failed: {}", undo_error.message));
-                let _ = backend.save_step(plan, record).await;
-                problems.push(format!(
-                    "COMPENSATION FAILED for {}: {}; {hint}",
-                    context.describe(),
-                    undo_error.message
-                ));
-            }
+        if let Some(problem) = compensate_step(backend, &context, ledger, planned).await {
+            problems.push(problem);
         }
     }
-    let tail = if problems.is_empty() {
-        format!("\n  the {phase} phase was rolled back; earlier phases stay applied")
-    } else {
-        format!(
-            "\n  the {phase} phase could NOT be fully rolled back and needs a hand:\n  - {}",
-            problems.join("\n  - ")
-        )
-    };
-    let message = format!("{headline}{tail}");
-    match error.kind {
-        ErrorKind::Locked => EngineError::LockRetriesExhausted { message },
-        ErrorKind::Guard => EngineError::GuardFailed { message },
-        _ => EngineError::StepFailed { message },
+    problems
+}
+
+/// Undoes one applied step of a failed phase; the problem met, if any.
+async fn compensate_step<B: Backend>(
+    backend: &mut B,
+    context: &StepContext<'_>,
+    ledger: &mut PlanLedger,
+    planned: &PlannedStep,
+) -> Option<String> {
+    let plan = &context.step.plan;
+    let started = Instant::now();
+    let snapshot = record_mut(ledger, planned).clone();
+    let record = record_mut(ledger, planned);
+    match step::undo(backend, context, planned, &snapshot).await {
+        Ok(()) => {
+            record.compensated();
+            let saved = backend.save_step(plan, record).await;
+            context.reporter.report(Event::StepUndone {
+                step: context.step.clone(),
+                duration: started.elapsed(),
+            });
+            saved.err().map(|e| {
+                format!(
+                    "{} was undone but the ledger could not record it: {e}",
+                    context.describe()
+                )
+            })
+        }
+        Err(undo_error) => {
+            let hint = format!(
+                "{} is still applied; undo it by hand (see `bellows plan` for its rollback SQL), \
+                 then run `bellows rollback` or fix the plan and `bellows apply` again",
+                context.describe()
+            );
+            context.reporter.report(Event::UndoFailed {
+                step: context.step.clone(),
+                error: undo_error.message.clone(),
+                hint: hint.clone(),
+            });
+            record.undo_failed("compensation", &undo_error.message);
+            let _ = backend.save_step(plan, record).await;
+            Some(format!(
+                "COMPENSATION FAILED for {}: {}; {hint}",
+                context.describe(),
+                undo_error.message
+            ))
+        }
     }
 }

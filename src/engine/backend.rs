@@ -1,13 +1,15 @@
-//! The one trait each database implements for the engine: connections, the run lock, the
-//! ledger, and running what planning produced. Everything above it (ordering, retries, guards,
-//! compensation, rollback) is written once, in terms of this trait. A new database implements
-//! it in its own folder under `engine/`, as `engine/sqlite/` does.
+//! The traits each database implements for the engine, one per concern: the run lock
+//! ([`RunLocker`]), the ledger ([`LedgerStore`]), running statements ([`StatementRunner`]),
+//! reading the catalog ([`Catalog`]) and backfill batches ([`BatchRunner`]); [`Backend`] is the
+//! umbrella that adds connecting and closing. Everything above them (ordering, retries, guards,
+//! compensation, rollback) is written once, in terms of these traits; code that needs one
+//! concern asks only for its trait, so a test double implements a few methods, not all.
 
 use std::time::Duration;
 
 use crate::dialect::planned::{Capture, GuardQuery, Statement, TableRebuild};
 use crate::dialect::DialectKind;
-use crate::vocab::TableName;
+use crate::vocab::{Phase, TableName};
 
 use super::error::EngineError;
 use super::ledger::{PlanLedger, PlanRecord, StepKey, StepRecord};
@@ -147,33 +149,19 @@ pub struct BatchResult {
     pub last_key: Option<Vec<String>>,
 }
 
-/// One database, as the engine drives it.
-///
-/// A backend owns its connections. On PostgreSQL a run uses three: one that holds the
-/// session advisory lock and nothing else, a control connection (ledger, catalog, watching
-/// blockers) and a work connection (statements, guards, backfill batches).
-///
-/// Methods take `&mut self` and are called one at a time from a single task; a backend may
-/// use several connections at once inside one method (watching blockers while a statement
-/// waits).
+/// The run lock: one run at a time per database.
 #[allow(async_fn_in_trait)]
-pub trait Backend: Sized {
-    const KIND: DialectKind;
-
-    /// Connects to `url`; `application_name` names the run to other sessions (PostgreSQL
-    /// `application_name`). Does not create anything.
-    async fn connect(url: &str, application_name: &str) -> Result<Self, EngineError>;
-
-    async fn server_version(&mut self) -> Result<ServerVersion, EngineError>;
-
-    /// Tries to take the run lock without waiting. Held until [`Backend::release_run_lock`]
+pub trait RunLocker {
+    /// Tries to take the run lock without waiting. Held until [`RunLocker::release_run_lock`]
     /// or until the backend is dropped/closed (and by the server if the process dies).
     async fn try_run_lock(&mut self) -> Result<RunLock, EngineError>;
 
     async fn release_run_lock(&mut self) -> Result<(), EngineError>;
+}
 
-    // --- ledger -------------------------------------------------------------------------
-
+/// The ledger: what bellows records in the target database about each plan and step.
+#[allow(async_fn_in_trait)]
+pub trait LedgerStore {
     /// Whether the ledger tables exist (status and plan read without creating them).
     async fn ledger_exists(&mut self) -> Result<bool, EngineError>;
 
@@ -195,11 +183,13 @@ pub trait Backend: Sized {
     async fn delete_steps_except(
         &mut self,
         plan: &str,
-        keep: &[(crate::vocab::Phase, usize)],
+        keep: &[(Phase, usize)],
     ) -> Result<(), EngineError>;
+}
 
-    // --- running -----------------------------------------------------------------------
-
+/// Running what planning produced: statements, guards, captures, rebuilds.
+#[allow(async_fn_in_trait)]
+pub trait StatementRunner {
     /// One attempt of one statement under `limits`.
     ///
     /// `statement.transaction == true`: in its own transaction, with the limits set locally
@@ -231,19 +221,6 @@ pub trait Backend: Sized {
         limits: Limits,
     ) -> Result<Option<String>, AttemptError>;
 
-    /// The key to walk `table` by, in key order: its primary key, else (PostgreSQL) its narrowest
-    /// unique, not-null, non-partial index; `None` when it has neither.
-    async fn primary_key(&mut self, table: &TableName) -> Result<Option<Vec<String>>, EngineError>;
-
-    /// Rows in `table` estimated from statistics (cheap), for progress; `None` when unknown.
-    async fn estimate_rows(&mut self, table: &TableName) -> Result<Option<u64>, EngineError>;
-
-    /// One backfill batch and its checkpoint, in one transaction.
-    async fn backfill_batch(
-        &mut self,
-        request: &BatchRequest<'_>,
-    ) -> Result<BatchResult, AttemptError>;
-
     /// Drops an INVALID index named `index` (in `table`'s schema) left by a failed
     /// `CREATE INDEX CONCURRENTLY`; returns whether there was one. Backends without
     /// concurrent index builds return `Ok(false)`.
@@ -265,6 +242,49 @@ pub trait Backend: Sized {
         limits: Limits,
         mark: Option<(StepKey<'_>, usize)>,
     ) -> Result<(), AttemptError>;
+}
+
+/// What the engine reads about the database and its tables.
+#[allow(async_fn_in_trait)]
+pub trait Catalog {
+    async fn server_version(&mut self) -> Result<ServerVersion, EngineError>;
+
+    /// The key to walk `table` by, in key order: its primary key, else (PostgreSQL) its narrowest
+    /// unique, not-null, non-partial index; `None` when it has neither.
+    async fn primary_key(&mut self, table: &TableName) -> Result<Option<Vec<String>>, EngineError>;
+
+    /// Rows in `table` estimated from statistics (cheap), for progress; `None` when unknown.
+    async fn estimate_rows(&mut self, table: &TableName) -> Result<Option<u64>, EngineError>;
+}
+
+/// Backfill batches.
+#[allow(async_fn_in_trait)]
+pub trait BatchRunner {
+    /// One backfill batch and its checkpoint, in one transaction.
+    async fn backfill_batch(
+        &mut self,
+        request: &BatchRequest<'_>,
+    ) -> Result<BatchResult, AttemptError>;
+}
+
+/// One database, as the engine drives it: every concern above, plus connecting and closing.
+///
+/// A backend owns its connections. On PostgreSQL a run uses three: one that holds the
+/// session advisory lock and nothing else, a control connection (ledger, catalog, watching
+/// blockers) and a work connection (statements, guards, backfill batches).
+///
+/// Methods take `&mut self` and are called one at a time from a single task; a backend may
+/// use several connections at once inside one method (watching blockers while a statement
+/// waits).
+#[allow(async_fn_in_trait)]
+pub trait Backend:
+    RunLocker + LedgerStore + StatementRunner + Catalog + BatchRunner + Sized
+{
+    const KIND: DialectKind;
+
+    /// Connects to `url`; `application_name` names the run to other sessions (PostgreSQL
+    /// `application_name`). Does not create anything.
+    async fn connect(url: &str, application_name: &str) -> Result<Self, EngineError>;
 
     /// Closes every connection (releasing the run lock if still held).
     async fn close(self) -> Result<(), EngineError>;

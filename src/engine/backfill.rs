@@ -7,11 +7,12 @@
 
 use std::time::{Duration, Instant};
 
-use super::backend::{AttemptError, Backend, BatchRequest, GuardValue};
+use super::backend::{AttemptError, Backend, BatchRequest, BatchResult, GuardValue};
+use super::context::{StepContext, StepError};
 use super::ledger::StepRecord;
 use super::reporter::Event;
 use super::retry;
-use super::step::{StepContext, StepError};
+use super::retry_policy::{self, RetryDecision};
 use super::throttle::{
     replica_lag, BatchSizer, Throttle, ThrottleChecks, ThrottleDecision, ThrottleReason,
     POSTGRES_REPLICA_LAG_SQL,
@@ -31,26 +32,7 @@ pub async fn run<B: Backend>(
     plan: &BackfillPlan,
     record: &mut StepRecord,
 ) -> Result<(), StepError> {
-    let key = match &plan.key {
-        Some(key) => key.clone(),
-        None => backend
-            .primary_key(&plan.table)
-            .await
-            .map_err(|e| StepError::from_engine(&e))?
-            .ok_or_else(|| {
-                StepError::new(
-                    ErrorKind::Failed,
-                    format!(
-                        "table {} has no primary key to walk the backfill by; add `key = [\"column\", …]` \
-                         to the backfill step naming unique, not-null columns, then run `bellows apply \
-                         --allow-changed` (the plan changed); or add a primary key (or a unique index \
-                         over not-null columns) to {}, then run `bellows apply`",
-                        plan.table, plan.table
-                    ),
-                )
-                .needs_fix()
-            })?,
-    };
+    let key = walk_key(backend, plan).await?;
     if let Some(explicit) = &plan.key {
         refuse_null_keys(backend, ctx, plan, explicit).await?;
     }
@@ -77,38 +59,36 @@ pub async fn run<B: Backend>(
         rows_done: record.rows_done,
         total,
     });
-    let mut max_lag = ctx.config.max_lag_for(op.max_lag);
-    if max_lag.is_some() && B::KIND != DialectKind::Postgres {
-        ctx.reporter.report(Event::Notice {
-            message: format!(
-                "max_lag is ignored on {}: it watches PostgreSQL replicas",
-                B::KIND.dialect().kind()
-            ),
-        });
-        max_lag = None;
-    }
-    let throttle = Throttle {
-        pause: ctx.config.pause_for(op.pause),
-        pause_file: ctx.config.pause_file.clone(),
-        max_lag,
-        throttle_query: op.throttle_query.clone(),
-        ..Throttle::default()
-    };
-    let sizer = BatchSizer::new(
-        ctx.config.batch_size_for(op.batch_size),
-        ctx.config.target_batch_time_for(op.target_batch_time),
-    );
-    let mut batches = BatchLoop {
-        sizer,
-        throttle,
-        total,
-        started: Instant::now(),
-        rows_at_start: record.rows_done,
-        last_report: None,
-        held: None,
-        pause_reported: false,
-    };
+    let mut batches = BatchLoop::new::<B>(ctx, &op, total, record);
     batches.run(backend, ctx, &op, &key, record).await
+}
+
+/// The key to walk by: the plan's `key`, else the table's primary key (or a unique not-null
+/// index); an error saying how to give one when the table has neither.
+async fn walk_key<B: Backend>(
+    backend: &mut B,
+    plan: &BackfillPlan,
+) -> Result<Vec<String>, StepError> {
+    if let Some(key) = &plan.key {
+        return Ok(key.clone());
+    }
+    backend
+        .primary_key(&plan.table)
+        .await
+        .map_err(|e| StepError::from_engine(&e))?
+        .ok_or_else(|| {
+            StepError::new(
+                ErrorKind::Failed,
+                format!(
+                    "table {} has no primary key to walk the backfill by; add `key = [\"column\", …]` \
+                     to the backfill step naming unique, not-null columns, then run `bellows apply \
+                     --allow-changed` (the plan changed); or add a primary key (or a unique index \
+                     over not-null columns) to {}, then run `bellows apply`",
+                    plan.table, plan.table
+                ),
+            )
+            .needs_fix()
+        })
 }
 
 /// The loop over batches, with its settings and progress state.
@@ -128,6 +108,46 @@ pub struct BatchLoop {
 const STOP_POLL: Duration = Duration::from_millis(50);
 
 impl BatchLoop {
+    /// The loop for `op`, with its settings resolved (step > plan > configuration).
+    fn new<B: Backend>(
+        ctx: &StepContext<'_>,
+        op: &Backfill,
+        total: Option<u64>,
+        record: &StepRecord,
+    ) -> BatchLoop {
+        let mut max_lag = ctx.config.max_lag_for(op.max_lag);
+        if max_lag.is_some() && B::KIND != DialectKind::Postgres {
+            ctx.reporter.report(Event::Notice {
+                message: format!(
+                    "max_lag is ignored on {}: it watches PostgreSQL replicas",
+                    B::KIND.dialect().kind()
+                ),
+            });
+            max_lag = None;
+        }
+        let throttle = Throttle {
+            pause: ctx.config.pause_for(op.pause),
+            pause_file: ctx.config.pause_file.clone(),
+            max_lag,
+            throttle_query: op.throttle_query.clone(),
+            ..Throttle::default()
+        };
+        let sizer = BatchSizer::new(
+            ctx.config.batch_size_for(op.batch_size),
+            ctx.config.target_batch_time_for(op.target_batch_time),
+        );
+        BatchLoop {
+            sizer,
+            throttle,
+            total,
+            started: Instant::now(),
+            rows_at_start: record.rows_done,
+            last_report: None,
+            held: None,
+            pause_reported: false,
+        }
+    }
+
     async fn run<B: Backend>(
         &mut self,
         backend: &mut B,
@@ -136,8 +156,6 @@ impl BatchLoop {
         key: &[String],
         record: &mut StepRecord,
     ) -> Result<(), StepError> {
-        let dialect = B::KIND.dialect();
-        let attempts = ctx.config.lock_retries.max(1);
         let mut attempt = 1;
         let mut last_batch: Option<Instant> = None;
         loop {
@@ -154,77 +172,15 @@ impl BatchLoop {
                     continue;
                 }
             }
-            let after = record.checkpoint.clone();
             let limit = self.sizer.size();
-            let checkpoint = BatchCheckpoint {
-                ledger: super::ledger::steps_table(B::KIND).to_string(),
-                plan: quote_literal(&ctx.step.plan),
-                phase: quote_literal(ctx.step.phase.as_str()),
-                step_index: ctx.step.index.to_string(),
-                rows_done: record.rows_done.to_string(),
-            };
-            let batch_sql =
-                dialect.backfill_batch_sql(op, key, after.as_deref(), limit, &checkpoint);
-            let bounds_sql = match batch_sql {
-                Some(_) => String::new(),
-                None => dialect.backfill_bounds_sql(op, key, after.as_deref(), limit),
-            };
-            let update_sql =
-                |upto: &[String]| dialect.backfill_update_sql(op, key, after.as_deref(), upto);
-            let request = BatchRequest {
-                step: ctx.key(),
-                bounds_sql,
-                update_sql: &update_sql,
-                batch_sql,
-                rows_done: record.rows_done,
-                limits: retry::limits_for(LockPolicy::Short, ctx.config),
-            };
             let batch_started = Instant::now();
-            let result = match backend.backfill_batch(&request).await {
+            let result = match one_batch(backend, ctx, op, key, record, limit).await {
                 Ok(result) => result,
-                Err(error @ (AttemptError::LockTimeout { .. } | AttemptError::Transient(_)))
-                    if attempt < attempts =>
-                {
-                    let wait = retry::backoff(attempt);
-                    ctx.reporter.report(match error {
-                        AttemptError::Transient(e) => Event::Retrying {
-                            step: ctx.step.clone(),
-                            reason: super::error::db_message(&e),
-                            attempt,
-                            attempts,
-                            backoff: wait,
-                        },
-                        _ => Event::LockRetry {
-                            step: ctx.step.clone(),
-                            table: Some(op.table.to_string()),
-                            attempt,
-                            attempts,
-                            backoff: wait,
-                            blockers: Vec::new(),
-                        },
-                    });
-                    tokio::time::sleep(wait).await;
+                Err(error) => {
+                    self.retry_batch(backend, ctx, op, record, error, attempt)
+                        .await?;
                     attempt += 1;
-                    // NOTE: a batch whose connection broke may have committed before the
-                    // error reached us: continue from the checkpoint the ledger holds.
-                    self.refresh(backend, ctx, record).await?;
                     continue;
-                }
-                Err(AttemptError::LockTimeout { .. }) => {
-                    return Err(StepError::new(
-                        ErrorKind::Locked,
-                        format!(
-                            "a backfill batch could not take its row locks in {attempts} attempts; \
-                             the checkpoint is saved and `bellows apply` resumes it"
-                        ),
-                    ))
-                }
-                Err(AttemptError::Engine(e)) => return Err(StepError::from_engine(&e)),
-                Err(other) => {
-                    return Err(StepError::new(
-                        ErrorKind::Failed,
-                        format!("backfill batch failed: {other}"),
-                    ))
                 }
             };
             attempt = 1;
@@ -234,8 +190,7 @@ impl BatchLoop {
             }
             self.sizer.record(result.scanned, batch_started.elapsed());
             last_batch = Some(Instant::now());
-            record.rows_done += result.scanned;
-            record.checkpoint = result.last_key;
+            record.batch_done(result.scanned, result.last_key);
             if result.scanned < limit {
                 // NOTE: a short batch reached the end of the table. Stop here rather than chase
                 // rows the application keeps appending: rows written from now on are the
@@ -246,6 +201,58 @@ impl BatchLoop {
             }
             self.report(ctx, record, false);
         }
+    }
+
+    /// After attempt `attempt` of a batch failed with `error`: waits as [`retry_policy::next`]
+    /// decides and reloads the checkpoint (`Ok`: try again), or gives up (`Err`).
+    async fn retry_batch<B: Backend>(
+        &self,
+        backend: &mut B,
+        ctx: &StepContext<'_>,
+        op: &Backfill,
+        record: &mut StepRecord,
+        error: AttemptError,
+        attempt: u32,
+    ) -> Result<(), StepError> {
+        let attempts = ctx.config.lock_retries.max(1);
+        let decision = retry_policy::next(attempt, &error, ctx.config);
+        if decision == RetryDecision::GiveUp {
+            return Err(match error {
+                AttemptError::LockTimeout { .. } => StepError::new(
+                    ErrorKind::Locked,
+                    format!(
+                        "a backfill batch could not take its row locks in {attempts} attempts; \
+                         the checkpoint is saved and `bellows apply` resumes it"
+                    ),
+                ),
+                AttemptError::Engine(e) => StepError::from_engine(&e),
+                other => {
+                    StepError::new(ErrorKind::Failed, format!("backfill batch failed: {other}"))
+                }
+            });
+        }
+        let wait = decision.wait();
+        ctx.reporter.report(match error {
+            AttemptError::Transient(e) => Event::Retrying {
+                step: ctx.step.clone(),
+                reason: super::error::db_message(&e),
+                attempt,
+                attempts,
+                backoff: wait,
+            },
+            _ => Event::LockRetry {
+                step: ctx.step.clone(),
+                table: Some(op.table.to_string()),
+                attempt,
+                attempts,
+                backoff: wait,
+                blockers: Vec::new(),
+            },
+        });
+        tokio::time::sleep(wait).await;
+        // NOTE: a batch whose connection broke may have committed before the error reached
+        // us: continue from the checkpoint the ledger holds.
+        self.refresh(backend, ctx, record).await
     }
 
     /// Looks at what the throttle is configured to watch.
@@ -379,8 +386,7 @@ impl BatchLoop {
             .first()
             .and_then(|l| l.step(ctx.step.phase, ctx.step.index))
         {
-            record.checkpoint = saved.checkpoint.clone();
-            record.rows_done = saved.rows_done;
+            record.resume_from(saved);
         }
         Ok(())
     }
@@ -401,6 +407,41 @@ impl BatchLoop {
             throttle: self.throttle_state(),
         });
     }
+}
+
+/// Renders and runs one batch of at most `limit` rows after the record's checkpoint.
+async fn one_batch<B: Backend>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    op: &Backfill,
+    key: &[String],
+    record: &StepRecord,
+    limit: u64,
+) -> Result<BatchResult, AttemptError> {
+    let dialect = B::KIND.dialect();
+    let after = record.checkpoint.as_deref();
+    let checkpoint = BatchCheckpoint {
+        ledger: super::ledger::steps_table(B::KIND).to_string(),
+        plan: quote_literal(&ctx.step.plan),
+        phase: quote_literal(ctx.step.phase.as_str()),
+        step_index: ctx.step.index.to_string(),
+        rows_done: record.rows_done.to_string(),
+    };
+    let batch_sql = dialect.backfill_batch_sql(op, key, after, limit, &checkpoint);
+    let bounds_sql = match batch_sql {
+        Some(_) => String::new(),
+        None => dialect.backfill_bounds_sql(op, key, after, limit),
+    };
+    let update_sql = |upto: &[String]| dialect.backfill_update_sql(op, key, after, upto);
+    let request = BatchRequest {
+        step: ctx.key(),
+        bounds_sql,
+        update_sql: &update_sql,
+        batch_sql,
+        rows_done: record.rows_done,
+        limits: retry::limits_for(LockPolicy::Short, ctx.config),
+    };
+    backend.backfill_batch(&request).await
 }
 
 /// Refuses an explicit `key` one of whose columns holds a NULL: keyset pagination never reaches
@@ -480,29 +521,27 @@ async fn query_value<B: Backend>(
     let attempts = ctx.config.lock_retries.max(1);
     let mut attempt = 1;
     loop {
-        match backend.guard(&guard, limits).await {
+        let error = match backend.guard(&guard, limits).await {
             Ok(value) => return Ok(value),
-            Err(error @ (AttemptError::LockTimeout { .. } | AttemptError::Transient(_)))
-                if attempt < attempts && !ctx.stop.is_stopped() =>
-            {
-                let wait = retry::backoff(attempt);
-                ctx.reporter.report(Event::Retrying {
-                    step: ctx.step.clone(),
-                    reason: format!("the backfill's {what} check: {error}"),
-                    attempt,
-                    attempts,
-                    backoff: wait,
-                });
-                sleep_unless_stopped(wait, ctx).await;
-                attempt += 1;
-            }
-            Err(error) => {
-                return Err(StepError::new(
-                    ErrorKind::Failed,
-                    format!("the backfill's {what} check failed: {error}"),
-                ))
-            }
+            Err(error) => error,
+        };
+        let decision = retry_policy::next(attempt, &error, ctx.config);
+        if decision == RetryDecision::GiveUp || ctx.stop.is_stopped() {
+            return Err(StepError::new(
+                ErrorKind::Failed,
+                format!("the backfill's {what} check failed: {error}"),
+            ));
         }
+        let wait = decision.wait();
+        ctx.reporter.report(Event::Retrying {
+            step: ctx.step.clone(),
+            reason: format!("the backfill's {what} check: {error}"),
+            attempt,
+            attempts,
+            backoff: wait,
+        });
+        sleep_unless_stopped(wait, ctx).await;
+        attempt += 1;
     }
 }
 

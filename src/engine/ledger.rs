@@ -115,6 +115,95 @@ impl StepRecord {
             actions_done: 0,
         }
     }
+
+    /// Starts the step, or resumes a running one after its completed actions. A fresh start
+    /// forgets the last attempt's progress; a backfill (`keeps_checkpoint`) keeps its
+    /// checkpoint unless it was rolled back.
+    pub fn start(&mut self, keeps_checkpoint: bool) {
+        if self.state != StepState::Running {
+            self.actions_done = 0;
+            self.captures.clear();
+            if !keeps_checkpoint || self.state == StepState::RolledBack {
+                self.checkpoint = None;
+                self.rows_done = 0;
+            }
+        }
+        self.state = StepState::Running;
+        self.started_at = now();
+        self.finished_at = None;
+        self.error = None;
+    }
+
+    /// Action `done` (1-based) of the step completed.
+    pub fn action_done(&mut self, done: usize) {
+        self.actions_done = done;
+    }
+
+    /// A backfill batch walked `scanned` rows, up to `last_key`.
+    pub fn batch_done(&mut self, scanned: u64, last_key: Option<Vec<String>>) {
+        self.rows_done += scanned;
+        self.checkpoint = last_key;
+    }
+
+    /// Takes the checkpoint the ledger holds (after a batch whose outcome is unknown).
+    pub fn resume_from(&mut self, saved: &StepRecord) {
+        self.checkpoint = saved.checkpoint.clone();
+        self.rows_done = saved.rows_done;
+    }
+
+    /// Every action ran.
+    pub fn applied(&mut self) {
+        self.state = StepState::Applied;
+        self.finished_at = now();
+    }
+
+    /// A step of only guards, whose `actions` guards passed: applied without running anything.
+    pub fn applied_at_once(&mut self, actions: usize) {
+        self.state = StepState::Applied;
+        self.started_at = now();
+        self.finished_at = now();
+        self.error = None;
+        self.actions_done = actions;
+    }
+
+    /// The step failed with `message`; an interrupted one stays running, so the next `apply`
+    /// resumes it where it stopped.
+    pub fn failed(&mut self, message: &str, interrupted: bool) {
+        self.state = if interrupted {
+            StepState::Running
+        } else {
+            StepState::Failed
+        };
+        self.error = Some(message.to_string());
+        self.finished_at = now();
+    }
+
+    /// Undone by the compensation of a failed phase.
+    pub fn compensated(&mut self) {
+        self.state = StepState::RolledBack;
+        self.finished_at = now();
+        self.actions_done = 0;
+    }
+
+    /// Undone by `rollback`: nothing of the apply is kept.
+    pub fn rolled_back(&mut self) {
+        self.state = StepState::RolledBack;
+        self.finished_at = now();
+        self.error = None;
+        self.actions_done = 0;
+        self.checkpoint = None;
+        self.rows_done = 0;
+        self.captures.clear();
+    }
+
+    /// Its undo failed (`what`: "compensation" or "rollback"); the step stays as it was.
+    pub fn undo_failed(&mut self, what: &str, message: &str) {
+        self.error = Some(format!("{what} failed: {message}"));
+    }
+}
+
+fn now() -> Option<SystemTime> {
+    Some(SystemTime::now())
 }
 
 /// Everything the ledger holds about one plan.
@@ -208,6 +297,41 @@ mod tests {
         }
         assert_eq!(StepState::parse("done"), None);
         assert_eq!(StepState::RolledBack.to_string(), "rolled back");
+    }
+
+    #[test]
+    fn a_fresh_start_forgets_progress_a_backfill_keeps_its_checkpoint() {
+        let mut record = StepRecord::pending(Phase::Backfill, 0, "backfill", "users");
+        record.failed("boom", false);
+        record.batch_done(10, Some(vec!["10".into()]));
+        record.action_done(1);
+        record.start(true);
+        assert_eq!(record.state, StepState::Running);
+        assert_eq!((record.rows_done, record.actions_done), (10, 0));
+        assert_eq!(record.error, None);
+        record.start(false);
+        assert_eq!(
+            record.rows_done, 10,
+            "a running step resumes: nothing forgotten"
+        );
+        record.failed("again", false);
+        record.start(false);
+        assert_eq!((record.rows_done, record.checkpoint.clone()), (0, None));
+    }
+
+    #[test]
+    fn an_interrupted_step_stays_running_and_rollback_forgets_everything() {
+        let mut record = StepRecord::pending(Phase::Expand, 1, "add_column", "users.x");
+        record.start(false);
+        record.failed("stopped", true);
+        assert_eq!(record.state, StepState::Running);
+        assert_eq!(record.error.as_deref(), Some("stopped"));
+        record.captures.insert("old".into(), "x".into());
+        record.rolled_back();
+        assert_eq!(record.state, StepState::RolledBack);
+        assert!(record.captures.is_empty() && record.error.is_none());
+        record.undo_failed("rollback", "no");
+        assert_eq!(record.error.as_deref(), Some("rollback failed: no"));
     }
 
     #[test]

@@ -10,13 +10,16 @@
 pub mod apply;
 pub mod backend;
 pub mod backfill;
+mod context;
 pub mod error;
 pub mod ledger;
 pub mod postgres;
 pub mod preview;
 pub mod reporter;
 mod retry;
+pub mod retry_policy;
 pub mod rollback;
+mod session;
 pub mod sqlite;
 pub mod status;
 mod step;

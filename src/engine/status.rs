@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 
 use super::backend::Backend;
 use super::error::EngineError;
-use super::ledger::{opt_time, PlanLedger, StepState};
+use super::ledger::{opt_time, PlanLedger, StepRecord, StepState};
 use crate::plan::Plan;
 use crate::vocab::Phase;
 
@@ -116,99 +116,108 @@ fn opt_millis<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Err
 
 /// Builds the report from what the ledger holds and the given plan files.
 pub fn merge(ledger: Vec<PlanLedger>, files: &[Plan], has_ledger: bool) -> StatusReport {
-    let mut plans = Vec::new();
-    for entry in &ledger {
-        let file = files.iter().find(|p| p.name == entry.plan.name);
-        let mut phases = Vec::new();
-        for phase in Phase::ALL {
-            let steps: Vec<StepStatus> = entry
-                .steps
-                .iter()
-                .filter(|s| s.phase == phase)
-                .map(|s| StepStatus {
-                    index: s.index,
-                    op: s.op.clone(),
-                    target: s.target.clone(),
-                    state: s.state,
-                    started_at: s.started_at,
-                    finished_at: s.finished_at,
-                    // A rolled-back step's times span the apply and the undo: no duration.
-                    duration: match (s.state, s.started_at, s.finished_at) {
-                        (StepState::Applied | StepState::Failed, Some(a), Some(b)) => {
-                            b.duration_since(a).ok()
-                        }
-                        _ => None,
-                    },
-                    error: s.error.clone(),
-                    rows_done: s.rows_done,
-                    checkpoint: s.checkpoint.clone(),
-                })
-                .collect();
-            if steps.is_empty() {
-                continue;
-            }
-            let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
-            phases.push(PhaseStatus {
-                phase,
-                state: PhaseState::of(&states),
-                steps,
-            });
-        }
-        plans.push(PlanStatus {
-            name: entry.plan.name.clone(),
-            path: Some(entry.plan.path.clone()),
-            recorded_checksum: Some(entry.plan.checksum.clone()),
-            file_checksum: file.map(|f| f.checksum.clone()),
-            changed: file.is_some_and(|f| f.checksum != entry.plan.checksum),
-            state: overall(&phases),
-            started_at: entry.plan.started_at,
-            phases,
-        });
-    }
+    let mut plans: Vec<PlanStatus> = ledger
+        .iter()
+        .map(|entry| recorded_plan(entry, files.iter().find(|p| p.name == entry.plan.name)))
+        .collect();
     for file in files {
-        if plans.iter().any(|p| p.name == file.name) {
-            continue;
+        if !plans.iter().any(|p| p.name == file.name) {
+            plans.push(unstarted_plan(file));
         }
-        let phases = Phase::ALL
-            .into_iter()
-            .filter_map(|phase| {
-                let steps: Vec<StepStatus> = file
-                    .steps_in(phase)
-                    .map(|s| StepStatus {
-                        index: s.index,
-                        op: s.op.name().to_string(),
-                        target: s.op.target(),
-                        state: StepState::Pending,
-                        started_at: None,
-                        finished_at: None,
-                        duration: None,
-                        error: None,
-                        rows_done: 0,
-                        checkpoint: None,
-                    })
-                    .collect();
-                (!steps.is_empty()).then_some(PhaseStatus {
-                    phase,
-                    state: PhaseState::Pending,
-                    steps,
-                })
-            })
-            .collect();
-        plans.push(PlanStatus {
-            name: file.name.clone(),
-            path: Some(file.path.display().to_string()),
-            recorded_checksum: None,
-            file_checksum: Some(file.checksum.clone()),
-            changed: false,
-            state: PhaseState::Pending,
-            started_at: None,
-            phases,
-        });
     }
     plans.sort_by(|a, b| a.name.cmp(&b.name));
     StatusReport {
         ledger: has_ledger,
         plans,
+    }
+}
+
+/// A plan the ledger knows, compared with its file when one was given.
+fn recorded_plan(entry: &PlanLedger, file: Option<&Plan>) -> PlanStatus {
+    let phases: Vec<PhaseStatus> = Phase::ALL
+        .into_iter()
+        .filter_map(|phase| {
+            let steps: Vec<StepStatus> = entry
+                .steps
+                .iter()
+                .filter(|s| s.phase == phase)
+                .map(recorded_step)
+                .collect();
+            let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
+            (!steps.is_empty()).then(|| PhaseStatus {
+                phase,
+                state: PhaseState::of(&states),
+                steps,
+            })
+        })
+        .collect();
+    PlanStatus {
+        name: entry.plan.name.clone(),
+        path: Some(entry.plan.path.clone()),
+        recorded_checksum: Some(entry.plan.checksum.clone()),
+        file_checksum: file.map(|f| f.checksum.clone()),
+        changed: file.is_some_and(|f| f.checksum != entry.plan.checksum),
+        state: overall(&phases),
+        started_at: entry.plan.started_at,
+        phases,
+    }
+}
+
+fn recorded_step(s: &StepRecord) -> StepStatus {
+    StepStatus {
+        index: s.index,
+        op: s.op.clone(),
+        target: s.target.clone(),
+        state: s.state,
+        started_at: s.started_at,
+        finished_at: s.finished_at,
+        // A rolled-back step's times span the apply and the undo: no duration.
+        duration: match (s.state, s.started_at, s.finished_at) {
+            (StepState::Applied | StepState::Failed, Some(a), Some(b)) => b.duration_since(a).ok(),
+            _ => None,
+        },
+        error: s.error.clone(),
+        rows_done: s.rows_done,
+        checkpoint: s.checkpoint.clone(),
+    }
+}
+
+/// A plan file the ledger does not know: every step pending.
+fn unstarted_plan(file: &Plan) -> PlanStatus {
+    let phases = Phase::ALL
+        .into_iter()
+        .filter_map(|phase| {
+            let steps: Vec<StepStatus> = file
+                .steps_in(phase)
+                .map(|s| StepStatus {
+                    index: s.index,
+                    op: s.op.name().to_string(),
+                    target: s.op.target(),
+                    state: StepState::Pending,
+                    started_at: None,
+                    finished_at: None,
+                    duration: None,
+                    error: None,
+                    rows_done: 0,
+                    checkpoint: None,
+                })
+                .collect();
+            (!steps.is_empty()).then_some(PhaseStatus {
+                phase,
+                state: PhaseState::Pending,
+                steps,
+            })
+        })
+        .collect();
+    PlanStatus {
+        name: file.name.clone(),
+        path: Some(file.path.display().to_string()),
+        recorded_checksum: None,
+        file_checksum: Some(file.checksum.clone()),
+        changed: false,
+        state: PhaseState::Pending,
+        started_at: None,
+        phases,
     }
 }
 

@@ -21,8 +21,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
 use sqlx::{Connection, Row, TypeInfo, ValueRef};
 
 use super::backend::{
-    AttemptError, Backend, BatchRequest, BatchResult, GuardValue, Limits, RunLock, ServerVersion,
-    WaitNotice,
+    AttemptError, Backend, BatchRequest, BatchResult, BatchRunner, Catalog, GuardValue,
+    LedgerStore, Limits, RunLock, RunLocker, ServerVersion, StatementRunner, WaitNotice,
 };
 use super::error::{DbContext, EngineError, ErrorKind};
 use super::ledger::{PlanLedger, PlanRecord, StepKey, StepRecord};
@@ -391,15 +391,14 @@ impl Backend for SqliteBackend {
         })
     }
 
-    async fn server_version(&mut self) -> Result<ServerVersion, EngineError> {
-        let text: String = sqlx::query_scalar("SELECT sqlite_version()")
-            .fetch_one(&mut self.conn)
-            .await
-            .context(|| "reading the SQLite version".into())?;
-        let (major, minor) = parse_version(&text).unwrap_or((0, 0));
-        Ok(ServerVersion { major, minor, text })
+    async fn close(mut self) -> Result<(), EngineError> {
+        let released = self.release_run_lock().await;
+        let _ = self.conn.close().await;
+        released
     }
+}
 
+impl RunLocker for SqliteBackend {
     async fn try_run_lock(&mut self) -> Result<RunLock, EngineError> {
         if self.lock.is_some() {
             return Ok(RunLock::Acquired);
@@ -442,7 +441,9 @@ impl Backend for SqliteBackend {
             )
         })
     }
+}
 
+impl LedgerStore for SqliteBackend {
     async fn ledger_exists(&mut self) -> Result<bool, EngineError> {
         ledger::exists(&mut self.conn).await
     }
@@ -470,7 +471,9 @@ impl Backend for SqliteBackend {
     ) -> Result<(), EngineError> {
         ledger::delete_steps_except(&mut self.conn, plan, keep).await
     }
+}
 
+impl StatementRunner for SqliteBackend {
     async fn execute(
         &mut self,
         statement: &Statement,
@@ -545,6 +548,40 @@ impl Backend for SqliteBackend {
         .await
     }
 
+    async fn drop_invalid_index(
+        &mut self,
+        _table: Option<&TableName>,
+        _index: &str,
+    ) -> Result<bool, EngineError> {
+        // SQLite builds indexes in one transaction: a failed build leaves nothing behind.
+        Ok(false)
+    }
+
+    async fn rebuild(
+        &mut self,
+        rebuild: &TableRebuild,
+        saved_definition: Option<&str>,
+        limits: Limits,
+        mark: Option<(StepKey<'_>, usize)>,
+    ) -> Result<(), AttemptError> {
+        let what = format!("the rebuild of {}", rebuild.table);
+        self.attempt(limits, &what, async |conn| {
+            rebuild::run(conn, rebuild, saved_definition, mark).await
+        })
+        .await
+    }
+}
+
+impl Catalog for SqliteBackend {
+    async fn server_version(&mut self) -> Result<ServerVersion, EngineError> {
+        let text: String = sqlx::query_scalar("SELECT sqlite_version()")
+            .fetch_one(&mut self.conn)
+            .await
+            .context(|| "reading the SQLite version".into())?;
+        let (major, minor) = parse_version(&text).unwrap_or((0, 0));
+        Ok(ServerVersion { major, minor, text })
+    }
+
     async fn primary_key(&mut self, table: &TableName) -> Result<Option<Vec<String>>, EngineError> {
         if !self.table_exists(table).await? {
             return Err(EngineError::refused(
@@ -617,7 +654,9 @@ impl Backend for SqliteBackend {
             Err(_) => None,
         })
     }
+}
 
+impl BatchRunner for SqliteBackend {
     async fn backfill_batch(
         &mut self,
         request: &BatchRequest<'_>,
@@ -629,35 +668,6 @@ impl Backend for SqliteBackend {
             .await
         })
         .await
-    }
-
-    async fn drop_invalid_index(
-        &mut self,
-        _table: Option<&TableName>,
-        _index: &str,
-    ) -> Result<bool, EngineError> {
-        // SQLite builds indexes in one transaction: a failed build leaves nothing behind.
-        Ok(false)
-    }
-
-    async fn rebuild(
-        &mut self,
-        rebuild: &TableRebuild,
-        saved_definition: Option<&str>,
-        limits: Limits,
-        mark: Option<(StepKey<'_>, usize)>,
-    ) -> Result<(), AttemptError> {
-        let what = format!("the rebuild of {}", rebuild.table);
-        self.attempt(limits, &what, async |conn| {
-            rebuild::run(conn, rebuild, saved_definition, mark).await
-        })
-        .await
-    }
-
-    async fn close(mut self) -> Result<(), EngineError> {
-        let released = self.release_run_lock().await;
-        let _ = self.conn.close().await;
-        released
     }
 }
 

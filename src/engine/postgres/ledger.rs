@@ -1,0 +1,323 @@
+//! The PostgreSQL ledger: schema `bellows` with tables `plans` and `steps`, read and written on
+//! the control connection; the step marks that travel inside a statement's or a batch's own
+//! transaction on the work connection.
+
+use std::collections::BTreeMap;
+
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::Row;
+
+use super::run_lock::lock_lost;
+use super::PgBackend;
+use crate::engine::backend::LedgerStore;
+use crate::engine::error::{DbContext, EngineError, ErrorKind};
+use crate::engine::ledger::{
+    from_epoch, group_steps, to_epoch, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
+};
+use crate::vocab::Phase;
+
+const LEDGER_DDL: &str = "
+CREATE SCHEMA IF NOT EXISTS bellows;
+COMMENT ON SCHEMA bellows IS 'bellows ledger: plans and steps applied to this database';
+CREATE TABLE IF NOT EXISTS bellows.plans (
+    name        text PRIMARY KEY,
+    checksum    text NOT NULL,
+    path        text NOT NULL,
+    started_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS bellows.steps (
+    plan         text NOT NULL REFERENCES bellows.plans (name) ON DELETE CASCADE,
+    phase        text NOT NULL CHECK (phase IN ('expand', 'backfill', 'switch', 'contract')),
+    step_index   integer NOT NULL,
+    op           text NOT NULL,
+    target       text NOT NULL,
+    state        text NOT NULL
+                 CHECK (state IN ('pending', 'running', 'applied', 'failed', 'rolled_back')),
+    started_at   timestamptz,
+    finished_at  timestamptz,
+    error        text,
+    captures     jsonb NOT NULL DEFAULT '{}',
+    checkpoint   jsonb,
+    rows_done    bigint NOT NULL DEFAULT 0,
+    actions_done integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (plan, phase, step_index)
+);
+";
+
+pub(super) fn ledger_step(row: &PgRow) -> Result<StepRecord, EngineError> {
+    let phase: String = row.get("phase");
+    let state: String = row.get("state");
+    let captures: String = row.get("captures");
+    let checkpoint: Option<String> = row.get("checkpoint");
+    let bad = |what: &str, value: &str| {
+        EngineError::refused(
+        ErrorKind::Failed,
+        format!("the ledger (bellows.steps) holds an unknown {what} `{value}`; was it written by a newer bellows?"),
+    )
+    };
+    Ok(StepRecord {
+        phase: Phase::parse(&phase).ok_or_else(|| bad("phase", &phase))?,
+        index: row.get::<i32, _>("step_index") as usize,
+        op: row.get("op"),
+        target: row.get("target"),
+        state: StepState::parse(&state).ok_or_else(|| bad("state", &state))?,
+        started_at: row.get::<Option<f64>, _>("started").map(from_epoch),
+        finished_at: row.get::<Option<f64>, _>("finished").map(from_epoch),
+        error: row.get("error"),
+        captures: serde_json::from_str::<BTreeMap<String, String>>(&captures)
+            .map_err(|_| bad("captures value", &captures))?,
+        checkpoint: match checkpoint {
+            Some(text) => Some(
+                serde_json::from_str::<Vec<String>>(&text).map_err(|_| bad("checkpoint", &text))?,
+            ),
+            None => None,
+        },
+        rows_done: row.get::<i64, _>("rows_done").max(0) as u64,
+        actions_done: row.get::<i32, _>("actions_done").max(0) as usize,
+    })
+}
+
+pub(super) async fn write_actions_done(
+    conn: &mut PgConnection,
+    step: StepKey<'_>,
+    done: usize,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE bellows.steps SET actions_done = $4 WHERE plan = $1 AND phase = $2 AND step_index = $3",
+    )
+    .bind(step.plan)
+    .bind(step.phase.as_str())
+    .bind(step.index as i32)
+    .bind(done as i32)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Writes a backfill batch's checkpoint, in the batch's own transaction.
+pub(super) async fn write_checkpoint(
+    conn: &mut PgConnection,
+    step: StepKey<'_>,
+    last: &[String],
+    rows_done: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE bellows.steps SET checkpoint = $4::jsonb, rows_done = $5
+          WHERE plan = $1 AND phase = $2 AND step_index = $3",
+    )
+    .bind(step.plan)
+    .bind(step.phase.as_str())
+    .bind(step.index as i32)
+    .bind(serde_json::to_string(last).unwrap_or_else(|_| "[]".into()))
+    .bind(rows_done as i64)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+impl PgBackend {
+    /// After the connection broke during a statement: whether its transaction committed, read
+    /// from the ledger mark it carried.
+    pub(super) async fn committed(
+        &mut self,
+        step: StepKey<'_>,
+        done: usize,
+    ) -> Result<bool, EngineError> {
+        let recorded: Option<i32> = on_control!(
+            self,
+            sqlx::query_scalar(
+                "SELECT actions_done FROM bellows.steps WHERE plan = $1 AND phase = $2 AND step_index = $3",
+            )
+            .bind(step.plan)
+            .bind(step.phase.as_str())
+            .bind(step.index as i32)
+            .fetch_optional(&mut self.control)
+            .await
+            .context(|| "reading the ledger mark of the interrupted statement".into())
+        )?;
+        Ok(matches!(recorded, Some(n) if n as usize >= done))
+    }
+}
+
+impl LedgerStore for PgBackend {
+    async fn ledger_exists(&mut self) -> Result<bool, EngineError> {
+        on_control!(self, async {
+            sqlx::query_scalar("SELECT to_regclass('bellows.steps') IS NOT NULL AND to_regclass('bellows.plans') IS NOT NULL")
+                .fetch_one(&mut self.control)
+                .await
+                .context(|| "looking for the ledger (schema bellows)".into())
+        }.await)
+    }
+
+    async fn create_ledger(&mut self) -> Result<(), EngineError> {
+        if self.lock_lost {
+            return Err(lock_lost());
+        }
+        on_control!(
+            self,
+            async {
+                sqlx::raw_sql(LEDGER_DDL)
+                    .execute(&mut self.control)
+                    .await
+                    .context(|| "creating the ledger (schema bellows)".into())
+                    .map(|_| ())
+            }
+            .await
+        )
+    }
+
+    async fn read_ledger(&mut self, plan: Option<&str>) -> Result<Vec<PlanLedger>, EngineError> {
+        on_control!(
+            self,
+            async {
+                let plans = sqlx::query(
+                "SELECT name, checksum, path, extract(epoch FROM started_at)::float8 AS started,
+                        extract(epoch FROM updated_at)::float8 AS updated
+                   FROM bellows.plans WHERE $1::text IS NULL OR name = $1 ORDER BY name",
+            )
+            .bind(plan)
+            .fetch_all(&mut self.control)
+            .await
+            .context(|| "reading the ledger (bellows.plans)".into())?;
+                let steps = sqlx::query(
+                    "SELECT plan, phase, step_index, op, target, state,
+                        extract(epoch FROM started_at)::float8 AS started,
+                        extract(epoch FROM finished_at)::float8 AS finished,
+                        error, captures::text AS captures, checkpoint::text AS checkpoint,
+                        rows_done, actions_done
+                   FROM bellows.steps WHERE $1::text IS NULL OR plan = $1",
+                )
+                .bind(plan)
+                .fetch_all(&mut self.control)
+                .await
+                .context(|| "reading the ledger (bellows.steps)".into())?;
+                let plans = plans
+                    .iter()
+                    .map(|row| PlanRecord {
+                        name: row.get("name"),
+                        checksum: row.get("checksum"),
+                        path: row.get("path"),
+                        started_at: row.get::<Option<f64>, _>("started").map(from_epoch),
+                        updated_at: row.get::<Option<f64>, _>("updated").map(from_epoch),
+                    })
+                    .collect();
+                let steps = steps
+                    .iter()
+                    .map(|row| Ok((row.get("plan"), ledger_step(row)?)))
+                    .collect::<Result<Vec<_>, EngineError>>()?;
+                Ok(group_steps(plans, steps))
+            }
+            .await
+        )
+    }
+
+    async fn save_plan(&mut self, plan: &PlanRecord) -> Result<(), EngineError> {
+        if self.lock_lost {
+            return Err(lock_lost());
+        }
+        on_control!(
+            self,
+            async {
+                sqlx::query(
+                    "INSERT INTO bellows.plans (name, checksum, path) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE
+                    SET checksum = excluded.checksum, path = excluded.path,
+                        updated_at = clock_timestamp()",
+                )
+                .bind(&plan.name)
+                .bind(&plan.checksum)
+                .bind(&plan.path)
+                .execute(&mut self.control)
+                .await
+                .context(|| format!("recording plan `{}` in the ledger", plan.name))
+                .map(|_| ())
+            }
+            .await
+        )
+    }
+
+    async fn save_step(&mut self, plan: &str, step: &StepRecord) -> Result<(), EngineError> {
+        if self.lock_lost {
+            return Err(lock_lost());
+        }
+        on_control!(
+            self,
+            async {
+                let captures =
+                    serde_json::to_string(&step.captures).unwrap_or_else(|_| "{}".into());
+                let checkpoint = step
+                    .checkpoint
+                    .as_ref()
+                    .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()));
+                sqlx::query(
+                "INSERT INTO bellows.steps (plan, phase, step_index, op, target, state, started_at,
+                                            finished_at, error, captures, checkpoint, rows_done,
+                                            actions_done)
+                 VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7), to_timestamp($8), $9,
+                         $10::jsonb, $11::jsonb, $12, $13)
+                 ON CONFLICT (plan, phase, step_index) DO UPDATE SET
+                    op = excluded.op, target = excluded.target, state = excluded.state,
+                    started_at = excluded.started_at, finished_at = excluded.finished_at,
+                    error = excluded.error, captures = excluded.captures,
+                    checkpoint = excluded.checkpoint, rows_done = excluded.rows_done,
+                    actions_done = excluded.actions_done",
+            )
+            .bind(plan)
+            .bind(step.phase.as_str())
+            .bind(step.index as i32)
+            .bind(&step.op)
+            .bind(&step.target)
+            .bind(step.state.as_str())
+            .bind(step.started_at.map(to_epoch))
+            .bind(step.finished_at.map(to_epoch))
+            .bind(&step.error)
+            .bind(captures)
+            .bind(checkpoint)
+            .bind(step.rows_done as i64)
+            .bind(step.actions_done as i32)
+            .execute(&mut self.control)
+            .await
+            .context(|| {
+                format!(
+                    "recording step {} of {} of plan `{plan}` in the ledger",
+                    step.index + 1,
+                    step.phase
+                )
+            })
+            .map(|_| ())
+            }
+            .await
+        )
+    }
+
+    async fn delete_steps_except(
+        &mut self,
+        plan: &str,
+        keep: &[(Phase, usize)],
+    ) -> Result<(), EngineError> {
+        if self.lock_lost {
+            return Err(lock_lost());
+        }
+        on_control!(
+            self,
+            async {
+                let keys: Vec<String> = keep
+                    .iter()
+                    .map(|(phase, index)| format!("{phase}/{index}"))
+                    .collect();
+                sqlx::query(
+                    "DELETE FROM bellows.steps
+                  WHERE plan = $1 AND NOT (phase || '/' || step_index::text = ANY ($2))",
+                )
+                .bind(plan)
+                .bind(keys)
+                .execute(&mut self.control)
+                .await
+                .context(|| format!("removing steps no longer in plan `{plan}` from the ledger"))
+                .map(|_| ())
+            }
+            .await
+        )
+    }
+}
