@@ -2,7 +2,7 @@
 
 use crate::dialect::Unsupported;
 
-/// How an engine error ends the process; the CLI maps these to the SPEC's exit codes.
+/// How an engine error ends the process; the CLI maps these to its exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// A step failed (its phase was compensated) or the database errored: exit 1.
