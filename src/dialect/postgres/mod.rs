@@ -5,12 +5,12 @@
 //! everything that scans a table either holds a lock that blocks neither (`CONCURRENTLY`,
 //! `VALIDATE CONSTRAINT`) or is a guard that reads.
 
-use super::common::{self, column_list, on_delete, plain};
-use super::planned::{
+use crate::dialect::common::{self, column_list, on_delete, plain};
+use crate::dialect::planned::{
     Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, Special, Statement, TableEffect,
     Undo,
 };
-use super::{
+use crate::dialect::{
     desc, quote_literal, row, row_literals, BatchCheckpoint, Dialect, DialectKind, Unsupported,
 };
 use crate::ops::*;
