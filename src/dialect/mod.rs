@@ -6,7 +6,6 @@ pub mod common;
 pub mod planned;
 pub mod postgres;
 pub mod sqlite;
-pub mod sqlite_table;
 
 use std::fmt;
 

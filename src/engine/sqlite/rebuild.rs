@@ -2,14 +2,14 @@
 //! definition in one transaction, keeping its rows, indexes and triggers.
 //!
 //! The definitions are read from `sqlite_master`; the new one and the statements come from
-//! [`crate::dialect::sqlite_table`] (pure, tested there). Here: the pragmas around the
+//! [`crate::dialect::sqlite::table`] (pure, tested there). Here: the pragmas around the
 //! transaction, running the statements, the foreign key check and the ledger mark.
 
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Row;
 
 use crate::dialect::planned::{RebuildChange, TableRebuild};
-use crate::dialect::sqlite_table::{self, DefinitionChange};
+use crate::dialect::sqlite::table::{self as sqlite_table, DefinitionChange};
 use crate::dialect::{DialectKind, Unsupported};
 use crate::engine::backend::AttemptError;
 use crate::engine::error::{db_message, EngineError, ErrorKind};

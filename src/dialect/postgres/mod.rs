@@ -5,12 +5,12 @@
 //! everything that scans a table either holds a lock that blocks neither (`CONCURRENTLY`,
 //! `VALIDATE CONSTRAINT`) or is a guard that reads.
 
-use super::common::{self, column_list, on_delete, plain};
-use super::planned::{
+use crate::dialect::common::{self, column_list, on_delete, plain};
+use crate::dialect::planned::{
     Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, Special, Statement, TableEffect,
     Undo,
 };
-use super::{
+use crate::dialect::{
     desc, quote_literal, row, row_literals, BatchCheckpoint, Dialect, DialectKind, Unsupported,
 };
 use crate::ops::*;
@@ -97,6 +97,39 @@ impl Postgres {
         .effect(TableEffect::Scan)
         .outside_transaction()
         .policy(LockPolicy::Long)
+    }
+
+    /// For `set_not_null`'s undo: captures the SQL that restores the column's nullability.
+    // NOTE: the undo also drops the helper check, in case the step stopped between adding
+    // and dropping it; it drops NOT NULL only if the column was nullable before the step
+    // (the capture records which), so undoing a no-op leaves the column as it was.
+    fn previous_nullability(&self, op: &SetNotNull, check: &str) -> Capture {
+        let column = self.ident(&op.column);
+        let drop_only_check = self.alter(
+            &op.table,
+            format!("DROP CONSTRAINT IF EXISTS {}", self.ident(check)),
+        );
+        let drop_both = self.alter(
+            &op.table,
+            format!(
+                "ALTER COLUMN {column} DROP NOT NULL, DROP CONSTRAINT IF EXISTS {}",
+                self.ident(check)
+            ),
+        );
+        Capture {
+            name: "previous_nullability",
+            description: format!(
+                "whether {}.{} was already NOT NULL, as the SQL that restores it",
+                op.table, op.column
+            ),
+            query: format!(
+                "SELECT CASE WHEN a.attnotnull THEN {} ELSE {} END\nFROM pg_attribute a\nWHERE a.attrelid = {} AND a.attname = {} AND NOT a.attisdropped",
+                quote_literal(&drop_only_check),
+                quote_literal(&drop_both),
+                self.regclass(&op.table),
+                quote_literal(&op.column)
+            ),
+        }
     }
 
     fn drop_constraint_if_exists(&self, table: &TableName, name: &str) -> Statement {
@@ -546,34 +579,7 @@ impl Dialect for Postgres {
             Lock::AccessExclusive,
             &op.table,
         );
-        // NOTE: the undo also drops the helper check, in case the step stopped between adding
-        // and dropping it; it drops NOT NULL only if the column was nullable before the step
-        // (the capture records which), so undoing a no-op leaves the column as it was.
-        let drop_only_check = self.alter(
-            &op.table,
-            format!("DROP CONSTRAINT IF EXISTS {}", self.ident(&check)),
-        );
-        let drop_both = self.alter(
-            &op.table,
-            format!(
-                "ALTER COLUMN {column} DROP NOT NULL, DROP CONSTRAINT IF EXISTS {}",
-                self.ident(&check)
-            ),
-        );
-        let capture = Capture {
-            name: "previous_nullability",
-            description: format!(
-                "whether {}.{} was already NOT NULL, as the SQL that restores it",
-                op.table, op.column
-            ),
-            query: format!(
-                "SELECT CASE WHEN a.attnotnull THEN {} ELSE {} END\nFROM pg_attribute a\nWHERE a.attrelid = {} AND a.attname = {} AND NOT a.attisdropped",
-                quote_literal(&drop_only_check),
-                quote_literal(&drop_both),
-                self.regclass(&op.table),
-                quote_literal(&op.column)
-            ),
-        };
+        let capture = self.previous_nullability(op, &check);
         let undo = ExecuteSaved {
             name: "previous_nullability",
             description: format!(

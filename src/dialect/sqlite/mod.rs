@@ -4,12 +4,14 @@
 //! column or a constraint in place, so those operations are a table rebuild in one
 //! transaction ([`Action::Rebuild`]), which the engine performs and `bellows plan` says so.
 
-use super::common::{self, column_list, on_delete};
-use super::planned::{
+pub mod table;
+
+use crate::dialect::common::{self, column_list, on_delete};
+use crate::dialect::planned::{
     Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, RebuildChange, Statement,
     TableEffect, TableRebuild, Undo,
 };
-use super::{quote_literal, Dialect, DialectKind, Unsupported};
+use crate::dialect::{quote_literal, Dialect, DialectKind, Unsupported};
 use crate::ops::*;
 use crate::vocab::naming::sync_trigger_name;
 use crate::vocab::TableName;
