@@ -7,7 +7,7 @@ use std::time::Duration;
 use console::{style, StyledObject};
 use serde_json::Value;
 
-use super::plan::{BackfillSettings, PlanReport, StepReport};
+use super::plan_report::{BackfillSettings, PlanReport, StepReport};
 use crate::dialect::DialectKind;
 use crate::ops::planned::{
     Action, BackfillPlan, ExecuteSaved, Lock, LockPolicy, RebuildChange, Special, Statement,
@@ -121,10 +121,10 @@ impl Painter {
             dialect: report.dialect,
             lock_timeout: plan
                 .and_then(|p| p.lock_timeout)
-                .unwrap_or(super::plan::DEFAULT_LOCK_TIMEOUT),
+                .unwrap_or(crate::config::DEFAULT_LOCK_TIMEOUT),
             lock_retries: plan
                 .map(|p| p.lock_retries)
-                .unwrap_or(super::plan::DEFAULT_LOCK_RETRIES),
+                .unwrap_or(crate::config::DEFAULT_LOCK_RETRIES),
         }
     }
 
