@@ -23,7 +23,7 @@ use std::process::ExitCode;
 pub use args::Cli;
 use args::Command;
 
-/// Exit codes of the SPEC.
+/// The exit codes bellows ends with (README, "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Success = 0,
@@ -92,7 +92,7 @@ impl ExitError {
     }
 }
 
-/// The exit code of an engine error (the SPEC's table).
+/// The exit code of an engine error.
 pub fn exit_of(kind: crate::engine::ErrorKind) -> Exit {
     use crate::engine::ErrorKind;
     match kind {

@@ -123,20 +123,15 @@ impl Lines {
                 rows_done,
                 total,
             } => {
-                let mut draws = Vec::new();
-                if let Some(after) = resumed_after {
-                    draws.push(Draw::Line(format!(
-                        "    {} resuming backfill of {} after key ({}), {rows_done} rows already done",
-                        style("↻").cyan(),
-                        step.target,
-                        after.join(", ")
-                    )));
-                }
+                self.rows = Some(*rows_done);
+                let mut draws: Vec<Draw> = resumed_after
+                    .iter()
+                    .map(|after| Draw::Line(resuming(step, after, *rows_done)))
+                    .collect();
                 draws.push(Draw::Info(format!(
                     "backfill walks key ({})",
                     key.join(", ")
                 )));
-                self.rows = Some(*rows_done);
                 if self.animated {
                     draws.push(Draw::Bar {
                         total: *total,
@@ -146,43 +141,63 @@ impl Lines {
                 }
                 draws
             }
-            Event::BackfillProgress {
-                step,
-                rows_done,
-                total,
-                rows_per_second,
-                batch_size,
-                throttle,
-            } => {
+            Event::BackfillProgress { rows_done, .. } => {
                 self.rows = Some(*rows_done);
-                let pacing = match throttle {
-                    Some(t) => format!("batch {batch_size}, {t}"),
-                    None => format!("batch {batch_size}"),
-                };
-                if self.animated {
-                    return vec![Draw::BarMoved {
-                        total: *total,
-                        done: *rows_done,
-                        message: format!("backfill {} ({pacing})", step.target),
-                    }];
-                }
-                let due = self
-                    .last_plain_progress
-                    .is_none_or(|t| now - t >= PLAIN_PROGRESS_EVERY);
-                if !due {
-                    return Vec::new();
-                }
-                self.last_plain_progress = Some(now);
-                vec![Draw::Line(format!(
-                    "    backfill {}: {rows_done}{} rows, {rows_per_second:.0} rows/s{} ({pacing})",
-                    step.target,
-                    of_total(*rows_done, *total),
-                    eta(*rows_done, *total, *rows_per_second)
-                ))]
+                self.progress(event, now).into_iter().collect()
             }
             _ => Vec::new(),
         }
     }
+
+    /// A `BackfillProgress`: the bar moves on a terminal; otherwise a line, at most every two
+    /// seconds.
+    fn progress(&mut self, event: &Event, now: Instant) -> Option<Draw> {
+        let Event::BackfillProgress {
+            step,
+            rows_done,
+            total,
+            rows_per_second,
+            batch_size,
+            throttle,
+        } = event
+        else {
+            return None;
+        };
+        let pacing = match throttle {
+            Some(t) => format!("batch {batch_size}, {t}"),
+            None => format!("batch {batch_size}"),
+        };
+        if self.animated {
+            return Some(Draw::BarMoved {
+                total: *total,
+                done: *rows_done,
+                message: format!("backfill {} ({pacing})", step.target),
+            });
+        }
+        let due = self
+            .last_plain_progress
+            .is_none_or(|t| now - t >= PLAIN_PROGRESS_EVERY);
+        if !due {
+            return None;
+        }
+        self.last_plain_progress = Some(now);
+        Some(Draw::Line(format!(
+            "    backfill {}: {rows_done}{} rows, {rows_per_second:.0} rows/s{} ({pacing})",
+            step.target,
+            of_total(*rows_done, *total),
+            eta(*rows_done, *total, *rows_per_second)
+        )))
+    }
+}
+
+/// "↻ resuming backfill of users after key (1000), 1000 rows already done".
+fn resuming(step: &StepRef, after: &[String], rows_done: u64) -> String {
+    format!(
+        "    {} resuming backfill of {} after key ({}), {rows_done} rows already done",
+        style("↻").cyan(),
+        step.target,
+        after.join(", ")
+    )
 }
 
 /// The events whose drawing needs no state and does not depend on animation.
