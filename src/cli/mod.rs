@@ -10,6 +10,7 @@ pub mod out;
 pub mod plan;
 pub mod plan_files;
 pub mod plan_render;
+pub mod plan_report;
 pub mod printer;
 pub mod prompt;
 pub mod rollback;

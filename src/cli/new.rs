@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::args::NewArgs;
+use super::args::{NewArgs, Template};
 use super::templates::{self, Field, Need, Values};
 use super::{Exit, ExitError};
 use crate::plan::load::load_str;
@@ -15,66 +15,84 @@ use crate::plan::render::render;
 pub fn run(args: NewArgs) -> anyhow::Result<Exit> {
     check_name(&args.name).map_err(invalid)?;
     let template = args.template;
-    let template_name = templates::template_name(template);
-
-    let mut values = Values {
+    let values = Values {
         table: args.table,
         column: args.column,
         to: args.to,
         type_: args.type_,
         from: args.from,
     };
-    for (field, _) in templates::fields(template) {
-        if let Some(value) = values.get(*field) {
-            templates::check_value(*field, value).map_err(invalid)?;
-        }
-    }
-
-    let missing: Vec<(Field, Need)> = templates::fields(template)
-        .iter()
-        .copied()
-        .filter(|(field, _)| values.get(*field).is_none())
-        .collect();
-    if !missing.is_empty() {
-        if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-            for (field, need) in missing {
-                let answer = ask(templates::prompt(template, field), field, need)?;
-                values.set(field, answer);
-            }
-        } else {
-            let flags: Vec<&str> = missing
-                .iter()
-                .filter(|(_, need)| *need == Need::Required)
-                .map(|(field, _)| field.flag())
-                .collect();
-            if !flags.is_empty() {
-                return Err(invalid(format!(
-                    "the {template_name} template needs {} (there is no terminal to ask on)",
-                    join_flags(&flags)
-                )));
-            }
-        }
-    }
-
+    let values = complete(template, values)?;
     if values.to.is_some() && values.to == values.column {
         return Err(invalid("--to must differ from --column"));
     }
 
     let number = next_number(&args.dir, &args.name)?;
     let path = args.dir.join(format!("{number:04}_{}.toml", args.name));
-    let shown = path.display().to_string();
-    let text = match templates::render(template, &args.name, &shown, &values) {
-        Ok(text) => text,
-        Err(field) => {
-            return Err(invalid(format!(
-                "the {template_name} template needs {}",
-                field.flag()
-            )))
-        }
-    };
+    let text = plan_text(template, &args.name, &path, &values)?;
+    create(&args.dir, &path, &text)?;
 
-    // The values are the user's; the loader has the last word on whether they make a plan.
-    let loaded = load_str(&path, &text);
+    let shown = path.display();
+    println!("{shown}");
+    eprintln!("next: edit it, then `bellows check {shown}` and `bellows plan {shown}`");
+    Ok(Exit::Success)
+}
+
+/// Checks the values given by flags, then asks for the missing ones on a terminal; without a
+/// terminal a missing required value is an error naming its flag.
+fn complete(template: Template, mut values: Values) -> anyhow::Result<Values> {
+    let template_name = templates::template_name(template);
+    for (field, _) in templates::fields(template) {
+        if let Some(value) = values.get(*field) {
+            templates::check_value(*field, value).map_err(invalid)?;
+        }
+    }
+    let missing: Vec<(Field, Need)> = templates::fields(template)
+        .iter()
+        .copied()
+        .filter(|(field, _)| values.get(*field).is_none())
+        .collect();
+    if missing.is_empty() {
+        return Ok(values);
+    }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        for (field, need) in missing {
+            let answer = ask(templates::prompt(template, field), field, need)?;
+            values.set(field, answer);
+        }
+        return Ok(values);
+    }
+    let flags: Vec<&str> = missing
+        .iter()
+        .filter(|(_, need)| *need == Need::Required)
+        .map(|(field, _)| field.flag())
+        .collect();
+    if !flags.is_empty() {
+        return Err(invalid(format!(
+            "the {template_name} template needs {} (there is no terminal to ask on)",
+            join_flags(&flags)
+        )));
+    }
+    Ok(values)
+}
+
+/// The plan's TOML text, refused unless the loader finds it valid (the values are the user's;
+/// the loader has the last word on whether they make a plan).
+fn plan_text(
+    template: Template,
+    name: &str,
+    path: &Path,
+    values: &Values,
+) -> anyhow::Result<String> {
+    let shown = path.display().to_string();
+    let text = templates::render(template, name, &shown, values).map_err(|field| {
+        invalid(format!(
+            "the {} template needs {}",
+            templates::template_name(template),
+            field.flag()
+        ))
+    })?;
+    let loaded = load_str(path, &text);
     if loaded.has_errors() {
         let rendered: Vec<String> = loaded
             .diagnostics
@@ -86,13 +104,18 @@ pub fn run(args: NewArgs) -> anyhow::Result<Exit> {
             rendered.join("\n")
         )));
     }
+    Ok(text)
+}
 
-    fs::create_dir_all(&args.dir)
-        .with_context(|| format!("cannot create the directory {}", args.dir.display()))?;
+/// Writes `text` to a new file at `path` in `dir`; never overwrites a plan.
+fn create(dir: &Path, path: &Path, text: &str) -> anyhow::Result<()> {
+    let shown = path.display();
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     let mut file = match fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(&path)
+        .open(path)
     {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -103,11 +126,7 @@ pub fn run(args: NewArgs) -> anyhow::Result<Exit> {
         Err(error) => return Err(error).with_context(|| format!("cannot create {shown}")),
     };
     file.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {shown}"))?;
-
-    println!("{shown}");
-    eprintln!("next: edit it, then `bellows check {shown}` and `bellows plan {shown}`");
-    Ok(Exit::Success)
+        .with_context(|| format!("cannot write {shown}"))
 }
 
 fn invalid(message: impl Into<String>) -> anyhow::Error {

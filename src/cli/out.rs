@@ -14,3 +14,11 @@ pub fn print(text: &str) -> io::Result<()> {
         other => other,
     }
 }
+
+/// Writes one line to stdout. NOTE: a closed stdout (`bellows apply … | head`) must not stop a
+/// migration half-way, so write errors are ignored rather than panicking like `println!`.
+pub fn line(text: &str) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}

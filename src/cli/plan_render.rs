@@ -7,7 +7,7 @@ use std::time::Duration;
 use console::{style, StyledObject};
 use serde_json::Value;
 
-use super::plan::{BackfillSettings, PlanReport, StepReport};
+use super::plan_report::{BackfillSettings, PlanReport, StepReport};
 use crate::dialect::planned::{
     Action, BackfillPlan, ExecuteSaved, Lock, LockPolicy, RebuildChange, Special, Statement,
     TableEffect, TableRebuild, Undo,

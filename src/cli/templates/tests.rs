@@ -1,0 +1,250 @@
+//! The templates' output loads clean, uses the steps each pattern needs, and is snapshotted.
+
+use super::toml_writer::s;
+use super::*;
+use crate::plan::load::load_str;
+use std::path::Path;
+
+const ALL: [Template; 5] = [
+    Template::AddColumn,
+    Template::RenameColumn,
+    Template::ChangeType,
+    Template::AddNotNull,
+    Template::AddIndex,
+];
+
+fn values(table: &str, column: &str, to: &str, type_: &str, from: Option<&str>) -> Values {
+    Values {
+        table: Some(table.into()),
+        column: Some(column.into()),
+        to: Some(to.into()),
+        type_: Some(type_.into()),
+        from: from.map(str::to_string),
+    }
+}
+
+/// Loads `text` and asserts it has no diagnostic at all; returns the number of steps.
+fn loads_clean(text: &str) -> usize {
+    let loaded = load_str(Path::new("plans/0001_test.toml"), text);
+    assert!(
+        loaded.diagnostics.is_empty(),
+        "diagnostics {:#?} in\n{text}",
+        loaded.diagnostics
+    );
+    loaded.plan.expect("a plan without diagnostics").steps.len()
+}
+
+#[test]
+fn every_template_loads_clean_with_plain_names() {
+    for template in ALL {
+        for from in [None, Some("false")] {
+            let v = values("users", "email_verified", "verified", "boolean", from);
+            if template == Template::AddNotNull && from.is_none() {
+                continue;
+            }
+            let text = render(template, "test", "plans/0001_test.toml", &v).unwrap();
+            assert!(loads_clean(&text) >= 1, "{}", template_name(template));
+        }
+    }
+}
+
+#[test]
+fn every_template_loads_clean_with_names_that_need_quoting() {
+    for template in ALL {
+        let v = values(
+            "billing.Order Items",
+            "weird\"name",
+            "select",
+            "numeric(12,2)",
+            Some("it's \"quoted\" \\ here"),
+        );
+        let text = render(template, "odd-names_2", "plans/0001_test.toml", &v).unwrap();
+        assert!(loads_clean(&text) >= 1, "{}", template_name(template));
+    }
+}
+
+#[test]
+fn templates_use_the_steps_the_pattern_needs() {
+    let v = values("users", "name", "full_name", "text", None);
+    let loaded = load_str(
+        Path::new("x.toml"),
+        &render(Template::RenameColumn, "rename", "plans/0001_test.toml", &v).unwrap(),
+    );
+    let ops: Vec<String> = loaded
+        .plan
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| format!("{}:{}", s.phase, s.op.name()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "expand:add_column",
+            "expand:sync_column",
+            "backfill:backfill",
+            "switch:guard",
+            "contract:drop_sync",
+            "contract:set_not_null",
+            "contract:drop_column"
+        ]
+    );
+}
+
+#[test]
+fn add_column_without_from_only_adds_the_column() {
+    let v = Values {
+        table: Some("users".into()),
+        column: Some("nickname".into()),
+        type_: Some("text".into()),
+        ..Values::default()
+    };
+    let text = render(Template::AddColumn, "nickname", "plans/0001_test.toml", &v).unwrap();
+    assert_eq!(loads_clean(&text), 1);
+}
+
+#[test]
+fn change_type_defaults_to_a_cast() {
+    let v = values("orders", "total_amount", "total", "numeric(12,2)", None);
+    let text = render(Template::ChangeType, "t", "plans/0001_test.toml", &v).unwrap();
+    assert!(
+        text.contains("from = \"CAST(total_amount AS numeric(12,2))\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn add_index_splits_columns() {
+    let v = values("orders", "user_id, created_at", "", "", None);
+    let text = render(Template::AddIndex, "idx", "plans/0001_test.toml", &v).unwrap();
+    assert!(
+        text.contains("columns = [\"user_id\", \"created_at\"]"),
+        "{text}"
+    );
+    assert_eq!(loads_clean(&text), 1);
+}
+
+#[test]
+fn a_missing_value_is_named() {
+    let v = Values {
+        table: Some("users".into()),
+        column: Some("name".into()),
+        ..Values::default()
+    };
+    assert_eq!(
+        render(Template::RenameColumn, "r", "plans/0001_test.toml", &v),
+        Err(Field::To)
+    );
+    assert_eq!(
+        render(Template::AddNotNull, "r", "plans/0001_test.toml", &v),
+        Err(Field::From)
+    );
+    assert_eq!(
+        render(
+            Template::AddColumn,
+            "r",
+            "plans/0001_test.toml",
+            &Values::default()
+        ),
+        Err(Field::Table)
+    );
+    assert!(render(Template::AddIndex, "r", "plans/0001_test.toml", &v).is_ok());
+}
+
+#[test]
+fn required_fields_match_what_render_needs() {
+    for template in ALL {
+        let mut v = Values::default();
+        for (field, need) in fields(template) {
+            if *need == Need::Required {
+                v.set(*field, Some("x".into()));
+            }
+        }
+        assert!(
+            render(template, "r", "plans/0001_test.toml", &v).is_ok(),
+            "{}",
+            template_name(template)
+        );
+    }
+}
+
+#[test]
+fn values_are_checked() {
+    assert!(check_value(Field::Table, "billing.invoices").is_ok());
+    assert!(check_value(Field::Table, "a.b.c").is_err());
+    assert!(check_value(Field::Table, ".b").is_err());
+    assert!(check_value(Field::Column, "a.b").is_err());
+    assert!(check_value(Field::Column, "a, b").is_ok());
+    assert!(check_value(Field::Column, "a,,b").is_err());
+    assert!(check_value(Field::To, "x.y").is_err());
+    assert!(check_value(Field::Type, "  ").is_err());
+    assert!(check_value(Field::From, "a\nb").is_err());
+    assert!(check_value(Field::From, "coalesce(a, b)").is_ok());
+}
+
+#[test]
+fn identifiers_are_quoted_only_when_needed() {
+    assert_eq!(ident("email_verified"), "email_verified");
+    assert_eq!(ident("Email"), "\"Email\"");
+    assert_eq!(ident("order"), "\"order\"");
+    assert_eq!(ident("we\"ird"), "\"we\"\"ird\"");
+    assert_eq!(ident("1st"), "\"1st\"");
+    assert_eq!(table_ident("billing.Invoices"), "billing.\"Invoices\"");
+}
+
+#[test]
+fn toml_strings_round_trip() {
+    for text in [
+        "plain",
+        "with \"quotes\"",
+        "it's",
+        "it's \"both\" \\",
+        "tab\there",
+    ] {
+        let doc = format!("v = {}", s(text));
+        let parsed: toml::Table = toml::from_str(&doc).unwrap();
+        assert_eq!(parsed["v"].as_str(), Some(text), "{doc}");
+    }
+}
+
+#[test]
+fn templates_snapshot() {
+    let cases = [
+        (
+            Template::AddColumn,
+            values(
+                "users",
+                "email_verified",
+                "",
+                "boolean",
+                Some("verified_at IS NOT NULL"),
+            ),
+        ),
+        (
+            Template::RenameColumn,
+            values("users", "name", "full_name", "text", None),
+        ),
+        (
+            Template::ChangeType,
+            values(
+                "orders",
+                "total_amount",
+                "total",
+                "numeric(12,2)",
+                Some("total_amount / 100.0"),
+            ),
+        ),
+        (
+            Template::AddNotNull,
+            values("users", "email", "", "", Some("''")),
+        ),
+        (
+            Template::AddIndex,
+            values("orders", "user_id", "", "", None),
+        ),
+    ];
+    for (template, v) in cases {
+        let text = render(template, "example", "plans/0001_test.toml", &v).unwrap();
+        insta::assert_snapshot!(template_name(template), text);
+    }
+}
