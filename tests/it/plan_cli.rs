@@ -248,7 +248,8 @@ fn never_connects_even_with_an_unreachable_database_url() {
 
 #[test]
 fn with_database_plan_shows_applied_steps_and_rows_to_touch_and_changes_nothing() {
-    let db = crate::common::ScratchDb::new();
+    use crate::harness::TestDb;
+    let db = crate::harness::PostgresDb::new();
     db.exec(
         "CREATE TABLE users (id bigint PRIMARY KEY, verified_at timestamptz);
          INSERT INTO users SELECT i, CASE WHEN i % 2 = 0 THEN now() END FROM generate_series(1, 500) i;",

@@ -12,7 +12,7 @@ use bellows::plan::reader::{parse_duration, KeyInfo, KeyKind};
 use bellows::plan::schema::plan_schema;
 use serde_json::{json, Value};
 
-use crate::common::{bellows, check_ok, fixtures, rendered};
+use crate::harness::{check_ok, fixtures, rendered, Cli};
 
 const REFERENCE: &str = "tests/plans/reference.toml";
 
@@ -52,14 +52,7 @@ fn plan_json(path: &str) -> Value {
 
 #[test]
 fn the_command_prints_the_schema() {
-    let output = bellows()
-        .arg("schema")
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let printed: Value = serde_json::from_slice(&output).expect("bellows schema prints JSON");
+    let printed = Cli::new(["schema"]).run().json();
     assert_eq!(printed, plan_schema());
     assert_eq!(
         printed["$schema"],
