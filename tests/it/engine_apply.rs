@@ -282,7 +282,7 @@ down = "SELECT 1"
         let error = db.ledger_value("0001_broken", "error", "state = 'failed'");
         assert!(error.contains("no_such_table"), "{error}");
         // The human output shows the undo, last first.
-        let check = out.stdout_at("undid add_check users");
+        let check = out.stdout_at("undid add_check constraint users_name_len on users");
         let two = out.stdout_at("undid add_column users.good_two");
         let one = out.stdout_at("undid sql CREATE TABLE good_one");
         assert!(check < two && two < one, "{out}");
