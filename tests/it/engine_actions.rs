@@ -206,7 +206,7 @@ up = "SELECT * FROM missing_table"
 down = "SELECT 1"
 "#,
     );
-    let out = Cli::new(["apply", "-d", &db.url]).arg(&plan).code(1).run();
+    let out = Cli::apply(&db).plan(&plan).code(1).run();
     let stderr = &out.stderr;
     assert!(
         stderr.contains("could NOT be fully rolled back"),
@@ -275,7 +275,7 @@ down = "DROP TABLE after_stop"
         ["expand/0=applied", "expand/1=pending"]
     );
 
-    Cli::new(["apply", "-d", &db.url]).arg(&plan).run();
+    Cli::apply(&db).plan(&plan).run();
     assert!(db.table_exists("after_stop"));
 }
 

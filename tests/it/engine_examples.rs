@@ -119,9 +119,7 @@ fn the_example_plans_run_under_load_and_every_row_is_right() {
     );
 
     // The new application is deployed; contract.
-    Cli::new(["apply", "--yes", "-d", &db.url])
-        .arg(&plans)
-        .run();
+    Cli::apply(&db).yes().plan(&plans).run();
 
     // Every row, old and written during the run.
     assert_eq!(

@@ -192,7 +192,7 @@ fn when_the_holder_never_lets_go_apply_exits_4_with_the_phase_rolled_back() {
     });
 
     // Once the table is free, the same apply finishes from the ledger's state.
-    Cli::new(["apply", "-d", &db.url]).arg(&plan).run();
+    Cli::apply(&db).plan(&plan).run();
     assert!(db.table_exists("side_table") && db.column_exists("users", "nickname"));
 }
 
@@ -243,10 +243,7 @@ fn a_second_run_exits_4_at_once_naming_the_holder() {
         "the second run waited {waited:?}"
     );
 
-    Cli::new(["rollback", "--yes", "-d", &db.url])
-        .arg(&slow)
-        .code(4)
-        .run();
+    Cli::rollback(&db).yes().plan(&slow).code(4).run();
 
     Output::from(first.wait_with_output().unwrap()).expect_code(0);
     assert_eq!(db.ledger_states("0001_slow"), ["expand/0=applied"]);

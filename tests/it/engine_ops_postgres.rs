@@ -266,8 +266,9 @@ fn set_not_null_refuses_while_nulls_remain() {
         "0001_nn.toml",
         "[[contract]]\nop = \"set_not_null\"\ntable = \"users\"\ncolumn = \"verified_at\"\n",
     );
-    Cli::new(["apply", "--yes", "-d", &db.url])
-        .arg(&file)
+    Cli::apply(&db)
+        .yes()
+        .plan(&file)
         .code(3)
         .stderr_has("found 150")
         .run();
@@ -302,19 +303,19 @@ table = "users"
 column = "email_domain"
 "#,
     );
-    Cli::new(["apply", "--to", "switch", "-d", &db.url])
-        .arg(&file)
-        .run();
+    Cli::apply(&db).args(["--to", "switch"]).plan(&file).run();
     let with_trigger = schema_dump(&db);
-    Cli::new(["apply", "--yes", "-d", &db.url]).arg(&file).run();
+    Cli::apply(&db).yes().plan(&file).run();
     db.exec("INSERT INTO users (name, email) VALUES ('n', 'n@after.example')");
     assert_eq!(
         db.rows("SELECT coalesce(email_domain, 'NULL') FROM users WHERE email = 'n@after.example'"),
         ["NULL"],
         "the trigger is gone after contract"
     );
-    Cli::new(["rollback", "--yes", "--to", "contract", "-d", &db.url])
-        .arg(&file)
+    Cli::rollback(&db)
+        .yes()
+        .args(["--to", "contract"])
+        .plan(&file)
         .run();
     assert_eq!(schema_dump(&db), with_trigger);
     db.exec("INSERT INTO users (name, email) VALUES ('m', 'm@back.example')");

@@ -33,24 +33,19 @@ fn apply_status_and_rollback_read_well() {
     let plan = plans.write("0001_tiers.toml", PLAN);
     let dir = plans.path().display().to_string();
 
-    let out = Cli::new(["apply", "--to", "switch", "-d", &db.url])
+    let out = Cli::apply(&db)
+        .args(["--to", "switch"])
         .plan(&plan)
         .run_unchecked();
     assert_transcript!("apply_to_switch", out, &dir);
 
-    let out = Cli::new(["status", "-d", &db.url])
-        .plan(&plan)
-        .run_unchecked();
+    let out = Cli::status(&db).plan(&plan).run_unchecked();
     assert_transcript!("status_after_switch", out, &dir);
 
-    let out = Cli::new(["apply", "--yes", "-d", &db.url])
-        .plan(&plan)
-        .run_unchecked();
+    let out = Cli::apply(&db).yes().plan(&plan).run_unchecked();
     assert_transcript!("apply_contract", out, &dir);
 
-    let out = Cli::new(["rollback", "--yes", "-d", &db.url])
-        .plan(&plan)
-        .run_unchecked();
+    let out = Cli::rollback(&db).yes().plan(&plan).run_unchecked();
     assert_transcript!("rollback_refused", out, &dir);
 }
 
@@ -75,8 +70,6 @@ down = "DROP INDEX tier_idx"
 "#,
     );
     let dir = plans.path().display().to_string();
-    let out = Cli::new(["apply", "-d", &db.url])
-        .plan(&plan)
-        .run_unchecked();
+    let out = Cli::apply(&db).plan(&plan).run_unchecked();
     assert_transcript!("apply_failing_phase", out, &dir);
 }
