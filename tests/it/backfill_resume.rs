@@ -13,19 +13,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
-use crate::common::{bellows, bellows_std, output_text, Plans, ScratchDb, SqliteDb};
-
-/// `users (id bigserial PRIMARY KEY, verified_at, email_verified)` with `rows` rows, one in three
-/// verified, `email_verified` NULL everywhere.
-fn users(db: &ScratchDb, rows: i64) {
-    db.exec(&format!(
-        "CREATE TABLE users (id bigserial PRIMARY KEY, verified_at timestamptz, email_verified boolean);
-         INSERT INTO users (verified_at)
-              SELECT CASE WHEN g % 3 = 0 THEN now() - g * interval '1 second' END
-                FROM generate_series(1, {rows}) g;
-         ANALYZE users;"
-    ));
-}
+use crate::harness::{
+    bellows_std, seed_users_to_backfill, Cli, Output, Plans, PostgresDb, SqliteDb, TestDb,
+};
 
 /// The tag of a table in the write log (and the name of its log function).
 fn tag(table: &str) -> String {
@@ -34,7 +24,7 @@ fn tag(table: &str) -> String {
 
 /// Logs into `writes (tbl, k)` every row of `table` (SQL) whose `email_verified` goes from NULL
 /// to a value; `key` is the SQL naming the row from `NEW` (e.g. `NEW.id::text`).
-fn log_writes(db: &ScratchDb, table: &str, key: &str) {
+fn log_writes(db: &PostgresDb, table: &str, key: &str) {
     let tag = tag(table);
     db.exec(&format!(
         "CREATE TABLE IF NOT EXISTS writes (tbl text NOT NULL, k text NOT NULL);
@@ -59,16 +49,6 @@ fn backfill_plan(plans: &Plans, name: &str, table: &str, batch_size: u64, extra:
     path.to_string_lossy().into_owned()
 }
 
-fn apply(url: &str, plan: &str, extra: &[&str]) -> std::process::Output {
-    bellows()
-        .args(["apply", "--yes", "-d", url])
-        .args(extra)
-        .arg(plan)
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap()
-}
-
 /// `bellows apply` in the background.
 fn spawn_apply(url: &str, plan: &str, extra: &[&str]) -> Child {
     bellows_std()
@@ -83,12 +63,12 @@ fn spawn_apply(url: &str, plan: &str, extra: &[&str]) -> Child {
 
 /// The output of a finished child, for messages.
 fn child_output(child: Child) -> (Option<i32>, String) {
-    let out = child.wait_with_output().unwrap();
-    (out.status.code(), output_text(&out))
+    let out = Output::from(child.wait_with_output().unwrap());
+    (out.code, out.to_string())
 }
 
 /// `(state, rows_done)` of the backfill step of `plan`, if the ledger has it yet.
-fn pg_progress(db: &ScratchDb, plan: &str) -> Option<(String, i64)> {
+fn pg_progress(db: &PostgresDb, plan: &str) -> Option<(String, i64)> {
     if !db.ledger_exists() {
         return None;
     }
@@ -137,7 +117,7 @@ fn wait_for_rows(
 }
 
 /// Every row of `table` holds `verified_at IS NOT NULL` in `email_verified`.
-fn assert_every_row_correct(db: &ScratchDb, table: &str) {
+fn assert_every_row_correct(db: &PostgresDb, table: &str) {
     let wrong = db.rows(&format!(
         "SELECT row_to_json(t)::text FROM {table} t
           WHERE email_verified IS DISTINCT FROM (verified_at IS NOT NULL) LIMIT 5"
@@ -149,7 +129,7 @@ fn assert_every_row_correct(db: &ScratchDb, table: &str) {
 }
 
 /// Each row of `table` was written exactly once, and there are `rows` of them.
-fn assert_written_once(db: &ScratchDb, table: &str, rows: i64) {
+fn assert_written_once(db: &PostgresDb, table: &str, rows: i64) {
     let table = tag(table);
     let twice = db.rows(&format!(
         "SELECT k || ' x' || count(*) FROM writes WHERE tbl = '{table}' GROUP BY k HAVING count(*) > 1 LIMIT 5"
@@ -165,7 +145,7 @@ fn assert_written_once(db: &ScratchDb, table: &str, rows: i64) {
 }
 
 /// The backfill step is applied and its rows done are the table's row count.
-fn assert_ledger_complete(db: &ScratchDb, plan: &str, rows: i64) {
+fn assert_ledger_complete(db: &PostgresDb, plan: &str, rows: i64) {
     assert_eq!(pg_progress(db, plan), Some(("applied".to_string(), rows)));
 }
 
@@ -173,7 +153,7 @@ fn assert_ledger_complete(db: &ScratchDb, plan: &str, rows: i64) {
 
 #[test]
 fn composite_text_and_uuid_keys_are_walked_to_the_end_row_by_row() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(
         "CREATE TABLE accounts (tenant_id int, id int, verified_at timestamptz, email_verified boolean,
                                 PRIMARY KEY (tenant_id, id));
@@ -200,8 +180,7 @@ fn composite_text_and_uuid_keys_are_walked_to_the_end_row_by_row() {
         ("tokens", 2000, 33),
     ] {
         let plan = backfill_plan(&plans, &format!("0001_{table}"), table, batch, "");
-        let out = apply(&db.url, &plan, &[]);
-        assert_eq!(out.status.code(), Some(0), "{table}: {}", output_text(&out));
+        Cli::apply(&db).yes().plan(&plan).run();
         assert_every_row_correct(&db, table);
         assert_written_once(&db, table, rows);
         assert_ledger_complete(&db, &format!("0001_{table}"), rows);
@@ -215,7 +194,7 @@ fn composite_text_and_uuid_keys_are_walked_to_the_end_row_by_row() {
 
 #[test]
 fn keys_of_every_common_type_and_quoted_names_round_trip_through_an_interrupted_checkpoint() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     // Each key value goes to the checkpoint as text and comes back as a literal: timestamps
     // with microseconds, floats, numerics, bytea, dates and names that need quoting must all
     // compare exactly as the column does, also after the run is interrupted and resumed from the
@@ -256,8 +235,11 @@ fn keys_of_every_common_type_and_quoted_names_round_trip_through_an_interrupted_
         "rows done {done_at_stop}"
     );
     assert_eq!(db.i64("SELECT count(*) FROM writes"), done_at_stop);
-    let out = apply(&db.url, &plan, &["--pause", "0ms"]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db)
+        .yes()
+        .args(["--pause", "0ms"])
+        .plan(&plan)
+        .run();
     assert_every_row_correct(&db, "billing.\"Order Items\"");
     assert_written_once(&db, "billing.\"Order Items\"", 30_000);
     assert_ledger_complete(&db, "0001_items", 30_000);
@@ -265,7 +247,7 @@ fn keys_of_every_common_type_and_quoted_names_round_trip_through_an_interrupted_
 
 #[test]
 fn an_explicit_key_walks_a_table_without_a_primary_key() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(
         "CREATE TABLE events (source text NOT NULL, seq int NOT NULL, verified_at timestamptz,
                               email_verified boolean);
@@ -282,8 +264,7 @@ fn an_explicit_key_walks_a_table_without_a_primary_key() {
         150,
         "key = [\"source\", \"seq\"]",
     );
-    let out = apply(&db.url, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db).yes().plan(&plan).run();
     assert_every_row_correct(&db, "events");
     assert_written_once(&db, "events", 4000);
     assert_ledger_complete(&db, "0001_events", 4000);
@@ -291,7 +272,7 @@ fn an_explicit_key_walks_a_table_without_a_primary_key() {
 
 #[test]
 fn an_explicit_key_holding_nulls_is_refused_instead_of_skipping_rows() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     // Keyset batches never reach a NULL key (`NULL > x` is not true): 100 rows would be skipped
     // silently while the backfill reported success.
     db.exec(
@@ -301,9 +282,7 @@ fn an_explicit_key_holding_nulls_is_refused_instead_of_skipping_rows() {
     );
     let plans = Plans::new();
     let plan = backfill_plan(&plans, "0001_nicks", "nicks", 50, "key = [\"nick\"]");
-    let out = apply(&db.url, &plan, &[]);
-    let text = output_text(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let text = Cli::apply(&db).yes().plan(&plan).code(1).run().to_string();
     assert!(text.contains("nicks") && text.contains("NULL"), "{text}");
     assert!(text.contains("key = ["), "{text}");
     assert_eq!(
@@ -317,15 +296,18 @@ fn an_explicit_key_holding_nulls_is_refused_instead_of_skipping_rows() {
          WITH RECURSIVE seq(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM seq WHERE g < 1000)
          INSERT INTO nicks SELECT CASE WHEN g % 10 <> 0 THEN 'n' || g END, '2024-01-01', NULL FROM seq;",
     );
-    let out = apply(&lite.url, &plan, &[]);
-    let text = output_text(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let text = Cli::apply(&lite)
+        .yes()
+        .plan(&plan)
+        .code(1)
+        .run()
+        .to_string();
     assert!(text.contains("nicks") && text.contains("NULL"), "{text}");
 }
 
 #[test]
 fn a_unique_not_null_key_is_walked_when_there_is_no_primary_key() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(
         "CREATE TABLE members (email text NOT NULL UNIQUE, nickname text UNIQUE,
                                verified_at timestamptz, email_verified boolean);
@@ -335,8 +317,7 @@ fn a_unique_not_null_key_is_walked_when_there_is_no_primary_key() {
     log_writes(&db, "members", "NEW.email");
     let plans = Plans::new();
     let plan = backfill_plan(&plans, "0001_members", "members", 100, "");
-    let out = apply(&db.url, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db).yes().plan(&plan).run();
     assert_every_row_correct(&db, "members");
     assert_written_once(&db, "members", 1500);
     assert_ledger_complete(&db, "0001_members", 1500);
@@ -344,7 +325,7 @@ fn a_unique_not_null_key_is_walked_when_there_is_no_primary_key() {
 
 #[test]
 fn a_table_without_a_usable_key_is_refused_naming_the_table_and_what_to_add() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     // A unique index over a nullable column is no key: NULLs may repeat.
     db.exec(
         "CREATE TABLE heap (nickname text UNIQUE, verified_at timestamptz, email_verified boolean);
@@ -352,9 +333,7 @@ fn a_table_without_a_usable_key_is_refused_naming_the_table_and_what_to_add() {
     );
     let plans = Plans::new();
     let plan = backfill_plan(&plans, "0001_heap", "heap", 100, "");
-    let out = apply(&db.url, &plan, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
-    let text = output_text(&out);
+    let text = Cli::apply(&db).yes().plan(&plan).code(1).run().to_string();
     assert!(text.contains("heap"), "names the table: {text}");
     assert!(text.contains("key = ["), "says what to add: {text}");
     assert!(text.contains("primary key"), "says what to add: {text}");
@@ -397,8 +376,7 @@ fn sqlite_composite_and_text_keys_are_walked_to_the_end_row_by_row() {
     let plans = Plans::new();
     for (table, rows, batch) in [("accounts", 3000, 97), ("handles", 2000, 64)] {
         let plan = backfill_plan(&plans, &format!("0001_{table}"), table, batch, "");
-        let out = apply(&db.url, &plan, &[]);
-        assert_eq!(out.status.code(), Some(0), "{table}: {}", output_text(&out));
+        Cli::apply(&db).yes().plan(&plan).run();
         assert_eq!(
             db.rows(&format!(
                 "SELECT count(*) FROM {table} WHERE email_verified IS NOT (verified_at IS NOT NULL)"
@@ -429,15 +407,16 @@ const BIG: i64 = 200_000;
 const MID: i64 = 60_000;
 
 /// A users table of `rows` rows with the write log, and a plan of batches of 1000 with a pause.
-fn interrupted_setup(db: &ScratchDb, plans: &Plans, rows: i64) -> String {
-    users(db, rows);
+fn interrupted_setup(db: &PostgresDb, plans: &Plans, rows: i64) -> String {
+    seed_users_to_backfill(db, rows);
+    db.exec("ANALYZE users");
     log_writes(db, "users", "NEW.id::text");
     backfill_plan(plans, "0001_fill", "users", 1000, "pause = \"15ms\"")
 }
 
 /// After an interruption: the step is not applied, rows done is between 0 and the table, and
 /// exactly the rows up to the checkpoint were written, each once.
-fn assert_checkpoint_consistent(db: &ScratchDb, rows: i64) -> i64 {
+fn assert_checkpoint_consistent(db: &PostgresDb, rows: i64) -> i64 {
     let (state, done) = pg_progress(db, "0001_fill").expect("a ledger row");
     assert_ne!(state, "applied");
     assert!(done > 0 && done < rows, "rows done {done}");
@@ -455,9 +434,12 @@ fn assert_checkpoint_consistent(db: &ScratchDb, rows: i64) -> i64 {
 }
 
 /// Resumes (without the pause) to the end and checks every row and the ledger.
-fn resume_and_verify(db: &ScratchDb, plan: &str, rows: i64) {
-    let out = apply(&db.url, plan, &["--pause", "0ms"]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+fn resume_and_verify(db: &PostgresDb, plan: &str, rows: i64) {
+    Cli::apply(db)
+        .yes()
+        .args(["--pause", "0ms"])
+        .plan(plan)
+        .run();
     assert_every_row_correct(db, "users");
     assert_written_once(db, "users", rows);
     assert_ledger_complete(db, "0001_fill", rows);
@@ -465,7 +447,7 @@ fn resume_and_verify(db: &ScratchDb, plan: &str, rows: i64) {
 
 #[test]
 fn a_backfill_killed_with_sigkill_resumes_and_writes_every_row_exactly_once() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, BIG);
     let mut child = spawn_apply(&db.url, &plan, &[]);
@@ -484,7 +466,7 @@ fn a_backfill_killed_with_sigkill_resumes_and_writes_every_row_exactly_once() {
 
 #[test]
 fn a_backfill_interrupted_with_sigint_exits_130_with_its_checkpoint_and_resumes() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, BIG);
     let mut child = spawn_apply(&db.url, &plan, &[]);
@@ -499,13 +481,11 @@ fn a_backfill_interrupted_with_sigint_exits_130_with_its_checkpoint_and_resumes(
     assert!(text.contains("resume"), "says how to resume: {text}");
     let done = assert_checkpoint_consistent(&db, BIG);
     // `status` shows the interrupted backfill's progress.
-    let out = bellows()
-        .args(["status", "--format", "json", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = Cli::status(&db)
+        .args(["--format", "json"])
+        .plan(&plan)
+        .run()
+        .json();
     let step = &status["plans"][0]["phases"][0]["steps"][0];
     assert_eq!(step["rows_done"], done, "{status}");
     assert_eq!(
@@ -556,8 +536,11 @@ fn sqlite_a_backfill_interrupted_with_sigint_exits_130_with_its_checkpoint_and_r
     assert!(done > 0 && done < ROWS, "rows done {done}");
     assert_eq!(db.i64("SELECT count(*) FROM writes"), done);
 
-    let out = apply(&db.url, &plan, &["--pause", "0ms"]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db)
+        .yes()
+        .args(["--pause", "0ms"])
+        .plan(&plan)
+        .run();
     assert_eq!(
         db.i64("SELECT count(*) FROM users WHERE email_verified IS NOT (verified_at IS NOT NULL)"),
         0
@@ -571,7 +554,7 @@ fn sqlite_a_backfill_interrupted_with_sigint_exits_130_with_its_checkpoint_and_r
 
 /// Terminates the sessions of `bellows apply` whose last statement belongs to a backfill batch
 /// (the work connection); returns how many.
-fn terminate_work_connection(db: &ScratchDb) -> i64 {
+fn terminate_work_connection(db: &PostgresDb) -> i64 {
     db.i64(
         "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
           WHERE datname = current_database() AND application_name LIKE 'bellows apply%'
@@ -583,7 +566,7 @@ fn terminate_work_connection(db: &ScratchDb) -> i64 {
 
 #[test]
 fn a_backfill_whose_connection_the_server_closes_reconnects_and_finishes_exactly_once() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     let mut child = spawn_apply(&db.url, &plan, &["--pause", "3ms"]);
@@ -621,7 +604,7 @@ fn a_backfill_whose_connection_the_server_closes_reconnects_and_finishes_exactly
 #[test]
 fn application_writes_throughout_the_backfill_leave_every_row_correct_and_contract_passes() {
     const ROWS: i64 = 40_000;
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(&format!(
         "CREATE TABLE users (id bigserial PRIMARY KEY, email text, verified_at timestamptz);
          INSERT INTO users (email, verified_at)
@@ -644,8 +627,11 @@ fn application_writes_throughout_the_backfill_leave_every_row_correct_and_contra
     let plan = plans.write("0001_users_email_verified.toml", &text);
     let plan = plan.to_string_lossy().into_owned();
 
-    let out = apply(&db.url, &plan, &["--to", "expand"]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db)
+        .yes()
+        .args(["--to", "expand"])
+        .plan(&plan)
+        .run();
 
     // The old application: inserts without the new column, flips verified_at, deletes.
     let stop = Arc::new(AtomicBool::new(false));
@@ -653,7 +639,7 @@ fn application_writes_throughout_the_backfill_leave_every_row_correct_and_contra
     let writer = {
         let (url, stop, ops) = (db.url.clone(), stop.clone(), ops.clone());
         std::thread::spawn(move || {
-            crate::common::runtime().block_on(async move {
+            crate::harness::runtime().block_on(async move {
                 let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
                 let mut n: i64 = 0;
                 while !stop.load(Ordering::SeqCst) {
@@ -682,12 +668,16 @@ fn application_writes_throughout_the_backfill_leave_every_row_correct_and_contra
         std::thread::sleep(Duration::from_millis(5));
     }
     let before = ops.load(Ordering::SeqCst);
-    let out = apply(&db.url, &plan, &["--to", "backfill"]);
+    let out = Cli::apply(&db)
+        .yes()
+        .args(["--to", "backfill"])
+        .plan(&plan)
+        .run_unchecked();
     let during = ops.load(Ordering::SeqCst) - before;
     std::thread::sleep(Duration::from_millis(100));
     stop.store(true, Ordering::SeqCst);
     writer.join().expect("the application writer");
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    out.expect_code(0);
     assert!(
         during > 20,
         "the application wrote throughout the backfill (only {during} writes)"
@@ -695,8 +685,7 @@ fn application_writes_throughout_the_backfill_leave_every_row_correct_and_contra
     assert_every_row_correct(&db, "users");
 
     // switch and contract: drop_sync, then set_not_null with its null-count guard.
-    let out = apply(&db.url, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db).yes().plan(&plan).run();
     assert_eq!(
         db.rows(
             "SELECT is_nullable || ' ' || column_default FROM information_schema.columns
@@ -757,7 +746,7 @@ fn peak_rss_kb(url: &str, plan: &str) -> u64 {
 
 #[test]
 fn peak_memory_does_not_grow_with_the_table() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(
         "CREATE TABLE small (id bigserial PRIMARY KEY, verified_at timestamptz, email_verified boolean);
          INSERT INTO small (verified_at) SELECT CASE WHEN g % 2 = 0 THEN now() END FROM generate_series(1, 25000) g;
@@ -781,7 +770,7 @@ fn peak_memory_does_not_grow_with_the_table() {
 
 /// A BEFORE UPDATE trigger that sleeps `seconds` when the backfill reaches row `id`, so a test
 /// can act while a batch's UPDATE is running.
-fn slow_row(db: &ScratchDb, id: i64, seconds: f64) {
+fn slow_row(db: &PostgresDb, id: i64, seconds: f64) {
     db.exec(&format!(
         "CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS
            $$ BEGIN IF NEW.id = {id} THEN PERFORM pg_sleep({seconds}); END IF; RETURN NEW; END $$;
@@ -791,7 +780,7 @@ fn slow_row(db: &ScratchDb, id: i64, seconds: f64) {
 
 #[test]
 fn a_batch_whose_connection_is_closed_mid_update_is_rolled_back_and_retried() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     slow_row(&db, 30_500, 0.5);
@@ -825,7 +814,7 @@ fn a_batch_whose_connection_is_closed_mid_update_is_rolled_back_and_retried() {
 
 #[test]
 fn a_backfill_whose_every_session_the_server_closes_reconnects_and_finishes_exactly_once() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     let mut child = spawn_apply(&db.url, &plan, &["--pause", "3ms"]);
@@ -853,7 +842,7 @@ fn a_backfill_whose_every_session_the_server_closes_reconnects_and_finishes_exac
 
 /// Terminates the session of a running `bellows apply` that holds the run lock; returns its
 /// pid once there is one.
-fn terminate_lock_connection(db: &ScratchDb) -> i64 {
+fn terminate_lock_connection(db: &PostgresDb) -> i64 {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let pid = db.i64(
@@ -877,7 +866,7 @@ fn terminate_lock_connection(db: &ScratchDb) -> i64 {
 }
 
 /// The session holding the run lock, if any.
-fn lock_holder(db: &ScratchDb) -> i64 {
+fn lock_holder(db: &PostgresDb) -> i64 {
     db.i64(
         "SELECT coalesce(max(pid), 0)::int8 FROM pg_locks
           WHERE locktype = 'advisory' AND granted AND database =
@@ -887,7 +876,7 @@ fn lock_holder(db: &ScratchDb) -> i64 {
 
 #[test]
 fn a_backfill_whose_lock_connection_the_server_closes_takes_the_lock_again_and_finishes() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     let mut child = spawn_apply(&db.url, &plan, &["--pause", "3ms"]);
@@ -913,7 +902,7 @@ fn a_backfill_whose_lock_connection_the_server_closes_takes_the_lock_again_and_f
 
 #[test]
 fn a_backfill_whose_lock_another_run_takes_meanwhile_stops_with_exit_4_and_its_checkpoint() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     // Slow batches so the other session can take the lock between two of them.
@@ -983,8 +972,9 @@ fn lock_plan(plans: &Plans, lock_retries: u32) -> String {
 
 #[test]
 fn a_batch_that_cannot_lock_its_rows_is_retried_until_the_application_lets_go() {
-    let db = ScratchDb::new();
-    users(&db, 50_000);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 50_000);
+    db.exec("ANALYZE users");
     log_writes(&db, "users", "NEW.id::text");
     let plans = Plans::new();
     let plan = lock_plan(&plans, 20);
@@ -1014,8 +1004,9 @@ fn a_batch_that_cannot_lock_its_rows_is_retried_until_the_application_lets_go() 
 
 #[test]
 fn a_batch_whose_lock_retries_run_out_exits_4_with_its_checkpoint_and_resumes() {
-    let db = ScratchDb::new();
-    users(&db, 50_000);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 50_000);
+    db.exec("ANALYZE users");
     log_writes(&db, "users", "NEW.id::text");
     let plans = Plans::new();
     let plan = lock_plan(&plans, 3);
@@ -1025,9 +1016,7 @@ fn a_batch_whose_lock_retries_run_out_exits_4_with_its_checkpoint_and_resumes() 
             .execute(&mut holder),
     )
     .unwrap();
-    let out = apply(&db.url, &plan, &[]);
-    let text = output_text(&out);
-    assert_eq!(out.status.code(), Some(4), "{text}");
+    let text = Cli::apply(&db).yes().plan(&plan).code(4).run().to_string();
     assert!(text.contains("resume"), "{text}");
     assert_eq!(
         pg_progress(&db, "0001_fill").map(|(_, done)| done),
@@ -1036,8 +1025,7 @@ fn a_batch_whose_lock_retries_run_out_exits_4_with_its_checkpoint_and_resumes() 
     assert_eq!(db.i64("SELECT count(*) FROM writes"), 30_000);
     db.block_on(sqlx::raw_sql("COMMIT").execute(&mut holder))
         .unwrap();
-    let out = apply(&db.url, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db).yes().plan(&plan).run();
     assert_every_row_correct(&db, "users");
     assert_written_once(&db, "users", 50_000);
     assert_ledger_complete(&db, "0001_fill", 50_000);
@@ -1053,7 +1041,7 @@ fn interrupt(child: &Child) {
 }
 
 /// Waits until a batch of `bellows apply` sleeps on the slow row.
-fn wait_for_slow_batch(db: &ScratchDb) {
+fn wait_for_slow_batch(db: &PostgresDb) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while db.i64(
         "SELECT count(*) FROM pg_stat_activity
@@ -1070,7 +1058,7 @@ fn wait_for_slow_batch(db: &ScratchDb) {
 }
 
 /// Waits until no session of bellows is left (the server has rolled back what they held).
-fn wait_for_no_sessions(db: &ScratchDb) {
+fn wait_for_no_sessions(db: &PostgresDb) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while db.i64(
         "SELECT count(*) FROM pg_stat_activity
@@ -1084,7 +1072,7 @@ fn wait_for_no_sessions(db: &ScratchDb) {
 
 #[test]
 fn sigint_during_a_batch_finishes_or_abandons_it_cleanly_and_exits_130() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     slow_row(&db, 30_500, 1.0);
@@ -1104,7 +1092,7 @@ fn sigint_during_a_batch_finishes_or_abandons_it_cleanly_and_exits_130() {
 
 #[test]
 fn a_second_sigint_exits_130_at_once_and_the_batch_in_flight_is_done_whole_or_not_at_all() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     slow_row(&db, 30_500, 3.0);
@@ -1132,8 +1120,9 @@ fn a_second_sigint_exits_130_at_once_and_the_batch_in_flight_is_done_whole_or_no
 
 #[test]
 fn a_batch_chosen_as_a_deadlock_victim_is_retried() {
-    let db = ScratchDb::new();
-    users(&db, 50_000);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 50_000);
+    db.exec("ANALYZE users");
     log_writes(&db, "users", "NEW.id::text");
     let plans = Plans::new();
     // lock_timeout above deadlock_timeout (1s), so the batch waits long enough to be the
@@ -1183,7 +1172,7 @@ fn a_batch_chosen_as_a_deadlock_victim_is_retried() {
 
 #[test]
 fn a_batch_whose_connection_is_closed_while_it_commits_is_retried_exactly_once() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     // A deferred trigger sleeps at commit time of the batch holding row 30500.
@@ -1221,8 +1210,9 @@ fn a_batch_whose_connection_is_closed_while_it_commits_is_retried_exactly_once()
 
 #[test]
 fn a_batch_left_running_by_a_killed_run_is_not_written_again_by_the_next_run() {
-    let db = ScratchDb::new();
-    users(&db, MID);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, MID);
+    db.exec("ANALYZE users");
     // Counts every write of every row; the plan has no `where`, so a batch done twice would
     // write its rows twice.
     db.exec(
@@ -1245,8 +1235,7 @@ fn a_batch_left_running_by_a_killed_run_is_not_written_again_by_the_next_run() {
     child.kill().unwrap(); // SIGKILL while the server still runs the batch it was sent
     child.wait().unwrap();
     // The next run starts at once, while the killed run's batch may still be running.
-    let out = apply(&db.url, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db).yes().plan(&plan).run();
     assert_every_row_correct(&db, "users");
     let twice = db.rows("SELECT id::text FROM users WHERE touched <> 1 ORDER BY id LIMIT 5");
     assert!(

@@ -6,10 +6,9 @@ use std::collections::BTreeSet;
 use bellows::ops::OPS;
 use bellows::plan::load::load_str;
 use bellows::plan::render::{locate, render_with};
-use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::common::{bellows, check_err, check_ok, fixtures, rendered, stem};
+use crate::harness::{check_err, check_ok, fixtures, rendered, stem, Cli};
 
 /// The codes a fixture promises with `# expect: code` lines.
 fn expected_codes(text: &str) -> Vec<String> {
@@ -247,72 +246,52 @@ fn a_file_that_is_not_utf8_is_an_error_not_a_panic() {
 
 #[test]
 fn check_exits_0_for_valid_plans_and_lists_the_count() {
-    bellows()
-        .args(["check", "tests/plans/ok"])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains(format!(
+    Cli::new(["check", "tests/plans/ok"])
+        .stdout_has(&format!(
             "checked {} plans: no problems found",
             fixtures("tests/plans/ok").len()
-        )));
+        ))
+        .run();
 }
 
 #[test]
 fn check_exits_2_for_an_invalid_plan_and_shows_where() {
-    bellows()
-        .args(["check", "tests/plans/err/unknown_op.toml"])
-        .assert()
+    Cli::new(["check", "tests/plans/err/unknown_op.toml"])
         .code(2)
-        .stdout(predicate::str::contains(
-            "error[unknown-op]: unknown op `add_colum` in step 1 of [[expand]]",
-        ))
-        .stdout(predicate::str::contains(
-            "--> tests/plans/err/unknown_op.toml:3:6",
-        ))
-        .stdout(predicate::str::contains("did you mean `add_column`?"))
-        .stdout(predicate::str::contains(
-            "checked 1 plan: 2 errors; 1 plan is invalid",
-        ));
+        .stdout_has("error[unknown-op]: unknown op `add_colum` in step 1 of [[expand]]")
+        .stdout_has("--> tests/plans/err/unknown_op.toml:3:6")
+        .stdout_has("did you mean `add_column`?")
+        .stdout_has("checked 1 plan: 2 errors; 1 plan is invalid")
+        .run();
 }
 
 #[test]
 fn check_exits_2_when_any_of_several_plans_is_invalid() {
-    bellows()
-        .args([
-            "check",
-            "tests/plans/ok/email_verified.toml",
-            "tests/plans/err/wrong_phase.toml",
-        ])
-        .assert()
-        .code(2)
-        .stdout(predicate::str::contains(
-            "checked 2 plans: 2 errors; 1 plan is invalid",
-        ));
+    Cli::new([
+        "check",
+        "tests/plans/ok/email_verified.toml",
+        "tests/plans/err/wrong_phase.toml",
+    ])
+    .code(2)
+    .stdout_has("checked 2 plans: 2 errors; 1 plan is invalid")
+    .run();
 }
 
 #[test]
 fn warnings_pass_unless_denied() {
-    bellows()
-        .args(["check", "tests/plans/warn/sql_without_down.toml"])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("warning[irreversible]"))
-        .stdout(predicate::str::contains("checked 1 plan: 1 warning"));
-    bellows()
-        .args([
-            "check",
-            "--deny-warnings",
-            "tests/plans/warn/sql_without_down.toml",
-        ])
-        .assert()
-        .code(2)
-        .stdout(predicate::str::contains(
-            "1 warning (denied by --deny-warnings)",
-        ));
-    bellows()
-        .args(["check", "--deny-warnings", "tests/plans/ok"])
-        .assert()
-        .code(0);
+    Cli::new(["check", "tests/plans/warn/sql_without_down.toml"])
+        .stdout_has("warning[irreversible]")
+        .stdout_has("checked 1 plan: 1 warning")
+        .run();
+    Cli::new([
+        "check",
+        "--deny-warnings",
+        "tests/plans/warn/sql_without_down.toml",
+    ])
+    .code(2)
+    .stdout_has("1 warning (denied by --deny-warnings)")
+    .run();
+    Cli::new(["check", "--deny-warnings", "tests/plans/ok"]).run();
 }
 
 #[test]
@@ -323,69 +302,50 @@ fn a_directory_means_every_plan_in_it() {
     std::fs::write(dir.path().join("0001_first.toml"), &ok).unwrap();
     std::fs::write(dir.path().join("0002_second.toml"), &bad).unwrap();
     std::fs::write(dir.path().join("README.md"), "not a plan").unwrap();
-    let output = bellows()
-        .arg("check")
+    Cli::check()
         .arg(dir.path())
-        .assert()
         .code(2)
-        .stdout(predicate::str::contains(
-            "checked 2 plans: 2 errors; 1 plan is invalid",
-        ))
-        .get_output()
-        .stdout
-        .clone();
-    let stdout = String::from_utf8(output).unwrap();
-    assert!(stdout.contains("0002_second.toml:3:6"), "{stdout}");
+        .stdout_has("checked 2 plans: 2 errors; 1 plan is invalid")
+        .stdout_has("0002_second.toml:3:6")
+        .run();
 }
 
 #[test]
 fn a_missing_path_or_an_empty_directory_is_exit_2_with_a_message() {
-    bellows()
-        .args(["check", "tests/plans/ok/no_such_plan.toml"])
-        .assert()
+    Cli::new(["check", "tests/plans/ok/no_such_plan.toml"])
         .code(2)
-        .stdout("")
-        .stderr(predicate::str::contains(
-            "error: tests/plans/ok/no_such_plan.toml: no such file or directory",
-        ));
+        .stdout_is("")
+        .stderr_has("error: tests/plans/ok/no_such_plan.toml: no such file or directory")
+        .run();
     let empty = tempfile::tempdir().unwrap();
-    bellows()
-        .arg("check")
+    Cli::new(["check"])
         .arg(empty.path())
-        .assert()
         .code(2)
-        .stderr(predicate::str::contains(
-            "the directory holds no plan files",
-        ));
-    bellows().arg("check").assert().code(2);
+        .stderr_has("the directory holds no plan files")
+        .run();
+    Cli::new(["check"]).code(2).run();
 }
 
 #[test]
 fn colour_follows_the_terminal_and_no_color() {
-    let plain = bellows()
-        .args(["check", "tests/plans/err/unknown_op.toml"])
-        .output()
-        .unwrap();
-    assert!(!String::from_utf8_lossy(&plain.stdout).contains('\u{1b}'));
-    let forced = bellows()
+    Cli::new(["check", "tests/plans/err/unknown_op.toml"])
+        .code(2)
+        .stdout_lacks("\u{1b}")
+        .run();
+    Cli::new(["check", "tests/plans/err/unknown_op.toml"])
         .env_remove("NO_COLOR")
         .env("CLICOLOR_FORCE", "1")
-        .args(["check", "tests/plans/err/unknown_op.toml"])
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&forced.stdout).contains("\u{1b}["));
+        .code(2)
+        .stdout_has("\u{1b}[")
+        .run();
 }
 
 fn check_json(args: &[&str], code: i32) -> Value {
-    let output = bellows()
-        .args(["check", "--format", "json"])
+    Cli::new(["check", "--format", "json"])
         .args(args)
-        .assert()
         .code(code)
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&output).expect("check --format json prints one JSON document")
+        .run()
+        .json()
 }
 
 #[test]

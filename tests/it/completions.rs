@@ -1,27 +1,22 @@
 //! `bellows completions SHELL`.
 
-use predicates::prelude::*;
-
-use crate::common::bellows;
+use crate::harness::Cli;
 
 #[test]
 fn completions_name_the_commands_for_each_shell() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
-        bellows()
-            .args(["completions", shell])
-            .assert()
-            .code(0)
-            .stdout(predicate::str::contains("bellows"))
-            .stdout(predicate::str::contains("check"))
-            .stdout(predicate::str::contains("deny-warnings"));
+        Cli::new(["completions", shell])
+            .stdout_has("bellows")
+            .stdout_has("check")
+            .stdout_has("deny-warnings")
+            .run();
     }
 }
 
 #[test]
 fn an_unknown_shell_is_an_invalid_invocation() {
-    bellows()
-        .args(["completions", "tcsh"])
-        .assert()
+    Cli::new(["completions", "tcsh"])
         .code(2)
-        .stderr(predicate::str::contains("invalid value 'tcsh'"));
+        .stderr_has("invalid value 'tcsh'")
+        .run();
 }

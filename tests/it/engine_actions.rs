@@ -12,25 +12,13 @@ use bellows::dialect::planned::{
     Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, PlannedStep, Special, Statement,
     TableEffect, Undo,
 };
-use bellows::engine::reporter::{Event, Reporter};
+use bellows::engine::reporter::Event;
 use bellows::engine::{
     self, Answer, ApplyOptions, Confirmation, ErrorKind, PlanRun, RollbackOptions,
 };
 use bellows::vocab::{Phase, TableName};
 
-use crate::common::{bellows, bellows_std, output_text, Plans, ScratchDb};
-
-struct Collect(std::cell::RefCell<Vec<Event>>);
-
-impl Reporter for Collect {
-    fn report(&self, event: Event) {
-        self.0.borrow_mut().push(event);
-    }
-}
-
-fn collect() -> Collect {
-    Collect(std::cell::RefCell::new(Vec::new()))
-}
+use crate::harness::{bellows_std, Cli, Output, Plans, PostgresDb, Recorder, TestDb};
 
 fn run_of(name: &str, steps: Vec<PlannedStep>) -> PlanRun {
     let text = format!(
@@ -70,7 +58,7 @@ fn concurrently(sql: &str, index: Option<&str>) -> Statement {
     }
 }
 
-fn apply(db: &ScratchDb, run: &PlanRun, reporter: &Collect) -> Result<(), engine::EngineError> {
+fn apply(db: &PostgresDb, run: &PlanRun, reporter: &Recorder) -> Result<(), engine::EngineError> {
     let options = ApplyOptions {
         yes: true,
         application_name: "bellows test".into(),
@@ -103,7 +91,7 @@ fn add_unique_index() -> PlannedStep {
 
 #[test]
 fn an_invalid_index_left_by_a_failed_concurrent_build_is_dropped_and_rebuilt() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g % 50 FROM generate_series(1, 200) g;");
     // A failed attempt outside bellows leaves an INVALID index behind.
     let mut conn = db.connect();
@@ -115,22 +103,21 @@ fn an_invalid_index_left_by_a_failed_concurrent_build_is_dropped_and_rebuilt() {
     db.exec("UPDATE t SET v = id");
 
     let run = run_of("0001_index", vec![add_unique_index()]);
-    let reporter = collect();
+    let reporter = Recorder::new();
     apply(&db, &run, &reporter).unwrap();
     assert!(db.bool("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_v_key'::regclass"));
     assert!(reporter
-        .0
-        .borrow()
+        .events()
         .iter()
         .any(|e| matches!(e, Event::InvalidIndexDropped { index, .. } if index == "t_v_key")));
 }
 
 #[test]
 fn a_concurrent_build_that_fails_leaves_no_invalid_index_behind() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec("CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g % 50 FROM generate_series(1, 200) g;");
     let run = run_of("0001_index", vec![add_unique_index()]);
-    let error = apply(&db, &run, &collect()).unwrap_err();
+    let error = apply(&db, &run, &Recorder::new()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Failed);
     assert!(error.to_string().contains("t_v_key"), "{error}");
     assert_eq!(
@@ -143,7 +130,7 @@ fn a_concurrent_build_that_fails_leaves_no_invalid_index_behind() {
 
 #[test]
 fn a_capture_is_saved_in_the_ledger_and_executed_by_rollback() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(
         "CREATE TABLE t (id int PRIMARY KEY, v int); CREATE INDEX t_v_idx ON t (v) WHERE v > 3;",
     );
@@ -170,7 +157,7 @@ fn a_capture_is_saved_in_the_ledger_and_executed_by_rollback() {
         })]),
     );
     let run = run_of("0001_drop_index", vec![drop_index]);
-    apply(&db, &run, &collect()).unwrap();
+    apply(&db, &run, &Recorder::new()).unwrap();
     assert!(!db.table_exists("t_v_idx"));
     let saved = db.rows("SELECT captures->>'definition' FROM bellows.steps");
     assert_eq!(
@@ -187,7 +174,7 @@ fn a_capture_is_saved_in_the_ledger_and_executed_by_rollback() {
         &db.url,
         &run,
         &options,
-        &collect(),
+        &Recorder::new(),
         &Answer(Confirmation::No),
     ))
     .unwrap();
@@ -203,7 +190,7 @@ fn a_capture_is_saved_in_the_ledger_and_executed_by_rollback() {
 
 #[test]
 fn a_failure_while_compensating_is_reported_loudly_with_what_needs_a_hand() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = plans.write(
         "0001_bad_down.toml",
@@ -219,13 +206,8 @@ up = "SELECT * FROM missing_table"
 down = "SELECT 1"
 "#,
     );
-    let out = bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = Cli::apply(&db).plan(&plan).code(1).run();
+    let stderr = &out.stderr;
     assert!(
         stderr.contains("could NOT be fully rolled back"),
         "{stderr}"
@@ -235,7 +217,7 @@ down = "SELECT 1"
         "{stderr}"
     );
     assert!(stderr.contains("not_what_was_made"), "{stderr}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = &out.stdout;
     assert!(stdout.contains("COULD NOT UNDO"), "{stdout}");
     // The ledger tells the truth: step 1 is still applied, step 2 failed.
     assert!(db.table_exists("made"));
@@ -249,7 +231,7 @@ down = "SELECT 1"
 
 #[test]
 fn ctrl_c_stops_between_steps_with_exit_130_and_apply_continues_later() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = plans.write(
         "0001_slow.toml",
@@ -285,26 +267,21 @@ down = "DROP TABLE after_stop"
         .status()
         .unwrap();
     assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("bellows apply` again"));
+    let out = Output::from(child.wait_with_output().unwrap()).expect_code(130);
+    assert!(&out.stderr.contains("bellows apply` again"));
     assert!(!db.table_exists("after_stop"));
     assert_eq!(
         db.ledger_states("0001_slow"),
         ["expand/0=applied", "expand/1=pending"]
     );
 
-    bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .assert()
-        .code(0);
+    Cli::apply(&db).plan(&plan).run();
     assert!(db.table_exists("after_stop"));
 }
 
 #[test]
 fn a_statement_whose_connection_is_killed_is_retried_on_a_new_connection() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = plans.write(
         "0001_killed.toml",
@@ -335,9 +312,8 @@ down = "DROP TABLE made_once"
         assert!(Instant::now() < deadline, "the statement never started");
         std::thread::sleep(Duration::from_millis(30));
     }
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("\"event\":\"retrying\""));
+    let out = Output::from(child.wait_with_output().unwrap()).expect_code(0);
+    assert!(&out.stdout.contains("\"event\":\"retrying\""));
     assert!(db.table_exists("made_once"));
     assert_eq!(db.ledger_states("0001_killed"), ["expand/0=applied"]);
 }

@@ -1,7 +1,9 @@
-//! `apply` and `status` against a real PostgreSQL: phases in order, the ledger, guards,
-//! compensation of a failing phase, checksums.
+//! `apply` and `status` on every backend: phases in order, the ledger, guards, compensation of
+//! a failing phase, checksums, directories of plans, invocation errors.
 
-use crate::common::{bellows, output_text, Plans, ScratchDb};
+use bellows::dialect::DialectKind;
+
+use crate::harness::{seed_users, Cli, Plans, TestDb};
 
 const TWO_PHASES: &str = r#"
 [[expand]]
@@ -26,188 +28,124 @@ up = "CREATE INDEX users_name_idx ON users (name)"
 down = "DROP INDEX users_name_idx"
 "#;
 
-fn users(db: &ScratchDb) {
-    db.exec(
-        "CREATE TABLE users (id bigserial PRIMARY KEY, name text, verified_at timestamptz);
-         INSERT INTO users (name, verified_at)
-              SELECT 'user ' || g, CASE WHEN g % 3 = 0 THEN now() END FROM generate_series(1, 500) g;",
-    );
-}
+const ALL_APPLIED: [&str; 4] = [
+    "expand/0=applied",
+    "expand/1=applied",
+    "switch/0=applied",
+    "switch/1=applied",
+];
 
-#[test]
-fn apply_runs_every_phase_and_rollback_restores_the_catalog() {
-    let db = ScratchDb::new();
-    users(&db);
-    let plans = Plans::new();
-    let plan = plans.write("0001_two.toml", TWO_PHASES);
+backend_test!(
+    fn apply_runs_every_phase_and_rollback_restores_the_catalog(db) {
+        seed_users(db, 500);
+        let plans = Plans::new();
+        let plan = plans.write("0001_two.toml", TWO_PHASES);
 
-    let out = bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(db.column_exists("users", "email_verified"));
-    assert!(db.table_exists("audit_log"));
-    assert!(db.table_exists("users_name_idx"));
-    assert_eq!(
-        db.ledger_states("0001_two"),
-        [
-            "expand/0=applied",
-            "expand/1=applied",
-            "switch/0=applied",
-            "switch/1=applied"
-        ]
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("✓ add_column users.email_verified"),
-        "{stdout}"
-    );
+        Cli::apply(db)
+            .plan(&plan)
+            .stdout_has("✓ add_column users.email_verified")
+            .run();
+        assert!(db.column_exists("users", "email_verified"));
+        assert!(db.table_exists("audit_log"));
+        assert!(db.index_exists("users_name_idx"));
+        assert_eq!(db.ledger_states("0001_two"), ALL_APPLIED);
 
-    let out = bellows()
-        .args(["rollback", "--yes", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(!db.column_exists("users", "email_verified"));
-    assert!(!db.table_exists("audit_log"));
-    assert!(!db.table_exists("users_name_idx"));
-    assert_eq!(
-        db.ledger_states("0001_two"),
-        [
-            "expand/0=rolled_back",
-            "expand/1=rolled_back",
-            "switch/0=rolled_back",
-            "switch/1=rolled_back"
-        ]
-    );
-    // The data was untouched.
-    assert_eq!(db.i64("SELECT count(*) FROM users"), 500);
+        Cli::rollback(db).yes().plan(&plan).run();
+        assert!(!db.column_exists("users", "email_verified"));
+        assert!(!db.table_exists("audit_log"));
+        assert!(!db.index_exists("users_name_idx"));
+        assert_eq!(
+            db.ledger_states("0001_two"),
+            ALL_APPLIED.map(|s| s.replace("=applied", "=rolled_back"))
+        );
+        assert_eq!(db.count("users"), 500, "the data was untouched");
 
-    // A rolled-back plan can be applied again.
-    let out = bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(db.column_exists("users", "email_verified"));
-}
+        // A rolled-back plan can be applied again.
+        Cli::apply(db).plan(&plan).run();
+        assert!(db.column_exists("users", "email_verified"));
+    }
+);
 
-#[test]
-fn a_second_apply_has_nothing_to_do_and_to_stops_after_a_phase() {
-    let db = ScratchDb::new();
-    users(&db);
-    let plans = Plans::new();
-    let plan = plans.write("0001_two.toml", TWO_PHASES);
+backend_test!(
+    fn a_second_apply_has_nothing_to_do_and_to_stops_after_a_phase(db) {
+        seed_users(db, 500);
+        let plans = Plans::new();
+        let plan = plans.write("0001_two.toml", TWO_PHASES);
 
-    let out = bellows()
-        .args(["apply", "--to", "expand", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(db.table_exists("audit_log"));
-    assert!(!db.table_exists("users_name_idx"));
-    assert_eq!(
-        db.ledger_states("0001_two"),
-        [
-            "expand/0=applied",
-            "expand/1=applied",
-            "switch/0=pending",
-            "switch/1=pending"
-        ]
-    );
+        Cli::apply(db).args(["--to", "expand"]).plan(&plan).run();
+        assert!(db.table_exists("audit_log"));
+        assert!(!db.index_exists("users_name_idx"));
+        assert_eq!(
+            db.ledger_states("0001_two"),
+            [
+                "expand/0=applied",
+                "expand/1=applied",
+                "switch/0=pending",
+                "switch/1=pending"
+            ]
+        );
+        Cli::apply(db)
+            .args(["--to", "expand"])
+            .plan(&plan)
+            .stdout_has("nothing to do")
+            .run();
+        Cli::apply(db).plan(&plan).run();
+        Cli::apply(db)
+            .plan(&plan)
+            .stdout_has("0001_two: nothing to do")
+            .run();
+        assert_eq!(db.ledger_states("0001_two"), ALL_APPLIED);
+    }
+);
 
-    let out = bellows()
-        .args(["apply", "--to", "expand", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("nothing to do"),
-        "{}",
-        output_text(&out)
-    );
+backend_test!(
+    fn status_reads_without_creating_the_ledger_and_reports_json(db) {
+        seed_users(db, 500);
+        let plans = Plans::new();
+        let plan = plans.write("0001_two.toml", TWO_PHASES);
 
-    bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .assert()
-        .code(0);
-    let out = bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("0001_two: nothing to do"));
-}
+        Cli::status(db).stdout_has("nothing applied yet").run();
+        let json = Cli::status(db)
+            .args(["--format", "json"])
+            .plan(&plan)
+            .run()
+            .json();
+        assert_eq!(json["ledger"], false);
+        assert_eq!(json["plans"][0]["name"], "0001_two");
+        assert_eq!(json["plans"][0]["state"], "pending");
+        assert!(!db.ledger_exists(), "status must not create the ledger");
 
-#[test]
-fn status_reads_without_creating_the_ledger_and_reports_json() {
-    let db = ScratchDb::new();
-    users(&db);
-    let plans = Plans::new();
-    let plan = plans.write("0001_two.toml", TWO_PHASES);
+        Cli::apply(db).args(["--to", "expand"]).plan(&plan).run();
+        let json = Cli::status(db).args(["--format", "json"]).run().json();
+        let plan_json = &json["plans"][0];
+        assert_eq!(plan_json["state"], "partial");
+        assert_eq!(plan_json["phases"][0]["phase"], "expand");
+        assert_eq!(plan_json["phases"][0]["state"], "applied");
+        assert_eq!(plan_json["phases"][1]["state"], "pending");
+        assert!(plan_json["phases"][0]["steps"][0]["duration_ms"].is_u64());
 
-    let out = bellows().args(["status", "-d", &db.url]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing applied yet"));
-    let out = bellows()
-        .args(["status", "--format", "json", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["ledger"], false);
-    assert_eq!(json["plans"][0]["name"], "0001_two");
-    assert_eq!(json["plans"][0]["state"], "pending");
-    assert!(!db.ledger_exists(), "status must not create the ledger");
+        Cli::status(db)
+            .stdout_has("0001_two partial")
+            .stdout_has("✓ 1. add_column users.email_verified  applied")
+            .stdout_has("· 1. guard")
+            .run();
+    }
+);
 
-    bellows()
-        .args(["apply", "--to", "expand", "-d", &db.url])
-        .arg(&plan)
-        .assert()
-        .code(0);
-    let out = bellows()
-        .args(["status", "--format", "json", "-d", &db.url])
-        .output()
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let plan_json = &json["plans"][0];
-    assert_eq!(plan_json["state"], "partial");
-    assert_eq!(plan_json["phases"][0]["phase"], "expand");
-    assert_eq!(plan_json["phases"][0]["state"], "applied");
-    assert_eq!(plan_json["phases"][1]["state"], "pending");
-    assert!(plan_json["phases"][0]["steps"][0]["duration_ms"].is_u64());
-
-    let out = bellows().args(["status", "-d", &db.url]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("0001_two partial"), "{text}");
-    assert!(
-        text.contains("✓ 1. add_column users.email_verified  applied"),
-        "{text}"
-    );
-    assert!(text.contains("· 1. guard"), "{text}");
-}
-
-#[test]
-fn a_failing_guard_exits_3_and_applies_nothing_of_its_phase() {
-    let db = ScratchDb::new();
-    users(&db);
+/// Applies a plan whose switch phase ends with `guard` (failing on the 334 users of 500 with
+/// no `verified_at`): exit 3 saying each of `says`, the expand phase applied, nothing of switch.
+fn a_failing_guard(db: &dyn TestDb, guard: &str, says: &[&str]) {
+    seed_users(db, 500);
     let plans = Plans::new();
     let plan = plans.write(
         "0001_guarded.toml",
-        r#"
+        &format!(
+            r#"
 [[expand]]
-op = "sql"
-up = "CREATE TABLE first_table (id int)"
-down = "DROP TABLE first_table"
+op = "add_column"
+table = "users"
+column = "nickname"
+type = "text"
 
 [[switch]]
 op = "sql"
@@ -216,40 +154,84 @@ down = "DROP TABLE switched"
 
 [[switch]]
 op = "guard"
-null_count = "users.verified_at"
-"#,
+{guard}
+"#
+        ),
     );
-    let out = bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    // 2 of every 3 users have no verified_at: 334 NULLs.
-    assert!(stderr.contains("found 334"), "{stderr}");
-    assert!(stderr.contains("users.verified_at"), "{stderr}");
+    let out = Cli::apply(db)
+        .plan(&plan)
+        .code(3)
+        .stderr_has("nothing of the switch phase was applied")
+        .run();
+    for text in says {
+        assert!(out.stderr.contains(text), "stderr lacks {text:?}\n{out}");
+    }
     assert!(
-        stderr.contains("nothing of the switch phase was applied"),
-        "{stderr}"
+        db.column_exists("users", "nickname"),
+        "expand stays applied"
     );
-    // The earlier phase stays applied; nothing of switch ran.
-    assert!(db.table_exists("first_table"));
-    assert!(!db.table_exists("switched"));
+    assert!(!db.table_exists("switched"), "nothing of switch ran");
     assert_eq!(
         db.ledger_states("0001_guarded"),
         ["expand/0=applied", "switch/0=pending", "switch/1=pending"]
     );
 }
 
-#[test]
-fn a_step_failing_mid_phase_undoes_the_phase_and_exits_1() {
-    let db = ScratchDb::new();
-    users(&db);
-    let plans = Plans::new();
-    let plan = plans.write(
-        "0001_broken.toml",
-        r#"
+backend_test!(
+    fn a_failing_null_count_guard_exits_3_and_applies_nothing_of_its_phase(db) {
+        a_failing_guard(
+            db,
+            "null_count = \"users.verified_at\"",
+            &["found 334", "users.verified_at"],
+        );
+    }
+);
+
+backend_test!(
+    fn a_failing_query_guard_exits_3_and_applies_nothing_of_its_phase(db) {
+        a_failing_guard(
+            db,
+            "query = \"SELECT count(*) FROM users WHERE verified_at IS NULL\"\nexpect = 0",
+            &["expected 0, found 334"],
+        );
+    }
+);
+
+backend_test!(
+    fn a_boolean_guard_compares_booleans_on_every_backend(db) {
+        seed_users(db, 10);
+        let plans = Plans::new();
+        let plan = plans.write(
+            "0001_bool.toml",
+            r#"
+[[expand]]
+op = "guard"
+query = "SELECT EXISTS (SELECT 1 FROM users WHERE id = 3)"
+expect = true
+
+[[expand]]
+op = "guard"
+query = "SELECT count(*) > 100 FROM users"
+expect = false
+"#,
+        );
+        Cli::apply(db).plan(&plan).run();
+        assert_eq!(
+            db.ledger_states("0001_bool"),
+            ["expand/0=applied", "expand/1=applied"]
+        );
+    }
+);
+
+backend_test!(
+    fn a_step_failing_mid_phase_undoes_the_phase_and_exits_1(db) {
+        seed_users(db, 500);
+        let objects_before = db.objects();
+        let columns_before = db.rows(&columns_of_users(db));
+        let plans = Plans::new();
+        let plan = plans.write(
+            "0001_broken.toml",
+            r#"
 [[expand]]
 op = "sql"
 up = "CREATE TABLE good_one (id int)"
@@ -262,127 +244,131 @@ column = "good_two"
 type = "text"
 
 [[expand]]
-op = "sql"
-up = "ALTER TABLE no_such_table ADD COLUMN x int"
-down = "SELECT 1"
-"#,
-    );
-    let out = bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("step 3 of expand"), "{stderr}");
-    assert!(stderr.contains("no_such_table"), "{stderr}");
-    assert!(
-        stderr.contains("the expand phase was rolled back"),
-        "{stderr}"
-    );
-    assert!(!db.table_exists("good_one"));
-    assert!(!db.column_exists("users", "good_two"));
-    assert_eq!(
-        db.ledger_states("0001_broken"),
-        [
-            "expand/0=rolled_back",
-            "expand/1=rolled_back",
-            "expand/2=failed"
-        ]
-    );
-    let error =
-        db.rows("SELECT error FROM bellows.steps WHERE plan = '0001_broken' AND step_index = 2");
-    assert!(error[0].contains("no_such_table"), "{error:?}");
-    // The human output shows the undo, last first.
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let two = stdout
-        .find("undid add_column users.good_two")
-        .expect(&stdout);
-    let one = stdout
-        .find("undid sql CREATE TABLE good_one")
-        .expect(&stdout);
-    assert!(two < one, "{stdout}");
-}
+op = "add_check"
+table = "users"
+name = "users_name_len"
+check = "length(name) > 0"
 
-#[test]
-fn a_changed_plan_is_refused_naming_both_checksums_unless_allowed() {
-    let db = ScratchDb::new();
-    users(&db);
-    let plans = Plans::new();
-    let text = r#"
 [[expand]]
 op = "sql"
-up = "CREATE TABLE t1 (id int)"
-down = "DROP TABLE t1"
-"#;
-    let plan = plans.write("0001_change.toml", text);
-    bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .assert()
-        .code(0);
-    let recorded = db.rows("SELECT checksum FROM bellows.plans WHERE name = '0001_change'");
-    plans.write(
-        "0001_change.toml",
-        &format!("{text}\n[[expand]]\nop = \"sql\"\nup = \"CREATE TABLE t2 (id int)\"\ndown = \"DROP TABLE t2\"\n"),
-    );
-    let out = bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&recorded[0]), "{stderr}");
-    assert!(stderr.contains("--allow-changed"), "{stderr}");
-    assert!(!db.table_exists("t2"));
+up = "INSERT INTO no_such_table VALUES (1)"
+down = "SELECT 1"
+"#,
+        );
+        let out = Cli::apply(db)
+            .plan(&plan)
+            .code(1)
+            .stderr_has("step 4 of expand")
+            .stderr_has("no_such_table")
+            .stderr_has("the expand phase was rolled back")
+            .run();
+        assert!(!db.table_exists("good_one"));
+        assert!(!db.column_exists("users", "good_two"));
+        assert!(!db.constraint_exists("users", "users_name_len"));
+        assert_eq!(db.objects(), objects_before);
+        assert_eq!(db.rows(&columns_of_users(db)), columns_before);
+        if db.dialect() == DialectKind::Sqlite {
+            assert!(out.stderr.contains("no such table: no_such_table"), "{out}");
+        }
+        assert_eq!(
+            db.ledger_states("0001_broken"),
+            [
+                "expand/0=rolled_back",
+                "expand/1=rolled_back",
+                "expand/2=rolled_back",
+                "expand/3=failed"
+            ]
+        );
+        let error = db.ledger_value("0001_broken", "error", "state = 'failed'");
+        assert!(error.contains("no_such_table"), "{error}");
+        // The human output shows the undo, last first.
+        let check = out.stdout_at("undid add_check constraint users_name_len on users");
+        let two = out.stdout_at("undid add_column users.good_two");
+        let one = out.stdout_at("undid sql CREATE TABLE good_one");
+        assert!(check < two && two < one, "{out}");
+    }
+);
 
-    let out = bellows()
-        .args(["apply", "--allow-changed", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(db.table_exists("t2"));
-    assert_eq!(
-        db.ledger_states("0001_change"),
-        ["expand/0=applied", "expand/1=applied"]
-    );
+/// A query listing every column of `users` with its type, nullability and default.
+fn columns_of_users(db: &dyn TestDb) -> String {
+    match db.dialect() {
+        DialectKind::Postgres => "SELECT column_name, data_type, is_nullable, \
+             coalesce(column_default, 'NULL') FROM information_schema.columns \
+             WHERE table_name = 'users' ORDER BY ordinal_position"
+            .into(),
+        DialectKind::Sqlite => {
+            "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('users') ORDER BY cid"
+                .into()
+        }
+    }
 }
 
-#[test]
-fn a_directory_applies_its_plans_in_name_order_with_json_events() {
-    let db = ScratchDb::new();
-    let plans = Plans::new();
-    plans.write(
-        "0002_second.toml",
-        "[[expand]]\nop = \"sql\"\nup = \"ALTER TABLE made_first ADD COLUMN b int\"\ndown = \"ALTER TABLE made_first DROP COLUMN b\"\n",
-    );
-    plans.write(
-        "0001_first.toml",
-        "[[expand]]\nop = \"sql\"\nup = \"CREATE TABLE made_first (a int)\"\ndown = \"DROP TABLE made_first\"\n",
-    );
-    let out = bellows()
-        .args(["apply", "--format", "json", "-d", &db.url])
-        .arg(plans.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}")))
-        .collect();
-    let started: Vec<&str> = events
-        .iter()
-        .filter(|e| e["event"] == "plan_started")
-        .map(|e| e["plan"].as_str().unwrap())
-        .collect();
-    assert_eq!(started, ["0001_first", "0002_second"]);
-    assert!(events
-        .iter()
-        .any(|e| e["event"] == "step_finished" && e["outcome"] == "applied"));
-    assert!(db.column_exists("made_first", "b"));
-}
+backend_test!(
+    fn a_changed_plan_is_refused_naming_both_checksums_unless_allowed(db) {
+        seed_users(db, 10);
+        let plans = Plans::new();
+        let text = "[[expand]]\nop = \"sql\"\nup = \"CREATE TABLE t1 (id int)\"\ndown = \"DROP TABLE t1\"\n\n[[switch]]\nop = \"sql\"\nup = \"CREATE TABLE s1 (x int)\"\ndown = \"DROP TABLE s1\"\n";
+        let plan = plans.write("0001_change.toml", text);
+        Cli::apply(db).args(["--to", "expand"]).plan(&plan).run();
+        let recorded = db.rows(&format!(
+            "SELECT checksum FROM {} WHERE name = '0001_change'",
+            db.plans_table()
+        ));
+
+        plans.write("0001_change.toml", &text.replace("s1", "s2"));
+        Cli::apply(db)
+            .plan(&plan)
+            .code(2)
+            .stderr_has(&recorded[0])
+            .stderr_has("changed since it was started")
+            .stderr_has("--allow-changed")
+            .run();
+        assert!(!db.table_exists("s2"));
+
+        Cli::apply(db).arg("--allow-changed").plan(&plan).run();
+        assert!(db.table_exists("s2"));
+        assert_eq!(
+            db.ledger_states("0001_change"),
+            ["expand/0=applied", "switch/0=applied"]
+        );
+        Cli::apply(db).plan(&plan).stdout_has("nothing to do").run();
+
+        // A plan edited to fewer steps loses their ledger rows.
+        let first_step_only = text.split("\n\n[[switch]]").next().unwrap();
+        plans.write("0001_change.toml", first_step_only);
+        Cli::apply(db).arg("--allow-changed").plan(&plan).run();
+        assert_eq!(db.ledger_states("0001_change"), ["expand/0=applied"]);
+    }
+);
+
+backend_test!(
+    fn a_directory_applies_its_plans_in_name_order_with_json_events(db) {
+        let plans = Plans::new();
+        plans.write(
+            "0002_second.toml",
+            "[[expand]]\nop = \"sql\"\nup = \"ALTER TABLE made_first ADD COLUMN b int\"\ndown = \"ALTER TABLE made_first DROP COLUMN b\"\n",
+        );
+        plans.write(
+            "0001_first.toml",
+            "[[expand]]\nop = \"sql\"\nup = \"CREATE TABLE made_first (a int)\"\ndown = \"DROP TABLE made_first\"\n",
+        );
+        let events = Cli::apply(db)
+            .args(["--format", "json"])
+            .plan(plans.path())
+            .run()
+            .json_lines();
+        let started: Vec<&str> = events
+            .iter()
+            .filter(|e| e["event"] == "plan_started")
+            .map(|e| e["plan"].as_str().unwrap())
+            .collect();
+        assert_eq!(started, ["0001_first", "0002_second"]);
+        assert!(events
+            .iter()
+            .any(|e| e["event"] == "step_finished" && e["outcome"] == "applied"));
+        assert!(db.column_exists("made_first", "b"));
+    }
+);
 
 #[test]
 fn invocation_errors_exit_2_before_connecting() {
@@ -391,39 +377,27 @@ fn invocation_errors_exit_2_before_connecting() {
         "0001_x.toml",
         "[[expand]]\nop = \"sql\"\nup = \"SELECT 1\"\ndown = \"SELECT 1\"\n",
     );
-    let out = bellows().arg("apply").arg(&plan).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL"));
-
-    let out = bellows()
-        .args([
-            "apply",
-            "-d",
-            "postgres://nobody@127.0.0.1:1/none",
-            "--lock-retries",
-            "0",
-        ])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("lock_retries"));
-
+    let nowhere = "postgres://nobody@127.0.0.1:1/none";
+    Cli::new(["apply"])
+        .plan(&plan)
+        .code(2)
+        .stderr_has("DATABASE_URL")
+        .run();
+    Cli::new(["apply", "-d", nowhere, "--lock-retries", "0"])
+        .plan(&plan)
+        .code(2)
+        .stderr_has("lock_retries")
+        .run();
     let bad = plans.write("0002_bad.toml", "[[expand]]\nop = \"add_colum\"\n");
-    let out = bellows()
-        .args(["apply", "-d", "postgres://nobody@127.0.0.1:1/none"])
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("0002_bad.toml"));
-
+    Cli::new(["apply", "-d", nowhere])
+        .plan(&bad)
+        .code(2)
+        .stderr_has("0002_bad.toml")
+        .run();
     // Unreachable server: a database error, exit 1, with a hint.
-    let out = bellows()
-        .args(["apply", "-d", "postgres://nobody@127.0.0.1:1/none"])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
+    Cli::new(["apply", "-d", nowhere])
+        .plan(&plan)
+        .code(1)
+        .stderr_has("cannot connect")
+        .run();
 }

@@ -2,7 +2,7 @@
 //! `Action::Backfill` (the dialect's `backfill` planning lands separately): every row written
 //! once, the checkpoint committed with each batch, an interrupted backfill resumed after it.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::path::Path;
 
 use bellows::config::{Config, Overrides};
@@ -13,62 +13,35 @@ use bellows::engine::reporter::{Event, Reporter};
 use bellows::engine::{self, Answer, ApplyOptions, Confirmation, ErrorKind, PlanRun, StopSignal};
 use bellows::vocab::{Phase, TableName};
 
-use crate::common::ScratchDb;
-
-/// Collects events; optionally asks the run to stop after the first batch.
-struct Collect {
-    events: RefCell<Vec<Event>>,
-    stop_after_first_batch: Option<StopSignal>,
-}
-
-impl Reporter for Collect {
-    fn report(&self, event: Event) {
-        if let (Event::BackfillProgress { .. }, Some(stop)) = (&event, &self.stop_after_first_batch)
-        {
-            stop.stop();
-        }
-        self.events.borrow_mut().push(event);
-    }
-}
+use crate::harness::{seed_users_to_backfill, PostgresDb, Recorder, TestDb};
 
 /// Terminates bellows' work connection (the one whose last statement was a batch's COMMIT)
-/// from another connection, once, after the first batch.
-struct KillWorkConnection {
-    url: String,
-    killed: RefCell<Option<i32>>,
-}
-
-impl Reporter for KillWorkConnection {
-    fn report(&self, event: Event) {
-        if !matches!(event, Event::BackfillProgress { .. }) || self.killed.borrow().is_some() {
-            return;
-        }
-        let url = self.url.clone();
-        let pid = std::thread::spawn(move || {
-            crate::common::runtime().block_on(async move {
-                use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-                let pid: i32 = sqlx::query_scalar(
-                    "SELECT pid FROM pg_stat_activity
-                      WHERE application_name = 'bellows test'
-                        AND (query = 'COMMIT' OR query LIKE 'BEGIN;%COMMIT')
-                        AND datname = current_database()",
-                )
+/// from another connection; returns its pid.
+fn kill_work_connection(url: &str) -> i32 {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        crate::harness::runtime().block_on(async move {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let pid: i32 = sqlx::query_scalar(
+                "SELECT pid FROM pg_stat_activity
+                  WHERE application_name = 'bellows test'
+                    AND (query = 'COMMIT' OR query LIKE 'BEGIN;%COMMIT')
+                    AND datname = current_database()",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            let _: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+                .bind(pid)
                 .fetch_one(&mut conn)
                 .await
                 .unwrap();
-                let _: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
-                    .bind(pid)
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap();
-                pid
-            })
+            pid
         })
-        .join()
-        .unwrap();
-        *self.killed.borrow_mut() = Some(pid);
-    }
+    })
+    .join()
+    .unwrap()
 }
 
 fn backfill_run(table: &str, key: Option<Vec<String>>, batch_size: u64) -> PlanRun {
@@ -113,7 +86,7 @@ fn backfill_run(table: &str, key: Option<Vec<String>>, batch_size: u64) -> PlanR
 }
 
 fn apply(
-    db: &ScratchDb,
+    db: &PostgresDb,
     run: &PlanRun,
     reporter: &dyn Reporter,
     stop: StopSignal,
@@ -133,15 +106,7 @@ fn apply(
     .map(|_| ())
 }
 
-fn users(db: &ScratchDb, rows: i64) {
-    db.exec(&format!(
-        "CREATE TABLE users (id bigserial PRIMARY KEY, verified_at timestamptz, email_verified boolean);
-         INSERT INTO users (verified_at)
-              SELECT CASE WHEN g % 4 = 0 THEN now() END FROM generate_series(1, {rows}) g;"
-    ));
-}
-
-fn assert_every_row_correct(db: &ScratchDb) {
+fn assert_every_row_correct(db: &PostgresDb) {
     assert_eq!(
         db.i64(
             "SELECT count(*) FROM users WHERE email_verified IS DISTINCT FROM (verified_at IS NOT NULL)"
@@ -153,20 +118,17 @@ fn assert_every_row_correct(db: &ScratchDb) {
 
 #[test]
 fn a_backfill_walks_the_primary_key_in_batches_and_records_its_checkpoint() {
-    let db = ScratchDb::new();
-    users(&db, 2_345);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 2_345);
     let run = backfill_run("users", None, 100);
-    let reporter = Collect {
-        events: RefCell::new(Vec::new()),
-        stop_after_first_batch: None,
-    };
+    let reporter = Recorder::new();
     apply(&db, &run, &reporter, StopSignal::new()).unwrap();
     assert_every_row_correct(&db);
     assert_eq!(
         db.rows("SELECT state || ' ' || rows_done || ' ' || checkpoint::text FROM bellows.steps"),
         ["applied 2345 [\"2345\"]"]
     );
-    let events = reporter.events.borrow();
+    let events = reporter.events();
     assert!(events.iter().any(|e| matches!(
         e,
         Event::BackfillStarted { key, resumed_after: None, .. } if key == &["id".to_string()]
@@ -175,14 +137,16 @@ fn a_backfill_walks_the_primary_key_in_batches_and_records_its_checkpoint() {
 
 #[test]
 fn an_interrupted_backfill_resumes_after_its_checkpoint_without_rewalking() {
-    let db = ScratchDb::new();
-    users(&db, 3_000);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 3_000);
     let run = backfill_run("users", None, 250);
     let stop = StopSignal::new();
-    let reporter = Collect {
-        events: RefCell::new(Vec::new()),
-        stop_after_first_batch: Some(stop.clone()),
-    };
+    let first_batch = stop.clone();
+    let reporter = Recorder::with(move |event| {
+        if matches!(event, Event::BackfillProgress { .. }) {
+            first_batch.stop();
+        }
+    });
     let error = apply(&db, &run, &reporter, stop).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Interrupted, "{error}");
     assert!(error.to_string().contains("resume"), "{error}");
@@ -201,10 +165,7 @@ fn an_interrupted_backfill_resumes_after_its_checkpoint_without_rewalking() {
              CREATE FUNCTION count_touch() RETURNS trigger LANGUAGE plpgsql AS
                $$ BEGIN NEW.touched := OLD.touched + 1; RETURN NEW; END $$;
              CREATE TRIGGER touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION count_touch();");
-    let reporter = Collect {
-        events: RefCell::new(Vec::new()),
-        stop_after_first_batch: None,
-    };
+    let reporter = Recorder::new();
     apply(&db, &run, &reporter, StopSignal::new()).unwrap();
     assert_every_row_correct(&db);
     assert_eq!(
@@ -216,7 +177,7 @@ fn an_interrupted_backfill_resumes_after_its_checkpoint_without_rewalking() {
         db.rows("SELECT state || ' ' || rows_done FROM bellows.steps"),
         ["applied 3000"]
     );
-    let events = reporter.events.borrow();
+    let events = reporter.events();
     assert!(events.iter().any(|e| matches!(
         e,
         Event::BackfillStarted { resumed_after: Some(after), rows_done: 250, .. } if after == &["250".to_string()]
@@ -225,7 +186,7 @@ fn an_interrupted_backfill_resumes_after_its_checkpoint_without_rewalking() {
 
 #[test]
 fn composite_primary_keys_are_walked_in_key_order() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(
         "CREATE TABLE memberships (org int, member text, verified_at timestamptz, email_verified boolean,
                                    PRIMARY KEY (org, member));
@@ -233,10 +194,7 @@ fn composite_primary_keys_are_walked_in_key_order() {
               SELECT g % 7, 'm' || g, CASE WHEN g % 2 = 0 THEN now() END FROM generate_series(1, 1000) g;",
     );
     let run = backfill_run("memberships", None, 64);
-    let reporter = Collect {
-        events: RefCell::new(Vec::new()),
-        stop_after_first_batch: None,
-    };
+    let reporter = Recorder::new();
     apply(&db, &run, &reporter, StopSignal::new()).unwrap();
     assert_eq!(
         db.i64("SELECT count(*) FROM memberships WHERE email_verified IS DISTINCT FROM (verified_at IS NOT NULL)"),
@@ -255,16 +213,13 @@ fn composite_primary_keys_are_walked_in_key_order() {
 
 #[test]
 fn a_table_without_a_primary_key_gets_a_clear_error() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(
         "CREATE TABLE heap (verified_at timestamptz, email_verified boolean);
          INSERT INTO heap (verified_at) SELECT now() FROM generate_series(1, 10);",
     );
     let run = backfill_run("heap", None, 100);
-    let reporter = Collect {
-        events: RefCell::new(Vec::new()),
-        stop_after_first_batch: None,
-    };
+    let reporter = Recorder::new();
     let error = apply(&db, &run, &reporter, StopSignal::new()).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Failed);
     let text = error.to_string();
@@ -280,22 +235,21 @@ fn a_table_without_a_primary_key_gets_a_clear_error() {
 
 #[test]
 fn a_backfill_whose_connection_is_killed_reconnects_and_finishes_exactly_once() {
-    let db = ScratchDb::new();
-    users(&db, 2_000);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 2_000);
     db.exec("ALTER TABLE users ADD COLUMN touched int NOT NULL DEFAULT 0;
              CREATE FUNCTION count_touch() RETURNS trigger LANGUAGE plpgsql AS
                $$ BEGIN NEW.touched := OLD.touched + 1; RETURN NEW; END $$;
              CREATE TRIGGER touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION count_touch();");
     let run = backfill_run("users", None, 100);
-    let reporter = KillWorkConnection {
-        url: db.url.clone(),
-        killed: RefCell::new(None),
-    };
+    let killed = Cell::new(None);
+    let reporter = Recorder::with(|event| {
+        if matches!(event, Event::BackfillProgress { .. }) && killed.get().is_none() {
+            killed.set(Some(kill_work_connection(&db.url)));
+        }
+    });
     apply(&db, &run, &reporter, StopSignal::new()).unwrap();
-    assert!(
-        reporter.killed.borrow().is_some(),
-        "the work connection was killed"
-    );
+    assert!(killed.get().is_some(), "the work connection was killed");
     assert_every_row_correct(&db);
     assert_eq!(
         db.i64("SELECT max(touched)::int8 FROM users"),
@@ -310,7 +264,7 @@ fn a_backfill_whose_connection_is_killed_reconnects_and_finishes_exactly_once() 
 
 #[test]
 fn progress_has_a_total_even_for_a_table_never_analyzed() {
-    let db = crate::common::ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(
         "CREATE TABLE fresh (id bigint PRIMARY KEY, a int, b int) WITH (autovacuum_enabled = false);
          INSERT INTO fresh SELECT i, i, NULL FROM generate_series(1, 20000) i;",
@@ -319,12 +273,12 @@ fn progress_has_a_total_even_for_a_table_never_analyzed() {
         db.i64("SELECT reltuples::bigint FROM pg_class WHERE relname = 'fresh'") < 0,
         "the table must not have statistics for this test"
     );
-    let plans = crate::common::Plans::new();
+    let plans = crate::harness::Plans::new();
     let plan = plans.write(
         "0001_fresh.toml",
         "[[backfill]]\ntable = \"fresh\"\nset = { b = \"a\" }\n",
     );
-    let out = crate::common::bellows()
+    let out = crate::harness::bellows()
         .args(["apply", "--format", "json", "-d", &db.url])
         .arg(&plan)
         .output()
@@ -333,7 +287,7 @@ fn progress_has_a_total_even_for_a_table_never_analyzed() {
         out.status.code(),
         Some(0),
         "{}",
-        crate::common::output_text(&out)
+        crate::harness::output_text(&out)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let progress: serde_json::Value = stdout

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use crate::common::{bellows, output_text, Plans, ScratchDb};
+use crate::harness::{env, Cli, Output, Plans, TestDb};
 
 const PLAN: &str = r#"
 [[expand]]
@@ -18,20 +18,16 @@ up = "CREATE TABLE contracted (id int)"
 down = "DROP TABLE contracted"
 "#;
 
-#[test]
-fn without_a_terminal_apply_stops_before_contract_and_exits_2() {
-    let db = ScratchDb::new();
+backend_test!(
+    fn without_a_terminal_apply_stops_before_contract_and_exits_2(db) {
     let plans = Plans::new();
     let plan = plans.write("0001_c.toml", PLAN);
-    let out = bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--yes"), "{stderr}");
-    assert!(stderr.contains("applied expand"), "{stderr}");
+    Cli::apply(db)
+        .plan(&plan)
+        .code(2)
+        .stderr_has("--yes")
+        .stderr_has("applied expand")
+        .run();
     assert!(db.table_exists("expanded"));
     assert!(!db.table_exists("contracted"));
     assert_eq!(
@@ -39,17 +35,14 @@ fn without_a_terminal_apply_stops_before_contract_and_exits_2() {
         ["expand/0=applied", "contract/0=pending"]
     );
 
-    bellows()
-        .args(["apply", "--yes", "-d", &db.url])
-        .arg(&plan)
-        .assert()
-        .code(0);
+    Cli::apply(db).yes().plan(&plan).run();
     assert!(db.table_exists("contracted"));
 }
+);
 
 /// Runs `bellows apply` on a pseudo-terminal made by `script`, typing `keys` at the prompt.
 fn apply_on_a_terminal(
-    db: &ScratchDb,
+    db: &dyn TestDb,
     plan: &std::path::Path,
     keys: &str,
 ) -> (Option<i32>, String) {
@@ -57,13 +50,13 @@ fn apply_on_a_terminal(
     let command = format!(
         "{} apply -d '{}' '{}'",
         bin.display(),
-        db.url,
+        db.url(),
         plan.display()
     );
-    let mut child = std::process::Command::new("script")
+    let mut script = std::process::Command::new("script");
+    env::clean(&mut script);
+    let mut child = script
         .args(["-q", "-e", "-c", &command, "/dev/null"])
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -76,29 +69,27 @@ fn apply_on_a_terminal(
     stdin.flush().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    (out.status.code(), output_text(&out))
+    let out = Output::from(child.wait_with_output().unwrap());
+    (out.code, out.to_string())
 }
 
-#[test]
-fn on_a_terminal_apply_asks_before_contract_and_no_stops() {
-    let db = ScratchDb::new();
+backend_test!(
+    fn on_a_terminal_apply_asks_before_contract_and_no_stops(db) {
     let plans = Plans::new();
     let plan = plans.write("0001_c.toml", PLAN);
-    let (code, text) = apply_on_a_terminal(&db, &plan, "n");
+    let (code, text) = apply_on_a_terminal(db, &plan, "n");
     assert!(text.contains("Apply the contract phase"), "{text}");
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("not confirmed"), "{text}");
     assert!(db.table_exists("expanded"));
     assert!(!db.table_exists("contracted"));
-}
+});
 
-#[test]
-fn on_a_terminal_yes_applies_contract() {
-    let db = ScratchDb::new();
+backend_test!(
+    fn on_a_terminal_yes_applies_contract(db) {
     let plans = Plans::new();
     let plan = plans.write("0001_c.toml", PLAN);
-    let (code, text) = apply_on_a_terminal(&db, &plan, "y");
+    let (code, text) = apply_on_a_terminal(db, &plan, "y");
     assert!(text.contains("Apply the contract phase"), "{text}");
     assert_eq!(code, Some(0), "{text}");
     assert!(db.table_exists("contracted"), "{text}");
@@ -106,4 +97,4 @@ fn on_a_terminal_yes_applies_contract() {
         db.ledger_states("0001_c"),
         ["expand/0=applied", "contract/0=applied"]
     );
-}
+});

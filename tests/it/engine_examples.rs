@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
-use crate::common::{bellows, output_text, runtime, ScratchDb};
+use crate::harness::{runtime, Cli, PostgresDb, TestDb};
 
 fn fixture(path: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,7 +69,7 @@ fn old_application(
 
 #[test]
 fn the_example_plans_run_under_load_and_every_row_is_right() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(&fixture("postgres/schema.sql"));
     db.exec(&format!(
         "CREATE TEMP TABLE seed_params (users bigint NOT NULL); INSERT INTO seed_params VALUES (20000);\n{}",
@@ -87,15 +87,14 @@ fn the_example_plans_run_under_load_and_every_row_is_right() {
         .map(|w| old_application(db.url.clone(), stop.clone(), w))
         .collect();
     let started = Instant::now();
-    let out = bellows()
-        .args(["apply", "--to", "switch", "-d", &db.url])
-        .arg(&plans)
-        .output()
-        .unwrap();
+    let out = Cli::apply(&db)
+        .args(["--to", "switch"])
+        .plan(&plans)
+        .run_unchecked();
     let took = started.elapsed();
     stop.store(true, Ordering::SeqCst);
     let seen: Vec<Workload> = workers.into_iter().map(|w| w.join().unwrap()).collect();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    out.expect_code(0);
     let queries: u64 = seen.iter().map(|s| s.queries).sum();
     let slowest = seen.iter().map(|s| s.slowest).max().unwrap();
     let errors: Vec<&String> = seen.iter().flat_map(|s| &s.errors).collect();
@@ -120,12 +119,7 @@ fn the_example_plans_run_under_load_and_every_row_is_right() {
     );
 
     // The new application is deployed; contract.
-    let out = bellows()
-        .args(["apply", "--yes", "-d", &db.url])
-        .arg(&plans)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db).yes().plan(&plans).run();
 
     // Every row, old and written during the run.
     assert_eq!(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
-use crate::common::{bellows, bellows_std, output_text, runtime, Plans, ScratchDb};
+use crate::harness::{bellows_std, runtime, seed_users, Cli, Output, Plans, PostgresDb, TestDb};
 
 const ADD_COLUMN: &str = r#"
 [[expand]]
@@ -18,13 +18,6 @@ table = "users"
 column = "nickname"
 type = "text"
 "#;
-
-fn users(db: &ScratchDb) {
-    db.exec(
-        "CREATE TABLE users (id bigserial PRIMARY KEY, name text);
-         INSERT INTO users (name) SELECT 'user ' || g FROM generate_series(1, 1000) g;",
-    );
-}
 
 /// Runs `SELECT count(*) FROM users` in a loop on its own connection until stopped; returns
 /// the longest time one of them took, and how many ran.
@@ -54,8 +47,8 @@ fn reader(url: String, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(Durati
 
 #[test]
 fn ddl_behind_a_lock_holder_never_holds_up_reads_longer_than_lock_timeout_then_succeeds() {
-    let db = ScratchDb::new();
-    users(&db);
+    let db = PostgresDb::new();
+    seed_users(&db, 1000);
     let plans = Plans::new();
     let plan = plans.write("0001_nick.toml", ADD_COLUMN);
 
@@ -97,17 +90,14 @@ fn ddl_behind_a_lock_holder_never_holds_up_reads_longer_than_lock_timeout_then_s
     // Still waiting: the column is not there while the holder holds its lock.
     assert!(!db.column_exists("users", "nickname"));
     db.block_on(async { sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap() });
-    let out = child.wait_with_output().unwrap();
+    let out = Output::from(child.wait_with_output().unwrap());
     let took = started.elapsed();
     stop.store(true, Ordering::SeqCst);
     let (longest_read, reads_done) = reads.join().unwrap();
 
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    let out = out.expect_code(0);
     assert!(db.column_exists("users", "nickname"));
-    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = out.json_lines();
     let retries: Vec<&serde_json::Value> = events
         .iter()
         .filter(|e| e["event"] == "lock_retry")
@@ -139,8 +129,8 @@ fn ddl_behind_a_lock_holder_never_holds_up_reads_longer_than_lock_timeout_then_s
 
 #[test]
 fn when_the_holder_never_lets_go_apply_exits_4_with_the_phase_rolled_back() {
-    let db = ScratchDb::new();
-    users(&db);
+    let db = PostgresDb::new();
+    seed_users(&db, 1000);
     let plans = Plans::new();
     let plan = plans.write(
         "0001_stuck.toml",
@@ -161,21 +151,19 @@ fn when_the_holder_never_lets_go_apply_exits_4_with_the_phase_rolled_back() {
             .await
             .unwrap()
     });
-    let out = bellows()
-        .args([
-            "apply",
-            "--lock-timeout",
-            "200ms",
-            "--lock-retries",
-            "4",
-            "-d",
-            &db.url,
-        ])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = Cli::new([
+        "apply",
+        "--lock-timeout",
+        "200ms",
+        "--lock-retries",
+        "4",
+        "-d",
+        &db.url,
+    ])
+    .arg(&plan)
+    .code(4)
+    .run();
+    let stderr = &out.stderr;
     assert!(stderr.contains("in 4 attempts"), "{stderr}");
     assert!(stderr.contains(&format!("pid {holder_pid}")), "{stderr}");
     assert!(
@@ -204,18 +192,14 @@ fn when_the_holder_never_lets_go_apply_exits_4_with_the_phase_rolled_back() {
     });
 
     // Once the table is free, the same apply finishes from the ledger's state.
-    bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .assert()
-        .code(0);
+    Cli::apply(&db).plan(&plan).run();
     assert!(db.table_exists("side_table") && db.column_exists("users", "nickname"));
 }
 
 #[test]
 fn a_second_run_exits_4_at_once_naming_the_holder() {
-    let db = ScratchDb::new();
-    users(&db);
+    let db = PostgresDb::new();
+    seed_users(&db, 1000);
     let plans = Plans::new();
     let slow = plans.write(
         "0001_slow.toml",
@@ -247,29 +231,20 @@ fn a_second_run_exits_4_at_once_naming_the_holder() {
     };
 
     let started = Instant::now();
-    let out = bellows()
-        .args(["apply", "-d", &db.url])
-        .arg(&slow)
-        .output()
-        .unwrap();
+    Cli::apply(&db)
+        .plan(&slow)
+        .code(4)
+        .stderr_has(&format!("pid {holder_pid}"))
+        .stderr_has("bellows apply 0001_slow")
+        .run();
     let waited = started.elapsed();
-    assert_eq!(out.status.code(), Some(4), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("pid {holder_pid}")), "{stderr}");
-    assert!(stderr.contains("bellows apply 0001_slow"), "{stderr}");
     assert!(
         waited < Duration::from_secs(4),
         "the second run waited {waited:?}"
     );
 
-    let out = bellows()
-        .args(["rollback", "--yes", "-d", &db.url])
-        .arg(&slow)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", output_text(&out));
+    Cli::rollback(&db).yes().plan(&slow).code(4).run();
 
-    let first = first.wait_with_output().unwrap();
-    assert_eq!(first.status.code(), Some(0), "{}", output_text(&first));
+    Output::from(first.wait_with_output().unwrap()).expect_code(0);
     assert_eq!(db.ledger_states("0001_slow"), ["expand/0=applied"]);
 }

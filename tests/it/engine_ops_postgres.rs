@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::common::{bellows, output_text, Plans, ScratchDb};
+use crate::harness::{output_text, Cli, Plans, PostgresDb, TestDb};
 
 const SCHEMA: &str = "
 CREATE TABLE users (
@@ -28,7 +28,7 @@ INSERT INTO orders (user_id, total_amount) SELECT 1 + g % 300, g * 10 FROM gener
 ";
 
 /// The schema as `pg_dump` prints it, without bellows' own ledger.
-fn schema_dump(db: &ScratchDb) -> String {
+fn schema_dump(db: &PostgresDb) -> String {
     let out = Command::new("pg_dump")
         .args([
             "--schema-only",
@@ -51,26 +51,16 @@ fn schema_dump(db: &ScratchDb) -> String {
 
 /// Applies `plan` (every phase), runs `check` on the changed database, rolls back, and proves
 /// the schema is what it was.
-fn round_trip(name: &str, plan: &str, check: impl Fn(&ScratchDb)) {
-    let db = ScratchDb::new();
+fn round_trip(name: &str, plan: &str, check: impl Fn(&PostgresDb)) {
+    let db = PostgresDb::new();
     db.exec(SCHEMA);
     let before = schema_dump(&db);
     let plans = Plans::new();
     let file = plans.write(&format!("0001_{name}.toml"), plan);
-    let out = bellows()
-        .args(["apply", "--yes", "-d", &db.url])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{name}: {}", output_text(&out));
+    Cli::apply(&db).yes().plan(&file).run();
     check(&db);
     assert_ne!(schema_dump(&db), before, "{name}: apply changed nothing");
-    let out = bellows()
-        .args(["rollback", "--yes", "-d", &db.url])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{name}: {}", output_text(&out));
+    Cli::rollback(&db).yes().plan(&file).run();
     assert_eq!(
         schema_dump(&db),
         before,
@@ -86,25 +76,20 @@ fn round_trip(name: &str, plan: &str, check: impl Fn(&ScratchDb)) {
 }
 
 /// Applies `plan`, runs `check`, then proves rollback refuses before changing anything.
-fn irreversible(name: &str, plan: &str, check: impl Fn(&ScratchDb)) {
-    let db = ScratchDb::new();
+fn irreversible(name: &str, plan: &str, check: impl Fn(&PostgresDb)) {
+    let db = PostgresDb::new();
     db.exec(SCHEMA);
     let plans = Plans::new();
     let file = plans.write(&format!("0001_{name}.toml"), plan);
-    bellows()
-        .args(["apply", "--yes", "-d", &db.url])
-        .arg(&file)
-        .assert()
-        .code(0);
+    Cli::apply(&db).yes().plan(&file).run();
     check(&db);
     let after = schema_dump(&db);
-    let out = bellows()
-        .args(["rollback", "--yes", "-d", &db.url])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{name}: {}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("irreversible"));
+    Cli::rollback(&db)
+        .yes()
+        .plan(&file)
+        .code(2)
+        .stderr_has("irreversible")
+        .run();
     assert_eq!(
         schema_dump(&db),
         after,
@@ -112,7 +97,7 @@ fn irreversible(name: &str, plan: &str, check: impl Fn(&ScratchDb)) {
     );
 }
 
-fn constraint_validated(db: &ScratchDb, name: &str) -> bool {
+fn constraint_validated(db: &PostgresDb, name: &str) -> bool {
     db.bool(&format!(
         "SELECT convalidated FROM pg_constraint WHERE conname = '{name}'"
     ))
@@ -274,20 +259,19 @@ fn set_not_null() {
 
 #[test]
 fn set_not_null_refuses_while_nulls_remain() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(SCHEMA);
     let plans = Plans::new();
     let file = plans.write(
         "0001_nn.toml",
         "[[contract]]\nop = \"set_not_null\"\ntable = \"users\"\ncolumn = \"verified_at\"\n",
     );
-    let out = bellows()
-        .args(["apply", "--yes", "-d", &db.url])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("found 150"));
+    Cli::apply(&db)
+        .yes()
+        .plan(&file)
+        .code(3)
+        .stderr_has("found 150")
+        .run();
     assert!(!db.bool(
         "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'users'::regclass AND attname = 'verified_at'"
     ));
@@ -295,7 +279,7 @@ fn set_not_null_refuses_while_nulls_remain() {
 
 #[test]
 fn drop_sync_is_undone_by_recreating_the_trigger() {
-    let db = ScratchDb::new();
+    let db = PostgresDb::new();
     db.exec(SCHEMA);
     let plans = Plans::new();
     let file = plans.write(
@@ -319,29 +303,20 @@ table = "users"
 column = "email_domain"
 "#,
     );
-    bellows()
-        .args(["apply", "--to", "switch", "-d", &db.url])
-        .arg(&file)
-        .assert()
-        .code(0);
+    Cli::apply(&db).args(["--to", "switch"]).plan(&file).run();
     let with_trigger = schema_dump(&db);
-    bellows()
-        .args(["apply", "--yes", "-d", &db.url])
-        .arg(&file)
-        .assert()
-        .code(0);
+    Cli::apply(&db).yes().plan(&file).run();
     db.exec("INSERT INTO users (name, email) VALUES ('n', 'n@after.example')");
     assert_eq!(
         db.rows("SELECT coalesce(email_domain, 'NULL') FROM users WHERE email = 'n@after.example'"),
         ["NULL"],
         "the trigger is gone after contract"
     );
-    let out = bellows()
-        .args(["rollback", "--yes", "--to", "contract", "-d", &db.url])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::rollback(&db)
+        .yes()
+        .args(["--to", "contract"])
+        .plan(&file)
+        .run();
     assert_eq!(schema_dump(&db), with_trigger);
     db.exec("INSERT INTO users (name, email) VALUES ('m', 'm@back.example')");
     assert_eq!(
@@ -393,9 +368,9 @@ fn drop_table_is_irreversible() {
 
 #[test]
 fn rolling_back_set_not_null_keeps_a_column_that_was_already_not_null() {
-    let db = crate::common::ScratchDb::new();
+    let db = crate::harness::PostgresDb::new();
     db.exec("CREATE TABLE t (id int PRIMARY KEY, a int NOT NULL, b int)");
-    let plans = crate::common::Plans::new();
+    let plans = Plans::new();
     let plan = plans.write(
         "0001_nn.toml",
         "[[contract]]\nop = \"set_not_null\"\ntable = \"t\"\ncolumn = \"a\"\n\n[[contract]]\nop = \"set_not_null\"\ntable = \"t\"\ncolumn = \"b\"\n",
@@ -405,29 +380,9 @@ fn rolling_back_set_not_null_keeps_a_column_that_was_already_not_null() {
             "SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = '{column}'"
         ))
     };
-    let out = crate::common::bellows()
-        .args(["apply", "--yes", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        crate::common::output_text(&out)
-    );
+    Cli::apply(&db).yes().plan(&plan).run();
     assert!(not_null("a") && not_null("b"));
-    let out = crate::common::bellows()
-        .args(["rollback", "--yes", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        crate::common::output_text(&out)
-    );
+    Cli::rollback(&db).yes().plan(&plan).run();
     assert!(
         not_null("a"),
         "a was NOT NULL before the plan and must stay so"

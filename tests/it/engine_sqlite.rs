@@ -6,7 +6,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{bellows, bellows_std, output_text, Plans, SqliteDb};
+use crate::harness::{bellows_std, Cli, Plans, SqliteDb, TestDb};
 
 /// Teams, users (with an index, a named CHECK, a UNIQUE column, a trigger and a view on them)
 /// and orders referencing users.
@@ -49,23 +49,6 @@ fn data(db: &SqliteDb) -> Vec<String> {
         db.rows("SELECT id, name, email, team_id, score, verified_at FROM users ORDER BY id");
     rows.extend(db.rows("SELECT 'order', id, user_id FROM orders ORDER BY id"));
     rows
-}
-
-fn apply(db: &SqliteDb, plan: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    bellows()
-        .args(["apply", "--yes", "-d", &db.url])
-        .args(extra)
-        .arg(plan)
-        .output()
-        .unwrap()
-}
-
-fn rollback(db: &SqliteDb, plan: &std::path::Path) -> std::process::Output {
-    bellows()
-        .args(["rollback", "--yes", "-d", &db.url])
-        .arg(plan)
-        .output()
-        .unwrap()
 }
 
 const EVERY_OP: &str = r#"
@@ -166,8 +149,7 @@ fn every_operation_applies_and_rolls_back_with_the_schema_checked() {
     let plans = Plans::new();
     let plan = plans.write("0001_every_op.toml", EVERY_OP);
 
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db).yes().plan(&plan).run();
 
     // expand
     assert_eq!(
@@ -240,8 +222,7 @@ fn every_operation_applies_and_rolls_back_with_the_schema_checked() {
          DELETE FROM audit;",
     );
 
-    let out = rollback(&db, &plan);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::rollback(&db).yes().plan(&plan).run();
     assert_eq!(db.objects(), objects_before);
     assert_eq!(db.columns("users"), columns_before);
     let users = db.sql_of("users").unwrap();
@@ -277,9 +258,8 @@ fn set_not_null_refuses_while_nulls_remain_and_rebuilds_keeping_everything_once_
     let objects_before = db.objects();
     let data_before = data(&db);
 
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = Cli::apply(&db).yes().plan(&plan).code(3).run();
+    let stderr = &out.stderr;
     assert!(
         stderr.contains("134"),
         "the failing count is shown: {stderr}"
@@ -291,8 +271,7 @@ fn set_not_null_refuses_while_nulls_remain_and_rebuilds_keeping_everything_once_
 
     db.exec("UPDATE users SET verified_at = '2025-01-01' WHERE verified_at IS NULL");
     let data_filled = data(&db);
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db).yes().plan(&plan).run();
     assert!(db
         .columns("users")
         .contains(&"verified_at|TEXT|1|NULL|0".to_string()));
@@ -322,8 +301,7 @@ fn set_not_null_refuses_while_nulls_remain_and_rebuilds_keeping_everything_once_
     );
     assert!(refused.is_err(), "the CHECK must still hold");
 
-    let out = rollback(&db, &plan);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::rollback(&db).yes().plan(&plan).run();
     assert!(db
         .columns("users")
         .contains(&"verified_at|TEXT|0|NULL|0".to_string()));
@@ -353,9 +331,8 @@ name = "users_team_fk"
 "#,
     );
     let before = db.sql_of("users").unwrap();
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = Cli::apply(&db).yes().plan(&plan).code(1).run();
+    let stderr = &out.stderr;
     assert!(stderr.contains("violate its foreign keys"), "{stderr}");
     assert!(stderr.contains("row 5"), "{stderr}");
     assert_eq!(db.sql_of("users").unwrap(), before);
@@ -397,8 +374,11 @@ from = "name"
 reverse = { column = "name", from = "full_name" }
 "#,
     );
-    let out = apply(&db, &plan, &["--to", "expand"]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db)
+        .yes()
+        .args(["--to", "expand"])
+        .plan(&plan)
+        .run();
 
     // The old application writes only the old columns.
     db.exec(
@@ -426,8 +406,7 @@ reverse = { column = "name", from = "full_name" }
     db.exec("UPDATE users SET email_verified = 0 WHERE id = 101");
     assert_eq!(db.i64("SELECT email_verified FROM users WHERE id = 101"), 0);
 
-    let out = rollback(&db, &plan);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::rollback(&db).yes().plan(&plan).run();
     assert!(db
         .rows("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'bellows_%'")
         .is_empty());
@@ -438,234 +417,30 @@ reverse = { column = "name", from = "full_name" }
 }
 
 #[test]
-fn a_failing_guard_exits_3_and_applies_nothing_of_its_phase() {
-    let db = SqliteDb::new();
-    shop(&db, 30);
-    let plans = Plans::new();
-    let plan = plans.write(
-        "0001_guarded.toml",
-        r#"
-[[expand]]
-op = "add_column"
-table = "users"
-column = "nickname"
-type = "TEXT"
-
-[[switch]]
-op = "sql"
-up = "CREATE TABLE switched (x INTEGER)"
-down = "DROP TABLE switched"
-
-[[switch]]
-op = "guard"
-query = "SELECT count(*) FROM users WHERE verified_at IS NULL"
-expect = 0
-"#,
-    );
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("expected 0, found 20"), "{stderr}");
-    assert!(db
-        .columns("users")
-        .iter()
-        .any(|c| c.starts_with("nickname|")));
-    assert!(!db.exists("switched"), "nothing of switch ran");
-    assert_eq!(
-        db.ledger_states("0001_guarded"),
-        ["expand/0=applied", "switch/0=pending", "switch/1=pending"]
-    );
-}
-
-#[test]
-fn a_boolean_guard_compares_sqlite_integers_as_booleans() {
-    let db = SqliteDb::new();
-    shop(&db, 10);
-    let plans = Plans::new();
-    let plan = plans.write(
-        "0001_bool.toml",
-        r#"
-[[expand]]
-op = "guard"
-query = "SELECT EXISTS (SELECT 1 FROM users WHERE id = 3)"
-expect = true
-
-[[expand]]
-op = "guard"
-query = "SELECT count(*) > 100 FROM users"
-expect = false
-"#,
-    );
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-}
-
-#[test]
-fn a_step_failing_mid_phase_exits_1_and_the_phase_is_undone() {
-    let db = SqliteDb::new();
-    shop(&db, 30);
-    let objects_before = db.objects();
-    let columns_before = db.columns("users");
-    let plans = Plans::new();
-    let plan = plans.write(
-        "0001_broken.toml",
-        r#"
-[[expand]]
-op = "add_column"
-table = "users"
-column = "nickname"
-type = "TEXT"
-
-[[expand]]
-op = "add_check"
-table = "users"
-name = "users_name_len"
-check = "length(name) > 0"
-
-[[expand]]
-op = "sql"
-up = "INSERT INTO no_such_table VALUES (1)"
-down = "SELECT 1"
-"#,
-    );
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no such table: no_such_table"), "{stderr}");
-    assert_eq!(db.objects(), objects_before);
-    assert_eq!(db.columns("users"), columns_before);
-    assert!(!db.sql_of("users").unwrap().contains("users_name_len"));
-    assert_eq!(
-        db.ledger_states("0001_broken"),
-        [
-            "expand/0=rolled_back",
-            "expand/1=rolled_back",
-            "expand/2=failed"
-        ]
-    );
-    let error =
-        db.rows("SELECT error FROM bellows_steps WHERE plan = '0001_broken' AND state = 'failed'");
-    assert!(error[0].contains("no_such_table"), "{error:?}");
-}
-
-#[test]
-fn a_changed_plan_is_refused_with_exit_2_unless_allowed() {
-    let db = SqliteDb::new();
-    shop(&db, 10);
-    let plans = Plans::new();
-    let text = "[[expand]]\nop = \"add_column\"\ntable = \"users\"\ncolumn = \"a\"\ntype = \"TEXT\"\n\n[[switch]]\nop = \"sql\"\nup = \"CREATE TABLE s1 (x)\"\ndown = \"DROP TABLE s1\"\n";
-    let plan = plans.write("0001_change.toml", text);
-    let out = apply(&db, &plan, &["--to", "expand"]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-
-    plans.write("0001_change.toml", &text.replace("s1", "s2"));
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("changed since it was started"), "{stderr}");
-    assert!(stderr.contains("--allow-changed"), "{stderr}");
-    assert!(!db.exists("s2"));
-
-    let out = apply(&db, &plan, &["--allow-changed"]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(db.exists("s2"));
-
-    // A second apply has nothing to do.
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-
-    // A plan edited to fewer steps loses their ledger rows.
-    let first_step_only = text.split("\n\n[[switch]]").next().unwrap();
-    plans.write("0001_change.toml", first_step_only);
-    let out = apply(&db, &plan, &["--allow-changed"]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert_eq!(db.ledger_states("0001_change"), ["expand/0=applied"]);
-}
-
-#[test]
-fn rollback_refuses_before_any_change_when_an_irreversible_step_is_in_the_way() {
-    let db = SqliteDb::new();
-    shop(&db, 10);
-    let plans = Plans::new();
-    let plan = plans.write(
-        "0001_drop.toml",
-        r#"
-[[expand]]
-op = "add_column"
-table = "users"
-column = "nickname"
-type = "TEXT"
-
-[[contract]]
-op = "drop_column"
-table = "users"
-column = "team_id"
-
-[[contract]]
-op = "drop_table"
-table = "audit"
-"#,
-    );
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(!db
-        .columns("users")
-        .iter()
-        .any(|c| c.starts_with("team_id|")));
-    assert!(!db.exists("audit"));
-    let before = db.ledger_states("0001_drop");
-
-    let out = rollback(&db, &plan);
-    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("drop_"), "the step is named: {stderr}");
-    assert_eq!(db.ledger_states("0001_drop"), before);
-    assert!(db
-        .columns("users")
-        .iter()
-        .any(|c| c.starts_with("nickname|")));
-}
-
-#[test]
 fn status_reads_without_creating_anything() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.db");
-    let out = bellows()
-        .args(["status", "-d", &format!("sqlite:{}", missing.display())])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    Cli::new(["status", "-d", &format!("sqlite:{}", missing.display())])
+        .code(1)
+        .stderr_has("does not exist")
+        .run();
     assert!(
         !missing.exists(),
         "status must not create the database file"
     );
 
+    // sqlite:// works too (the engine tests on every backend use `sqlite:`).
     let db = SqliteDb::new();
     shop(&db, 5);
-    let out = bellows().args(["status", "-d", &db.url]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing applied yet"));
-    assert!(!db.ledger_exists());
-
-    // sqlite:// works too, and json status reads the ledger once there is one.
     let plans = Plans::new();
     let plan = plans.write(
         "0001_one.toml",
         "[[expand]]\nop = \"add_column\"\ntable = \"users\"\ncolumn = \"a\"\ntype = \"TEXT\"\n",
     );
-    let out = bellows()
-        .args(["apply", "-d", &format!("sqlite://{}", db.path.display())])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    let out = bellows()
-        .args(["status", "--format", "json", "-d", &db.url])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    Cli::new(["apply", "-d", &format!("sqlite://{}", db.path.display())])
+        .plan(&plan)
+        .run();
+    let report = Cli::status(&db).args(["--format", "json"]).run().json();
     assert_eq!(report["plans"][0]["name"], "0001_one");
     assert_eq!(report["plans"][0]["state"], "applied");
 }
@@ -702,19 +477,20 @@ fn a_second_run_exits_4_at_once_naming_the_holder() {
     }
 
     let started = Instant::now();
-    let out = apply(&db, &slow, &[]);
+    Cli::apply(&db)
+        .yes()
+        .plan(&slow)
+        .code(4)
+        .stderr_has(&format!("pid {}", first.id()))
+        .stderr_has("bellows apply 0001_slow")
+        .run();
     let waited = started.elapsed();
-    assert_eq!(out.status.code(), Some(4), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("pid {}", first.id())), "{stderr}");
-    assert!(stderr.contains("bellows apply 0001_slow"), "{stderr}");
     assert!(
         waited < Duration::from_secs(4),
         "the second run waited {waited:?}"
     );
 
-    let out = rollback(&db, &slow);
-    assert_eq!(out.status.code(), Some(4), "{}", output_text(&out));
+    Cli::rollback(&db).yes().plan(&slow).code(4).run();
 
     let status = first.wait().unwrap();
     let mut stderr = String::new();
@@ -803,8 +579,7 @@ fn a_backfill_killed_mid_way_resumes_after_its_checkpoint_without_rewriting_a_ro
         rows_done
     );
 
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db).yes().plan(&plan).run();
     assert_eq!(
         db.i64("SELECT count(*) FROM users WHERE email_verified IS NOT (verified_at IS NOT NULL)"),
         0
@@ -821,17 +596,14 @@ fn a_backfill_killed_mid_way_resumes_after_its_checkpoint_without_rewriting_a_ro
 fn demo_runs_the_example_through_all_four_phases() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("demo.db");
-    let out = bellows()
+    Cli::demo()
         .current_dir(dir.path())
-        .args(["demo", "--path"])
+        .arg("--path")
         .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("created the demo database"), "{stdout}");
-    assert!(stdout.contains("100000 rows"), "{stdout}");
-    assert!(stdout.contains("status"), "{stdout}");
+        .stdout_has("created the demo database")
+        .stdout_has("100000 rows")
+        .stdout_has("status")
+        .run();
 
     let db = SqliteDb::at(&path);
     assert_eq!(db.i64("SELECT count(*) FROM users"), 100_000);
@@ -863,23 +635,15 @@ fn demo_runs_the_example_through_all_four_phases() {
     assert_eq!(db.rows("PRAGMA journal_mode"), ["wal"]);
 
     // Again: the demo's own database is recreated; anything else is left alone.
-    let out = bellows()
-        .args(["demo", "--rows", "500", "--path"])
+    Cli::new(["demo", "--rows", "500", "--path"])
         .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("recreated the demo database"));
+        .stdout_has("recreated the demo database")
+        .run();
     assert_eq!(db.i64("SELECT count(*) FROM users"), 500);
 
     let mine = dir.path().join("mine.db");
     std::fs::write(&mine, "precious").unwrap();
-    let out = bellows()
-        .args(["demo", "--path"])
-        .arg(&mine)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    Cli::new(["demo", "--path"]).arg(&mine).code(2).run();
     assert_eq!(std::fs::read_to_string(&mine).unwrap(), "precious");
 }
 
@@ -911,7 +675,7 @@ impl WriteLockHolder {
         let (ack, acks) = std::sync::mpsc::channel::<()>();
         let path = db.path.clone();
         std::thread::spawn(move || {
-            let rt = crate::common::runtime();
+            let rt = crate::harness::runtime();
             let options = sqlx::sqlite::SqliteConnectOptions::new()
                 .filename(&path)
                 .busy_timeout(Duration::from_secs(30));
@@ -1069,8 +833,7 @@ fn a_rebuild_keeps_the_autoincrement_counter() {
         "0001_events.toml",
         "[[contract]]\nop = \"set_not_null\"\ntable = \"events\"\ncolumn = \"kind\"\n",
     );
-    let out = apply(&db, &plan, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    Cli::apply(&db).yes().plan(&plan).run();
     assert!(db
         .columns("events")
         .contains(&"kind|TEXT|1|NULL|0".to_string()));
@@ -1102,10 +865,14 @@ down = "DROP TABLE counted"
 "#,
     );
     let started = Instant::now();
-    let out = apply(&db, &plan, &["--statement-timeout", "300ms"]);
-    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
+    let out = Cli::apply(&db)
+        .yes()
+        .args(["--statement-timeout", "300ms"])
+        .plan(&plan)
+        .code(1)
+        .run();
     assert!(started.elapsed() < Duration::from_secs(20));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = &out.stderr;
     assert!(stderr.contains("statement_timeout (300ms)"), "{stderr}");
     assert!(!db.exists("counted") && !db.exists("before_it"));
     assert_eq!(
@@ -1124,9 +891,13 @@ fn a_rebuild_running_past_statement_timeout_is_cancelled_whole() {
         "0001_check.toml",
         "[[expand]]\nop = \"add_check\"\ntable = \"users\"\nname = \"users_name_len\"\ncheck = \"length(name) > 0\"\n",
     );
-    let out = apply(&db, &plan, &["--statement-timeout", "5ms"]);
-    assert_eq!(out.status.code(), Some(1), "{}", output_text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = Cli::apply(&db)
+        .yes()
+        .args(["--statement-timeout", "5ms"])
+        .plan(&plan)
+        .code(1)
+        .run();
+    let stderr = &out.stderr;
     assert!(
         stderr.contains("the rebuild of users ran longer than statement_timeout (5ms)"),
         "{stderr}"

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::common::{Plans, Running, ScratchDb, SqliteDb};
+use crate::harness::{seed_users_to_backfill, Plans, PostgresDb, Running, SqliteDb, TestDb};
 
 /// A plan with one backfill of `users.email_verified`; `extra` adds keys to the step.
 fn plan(plans: &Plans, extra: &str) -> String {
@@ -20,24 +20,7 @@ fn plan(plans: &Plans, extra: &str) -> String {
         .to_string()
 }
 
-fn users(db: &ScratchDb, rows: i64) {
-    db.exec(&format!(
-        "CREATE TABLE users (id bigint PRIMARY KEY, verified_at timestamptz, email_verified boolean);
-         INSERT INTO users (id, verified_at)
-              SELECT g, CASE WHEN g % 3 = 0 THEN now() END FROM generate_series(1, {rows}) g;"
-    ));
-}
-
-fn sqlite_users(db: &SqliteDb, rows: i64) {
-    db.exec(&format!(
-        "CREATE TABLE users (id INTEGER PRIMARY KEY, verified_at TEXT, email_verified INTEGER);
-         WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {rows})
-         INSERT INTO users (id, verified_at)
-              SELECT n, CASE WHEN n % 3 = 0 THEN '2024-01-01' END FROM g;"
-    ));
-}
-
-fn assert_all_correct(db: &ScratchDb, rows: i64) {
+fn assert_all_correct(db: &PostgresDb, rows: i64) {
     assert_eq!(
         db.i64(
             "SELECT count(*) FROM users WHERE email_verified IS DISTINCT FROM (verified_at IS NOT NULL)"
@@ -52,16 +35,16 @@ fn assert_all_correct(db: &ScratchDb, rows: i64) {
     );
 }
 
-fn rows_done(db: &ScratchDb) -> i64 {
+fn rows_done(db: &PostgresDb) -> i64 {
     db.i64("SELECT coalesce(sum(rows_done), 0)::int8 FROM bellows.steps")
 }
 
-fn written(db: &ScratchDb) -> i64 {
+fn written(db: &PostgresDb) -> i64 {
     db.i64("SELECT count(*) FROM users WHERE email_verified IS NOT NULL")
 }
 
 /// Waits, showing that nothing moves for a while: ledger rows done and rows written stay put.
-fn assert_held(db: &ScratchDb) -> (i64, i64) {
+fn assert_held(db: &PostgresDb) -> (i64, i64) {
     let before = (rows_done(db), written(db));
     std::thread::sleep(Duration::from_millis(1500));
     let after = (rows_done(db), written(db));
@@ -81,8 +64,8 @@ fn batch_sizes(lines: &[String]) -> Vec<u64> {
 
 #[test]
 fn the_pause_file_holds_the_backfill_until_it_is_removed() {
-    let db = ScratchDb::new();
-    users(&db, 3000);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 3000);
     let plans = Plans::new();
     let plan = plan(&plans, "batch_size = 200");
     let pause = plans.path().join("pause");
@@ -121,8 +104,8 @@ fn the_pause_file_holds_the_backfill_until_it_is_removed() {
 
 #[test]
 fn a_pause_file_created_mid_way_holds_the_backfill_where_it_is() {
-    let db = ScratchDb::new();
-    users(&db, 20_000);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 20_000);
     let plans = Plans::new();
     let plan = plan(&plans, "batch_size = 100\npause = \"20ms\"");
     let pause = plans.path().join("pause");
@@ -151,8 +134,8 @@ fn a_pause_file_created_mid_way_holds_the_backfill_where_it_is() {
 
 #[test]
 fn a_throttle_query_returning_true_holds_the_backfill_until_it_returns_false() {
-    let db = ScratchDb::new();
-    users(&db, 3000);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 3000);
     db.exec("CREATE TABLE throttle_flag (reason text); INSERT INTO throttle_flag VALUES ('busy')");
     let plans = Plans::new();
     let plan = plan(
@@ -180,8 +163,8 @@ fn a_throttle_query_returning_true_holds_the_backfill_until_it_returns_false() {
 
 #[test]
 fn a_throttle_query_that_is_not_a_boolean_stops_the_backfill_with_a_message() {
-    let db = ScratchDb::new();
-    users(&db, 100);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 100);
     let plans = Plans::new();
     let plan = plan(&plans, "throttle_query = \"SELECT 'soon'\"");
     let (code, _, stderr) = Running::start(&["apply", &plan, "-d", &db.url, "--yes"]).finish();
@@ -196,7 +179,7 @@ fn a_throttle_query_that_is_not_a_boolean_stops_the_backfill_with_a_message() {
 #[test]
 fn sqlite_pause_file_and_throttle_query_hold_the_backfill() {
     let db = SqliteDb::new();
-    sqlite_users(&db, 2000);
+    seed_users_to_backfill(&db, 2000);
     db.exec("CREATE TABLE throttle_flag (reason TEXT); INSERT INTO throttle_flag VALUES ('busy')");
     let plans = Plans::new();
     let plan = plan(
@@ -245,8 +228,8 @@ fn sqlite_pause_file_and_throttle_query_hold_the_backfill() {
 
 #[test]
 fn target_batch_time_shrinks_slow_batches_and_grows_fast_ones() {
-    let db = ScratchDb::new();
-    users(&db, 20_000);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 20_000);
     let plans = Plans::new();
     let plan = plan(&plans, "");
     // 5000 rows cannot be written in 1ms: the size shrinks.
@@ -270,8 +253,8 @@ fn target_batch_time_shrinks_slow_batches_and_grows_fast_ones() {
     assert!(last < 5000, "shrank from 5000: {sizes:?}");
     assert_all_correct(&db, 20_000);
 
-    let db = ScratchDb::new();
-    users(&db, 5000);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 5000);
     // 10 rows take far less than 2s: the size grows (by at most 1.5× a batch).
     let (code, lines, stderr) = Running::start(&[
         "apply",
@@ -304,8 +287,8 @@ fn target_batch_time_shrinks_slow_batches_and_grows_fast_ones() {
 /// Interrupts a running backfill with `signal`, checks exit 130, the resume hint and the
 /// checkpoint, then lets a second `apply` finish it.
 fn interrupt_then_resume(signal: &str) {
-    let db = ScratchDb::new();
-    users(&db, 30_000);
+    let db = PostgresDb::new();
+    seed_users_to_backfill(&db, 30_000);
     let plans = Plans::new();
     let plan = plan(&plans, "batch_size = 100\npause = \"10ms\"");
     let mut run = Running::start(&["apply", &plan, "-d", &db.url, "--yes", "--format", "json"]);

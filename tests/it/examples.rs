@@ -124,57 +124,28 @@ fn the_type_change_example_converts_into_a_new_column() {
 mod sql_on_the_fixtures {
     use std::path::Path;
 
-    use sqlx::{Connection, PgConnection, SqliteConnection};
+    use bellows::dialect::DialectKind;
     use toml::{Table, Value};
 
-    use crate::fixtures::{fixture, ScratchPostgres};
+    use crate::fixtures::fixture;
+    use crate::harness::TestDb;
 
     const USERS: i64 = 2000;
-    const EXAMPLES: [&str; 3] = [
-        "0001_users_email_verified.toml",
-        "0002_users_rename_name_to_full_name.toml",
-        "0003_orders_total_amount_numeric.toml",
-    ];
 
-    enum Db {
-        Sqlite(SqliteConnection),
-        Postgres(PgConnection),
-    }
-
-    impl Db {
-        async fn run(&mut self, sql: &str) {
-            let result = match self {
-                Db::Sqlite(db) => sqlx::raw_sql(sql).execute(db).await.map(drop),
-                Db::Postgres(db) => sqlx::raw_sql(sql).execute(db).await.map(drop),
-            };
-            result.unwrap_or_else(|e| panic!("{sql}: {e}"));
-        }
-
-        async fn count(&mut self, sql: &str) -> i64 {
-            let result = match self {
-                Db::Sqlite(db) => sqlx::query_scalar::<_, i64>(sql).fetch_one(db).await,
-                Db::Postgres(db) => sqlx::query_scalar::<_, i64>(sql).fetch_one(db).await,
-            };
-            result.unwrap_or_else(|e| panic!("{sql}: {e}"))
-        }
-
-        fn dialect(&self) -> &'static str {
-            match self {
-                Db::Sqlite(_) => "sqlite",
-                Db::Postgres(_) => "postgres",
-            }
-        }
-
-        async fn seed(&mut self) {
-            let dialect = self.dialect();
-            self.run(&fixture(&format!("{dialect}/schema.sql"))).await;
-            self.run(&format!(
-                "CREATE TEMP TABLE seed_params (users bigint NOT NULL); \
-                 INSERT INTO seed_params VALUES ({USERS});"
-            ))
-            .await;
-            self.run(&fixture(&format!("{dialect}/seed.sql"))).await;
-        }
+    /// The example tables with `USERS` users (the TEMP table and the seed in one batch: it
+    /// lives only as long as the connection).
+    fn seed(db: &dyn TestDb) {
+        let folder = match db.dialect() {
+            DialectKind::Postgres => "postgres",
+            DialectKind::Sqlite => "sqlite",
+        };
+        db.exec(&fixture(&format!("{folder}/schema.sql")));
+        db.exec(&format!(
+            "CREATE TEMP TABLE seed_params (users bigint NOT NULL);
+             INSERT INTO seed_params VALUES ({USERS});
+             {}",
+            fixture(&format!("{folder}/seed.sql"))
+        ));
     }
 
     fn steps<'a>(plan: &'a Table, phase: &str) -> Vec<&'a Table> {
@@ -189,7 +160,8 @@ mod sql_on_the_fixtures {
     }
 
     /// Expand's columns, a backfill as one UPDATE, then every guard and NOT NULL check.
-    async fn play(db: &mut Db, file: &str) {
+    fn play(db: &dyn TestDb, file: &str) {
+        seed(db);
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("plans")
             .join(file);
@@ -199,21 +171,18 @@ mod sql_on_the_fixtures {
             match text(step, "op") {
                 "add_column" => {
                     let (column, type_) = (text(step, "column"), text(step, "type"));
-                    db.run(&format!("ALTER TABLE {table} ADD COLUMN {column} {type_}"))
-                        .await
+                    db.exec(&format!("ALTER TABLE {table} ADD COLUMN {column} {type_}"))
                 }
                 "sync_column" => {
                     let from = text(step, "from");
-                    db.count(&format!(
+                    db.i64(&format!(
                         "SELECT count(*) FROM {table} WHERE ({from}) IS NULL"
-                    ))
-                    .await;
+                    ));
                     if let Some(reverse) = step.get("reverse").and_then(Value::as_table) {
                         let from = text(reverse, "from");
-                        db.count(&format!(
+                        db.i64(&format!(
                             "SELECT count(*) FROM {table} WHERE ({from}) IS NULL"
-                        ))
-                        .await;
+                        ));
                     }
                 }
                 op => panic!("{file}: this test does not play `{op}` yet"),
@@ -228,34 +197,30 @@ mod sql_on_the_fixtures {
                 .collect();
             let filter = step.get("where").and_then(Value::as_str).unwrap_or("1 = 1");
             let table = text(step, "table");
-            db.run(&format!(
+            db.exec(&format!(
                 "UPDATE {table} SET {} WHERE {filter}",
                 set.join(", ")
-            ))
-            .await;
+            ));
         }
         for phase in ["switch", "contract"] {
             for step in steps(&plan, phase) {
                 match text(step, "op") {
                     "guard" => {
                         let query = text(step, "query");
-                        let found = db.count(query).await;
+                        let found = db.i64(query);
                         assert_eq!(Some(found), step["expect"].as_integer(), "{file}: {query}");
                     }
                     "set_default" => {
                         let (table, default) = (text(step, "table"), text(step, "default"));
-                        db.count(&format!(
+                        db.i64(&format!(
                             "SELECT count(*) FROM {table} WHERE ({default}) IS NULL"
-                        ))
-                        .await;
+                        ));
                     }
                     "set_not_null" => {
                         let (table, column) = (text(step, "table"), text(step, "column"));
-                        let nulls = db
-                            .count(&format!(
-                                "SELECT count(*) FROM {table} WHERE {column} IS NULL"
-                            ))
-                            .await;
+                        let nulls = db.i64(&format!(
+                            "SELECT count(*) FROM {table} WHERE {column} IS NULL"
+                        ));
                         assert_eq!(
                             nulls, 0,
                             "{file}: {table}.{column} has NULLs after the backfill"
@@ -267,29 +232,21 @@ mod sql_on_the_fixtures {
         }
     }
 
-    #[tokio::test]
-    async fn on_sqlite() {
-        let dir = tempfile::tempdir().unwrap();
-        for (n, file) in EXAMPLES.iter().enumerate() {
-            let url = format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join(format!("{n}.db")).display()
-            );
-            let mut db = Db::Sqlite(SqliteConnection::connect(&url).await.unwrap());
-            db.seed().await;
-            play(&mut db, file).await;
+    backend_test!(
+        fn the_email_verified_example(db) {
+            play(db, "0001_users_email_verified.toml");
         }
-    }
+    );
 
-    #[tokio::test]
-    async fn on_postgres() {
-        let scratch = ScratchPostgres::create("examples").await;
-        for file in EXAMPLES {
-            let mut db = Db::Postgres(PgConnection::connect(&scratch.url).await.unwrap());
-            db.run("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-                .await;
-            db.seed().await;
-            play(&mut db, file).await;
+    backend_test!(
+        fn the_rename_example(db) {
+            play(db, "0002_users_rename_name_to_full_name.toml");
         }
-    }
+    );
+
+    backend_test!(
+        fn the_type_change_example(db) {
+            play(db, "0003_orders_total_amount_numeric.toml");
+        }
+    );
 }

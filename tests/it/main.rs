@@ -1,10 +1,12 @@
 //! The one integration-test binary: each module tests one area of bellows, through the library
 //! or the real `bellows` binary.
 
+#[macro_use]
+mod harness;
+
 mod backfill_resume;
 mod bench_harness;
 mod check;
-mod common;
 mod completions;
 mod dialect_sql;
 mod docs;

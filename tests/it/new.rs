@@ -8,12 +8,8 @@ use bellows::plan::load::load_file;
 use predicates::prelude::*;
 
 fn bellows(dir: &Path) -> Command {
-    let mut command = Command::cargo_bin("bellows").unwrap();
-    command
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env("NO_COLOR", "1")
-        .timeout(Duration::from_secs(60));
+    let mut command = crate::harness::bellows();
+    command.current_dir(dir).timeout(Duration::from_secs(60));
     command
 }
 

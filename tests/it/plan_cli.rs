@@ -9,15 +9,11 @@ use assert_cmd::Command;
 const EMAIL_VERIFIED: &str = "tests/plans/ok/plan_email_verified.toml";
 const RENAME_COLUMN: &str = "tests/plans/ok/plan_rename_column.toml";
 
-/// `bellows` with an environment that does not leak from the developer's shell.
+/// `bellows` in the harness's clean environment, colour left to the terminal (`NO_COLOR` unset).
 fn bellows() -> Command {
-    let mut command = Command::cargo_bin("bellows").expect("the bellows binary");
+    let mut command = crate::harness::bellows();
     command
-        .env_remove("DATABASE_URL")
         .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("RUST_LOG")
         .timeout(Duration::from_secs(30));
     command
 }
@@ -248,7 +244,8 @@ fn never_connects_even_with_an_unreachable_database_url() {
 
 #[test]
 fn with_database_plan_shows_applied_steps_and_rows_to_touch_and_changes_nothing() {
-    let db = crate::common::ScratchDb::new();
+    use crate::harness::TestDb;
+    let db = crate::harness::PostgresDb::new();
     db.exec(
         "CREATE TABLE users (id bigint PRIMARY KEY, verified_at timestamptz);
          INSERT INTO users SELECT i, CASE WHEN i % 2 = 0 THEN now() END FROM generate_series(1, 500) i;",

@@ -13,7 +13,7 @@ use bellows::vocab::reader::{KeyInfo, KeyKind};
 use bellows::vocab::Phase;
 use serde_json::{json, Value};
 
-use crate::common::{bellows, check_ok, fixtures, rendered};
+use crate::harness::{check_ok, fixtures, rendered, Cli};
 
 const REFERENCE: &str = "tests/plans/reference.toml";
 
@@ -53,14 +53,7 @@ fn plan_json(path: &str) -> Value {
 
 #[test]
 fn the_command_prints_the_schema() {
-    let output = bellows()
-        .arg("schema")
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let printed: Value = serde_json::from_slice(&output).expect("bellows schema prints JSON");
+    let printed = Cli::new(["schema"]).run().json();
     assert_eq!(printed, plan_schema());
     assert_eq!(
         printed["$schema"],

@@ -1,0 +1,103 @@
+//! A `bellows` process in the background (for signals, locks held meanwhile, progress read as
+//! it comes), its stdout lines collected as they arrive.
+
+use super::cli::bellows_std;
+
+/// A `bellows` process running in the background, its stdout lines collected as they come.
+pub struct Running {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stdout: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Starts `bellows ARGS…` with stdout and stderr piped.
+    pub fn start(args: &[&str]) -> Running {
+        use std::io::BufRead;
+        let mut child = bellows_std()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start bellows");
+        let out = child.stdout.take().expect("piped stdout");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let stdout = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().expect("lines").push(line);
+            }
+        });
+        Running {
+            child,
+            lines,
+            stdout: Some(stdout),
+        }
+    }
+
+    /// The stdout lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().expect("lines").clone()
+    }
+
+    /// Waits (up to 60 s) for a stdout line containing `text`; panics with the output if the
+    /// process ends or the time runs out first.
+    pub fn wait_for(&mut self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(line) = self.lines().into_iter().find(|l| l.contains(text)) {
+                return line;
+            }
+            let exited = self.child.try_wait().expect("poll bellows").is_some();
+            if exited || std::time::Instant::now() > deadline {
+                let lines = self.lines().join("\n");
+                let _ = self.child.kill();
+                let status = self.child.wait().ok();
+                let mut stderr = String::new();
+                if let Some(mut err) = self.child.stderr.take() {
+                    use std::io::Read;
+                    let _ = err.read_to_string(&mut stderr);
+                }
+                panic!("no line with {text:?} (exit {status:?}):\n{lines}\n--- stderr\n{stderr}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a signal (`"INT"`, `"TERM"`) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits (up to 120 s) for the process to end: exit code, stdout lines, stderr.
+    pub fn finish(mut self) -> (Option<i32>, Vec<String>, String) {
+        use std::io::Read;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("poll bellows") {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "bellows did not finish in 120 s:\n{}",
+                    self.lines().join("\n")
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        if let Some(handle) = self.stdout.take() {
+            let _ = handle.join();
+        }
+        let mut stderr = String::new();
+        if let Some(mut err) = self.child.stderr.take() {
+            let _ = err.read_to_string(&mut stderr);
+        }
+        (status.code(), self.lines(), stderr)
+    }
+}
