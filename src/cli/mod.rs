@@ -16,6 +16,7 @@ pub mod prompt;
 pub mod rollback;
 pub mod schema;
 pub mod status;
+pub mod step_failure;
 pub mod templates;
 
 use std::process::ExitCode;
@@ -105,20 +106,19 @@ pub fn exit_of(kind: crate::engine::ErrorKind) -> Exit {
 }
 
 /// Turns an engine error into the error `main` prints, with its exit code; with
-/// `--format json` also prints it as a final `{"event": "error", …}` line.
+/// `--format json` also prints it as a final `{"event": "error", …}` line. A failed step is
+/// drawn like a plan diagnostic: the plan file, the step's line (or the plan's own SQL the
+/// database refused) with a caret, and the SQLSTATE.
 pub fn engine_error(
     printer: &printer::Printer,
     error: crate::engine::EngineError,
 ) -> anyhow::Error {
     let exit = exit_of(error.kind());
     if printer.is_json() {
-        printer.json(&serde_json::json!({
-            "event": "error",
-            "exit_code": exit as u8,
-            "message": error.to_string(),
-        }));
+        printer.json(&step_failure::json(&error, exit as u8));
     }
-    ExitError::new(exit, error.to_string()).into()
+    let message = step_failure::draw(&error, console::colors_enabled_stderr());
+    ExitError::new(exit, message).into()
 }
 
 /// Ctrl-C (or SIGTERM) asks the run to stop at the next safe point (a backfill: after the

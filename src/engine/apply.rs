@@ -6,6 +6,7 @@ use std::time::{Instant, SystemTime};
 use super::backend::Backend;
 use super::context::{step_ref, StepContext, StepError};
 use super::error::EngineError;
+use super::failure;
 use super::ledger::{PlanLedger, PlanRecord, StepRecord, StepState};
 use super::reporter::{Event, Reporter, StepOutcome};
 use super::session;
@@ -370,10 +371,12 @@ async fn check_phase_guards<B: Backend>(
                     run.plan.name,
                     error.message
                 );
+                let at = failure::locate(&run.plan, &context.step, &error);
                 return Err(match error.kind {
                     ErrorKind::Guard => EngineError::GuardFailed { message },
                     _ => EngineError::StepFailed { message },
-                });
+                }
+                .at_step(at));
             }
         }
     }
@@ -450,8 +453,9 @@ async fn fail_phase<B: Backend>(
         context.describe(),
         error.message
     );
+    let at = failure::locate(&run.plan, &context.step, &error);
     if interrupted || step::is_backfill(failed) {
-        return resumable_error(headline, &error);
+        return resumable_error(headline, &error).at_step(at);
     }
     clean_up_after(backend, &context, ledger, failed, &error).await;
     problems.extend(compensate(backend, run, ledger, failed.phase, options, reporter).await);
@@ -473,6 +477,7 @@ async fn fail_phase<B: Backend>(
         ErrorKind::Guard => EngineError::GuardFailed { message },
         _ => EngineError::StepFailed { message },
     }
+    .at_step(at)
 }
 
 /// The error of a failed backfill or an interrupted step: it keeps its checkpoint and is
@@ -480,7 +485,13 @@ async fn fail_phase<B: Backend>(
 fn resumable_error(headline: String, error: &StepError) -> EngineError {
     // NOTE: "run again" only when a re-run can help: an error that needs the plan or the table
     // changed first (no usable key) would fail the same way again.
-    let message = if error.needs_fix {
+    let in_the_plan = error.db.as_ref().is_some_and(|db| db.is_in_the_sql());
+    let message = if in_the_plan {
+        format!(
+            "{headline}\n  the error is in the plan's SQL: fix the plan, then `bellows apply \
+             --allow-changed` resumes from the saved checkpoint"
+        )
+    } else if error.needs_fix {
         headline
     } else {
         format!("{headline}\n  the checkpoint is saved; run `bellows apply` again to resume")

@@ -226,8 +226,8 @@ impl BatchLoop {
                     ),
                 ),
                 AttemptError::Engine(e) => StepError::from_engine(&e),
-                other => {
-                    StepError::new(ErrorKind::Failed, format!("backfill batch failed: {other}"))
+                AttemptError::Failed(e) | AttemptError::Transient(e) => {
+                    StepError::database(&e, None).context("backfill batch failed")
                 }
             });
         }

@@ -2,7 +2,7 @@
 //! signal) and its [`StepError`]. Shared by the step runner, the retry loop and the backfill
 //! loop, below all three.
 
-use super::error::EngineError;
+use super::error::{DbError, EngineError};
 use super::ledger::StepKey;
 use super::reporter::{Reporter, StepRef};
 use super::{ErrorKind, StopSignal};
@@ -65,6 +65,10 @@ pub struct StepError {
     /// Running `apply` again unchanged cannot succeed: the plan or the schema must change
     /// first (a backfill without a usable key). No "run it again to resume" advice.
     pub needs_fix: bool,
+    /// What the database said, when the step failed on a database error.
+    pub db: Option<Box<DbError>>,
+    /// The statement the database refused (to find the plan's own SQL in it).
+    pub statement: Option<String>,
 }
 
 impl StepError {
@@ -74,7 +78,26 @@ impl StepError {
             message: message.into(),
             left_something: false,
             needs_fix: false,
+            db: None,
+            statement: None,
         }
+    }
+
+    /// A statement the database refused: keeps the server's error whole. An error in the SQL
+    /// itself or in the data it computes fails the same way on every run, so it needs a fix.
+    pub fn database(error: &sqlx::Error, statement: Option<&str>) -> StepError {
+        let db = DbError::from_sqlx(error).map(Box::new);
+        let mut step_error = StepError::new(ErrorKind::Failed, super::error::db_message(error));
+        step_error.needs_fix = db.as_deref().is_some_and(DbError::is_in_the_sql);
+        step_error.db = db;
+        step_error.statement = statement.map(str::to_string);
+        step_error
+    }
+
+    /// Prefixes the message ("backfill batch failed: …"), keeping everything else.
+    pub fn context(mut self, prefix: &str) -> StepError {
+        self.message = format!("{prefix}: {}", self.message);
+        self
     }
 
     /// Marks an error that a re-run cannot fix (see [`StepError::needs_fix`]).

@@ -1,6 +1,11 @@
 //! Errors of the engine, each with the kind of exit it maps to (the CLI owns the exit codes).
 
+use std::path::PathBuf;
+
+use serde::Serialize;
+
 use crate::dialect::Unsupported;
+use crate::vocab::Span;
 
 /// How an engine error ends the process; the CLI maps these to exit codes (README.md, "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +71,14 @@ pub enum EngineError {
 
     #[error("interrupted; {message}")]
     Interrupted { message: String },
+
+    /// An error of one step, with where the step is in its plan file (and the database's
+    /// error whole): the CLI draws it like a plan diagnostic.
+    #[error("{error}")]
+    AtStep {
+        error: Box<EngineError>,
+        at: Box<StepFailure>,
+    },
 }
 
 impl EngineError {
@@ -81,6 +94,7 @@ impl EngineError {
             EngineError::Refused { kind, .. } => *kind,
             EngineError::Unsupported(_) => ErrorKind::Invalid,
             EngineError::Interrupted { .. } => ErrorKind::Interrupted,
+            EngineError::AtStep { error, .. } => error.kind(),
         }
     }
 
@@ -88,6 +102,35 @@ impl EngineError {
         EngineError::Database {
             context: context.into(),
             error: source,
+        }
+    }
+
+    /// The error that ends a run because a step failed, by the step error's kind.
+    pub fn of_step(kind: ErrorKind, message: String) -> EngineError {
+        match kind {
+            ErrorKind::Locked => EngineError::LockRetriesExhausted { message },
+            ErrorKind::Guard => EngineError::GuardFailed { message },
+            ErrorKind::Interrupted => EngineError::Interrupted { message },
+            _ => EngineError::StepFailed { message },
+        }
+    }
+
+    /// Attaches where the failed step is in its plan (nothing when it cannot be located).
+    pub fn at_step(self, at: Option<StepFailure>) -> EngineError {
+        match at {
+            Some(at) => EngineError::AtStep {
+                error: Box::new(self),
+                at: Box::new(at),
+            },
+            None => self,
+        }
+    }
+
+    /// Where the failed step is in its plan, if this error is a step's.
+    pub fn step_failure(&self) -> Option<&StepFailure> {
+        match self {
+            EngineError::AtStep { at, .. } => Some(at),
+            _ => None,
         }
     }
 
@@ -102,20 +145,81 @@ impl EngineError {
 /// A database error as a person should read it: the server's message with its detail and
 /// hint, without sqlx's "error returned from database:" prefix.
 pub fn db_message(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(db) => {
-            let mut text = db.message().to_string();
-            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-                if let Some(detail) = pg.detail() {
-                    text.push_str(&format!(" ({detail})"));
-                }
-                if let Some(hint) = pg.hint() {
-                    text.push_str(&format!("; hint: {hint}"));
-                }
-            }
-            text
+    match DbError::from_sqlx(error) {
+        Some(db) => db.to_string(),
+        None => error.to_string(),
+    }
+}
+
+/// What the database said about a failed statement, as data: kept whole until the CLI draws
+/// it (and puts the fields in the JSON `error` event).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DbError {
+    pub message: String,
+    /// The five-character SQLSTATE (PostgreSQL).
+    pub sqlstate: Option<String>,
+    /// The database's own error code where it has no SQLSTATE (SQLite's result code).
+    pub code: Option<String>,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    /// 1-based character position in the statement where the server found the error.
+    pub position: Option<usize>,
+    pub constraint: Option<String>,
+    pub table: Option<String>,
+    pub column: Option<String>,
+}
+
+impl DbError {
+    /// The server's error, or `None` for errors that never reached a database (I/O, TLS, …).
+    pub fn from_sqlx(error: &sqlx::Error) -> Option<DbError> {
+        let sqlx::Error::Database(db) = error else {
+            return None;
+        };
+        let mut found = DbError {
+            message: db.message().to_string(),
+            code: db.code().map(|c| c.to_string()),
+            constraint: db.constraint().map(str::to_string),
+            table: db.table().map(str::to_string),
+            ..DbError::default()
+        };
+        if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+            found.sqlstate = found.code.take();
+            found.detail = pg.detail().map(str::to_string);
+            found.hint = pg.hint().map(str::to_string);
+            found.column = pg.column().map(str::to_string);
+            found.position = match pg.position() {
+                Some(sqlx::postgres::PgErrorPosition::Original(at)) => Some(at),
+                _ => None,
+            };
         }
-        other => other.to_string(),
+        Some(found)
+    }
+
+    /// The SQLSTATE class: `42` (syntax error or access rule violation), `22` (data), ….
+    pub fn class(&self) -> Option<&str> {
+        self.sqlstate.as_deref().and_then(|code| code.get(..2))
+    }
+
+    /// Whether running the same statement again cannot succeed: an error in the SQL itself
+    /// (syntax, unknown column, function or type) or in the data it computes.
+    pub fn is_in_the_sql(&self) -> bool {
+        // NOTE: SQLite reports syntax errors, unknown columns, functions and tables all as
+        // SQLITE_ERROR (1); constraint failures, busy and I/O errors have codes of their own.
+        matches!(self.class(), Some("42" | "22")) || self.code.as_deref() == Some("1")
+    }
+}
+
+impl std::fmt::Display for DbError {
+    /// `message (detail); hint: hint`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "; hint: {hint}")?;
+        }
+        Ok(())
     }
 }
 
@@ -128,4 +232,31 @@ impl<T> DbContext<T> for Result<T, sqlx::Error> {
     fn context(self, context: impl FnOnce() -> String) -> Result<T, EngineError> {
         self.map_err(|source| EngineError::database(context(), source))
     }
+}
+
+/// A failed step, located in its plan, with the database's error kept whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepFailure {
+    /// The plan file.
+    pub file: PathBuf,
+    /// The step's table in the file.
+    #[serde(skip)]
+    pub span: Span,
+    /// What the database said, when it was a database error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db: Option<DbError>,
+    /// The plan's own SQL the error lies in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<FailedExpression>,
+}
+
+/// A piece of the plan's SQL: the key it is the value of, and its text as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedExpression {
+    pub key: &'static str,
+    pub text: String,
+    /// The bytes of `text` the error is about (the token the server pointed at, or the name
+    /// its message quotes), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub focus: Option<std::ops::Range<usize>>,
 }

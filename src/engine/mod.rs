@@ -12,6 +12,7 @@ pub mod backend;
 pub mod backfill;
 mod context;
 pub mod error;
+pub mod failure;
 pub mod ledger;
 pub mod postgres;
 pub mod preview;
@@ -122,6 +123,23 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Evaluates `$body` with `$backend` naming the [`backend::Backend`] of the database `$url`
+/// points at: the one place where a new database adds its arm.
+macro_rules! with_backend {
+    ($url:expr, $backend:ident => $body:expr) => {
+        match dialect_of($url)? {
+            DialectKind::Postgres => {
+                type $backend = postgres::PgBackend;
+                $body
+            }
+            DialectKind::Sqlite => {
+                type $backend = sqlite::SqliteBackend;
+                $body
+            }
+        }
+    };
+}
+
 /// Runs `apply` against the database at `url`.
 pub async fn apply(
     url: &str,
@@ -130,14 +148,7 @@ pub async fn apply(
     reporter: &dyn Reporter,
     confirm: &dyn Confirm,
 ) -> Result<ApplySummary, EngineError> {
-    match dialect_of(url)? {
-        DialectKind::Postgres => {
-            apply::run::<postgres::PgBackend>(url, plans, options, reporter, confirm).await
-        }
-        DialectKind::Sqlite => {
-            apply::run::<sqlite::SqliteBackend>(url, plans, options, reporter, confirm).await
-        }
-    }
+    with_backend!(url, B => apply::run::<B>(url, plans, options, reporter, confirm).await)
 }
 
 /// Runs `rollback` of one plan against the database at `url`.
@@ -148,14 +159,7 @@ pub async fn rollback(
     reporter: &dyn Reporter,
     confirm: &dyn Confirm,
 ) -> Result<RollbackSummary, EngineError> {
-    match dialect_of(url)? {
-        DialectKind::Postgres => {
-            rollback::run::<postgres::PgBackend>(url, plan, options, reporter, confirm).await
-        }
-        DialectKind::Sqlite => {
-            rollback::run::<sqlite::SqliteBackend>(url, plan, options, reporter, confirm).await
-        }
-    }
+    with_backend!(url, B => rollback::run::<B>(url, plan, options, reporter, confirm).await)
 }
 
 /// What `bellows plan -d URL` shows: the plan's ledger state and each backfill's row count,
@@ -165,18 +169,12 @@ pub async fn preview(
     plan: &Plan,
     backfills: &[crate::dialect::planned::BackfillPlan],
 ) -> Result<preview::Preview, EngineError> {
-    match dialect_of(url)? {
-        DialectKind::Postgres => preview::read::<postgres::PgBackend>(url, plan, backfills).await,
-        DialectKind::Sqlite => preview::read::<sqlite::SqliteBackend>(url, plan, backfills).await,
-    }
+    with_backend!(url, B => preview::read::<B>(url, plan, backfills).await)
 }
 
 /// Reads the ledger (without creating it) and merges it with the given plan files.
 pub async fn status(url: &str, plans: &[Plan]) -> Result<StatusReport, EngineError> {
-    match dialect_of(url)? {
-        DialectKind::Postgres => status::read::<postgres::PgBackend>(url, plans).await,
-        DialectKind::Sqlite => status::read::<sqlite::SqliteBackend>(url, plans).await,
-    }
+    with_backend!(url, B => status::read::<B>(url, plans).await)
 }
 
 #[cfg(test)]

@@ -220,7 +220,11 @@ fn given_up(
 ) -> StepError {
     match error {
         AttemptError::Failed(error) => {
-            StepError::new(ErrorKind::Failed, super::error::db_message(&error))
+            let statement = match attempt_of {
+                Attempt::Statement(s) => Some(s.sql.as_str()),
+                _ => None,
+            };
+            StepError::database(&error, statement)
                 .left_something(matches!(attempt_of, Attempt::Statement(s) if !s.transaction))
         }
         AttemptError::Engine(error) => StepError::from_engine(&error),

@@ -7,6 +7,7 @@ use super::apply::prepare_ledger;
 use super::backend::Backend;
 use super::context::{step_ref, StepContext};
 use super::error::EngineError;
+use super::failure;
 use super::ledger::{PlanLedger, StepRecord, StepState};
 use super::reporter::{Event, Reporter};
 use super::session;
@@ -305,11 +306,13 @@ async fn undo_step<B: Backend>(
         context.describe(),
         error.message
     );
+    let at = failure::locate(context.plan, &context.step, &error);
     Err(match error.kind {
         ErrorKind::Locked => EngineError::LockRetriesExhausted { message },
         ErrorKind::Interrupted => EngineError::Interrupted { message },
         _ => EngineError::StepFailed { message },
-    })
+    }
+    .at_step(at))
 }
 
 #[cfg(test)]

@@ -26,6 +26,8 @@ pub async fn check_guard<B: Backend>(
     let limits = retry::limits_for(crate::dialect::planned::LockPolicy::Plain, ctx.config);
     let value = backend.guard(guard, limits).await.map_err(|e| match e {
         super::backend::AttemptError::Engine(e) => StepError::from_engine(&e),
+        super::backend::AttemptError::Failed(e) => StepError::database(&e, Some(&guard.query))
+            .context(&format!("guard `{}` could not run", guard.description)),
         other => StepError::new(
             ErrorKind::Failed,
             format!("guard `{}` could not run: {other}", guard.description),

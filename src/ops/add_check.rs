@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Operation;
+use super::{Expression, Operation};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
 
@@ -37,5 +37,9 @@ impl Operation for AddCheck {
 
     fn target(&self) -> String {
         format!("constraint {} on {}", self.name, self.table)
+    }
+
+    fn expressions(&self) -> Vec<Expression<'_>> {
+        vec![Expression::new("check", &self.check)]
     }
 }

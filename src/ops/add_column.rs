@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Operation;
+use super::{Expression, Operation};
 use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
@@ -61,5 +61,15 @@ impl Operation for AddColumn {
 
     fn target(&self) -> String {
         format!("{}.{}", self.table, self.column)
+    }
+
+    fn expressions(&self) -> Vec<Expression<'_>> {
+        let mut found = vec![Expression::new("type", &self.type_)];
+        found.extend(
+            self.default
+                .as_deref()
+                .map(|d| Expression::new("default", d)),
+        );
+        found
     }
 }

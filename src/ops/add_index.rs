@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Operation;
+use super::{Expression, Operation};
 use crate::vocab::naming;
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
@@ -69,5 +69,13 @@ impl Operation for AddIndex {
 
     fn target(&self) -> String {
         format!("index {} on {}", self.index_name(), self.table)
+    }
+
+    fn expressions(&self) -> Vec<Expression<'_>> {
+        self.predicate
+            .as_deref()
+            .map(|p| Expression::new("where", p))
+            .into_iter()
+            .collect()
     }
 }

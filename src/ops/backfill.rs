@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Operation;
+use super::{Expression, Operation};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
 use std::time::Duration;
@@ -91,5 +91,20 @@ impl Operation for Backfill {
     fn target(&self) -> String {
         let columns: Vec<&str> = self.set.iter().map(|(c, _)| c.as_str()).collect();
         format!("{}.{}", self.table, columns.join(", "))
+    }
+
+    fn expressions(&self) -> Vec<Expression<'_>> {
+        let mut found: Vec<_> = self
+            .set
+            .iter()
+            .map(|(_, expression)| Expression::new("set", expression))
+            .collect();
+        found.extend(self.filter.as_deref().map(|f| Expression::new("where", f)));
+        found.extend(
+            self.throttle_query
+                .as_deref()
+                .map(|q| Expression::new("throttle_query", q)),
+        );
+        found
     }
 }

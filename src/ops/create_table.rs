@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Operation;
+use super::{Expression, Operation};
 use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
@@ -142,5 +142,15 @@ impl Operation for CreateTable {
 
     fn target(&self) -> String {
         self.table.to_string()
+    }
+
+    fn expressions(&self) -> Vec<Expression<'_>> {
+        self.columns
+            .iter()
+            .flat_map(|c| {
+                std::iter::once(Expression::new("type", &c.type_))
+                    .chain(c.default.as_deref().map(|d| Expression::new("default", d)))
+            })
+            .collect()
     }
 }

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::Operation;
 use super::ANY_PHASE;
+use super::{Expression, Operation};
 use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::reader::IntOrBool;
 use crate::vocab::reader::{KeyKind, TableReader};
@@ -94,6 +94,13 @@ impl Operation for Guard {
         match &self.check {
             GuardCheck::NullCount { table, column } => format!("no NULL in {table}.{column}"),
             GuardCheck::Query { expect, .. } => format!("query returns {expect}"),
+        }
+    }
+
+    fn expressions(&self) -> Vec<Expression<'_>> {
+        match &self.check {
+            GuardCheck::Query { query, .. } => vec![Expression::new("query", query)],
+            GuardCheck::NullCount { .. } => Vec::new(),
         }
     }
 }

@@ -43,6 +43,26 @@ pub trait Operation: Sized {
 
     /// What the step acts on, for humans: `users.email_verified`.
     fn target(&self) -> String;
+
+    /// The plan's own SQL in this step (expressions, types, queries), each with its key, so an
+    /// error the database finds in one can point at it.
+    fn expressions(&self) -> Vec<Expression<'_>> {
+        Vec::new()
+    }
+}
+
+/// A piece of SQL written in the plan: the key it is the value of, and the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expression<'a> {
+    /// `set`, `where`, `from`, `query`, `up`, `type`, `default`, `check`, ….
+    pub key: &'static str,
+    pub text: &'a str,
+}
+
+impl<'a> Expression<'a> {
+    pub fn new(key: &'static str, text: &'a str) -> Expression<'a> {
+        Expression { key, text }
+    }
 }
 
 /// Static facts about an operation, for validation and the schema.
@@ -92,6 +112,10 @@ macro_rules! operations {
 
             pub fn target(&self) -> String {
                 match self { $(Op::$ty(op) => op.target(),)* }
+            }
+
+            pub fn expressions(&self) -> Vec<Expression<'_>> {
+                match self { $(Op::$ty(op) => op.expressions(),)* }
             }
         }
     };

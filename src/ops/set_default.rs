@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Operation;
+use super::{Expression, Operation};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
 
@@ -36,5 +36,9 @@ impl Operation for SetDefault {
 
     fn target(&self) -> String {
         format!("{}.{}", self.table, self.column)
+    }
+
+    fn expressions(&self) -> Vec<Expression<'_>> {
+        vec![Expression::new("default", &self.default)]
     }
 }

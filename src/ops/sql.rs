@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::Operation;
 use super::ANY_PHASE;
+use super::{Expression, Operation};
 use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::Phase;
@@ -54,5 +54,11 @@ impl Operation for Sql {
             short.push('…');
         }
         short
+    }
+
+    fn expressions(&self) -> Vec<Expression<'_>> {
+        let mut found = vec![Expression::new("up", &self.up)];
+        found.extend(self.down.as_deref().map(|d| Expression::new("down", d)));
+        found
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Operation;
+use super::{Expression, Operation};
 use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
@@ -82,5 +82,15 @@ impl Operation for SyncColumn {
 
     fn target(&self) -> String {
         format!("{}.{}", self.table, self.column)
+    }
+
+    fn expressions(&self) -> Vec<Expression<'_>> {
+        let mut found = vec![Expression::new("from", &self.from)];
+        found.extend(
+            self.reverse
+                .as_ref()
+                .map(|r| Expression::new("from", &r.from)),
+        );
+        found
     }
 }

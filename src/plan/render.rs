@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::load::Source;
 use crate::vocab::diagnostic::{Diagnostic, Severity};
+use crate::vocab::Span;
 
 /// The largest char boundary of `text` at or before `offset` (spans may come from a parser error
 /// in the middle of a multi-byte character; slicing there would panic).
@@ -74,12 +75,10 @@ pub fn render(source: &Source, diagnostic: &Diagnostic) -> String {
 /// ```
 pub fn render_with(source: &Source, diagnostic: &Diagnostic, color: bool) -> String {
     let paint = |style: Style| style.force_styling(color);
-    let located = locate(source, diagnostic);
     let accent = match diagnostic.severity {
         Severity::Error => paint(Style::new().red().bold()),
         Severity::Warning => paint(Style::new().yellow().bold()),
     };
-    let blue = paint(Style::new().blue());
     let mut out = format!(
         "{}: {}\n",
         accent.apply_to(format!(
@@ -89,16 +88,55 @@ pub fn render_with(source: &Source, diagnostic: &Diagnostic, color: bool) -> Str
         )),
         paint(Style::new().bold()).apply_to(&diagnostic.message)
     );
-    let gutter = located.line.to_string().len();
-    let pad = " ".repeat(gutter);
-    out.push_str(&format!(
-        "{pad}{} {}:{}:{}\n",
-        blue.apply_to("-->"),
-        located.file,
-        located.line,
-        located.column
+    let notes: Vec<_> = diagnostic
+        .help
+        .iter()
+        .map(|h| format!("help: {h}"))
+        .collect();
+    out.push_str(&snippet(
+        source,
+        diagnostic.span.as_ref(),
+        &Snippet {
+            accent,
+            label: None,
+            notes: &notes,
+            color,
+        },
     ));
-    if let Some(span) = &diagnostic.span {
+    out
+}
+
+/// How a [`snippet`] is drawn: the caret's style, a label after the carets, `= …` notes.
+pub struct Snippet<'a> {
+    pub accent: Style,
+    pub label: Option<&'a str>,
+    pub notes: &'a [String],
+    pub color: bool,
+}
+
+/// The location of `span` in `source`, its line with carets under the span, then the notes:
+///
+/// ```text
+///  --> plans/0001_users.toml:3:6
+///   |
+/// 3 | op = "add_colum"
+///   |      ^^^^^^^^^^^ label
+///   = help: did you mean `add_column`?
+/// ```
+pub fn snippet(source: &Source, span: Option<&Span>, style: &Snippet<'_>) -> String {
+    let blue = Style::new().blue().force_styling(style.color);
+    let accent = style.accent.clone().force_styling(style.color);
+    let (line, column) = span
+        .map(|span| line_col(&source.text, span.start))
+        .unwrap_or((1, 1));
+    let gutter = line.to_string().len();
+    let pad = " ".repeat(gutter);
+    let mut out = format!(
+        "{pad}{} {}:{line}:{column}\n",
+        blue.apply_to("-->"),
+        source.path.display(),
+    );
+    if let Some(span) = span {
         let text = &source.text;
         let start = floor_boundary(text, span.start);
         let line_start = text[..start].rfind('\n').map(|i| i + 1).unwrap_or(0);
@@ -109,19 +147,20 @@ pub fn render_with(source: &Source, diagnostic: &Diagnostic, color: bool) -> Str
         let line_text = text[line_start..line_end].trim_end_matches('\r');
         let end = floor_boundary(text, span.end.clamp(start, line_end));
         let width = text[start..end].chars().count().max(1);
-        let (shown, caret_at) = excerpt(line_text, located.column - 1);
+        let (shown, caret_at) = excerpt(line_text, column - 1);
         let width = width.min(shown.chars().count().saturating_sub(caret_at).max(1));
         let bar = blue.apply_to("|");
+        let label = style.label.map(|l| format!(" {l}")).unwrap_or_default();
         out.push_str(&format!("{pad} {bar}\n"));
-        out.push_str(&format!("{} {bar} {shown}\n", blue.apply_to(located.line)));
+        out.push_str(&format!("{} {bar} {shown}\n", blue.apply_to(line)));
         out.push_str(&format!(
             "{pad} {bar} {}{}\n",
             " ".repeat(caret_at),
-            accent.apply_to("^".repeat(width))
+            accent.apply_to(format!("{}{label}", "^".repeat(width)))
         ));
     }
-    if let Some(help) = &diagnostic.help {
-        out.push_str(&format!("{pad} {} help: {help}\n", blue.apply_to("=")));
+    for note in style.notes {
+        out.push_str(&format!("{pad} {} {note}\n", blue.apply_to("=")));
     }
     out
 }

@@ -14,6 +14,7 @@ mod engine_actions;
 mod engine_apply;
 mod engine_backfill;
 mod engine_confirm;
+mod engine_errors;
 mod engine_examples;
 mod engine_locks;
 mod engine_ops_postgres;
