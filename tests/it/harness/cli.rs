@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::db::TestDb;
 use super::env;
+use super::running::Running;
 
 /// How long a command may run before the test fails (a hung command is a failure, not a
 /// hung test run).
@@ -180,6 +181,12 @@ impl Cli {
             assert!(!out.stderr.contains(text), "stderr has {text:?}\n{out}");
         }
         out
+    }
+
+    /// Starts the command in the background (expectations are not checked): a handle to wait
+    /// for its output, signal or kill it.
+    pub fn spawn(self) -> Running {
+        Running::command(clone(&self.cmd))
     }
 
     /// Runs the command without checking anything yet, for a transcript snapshot (the exit

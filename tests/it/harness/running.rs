@@ -13,9 +13,15 @@ pub struct Running {
 impl Running {
     /// Starts `bellows ARGS…` with stdout and stderr piped.
     pub fn start(args: &[&str]) -> Running {
+        let mut cmd = bellows_std();
+        cmd.args(args);
+        Running::command(cmd)
+    }
+
+    /// Starts `cmd` (a `bellows` command; see `Cli::spawn`) with stdout and stderr piped.
+    pub fn command(mut cmd: std::process::Command) -> Running {
         use std::io::BufRead;
-        let mut child = bellows_std()
-            .args(args)
+        let mut child = cmd
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -62,6 +68,17 @@ impl Running {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process (SIGKILL) and waits for it to end.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill bellows");
+        self.child.wait().expect("wait for bellows");
     }
 
     /// Sends a signal (`"INT"`, `"TERM"`) to the process.
