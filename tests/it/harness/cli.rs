@@ -262,6 +262,11 @@ impl Output {
         )
     }
 
+    /// The exit code, and both streams as text (for assertion messages).
+    pub fn code_and_text(&self) -> (Option<i32>, String) {
+        (self.code, self.to_string())
+    }
+
     /// Where `text` starts in stdout; panics with the output when it is not there.
     pub fn stdout_at(&self, text: &str) -> usize {
         self.stdout

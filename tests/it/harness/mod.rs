@@ -21,6 +21,4 @@ pub use cli::{bellows, bellows_std, output_text, Cli, Output};
 pub use db::{runtime, PostgresDb, Session, SqliteDb, TestDb};
 pub use plans::{check_err, check_ok, fixtures, rendered, stem, Plans};
 pub use record::Recorder;
-pub use running::Running;
 pub use seed::{seed_users, seed_users_to_backfill};
-pub use wait::wait_until;

@@ -132,6 +132,21 @@ pub trait TestDb {
         ))
     }
 
+    /// `(state, rows_done)` of the backfill step of `plan`, once the ledger has it.
+    fn backfill_progress(&self, plan: &str) -> Option<(String, i64)> {
+        if !self.ledger_exists() {
+            return None;
+        }
+        let row = self
+            .rows(&format!(
+                "SELECT state, CAST(rows_done AS TEXT) FROM {} WHERE plan = '{plan}' AND phase = 'backfill'",
+                self.steps_table()
+            ))
+            .pop()?;
+        let (state, done) = row.split_once('|').expect("two columns");
+        Some((state.to_string(), done.parse().expect("rows_done")))
+    }
+
     /// One column of the ledger row of step `index` of `phase` of `plan`, as text.
     fn ledger_value(&self, plan: &str, column: &str, filter: &str) -> String {
         let mut rows = self.rows(&format!(
