@@ -6,16 +6,14 @@
 //! Every row written by a backfill is logged by an `AFTER UPDATE` trigger that fires only when
 //! the backfilled column goes from NULL to a value, so "no row written twice" is a count.
 
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
-use crate::harness::{
-    bellows_std, seed_users_to_backfill, Cli, Output, Plans, PostgresDb, SqliteDb, TestDb,
-};
+use crate::harness::db::DialectKind;
+use crate::harness::{seed_users_to_backfill, Cli, Plans, PostgresDb, SqliteDb, TestDb};
 
 /// The tag of a table in the write log (and the name of its log function).
 fn tag(table: &str) -> String {
@@ -23,17 +21,25 @@ fn tag(table: &str) -> String {
 }
 
 /// Logs into `writes (tbl, k)` every row of `table` (SQL) whose `email_verified` goes from NULL
-/// to a value; `key` is the SQL naming the row from `NEW` (e.g. `NEW.id::text`).
-fn log_writes(db: &PostgresDb, table: &str, key: &str) {
+/// to a value; `key` is the SQL naming the row from `NEW` (e.g. `CAST(NEW.id AS TEXT)`).
+fn log_writes(db: &dyn TestDb, table: &str, key: &str) {
     let tag = tag(table);
-    db.exec(&format!(
-        "CREATE TABLE IF NOT EXISTS writes (tbl text NOT NULL, k text NOT NULL);
-         CREATE FUNCTION log_write_{tag}() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN INSERT INTO writes VALUES ('{tag}', {key}); RETURN NULL; END $$;
-         CREATE TRIGGER log_write AFTER UPDATE ON {table} FOR EACH ROW
-           WHEN (OLD.email_verified IS NULL AND NEW.email_verified IS NOT NULL)
-           EXECUTE FUNCTION log_write_{tag}();"
-    ));
+    db.exec(&match db.dialect() {
+        DialectKind::Postgres => format!(
+            "CREATE TABLE IF NOT EXISTS writes (tbl text NOT NULL, k text NOT NULL);
+             CREATE FUNCTION log_write_{tag}() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN INSERT INTO writes VALUES ('{tag}', {key}); RETURN NULL; END $$;
+             CREATE TRIGGER log_write AFTER UPDATE ON {table} FOR EACH ROW
+               WHEN (OLD.email_verified IS NULL AND NEW.email_verified IS NOT NULL)
+               EXECUTE FUNCTION log_write_{tag}();"
+        ),
+        DialectKind::Sqlite => format!(
+            "CREATE TABLE IF NOT EXISTS writes (tbl text NOT NULL, k text NOT NULL);
+             CREATE TRIGGER log_write_{tag} AFTER UPDATE ON {table} FOR EACH ROW
+               WHEN OLD.email_verified IS NULL AND NEW.email_verified IS NOT NULL
+               BEGIN INSERT INTO writes VALUES ('{tag}', {key}); END;"
+        ),
+    });
 }
 
 /// A plan with only a backfill step filling `email_verified` of `table`; `extra` is TOML lines
@@ -49,78 +55,15 @@ fn backfill_plan(plans: &Plans, name: &str, table: &str, batch_size: u64, extra:
     path.to_string_lossy().into_owned()
 }
 
-/// `bellows apply` in the background.
-fn spawn_apply(url: &str, plan: &str, extra: &[&str]) -> Child {
-    bellows_std()
-        .args(["apply", "--yes", "-d", url])
-        .args(extra)
-        .arg(plan)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// The output of a finished child, for messages.
-fn child_output(child: Child) -> (Option<i32>, String) {
-    let out = Output::from(child.wait_with_output().unwrap());
-    (out.code, out.to_string())
-}
-
-/// `(state, rows_done)` of the backfill step of `plan`, if the ledger has it yet.
-fn pg_progress(db: &PostgresDb, plan: &str) -> Option<(String, i64)> {
-    if !db.ledger_exists() {
-        return None;
-    }
-    db.rows(&format!(
-        "SELECT state, rows_done::text FROM bellows.steps WHERE plan = '{plan}' AND phase = 'backfill'"
-    ))
-    .pop()
-    .map(|row| {
-        let (state, done) = row.split_once('|').unwrap();
-        (state.to_string(), done.parse().unwrap())
-    })
-}
-
-/// Polls until the ledger's rows done for `plan` reaches `at_least` (and the step is still
-/// running); fails when the child ends first or after 30 s. Returns the rows done seen.
-fn wait_for_rows(
-    child: &mut Child,
-    at_least: i64,
-    progress: &dyn Fn() -> Option<(String, i64)>,
-) -> i64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some((state, done)) = progress() {
-            if state == "running" && done >= at_least {
-                return done;
-            }
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            let mut stderr = String::new();
-            if let Some(mut err) = child.stderr.take() {
-                use std::io::Read;
-                let _ = err.read_to_string(&mut stderr);
-            }
-            panic!(
-                "bellows ended ({status}) before the backfill reached {at_least} rows; ledger: {:?}\n{stderr}",
-                progress()
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the backfill never reached {at_least} rows; ledger: {:?}",
-            progress()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Every row of `table` holds `verified_at IS NOT NULL` in `email_verified`.
-fn assert_every_row_correct(db: &PostgresDb, table: &str) {
+fn assert_every_row_correct(db: &dyn TestDb, table: &str) {
+    let row = match db.dialect() {
+        DialectKind::Postgres => "row_to_json(t)::text",
+        DialectKind::Sqlite => "'rowid ' || t.rowid",
+    };
     let wrong = db.rows(&format!(
-        "SELECT row_to_json(t)::text FROM {table} t
-          WHERE email_verified IS DISTINCT FROM (verified_at IS NOT NULL) LIMIT 5"
+        "SELECT {row} FROM {table} t
+          WHERE email_verified IS NULL OR email_verified <> (verified_at IS NOT NULL) LIMIT 5"
     ));
     assert!(
         wrong.is_empty(),
@@ -129,7 +72,7 @@ fn assert_every_row_correct(db: &PostgresDb, table: &str) {
 }
 
 /// Each row of `table` was written exactly once, and there are `rows` of them.
-fn assert_written_once(db: &PostgresDb, table: &str, rows: i64) {
+fn assert_written_once(db: &dyn TestDb, table: &str, rows: i64) {
     let table = tag(table);
     let twice = db.rows(&format!(
         "SELECT k || ' x' || count(*) FROM writes WHERE tbl = '{table}' GROUP BY k HAVING count(*) > 1 LIMIT 5"
@@ -145,8 +88,11 @@ fn assert_written_once(db: &PostgresDb, table: &str, rows: i64) {
 }
 
 /// The backfill step is applied and its rows done are the table's row count.
-fn assert_ledger_complete(db: &PostgresDb, plan: &str, rows: i64) {
-    assert_eq!(pg_progress(db, plan), Some(("applied".to_string(), rows)));
+fn assert_ledger_complete(db: &dyn TestDb, plan: &str, rows: i64) {
+    assert_eq!(
+        db.backfill_progress(plan),
+        Some(("applied".to_string(), rows))
+    );
 }
 
 // === keys ========================================================================================
@@ -224,12 +170,12 @@ fn keys_of_every_common_type_and_quoted_names_round_trip_through_an_interrupted_
         77,
         "pause = \"5ms\"",
     );
-    let mut child = spawn_apply(&db.url, &plan, &[]);
-    let done = wait_for_rows(&mut child, 2_000, &|| pg_progress(&db, "0001_items"));
-    interrupt(&child);
-    let (code, text) = child_output(child);
+    let mut child = Cli::apply(&db).yes().plan(&plan).spawn();
+    let done = child.wait_for_rows(&db, "0001_items", 2_000);
+    child.signal("INT");
+    let (code, text) = child.wait().code_and_text();
     assert_eq!(code, Some(130), "{text}");
-    let (_, done_at_stop) = pg_progress(&db, "0001_items").unwrap();
+    let (_, done_at_stop) = db.backfill_progress("0001_items").unwrap();
     assert!(
         done_at_stop >= done && done_at_stop < 30_000,
         "rows done {done_at_stop}"
@@ -407,21 +353,24 @@ const BIG: i64 = 200_000;
 const MID: i64 = 60_000;
 
 /// A users table of `rows` rows with the write log, and a plan of batches of 1000 with a pause.
-fn interrupted_setup(db: &PostgresDb, plans: &Plans, rows: i64) -> String {
+fn interrupted_setup(db: &dyn TestDb, plans: &Plans, rows: i64) -> String {
     seed_users_to_backfill(db, rows);
     db.exec("ANALYZE users");
-    log_writes(db, "users", "NEW.id::text");
+    log_writes(db, "users", "CAST(NEW.id AS TEXT)");
     backfill_plan(plans, "0001_fill", "users", 1000, "pause = \"15ms\"")
 }
 
 /// After an interruption: the step is not applied, rows done is between 0 and the table, and
 /// exactly the rows up to the checkpoint were written, each once.
-fn assert_checkpoint_consistent(db: &PostgresDb, rows: i64) -> i64 {
-    let (state, done) = pg_progress(db, "0001_fill").expect("a ledger row");
+fn assert_checkpoint_consistent(db: &dyn TestDb, rows: i64) -> i64 {
+    let (state, done) = db.backfill_progress("0001_fill").expect("a ledger row");
     assert_ne!(state, "applied");
     assert!(done > 0 && done < rows, "rows done {done}");
     assert_eq!(
-        db.rows("SELECT checkpoint::text FROM bellows.steps WHERE plan = '0001_fill'"),
+        db.rows(&format!(
+            "SELECT CAST(checkpoint AS TEXT) FROM {} WHERE plan = '0001_fill'",
+            db.steps_table()
+        )),
         [format!("[\"{done}\"]")],
         "ids run 1..N, so the checkpoint is the rows done"
     );
@@ -434,7 +383,7 @@ fn assert_checkpoint_consistent(db: &PostgresDb, rows: i64) -> i64 {
 }
 
 /// Resumes (without the pause) to the end and checks every row and the ledger.
-fn resume_and_verify(db: &PostgresDb, plan: &str, rows: i64) {
+fn resume_and_verify(db: &dyn TestDb, plan: &str, rows: i64) {
     Cli::apply(db)
         .yes()
         .args(["--pause", "0ms"])
@@ -450,11 +399,10 @@ fn a_backfill_killed_with_sigkill_resumes_and_writes_every_row_exactly_once() {
     let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, BIG);
-    let mut child = spawn_apply(&db.url, &plan, &[]);
-    wait_for_rows(&mut child, 10_000, &|| pg_progress(&db, "0001_fill"));
-    child.kill().unwrap(); // SIGKILL: no clean-up of any kind
-    child.wait().unwrap();
-    // The server notices the dead client and rolls back its open batch; wait until it has.
+    let mut child = Cli::apply(&db).yes().plan(&plan).spawn();
+    child.wait_for_rows(&db, "0001_fill", 10_000);
+    child.kill(); // SIGKILL: no clean-up of any kind
+                  // The server notices the dead client and rolls back its open batch; wait until it has.
     let deadline = Instant::now() + Duration::from_secs(10);
     while db.i64("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'bellows%'") > 0 {
         assert!(Instant::now() < deadline, "the killed run's sessions never ended");
@@ -464,92 +412,32 @@ fn a_backfill_killed_with_sigkill_resumes_and_writes_every_row_exactly_once() {
     resume_and_verify(&db, &plan, BIG);
 }
 
-#[test]
-fn a_backfill_interrupted_with_sigint_exits_130_with_its_checkpoint_and_resumes() {
-    let db = PostgresDb::new();
-    let plans = Plans::new();
-    let plan = interrupted_setup(&db, &plans, BIG);
-    let mut child = spawn_apply(&db.url, &plan, &[]);
-    wait_for_rows(&mut child, 10_000, &|| pg_progress(&db, "0001_fill"));
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let (code, text) = child_output(child);
-    assert_eq!(code, Some(130), "{text}");
-    assert!(text.contains("resume"), "says how to resume: {text}");
-    let done = assert_checkpoint_consistent(&db, BIG);
-    // `status` shows the interrupted backfill's progress.
-    let status = Cli::status(&db)
-        .args(["--format", "json"])
-        .plan(&plan)
-        .run()
-        .json();
-    let step = &status["plans"][0]["phases"][0]["steps"][0];
-    assert_eq!(step["rows_done"], done, "{status}");
-    assert_eq!(
-        step["checkpoint"],
-        serde_json::json!([done.to_string()]),
-        "{status}"
-    );
-    resume_and_verify(&db, &plan, BIG);
-}
-
-#[test]
-fn sqlite_a_backfill_interrupted_with_sigint_exits_130_with_its_checkpoint_and_resumes() {
-    const ROWS: i64 = 20_000;
-    let db = SqliteDb::new();
-    db.exec(&format!(
-        "CREATE TABLE users (id INTEGER PRIMARY KEY, verified_at TEXT, email_verified BOOLEAN);
-         CREATE TABLE writes (id INTEGER NOT NULL);
-         CREATE TRIGGER count_writes AFTER UPDATE OF email_verified ON users
-           WHEN OLD.email_verified IS NULL AND NEW.email_verified IS NOT NULL
-           BEGIN INSERT INTO writes (id) VALUES (NEW.id); END;
-         WITH RECURSIVE seq(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM seq WHERE g < {ROWS})
-         INSERT INTO users (id, verified_at) SELECT g, CASE WHEN g % 3 = 0 THEN '2024-01-01' END FROM seq;"
-    ));
-    let plans = Plans::new();
-    let plan = backfill_plan(&plans, "0001_fill", "users", 100, "pause = \"10ms\"");
-    let progress = || -> Option<(String, i64)> {
-        if !db.ledger_exists() {
-            return None;
-        }
-        db.rows("SELECT state, rows_done FROM bellows_steps WHERE plan = '0001_fill'")
-            .pop()
-            .map(|row| {
-                let (state, done) = row.split_once('|').unwrap();
-                (state.to_string(), done.parse().unwrap())
-            })
-    };
-    let mut child = spawn_apply(&db.url, &plan, &[]);
-    wait_for_rows(&mut child, 1_000, &progress);
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let (code, text) = child_output(child);
-    assert_eq!(code, Some(130), "{text}");
-    let (state, done) = progress().unwrap();
-    assert_ne!(state, "applied");
-    assert!(done > 0 && done < ROWS, "rows done {done}");
-    assert_eq!(db.i64("SELECT count(*) FROM writes"), done);
-
-    Cli::apply(&db)
-        .yes()
-        .args(["--pause", "0ms"])
-        .plan(&plan)
-        .run();
-    assert_eq!(
-        db.i64("SELECT count(*) FROM users WHERE email_verified IS NOT (verified_at IS NOT NULL)"),
-        0
-    );
-    assert_eq!(
-        db.rows("SELECT count(*), count(DISTINCT id) FROM writes"),
-        [format!("{ROWS}|{ROWS}")]
-    );
-    assert_eq!(progress(), Some(("applied".to_string(), ROWS)));
+backend_test! {
+    fn a_backfill_interrupted_with_sigint_exits_130_with_its_checkpoint_and_resumes(db) {
+        let plans = Plans::new();
+        let plan = interrupted_setup(db, &plans, BIG);
+        let mut child = Cli::apply(db).yes().plan(&plan).spawn();
+        child.wait_for_rows(db, "0001_fill", 10_000);
+        child.signal("INT");
+        let (code, text) = child.wait().code_and_text();
+        assert_eq!(code, Some(130), "{text}");
+        assert!(text.contains("resume"), "says how to resume: {text}");
+        let done = assert_checkpoint_consistent(db, BIG);
+        // `status` shows the interrupted backfill's progress.
+        let status = Cli::status(db)
+            .args(["--format", "json"])
+            .plan(&plan)
+            .run()
+            .json();
+        let step = &status["plans"][0]["phases"][0]["steps"][0];
+        assert_eq!(step["rows_done"], done, "{status}");
+        assert_eq!(
+            step["checkpoint"],
+            serde_json::json!([done.to_string()]),
+            "{status}"
+        );
+        resume_and_verify(db, &plan, BIG);
+    }
 }
 
 /// Terminates the sessions of `bellows apply` whose last statement belongs to a backfill batch
@@ -569,10 +457,14 @@ fn a_backfill_whose_connection_the_server_closes_reconnects_and_finishes_exactly
     let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
-    let mut child = spawn_apply(&db.url, &plan, &["--pause", "3ms"]);
+    let mut child = Cli::apply(&db)
+        .yes()
+        .args(["--pause", "3ms"])
+        .plan(&plan)
+        .spawn();
     let mut terminated = 0;
     for at in [5_000, 20_000, 40_000] {
-        let seen = wait_for_rows(&mut child, at, &|| pg_progress(&db, "0001_fill"));
+        let seen = child.wait_for_rows(&db, "0001_fill", at);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let n = terminate_work_connection(&db);
@@ -592,7 +484,7 @@ fn a_backfill_whose_connection_the_server_closes_reconnects_and_finishes_exactly
         );
     }
     assert_eq!(terminated, 3);
-    let (code, text) = child_output(child);
+    let (code, text) = child.wait().code_and_text();
     assert_eq!(code, Some(0), "a dropped connection is retried: {text}");
     assert_every_row_correct(&db, "users");
     assert_written_once(&db, "users", MID);
@@ -711,15 +603,9 @@ fn application_writes_throughout_the_backfill_leave_every_row_correct_and_contra
 // === memory ======================================================================================
 
 /// Runs `bellows apply` to the end, polling its peak RSS (VmHWM) meanwhile; returns it in kB.
-fn peak_rss_kb(url: &str, plan: &str) -> u64 {
-    let mut child = bellows_std()
-        .args(["apply", "--yes", "-d", url])
-        .arg(plan)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
+fn peak_rss_kb(db: &dyn TestDb, plan: &str) -> u64 {
+    let mut child = Cli::apply(db).yes().plan(plan).spawn();
+    let status_file = format!("/proc/{}/status", child.pid());
     let mut peak = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -732,13 +618,13 @@ fn peak_rss_kb(url: &str, plan: &str) -> u64 {
                 peak = peak.max(kb);
             }
         }
-        if child.try_wait().unwrap().is_some() {
+        if child.has_exited() {
             break;
         }
         assert!(Instant::now() < deadline, "the backfill took too long");
         std::thread::sleep(Duration::from_millis(5));
     }
-    let (code, text) = child_output(child);
+    let (code, text) = child.wait().code_and_text();
     assert_eq!(code, Some(0), "{text}");
     assert!(peak > 0, "read no VmHWM from {status_file}");
     peak
@@ -757,8 +643,8 @@ fn peak_memory_does_not_grow_with_the_table() {
     let plans = Plans::new();
     let small = backfill_plan(&plans, "0001_small", "small", 1000, "");
     let big = backfill_plan(&plans, "0002_big", "big", 1000, "");
-    let small_kb = peak_rss_kb(&db.url, &small);
-    let big_kb = peak_rss_kb(&db.url, &big);
+    let small_kb = peak_rss_kb(&db, &small);
+    let big_kb = peak_rss_kb(&db, &big);
     assert_every_row_correct(&db, "small");
     assert_every_row_correct(&db, "big");
     assert_ledger_complete(&db, "0002_big", 250_000);
@@ -784,8 +670,12 @@ fn a_batch_whose_connection_is_closed_mid_update_is_rolled_back_and_retried() {
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     slow_row(&db, 30_500, 0.5);
-    let mut child = spawn_apply(&db.url, &plan, &["--pause", "0ms"]);
-    wait_for_rows(&mut child, 30_000, &|| pg_progress(&db, "0001_fill"));
+    let mut child = Cli::apply(&db)
+        .yes()
+        .args(["--pause", "0ms"])
+        .plan(&plan)
+        .spawn();
+    child.wait_for_rows(&db, "0001_fill", 30_000);
     // The batch of ids 30001..31000 is asleep inside its UPDATE: terminate it there.
     let deadline = Instant::now() + Duration::from_secs(10);
     let terminated = loop {
@@ -804,7 +694,7 @@ fn a_batch_whose_connection_is_closed_mid_update_is_rolled_back_and_retried() {
         std::thread::sleep(Duration::from_millis(5));
     };
     assert_eq!(terminated, 1);
-    let (code, text) = child_output(child);
+    let (code, text) = child.wait().code_and_text();
     assert_eq!(code, Some(0), "a dropped connection is retried: {text}");
     assert!(text.contains("retrying"), "the retry is reported: {text}");
     assert_every_row_correct(&db, "users");
@@ -817,8 +707,12 @@ fn a_backfill_whose_every_session_the_server_closes_reconnects_and_finishes_exac
     let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
-    let mut child = spawn_apply(&db.url, &plan, &["--pause", "3ms"]);
-    let seen = wait_for_rows(&mut child, 10_000, &|| pg_progress(&db, "0001_fill"));
+    let mut child = Cli::apply(&db)
+        .yes()
+        .args(["--pause", "3ms"])
+        .plan(&plan)
+        .spawn();
+    let seen = child.wait_for_rows(&db, "0001_fill", 10_000);
     // Work, control and run-lock connections alike, as when the server restarts.
     let terminated = db.i64(
         "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
@@ -829,7 +723,7 @@ fn a_backfill_whose_every_session_the_server_closes_reconnects_and_finishes_exac
         seen < MID,
         "the backfill finished before the server closed it"
     );
-    let (code, text) = child_output(child);
+    let (code, text) = child.wait().code_and_text();
     assert_eq!(
         code,
         Some(0),
@@ -879,8 +773,12 @@ fn a_backfill_whose_lock_connection_the_server_closes_takes_the_lock_again_and_f
     let db = PostgresDb::new();
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
-    let mut child = spawn_apply(&db.url, &plan, &["--pause", "3ms"]);
-    let seen = wait_for_rows(&mut child, 10_000, &|| pg_progress(&db, "0001_fill"));
+    let mut child = Cli::apply(&db)
+        .yes()
+        .args(["--pause", "3ms"])
+        .plan(&plan)
+        .spawn();
+    let seen = child.wait_for_rows(&db, "0001_fill", 10_000);
     let old = terminate_lock_connection(&db);
     // The run notices before its next batch and holds the lock again on a new session.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -888,12 +786,12 @@ fn a_backfill_whose_lock_connection_the_server_closes_takes_the_lock_again_and_f
         assert!(
             Instant::now() < deadline,
             "the run never took the run lock again; ledger: {:?}",
-            pg_progress(&db, "0001_fill")
+            db.backfill_progress("0001_fill")
         );
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(seen < MID, "the backfill finished before the lock was lost");
-    let (code, text) = child_output(child);
+    let (code, text) = child.wait().code_and_text();
     assert_eq!(code, Some(0), "the run lock is taken again: {text}");
     assert_every_row_correct(&db, "users");
     assert_written_once(&db, "users", MID);
@@ -906,8 +804,12 @@ fn a_backfill_whose_lock_another_run_takes_meanwhile_stops_with_exit_4_and_its_c
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     // Slow batches so the other session can take the lock between two of them.
-    let mut child = spawn_apply(&db.url, &plan, &["--pause", "300ms"]);
-    wait_for_rows(&mut child, 3_000, &|| pg_progress(&db, "0001_fill"));
+    let mut child = Cli::apply(&db)
+        .yes()
+        .args(["--pause", "300ms"])
+        .plan(&plan)
+        .spawn();
+    child.wait_for_rows(&db, "0001_fill", 3_000);
     // Another session grabs the run lock the moment the run's lock session is gone.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -935,7 +837,7 @@ fn a_backfill_whose_lock_another_run_takes_meanwhile_stops_with_exit_4_and_its_c
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     });
-    let (code, text) = child_output(child);
+    let (code, text) = child.wait().code_and_text();
     if !taken {
         // The run took its lock back first: it must have finished.
         assert_eq!(code, Some(0), "{text}");
@@ -985,17 +887,17 @@ fn a_batch_that_cannot_lock_its_rows_is_retried_until_the_application_lets_go() 
             .execute(&mut holder),
     )
     .unwrap();
-    let mut child = spawn_apply(&db.url, &plan, &[]);
-    wait_for_rows(&mut child, 30_000, &|| pg_progress(&db, "0001_fill"));
+    let mut child = Cli::apply(&db).yes().plan(&plan).spawn();
+    child.wait_for_rows(&db, "0001_fill", 30_000);
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(
-        pg_progress(&db, "0001_fill"),
+        db.backfill_progress("0001_fill"),
         Some(("running".to_string(), 30_000)),
         "the batch holding row 30500 waits"
     );
     db.block_on(sqlx::raw_sql("COMMIT").execute(&mut holder))
         .unwrap();
-    let (code, text) = child_output(child);
+    let (code, text) = child.wait().code_and_text();
     assert_eq!(code, Some(0), "{text}");
     assert_every_row_correct(&db, "users");
     assert_written_once(&db, "users", 50_000);
@@ -1019,7 +921,7 @@ fn a_batch_whose_lock_retries_run_out_exits_4_with_its_checkpoint_and_resumes() 
     let text = Cli::apply(&db).yes().plan(&plan).code(4).run().to_string();
     assert!(text.contains("resume"), "{text}");
     assert_eq!(
-        pg_progress(&db, "0001_fill").map(|(_, done)| done),
+        db.backfill_progress("0001_fill").map(|(_, done)| done),
         Some(30_000)
     );
     assert_eq!(db.i64("SELECT count(*) FROM writes"), 30_000);
@@ -1029,15 +931,6 @@ fn a_batch_whose_lock_retries_run_out_exits_4_with_its_checkpoint_and_resumes() 
     assert_every_row_correct(&db, "users");
     assert_written_once(&db, "users", 50_000);
     assert_ledger_complete(&db, "0001_fill", 50_000);
-}
-
-/// Sends SIGINT to a child.
-fn interrupt(child: &Child) {
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
 }
 
 /// Waits until a batch of `bellows apply` sleeps on the slow row.
@@ -1076,11 +969,11 @@ fn sigint_during_a_batch_finishes_or_abandons_it_cleanly_and_exits_130() {
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     slow_row(&db, 30_500, 1.0);
-    let mut child = spawn_apply(&db.url, &plan, &[]);
-    wait_for_rows(&mut child, 30_000, &|| pg_progress(&db, "0001_fill"));
+    let mut child = Cli::apply(&db).yes().plan(&plan).spawn();
+    child.wait_for_rows(&db, "0001_fill", 30_000);
     wait_for_slow_batch(&db);
-    interrupt(&child);
-    let (code, text) = child_output(child);
+    child.signal("INT");
+    let (code, text) = child.wait().code_and_text();
     assert_eq!(code, Some(130), "{text}");
     assert!(text.contains("resume"), "says how to resume: {text}");
     wait_for_no_sessions(&db);
@@ -1096,14 +989,14 @@ fn a_second_sigint_exits_130_at_once_and_the_batch_in_flight_is_done_whole_or_no
     let plans = Plans::new();
     let plan = interrupted_setup(&db, &plans, MID);
     slow_row(&db, 30_500, 3.0);
-    let mut child = spawn_apply(&db.url, &plan, &[]);
-    wait_for_rows(&mut child, 30_000, &|| pg_progress(&db, "0001_fill"));
+    let mut child = Cli::apply(&db).yes().plan(&plan).spawn();
+    child.wait_for_rows(&db, "0001_fill", 30_000);
     wait_for_slow_batch(&db);
     let started = Instant::now();
-    interrupt(&child);
+    child.signal("INT");
     std::thread::sleep(Duration::from_millis(200));
-    interrupt(&child);
-    let (code, text) = child_output(child);
+    child.signal("INT");
+    let (code, text) = child.wait().code_and_text();
     assert!(
         started.elapsed() < Duration::from_millis(2_000),
         "the second Ctrl-C did not quit at once ({:?})",
@@ -1142,8 +1035,8 @@ fn a_batch_chosen_as_a_deadlock_victim_is_retried() {
         sqlx::raw_sql("BEGIN; SELECT 1 FROM users WHERE id = 30500 FOR UPDATE").execute(&mut app),
     )
     .unwrap();
-    let mut child = spawn_apply(&db.url, &plan, &[]);
-    wait_for_rows(&mut child, 30_000, &|| pg_progress(&db, "0001_fill"));
+    let mut child = Cli::apply(&db).yes().plan(&plan).spawn();
+    child.wait_for_rows(&db, "0001_fill", 30_000);
     let deadline = Instant::now() + Duration::from_secs(10);
     while db.i64(
         "SELECT count(*) FROM pg_stat_activity
@@ -1162,7 +1055,7 @@ fn a_batch_chosen_as_a_deadlock_victim_is_retried() {
             .execute(&mut app),
     )
     .unwrap_or_else(|e| panic!("the application was chosen as the victim instead: {e}"));
-    let (code, text) = child_output(child);
+    let (code, text) = child.wait().code_and_text();
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("deadlock"), "the retry says why: {text}");
     assert_every_row_correct(&db, "users");
@@ -1182,8 +1075,12 @@ fn a_batch_whose_connection_is_closed_while_it_commits_is_retried_exactly_once()
          CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON users
            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();",
     );
-    let mut child = spawn_apply(&db.url, &plan, &["--pause", "0ms"]);
-    wait_for_rows(&mut child, 30_000, &|| pg_progress(&db, "0001_fill"));
+    let mut child = Cli::apply(&db)
+        .yes()
+        .args(["--pause", "0ms"])
+        .plan(&plan)
+        .spawn();
+    child.wait_for_rows(&db, "0001_fill", 30_000);
     let deadline = Instant::now() + Duration::from_secs(10);
     let terminated = loop {
         let n = db.i64(
@@ -1201,7 +1098,7 @@ fn a_batch_whose_connection_is_closed_while_it_commits_is_retried_exactly_once()
         std::thread::sleep(Duration::from_millis(5));
     };
     assert_eq!(terminated, 1);
-    let (code, text) = child_output(child);
+    let (code, text) = child.wait().code_and_text();
     assert_eq!(code, Some(0), "a dropped connection is retried: {text}");
     assert_every_row_correct(&db, "users");
     assert_written_once(&db, "users", MID);
@@ -1229,12 +1126,11 @@ fn a_batch_left_running_by_a_killed_run_is_not_written_again_by_the_next_run() {
          set = { email_verified = \"verified_at IS NOT NULL\" }\nbatch_size = 1000\n",
     );
     let plan = plan.to_string_lossy().into_owned();
-    let mut child = spawn_apply(&db.url, &plan, &[]);
-    wait_for_rows(&mut child, 30_000, &|| pg_progress(&db, "0001_fill"));
+    let mut child = Cli::apply(&db).yes().plan(&plan).spawn();
+    child.wait_for_rows(&db, "0001_fill", 30_000);
     wait_for_slow_batch(&db);
-    child.kill().unwrap(); // SIGKILL while the server still runs the batch it was sent
-    child.wait().unwrap();
-    // The next run starts at once, while the killed run's batch may still be running.
+    child.kill(); // SIGKILL while the server still runs the batch it was sent
+                  // The next run starts at once, while the killed run's batch may still be running.
     Cli::apply(&db).yes().plan(&plan).run();
     assert_every_row_correct(&db, "users");
     let twice = db.rows("SELECT id::text FROM users WHERE touched <> 1 ORDER BY id LIMIT 5");

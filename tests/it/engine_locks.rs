@@ -196,55 +196,38 @@ fn when_the_holder_never_lets_go_apply_exits_4_with_the_phase_rolled_back() {
     assert!(db.table_exists("side_table") && db.column_exists("users", "nickname"));
 }
 
-#[test]
-fn a_second_run_exits_4_at_once_naming_the_holder() {
-    let db = PostgresDb::new();
-    seed_users(&db, 1000);
-    let plans = Plans::new();
-    let slow = plans.write(
-        "0001_slow.toml",
-        "[[expand]]\nop = \"sql\"\nup = \"SELECT pg_sleep(10)\"\ndown = \"SELECT 1\"\n",
-    );
-    let first = bellows_std()
-        .args(["apply", "-d", &db.url])
-        .arg(&slow)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the first run holds the run lock.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let holder_pid = loop {
-        let pids = db.rows(
-            "SELECT l.pid::text FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-              WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'bellows apply 0001_slow'
-                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+backend_test! {
+    fn a_second_run_exits_4_at_once_naming_the_holder(db) {
+        seed_users(db, 6);
+        let plans = Plans::new();
+        // A slow first run: six one-row batches with a pause between them.
+        let slow = plans.write(
+            "0001_slow.toml",
+            "[[expand]]\nop = \"add_column\"\ntable = \"users\"\ncolumn = \"n\"\ntype = \"INTEGER\"\n\n[[backfill]]\ntable = \"users\"\nset = { n = \"id\" }\nbatch_size = 1\npause = \"1500ms\"\n",
         );
-        if let Some(pid) = pids.first() {
-            break pid.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the first apply never took the lock"
+        let first = Cli::apply(db).plan(&slow).spawn();
+        let holder = db.wait_for_run_lock("bellows apply 0001_slow");
+
+        let started = Instant::now();
+        Cli::apply(db)
+            .yes()
+            .plan(&slow)
+            .code(4)
+            .stderr_has(&format!("pid {holder}"))
+            .stderr_has("bellows apply 0001_slow")
+            .run();
+        let waited = started.elapsed();
+        assert!(waited < Duration::from_secs(4), "the second run waited {waited:?}");
+
+        Cli::rollback(db).yes().plan(&slow).code(4).run();
+
+        let (code, _, stderr) = first.finish();
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(db.run_lock(), None, "the lock goes with the run");
+        assert_eq!(
+            db.ledger_states("0001_slow"),
+            ["expand/0=applied", "backfill/0=applied"]
         );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-
-    let started = Instant::now();
-    Cli::apply(&db)
-        .plan(&slow)
-        .code(4)
-        .stderr_has(&format!("pid {holder_pid}"))
-        .stderr_has("bellows apply 0001_slow")
-        .run();
-    let waited = started.elapsed();
-    assert!(
-        waited < Duration::from_secs(4),
-        "the second run waited {waited:?}"
-    );
-
-    Cli::rollback(&db).yes().plan(&slow).code(4).run();
-
-    Output::from(first.wait_with_output().unwrap()).expect_code(0);
-    assert_eq!(db.ledger_states("0001_slow"), ["expand/0=applied"]);
+        assert_eq!(db.i64("SELECT count(*) FROM users WHERE n IS NULL OR n <> id"), 0);
+    }
 }

@@ -446,65 +446,6 @@ fn status_reads_without_creating_anything() {
 }
 
 #[test]
-fn a_second_run_exits_4_at_once_naming_the_holder() {
-    let db = SqliteDb::new();
-    shop(&db, 6);
-    let plans = Plans::new();
-    // A slow first run: six one-row batches with a pause between them.
-    let slow = plans.write(
-        "0001_slow.toml",
-        "[[expand]]\nop = \"add_column\"\ntable = \"users\"\ncolumn = \"n\"\ntype = \"INTEGER\"\n\n[[backfill]]\ntable = \"users\"\nset = { n = \"id\" }\nbatch_size = 1\npause = \"1500ms\"\n",
-    );
-    let mut first = bellows_std()
-        .args(["apply", "-d", &db.url])
-        .arg(&slow)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lock_file = db.dir().join("app.db.bellows-lock");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let text = std::fs::read_to_string(&lock_file).unwrap_or_default();
-        if text.contains("bellows apply 0001_slow") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the first apply never took the lock"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-
-    let started = Instant::now();
-    Cli::apply(&db)
-        .yes()
-        .plan(&slow)
-        .code(4)
-        .stderr_has(&format!("pid {}", first.id()))
-        .stderr_has("bellows apply 0001_slow")
-        .run();
-    let waited = started.elapsed();
-    assert!(
-        waited < Duration::from_secs(4),
-        "the second run waited {waited:?}"
-    );
-
-    Cli::rollback(&db).yes().plan(&slow).code(4).run();
-
-    let status = first.wait().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(first.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-    assert_eq!(status.code(), Some(0), "{stderr}");
-    assert!(!lock_file.exists(), "the lock file goes with the run");
-    assert_eq!(
-        db.ledger_states("0001_slow"),
-        ["expand/0=applied", "backfill/0=applied"]
-    );
-    assert_eq!(db.i64("SELECT count(*) FROM users WHERE n IS NOT id"), 0);
-}
-
-#[test]
 fn a_backfill_killed_mid_way_resumes_after_its_checkpoint_without_rewriting_a_row() {
     const ROWS: i64 = 30_000;
     let db = SqliteDb::new();

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{seed_users_to_backfill, Plans, PostgresDb, Running, SqliteDb, TestDb};
+use crate::harness::{seed_users_to_backfill, Cli, Plans, PostgresDb, SqliteDb, TestDb};
 
 /// A plan with one backfill of `users.email_verified`; `extra` adds keys to the step.
 fn plan(plans: &Plans, extra: &str) -> String {
@@ -20,31 +20,37 @@ fn plan(plans: &Plans, extra: &str) -> String {
         .to_string()
 }
 
-fn assert_all_correct(db: &PostgresDb, rows: i64) {
+fn assert_all_correct(db: &dyn TestDb, rows: i64) {
     assert_eq!(
         db.i64(
-            "SELECT count(*) FROM users WHERE email_verified IS DISTINCT FROM (verified_at IS NOT NULL)"
+            "SELECT count(*) FROM users WHERE email_verified IS NULL OR email_verified <> (verified_at IS NOT NULL)"
         ),
         0,
         "every row backfilled from its own values"
     );
     assert_eq!(db.i64("SELECT count(*) FROM users"), rows);
     assert_eq!(
-        db.rows("SELECT state || ' ' || rows_done FROM bellows.steps"),
+        db.rows(&format!(
+            "SELECT state || ' ' || rows_done FROM {}",
+            db.steps_table()
+        )),
         [format!("applied {rows}")]
     );
 }
 
-fn rows_done(db: &PostgresDb) -> i64 {
-    db.i64("SELECT coalesce(sum(rows_done), 0)::int8 FROM bellows.steps")
+fn rows_done(db: &dyn TestDb) -> i64 {
+    db.i64(&format!(
+        "SELECT CAST(coalesce(sum(rows_done), 0) AS BIGINT) FROM {}",
+        db.steps_table()
+    ))
 }
 
-fn written(db: &PostgresDb) -> i64 {
+fn written(db: &dyn TestDb) -> i64 {
     db.i64("SELECT count(*) FROM users WHERE email_verified IS NOT NULL")
 }
 
 /// Waits, showing that nothing moves for a while: ledger rows done and rows written stay put.
-fn assert_held(db: &PostgresDb) -> (i64, i64) {
+fn assert_held(db: &dyn TestDb) -> (i64, i64) {
     let before = (rows_done(db), written(db));
     std::thread::sleep(Duration::from_millis(1500));
     let after = (rows_done(db), written(db));
@@ -62,168 +68,111 @@ fn batch_sizes(lines: &[String]) -> Vec<u64> {
         .collect()
 }
 
-#[test]
-fn the_pause_file_holds_the_backfill_until_it_is_removed() {
-    let db = PostgresDb::new();
-    seed_users_to_backfill(&db, 3000);
-    let plans = Plans::new();
-    let plan = plan(&plans, "batch_size = 200");
-    let pause = plans.path().join("pause");
-    std::fs::write(&pause, "").unwrap();
-    let pause_arg = pause.display().to_string();
-    let mut run = Running::start(&[
-        "apply",
-        &plan,
-        "-d",
-        &db.url,
-        "--yes",
-        "--format",
-        "json",
-        "--pause-file",
-        &pause_arg,
-    ]);
-    let held = run.wait_for("\"backfill_throttled\"");
-    assert!(held.contains("\"kind\":\"pause_file\""), "{held}");
-    assert_eq!(
-        assert_held(&db),
-        (0, 0),
-        "nothing done while the file exists"
-    );
-    std::fs::remove_file(&pause).unwrap();
-    let (code, lines, stderr) = run.finish();
-    assert_eq!(code, Some(0), "{stderr}\n{}", lines.join("\n"));
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("\"backfill_released\"") && l.contains("\"pause_file\"")),
-        "{}",
-        lines.join("\n")
-    );
-    assert_all_correct(&db, 3000);
+backend_test! {
+    fn the_pause_file_holds_the_backfill_until_it_is_removed(db) {
+        seed_users_to_backfill(db, 3000);
+        let plans = Plans::new();
+        let plan = plan(&plans, "batch_size = 200");
+        let pause = plans.path().join("pause");
+        std::fs::write(&pause, "").unwrap();
+        let mut run = Cli::apply(db)
+            .plan(&plan)
+            .args(["--yes", "--format", "json", "--pause-file"])
+            .arg(&pause)
+            .spawn();
+        let held = run.wait_for("\"backfill_throttled\"");
+        assert!(held.contains("\"kind\":\"pause_file\""), "{held}");
+        assert_eq!(assert_held(db), (0, 0), "nothing done while the file exists");
+        std::fs::remove_file(&pause).unwrap();
+        let (code, lines, stderr) = run.finish();
+        assert_eq!(code, Some(0), "{stderr}\n{}", lines.join("\n"));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("\"backfill_released\"") && l.contains("\"pause_file\"")),
+            "{}",
+            lines.join("\n")
+        );
+        assert_all_correct(db, 3000);
+    }
+}
+
+backend_test! {
+    fn a_pause_file_created_mid_way_holds_the_backfill_where_it_is(db) {
+        seed_users_to_backfill(db, 20_000);
+        let plans = Plans::new();
+        let plan = plan(&plans, "batch_size = 100\npause = \"20ms\"");
+        let pause = plans.path().join("pause");
+        let mut run = Cli::apply(db)
+            .plan(&plan)
+            .args(["--yes", "--format", "json", "--pause-file"])
+            .arg(&pause)
+            .spawn();
+        run.wait_for("\"backfill_progress\"");
+        std::fs::write(&pause, "").unwrap();
+        run.wait_for("\"pause_file\"");
+        let (done, _) = assert_held(db);
+        assert!(done > 0 && done < 20_000, "held mid-way: {done}");
+        std::fs::remove_file(&pause).unwrap();
+        let (code, lines, stderr) = run.finish();
+        assert_eq!(code, Some(0), "{stderr}\n{}", lines.join("\n"));
+        assert_all_correct(db, 20_000);
+    }
+}
+
+backend_test! {
+    fn a_throttle_query_returning_true_holds_the_backfill_until_it_returns_false(db) {
+        seed_users_to_backfill(db, 3000);
+        db.exec("CREATE TABLE throttle_flag (reason text); INSERT INTO throttle_flag VALUES ('busy')");
+        let plans = Plans::new();
+        let plan = plan(
+            &plans,
+            "batch_size = 200\nthrottle_query = \"SELECT EXISTS (SELECT 1 FROM throttle_flag)\"",
+        );
+        let mut run = Cli::apply(db).plan(&plan).args(["--yes", "--format", "json"]).spawn();
+        let held = run.wait_for("\"backfill_throttled\"");
+        assert!(held.contains("\"kind\":\"throttle_query\""), "{held}");
+        assert_eq!(assert_held(db), (0, 0), "nothing done while it returns true");
+        db.exec("DELETE FROM throttle_flag");
+        let (code, lines, stderr) = run.finish();
+        assert_eq!(code, Some(0), "{stderr}\n{}", lines.join("\n"));
+        assert!(
+            lines.iter().any(|l| l.contains("\"backfill_released\"")),
+            "{}",
+            lines.join("\n")
+        );
+        assert_all_correct(db, 3000);
+    }
+}
+
+backend_test! {
+    fn a_throttle_query_that_is_not_a_boolean_stops_the_backfill_with_a_message(db) {
+        seed_users_to_backfill(db, 100);
+        let plans = Plans::new();
+        let plan = plan(&plans, "throttle_query = \"SELECT 'soon'\"");
+        Cli::apply(db)
+            .yes()
+            .plan(&plan)
+            .code(1)
+            .stderr_has("throttle_query returned \"soon\"")
+            .stderr_has("must return a boolean")
+            .run();
+    }
 }
 
 #[test]
-fn a_pause_file_created_mid_way_holds_the_backfill_where_it_is() {
-    let db = PostgresDb::new();
-    seed_users_to_backfill(&db, 20_000);
-    let plans = Plans::new();
-    let plan = plan(&plans, "batch_size = 100\npause = \"20ms\"");
-    let pause = plans.path().join("pause");
-    let pause_arg = pause.display().to_string();
-    let mut run = Running::start(&[
-        "apply",
-        &plan,
-        "-d",
-        &db.url,
-        "--yes",
-        "--format",
-        "json",
-        "--pause-file",
-        &pause_arg,
-    ]);
-    run.wait_for("\"backfill_progress\"");
-    std::fs::write(&pause, "").unwrap();
-    run.wait_for("\"pause_file\"");
-    let (done, _) = assert_held(&db);
-    assert!(done > 0 && done < 20_000, "held mid-way: {done}");
-    std::fs::remove_file(&pause).unwrap();
-    let (code, lines, stderr) = run.finish();
-    assert_eq!(code, Some(0), "{stderr}\n{}", lines.join("\n"));
-    assert_all_correct(&db, 20_000);
-}
-
-#[test]
-fn a_throttle_query_returning_true_holds_the_backfill_until_it_returns_false() {
-    let db = PostgresDb::new();
-    seed_users_to_backfill(&db, 3000);
-    db.exec("CREATE TABLE throttle_flag (reason text); INSERT INTO throttle_flag VALUES ('busy')");
-    let plans = Plans::new();
-    let plan = plan(
-        &plans,
-        "batch_size = 200\nthrottle_query = \"SELECT EXISTS (SELECT 1 FROM throttle_flag)\"",
-    );
-    let mut run = Running::start(&["apply", &plan, "-d", &db.url, "--yes", "--format", "json"]);
-    let held = run.wait_for("\"backfill_throttled\"");
-    assert!(held.contains("\"kind\":\"throttle_query\""), "{held}");
-    assert_eq!(
-        assert_held(&db),
-        (0, 0),
-        "nothing done while it returns true"
-    );
-    db.exec("DELETE FROM throttle_flag");
-    let (code, lines, stderr) = run.finish();
-    assert_eq!(code, Some(0), "{stderr}\n{}", lines.join("\n"));
-    assert!(
-        lines.iter().any(|l| l.contains("\"backfill_released\"")),
-        "{}",
-        lines.join("\n")
-    );
-    assert_all_correct(&db, 3000);
-}
-
-#[test]
-fn a_throttle_query_that_is_not_a_boolean_stops_the_backfill_with_a_message() {
-    let db = PostgresDb::new();
+fn sqlite_warns_that_max_lag_is_ignored() {
+    let db = SqliteDb::new();
     seed_users_to_backfill(&db, 100);
     let plans = Plans::new();
-    let plan = plan(&plans, "throttle_query = \"SELECT 'soon'\"");
-    let (code, _, stderr) = Running::start(&["apply", &plan, "-d", &db.url, "--yes"]).finish();
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(
-        stderr.contains("throttle_query returned \"soon\""),
-        "{stderr}"
-    );
-    assert!(stderr.contains("must return a boolean"), "{stderr}");
-}
-
-#[test]
-fn sqlite_pause_file_and_throttle_query_hold_the_backfill() {
-    let db = SqliteDb::new();
-    seed_users_to_backfill(&db, 2000);
-    db.exec("CREATE TABLE throttle_flag (reason TEXT); INSERT INTO throttle_flag VALUES ('busy')");
-    let plans = Plans::new();
-    let plan = plan(
-        &plans,
-        "batch_size = 100\nthrottle_query = \"SELECT EXISTS (SELECT 1 FROM throttle_flag)\"\nmax_lag = \"1s\"",
-    );
-    let pause = plans.path().join("pause");
-    std::fs::write(&pause, "").unwrap();
-    let pause_arg = pause.display().to_string();
-    let url = db.url.clone();
-    let mut run = Running::start(&[
-        "apply",
-        &plan,
-        "-d",
-        &url,
-        "--yes",
-        "--format",
-        "json",
-        "--pause-file",
-        &pause_arg,
-    ]);
-    run.wait_for("\"pause_file\"");
-    let written = || db.i64("SELECT count(*) FROM users WHERE email_verified IS NOT NULL");
-    std::thread::sleep(Duration::from_millis(800));
-    assert_eq!(written(), 0, "held by the pause file");
-    std::fs::remove_file(&pause).unwrap();
-    run.wait_for("\"throttle_query\"");
-    std::thread::sleep(Duration::from_millis(800));
-    assert_eq!(written(), 0, "held by the throttle query");
-    db.exec("DELETE FROM throttle_flag");
-    let (code, lines, stderr) = run.finish();
-    assert_eq!(code, Some(0), "{stderr}\n{}", lines.join("\n"));
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("max_lag is ignored on sqlite")),
-        "{}",
-        lines.join("\n")
-    );
-    assert_eq!(
-        db.i64("SELECT count(*) FROM users WHERE email_verified IS NOT (verified_at IS NOT NULL)"),
-        0
-    );
-    assert_eq!(written(), 2000);
+    let plan = plan(&plans, "max_lag = \"1s\"");
+    Cli::apply(&db)
+        .yes()
+        .plan(&plan)
+        .args(["--format", "json"])
+        .stdout_has("max_lag is ignored on sqlite")
+        .run();
+    assert_all_correct(&db, 100);
 }
 
 #[test]
@@ -233,20 +182,12 @@ fn target_batch_time_shrinks_slow_batches_and_grows_fast_ones() {
     let plans = Plans::new();
     let plan = plan(&plans, "");
     // 5000 rows cannot be written in 1ms: the size shrinks.
-    let (code, lines, stderr) = Running::start(&[
-        "apply",
-        &plan,
-        "-d",
-        &db.url,
-        "--yes",
-        "--format",
-        "json",
-        "--batch-size",
-        "5000",
-        "--target-batch-time",
-        "1ms",
-    ])
-    .finish();
+    let (code, lines, stderr) = Cli::apply(&db)
+        .plan(&plan)
+        .args(["--yes", "--format", "json", "--batch-size", "5000"])
+        .args(["--target-batch-time", "1ms"])
+        .spawn()
+        .finish();
     assert_eq!(code, Some(0), "{stderr}");
     let sizes = batch_sizes(&lines);
     let last = *sizes.last().expect("progress events");
@@ -256,20 +197,12 @@ fn target_batch_time_shrinks_slow_batches_and_grows_fast_ones() {
     let db = PostgresDb::new();
     seed_users_to_backfill(&db, 5000);
     // 10 rows take far less than 2s: the size grows (by at most 1.5× a batch).
-    let (code, lines, stderr) = Running::start(&[
-        "apply",
-        &plan,
-        "-d",
-        &db.url,
-        "--yes",
-        "--format",
-        "json",
-        "--batch-size",
-        "10",
-        "--target-batch-time",
-        "2s",
-    ])
-    .finish();
+    let (code, lines, stderr) = Cli::apply(&db)
+        .plan(&plan)
+        .args(["--yes", "--format", "json", "--batch-size", "10"])
+        .args(["--target-batch-time", "2s"])
+        .spawn()
+        .finish();
     assert_eq!(code, Some(0), "{stderr}");
     let sizes = batch_sizes(&lines);
     let last = *sizes.last().expect("progress events");
@@ -286,12 +219,14 @@ fn target_batch_time_shrinks_slow_batches_and_grows_fast_ones() {
 
 /// Interrupts a running backfill with `signal`, checks exit 130, the resume hint and the
 /// checkpoint, then lets a second `apply` finish it.
-fn interrupt_then_resume(signal: &str) {
-    let db = PostgresDb::new();
-    seed_users_to_backfill(&db, 30_000);
+fn interrupt_then_resume(db: &dyn TestDb, signal: &str) {
+    seed_users_to_backfill(db, 30_000);
     let plans = Plans::new();
     let plan = plan(&plans, "batch_size = 100\npause = \"10ms\"");
-    let mut run = Running::start(&["apply", &plan, "-d", &db.url, "--yes", "--format", "json"]);
+    let mut run = Cli::apply(db)
+        .plan(&plan)
+        .args(["--yes", "--format", "json"])
+        .spawn();
     run.wait_for("\"backfill_progress\"");
     run.signal(signal);
     let (code, lines, stderr) = run.finish();
@@ -300,30 +235,31 @@ fn interrupt_then_resume(signal: &str) {
         stderr.contains("run the same `bellows apply` again to continue from row"),
         "{stderr}"
     );
-    let done = rows_done(&db);
+    let done = rows_done(db);
     assert!(done > 0 && done < 30_000, "stopped mid-way: {done}");
     assert_eq!(done % 100, 0, "whole batches only: {done}");
     assert_eq!(
-        db.rows("SELECT state || ' ' || checkpoint::text FROM bellows.steps"),
+        db.rows(&format!(
+            "SELECT state || ' ' || CAST(checkpoint AS TEXT) FROM {}",
+            db.steps_table()
+        )),
         [format!("running [\"{done}\"]")],
         "the checkpoint is the last key of the last committed batch"
     );
     assert_eq!(
-        written(&db),
+        written(db),
         done,
         "exactly the rows of the committed batches are written"
     );
-    let (code, status, stderr) = Running::start(&["status", &plan, "-d", &db.url]).finish();
-    assert_eq!(code, Some(0), "{stderr}");
-    let status = status.join("\n");
-    assert!(
-        status.contains(&format!("{done} rows done")),
-        "status shows the interrupted backfill's progress:\n{status}"
-    );
-    let (code, lines, stderr) = Running::start(&[
-        "apply", &plan, "-d", &db.url, "--yes", "--format", "json", "--pause", "0ms",
-    ])
-    .finish();
+    Cli::status(db)
+        .plan(&plan)
+        .stdout_has(&format!("{done} rows done"))
+        .run();
+    let (code, lines, stderr) = Cli::apply(db)
+        .plan(&plan)
+        .args(["--yes", "--format", "json", "--pause", "0ms"])
+        .spawn()
+        .finish();
     assert_eq!(code, Some(0), "{stderr}\n{}", lines.join("\n"));
     assert!(
         lines
@@ -333,15 +269,17 @@ fn interrupt_then_resume(signal: &str) {
         "resumed from the checkpoint: {}",
         lines.join("\n")
     );
-    assert_all_correct(&db, 30_000);
+    assert_all_correct(db, 30_000);
 }
 
-#[test]
-fn ctrl_c_stops_a_backfill_with_its_checkpoint_and_the_next_apply_finishes_it() {
-    interrupt_then_resume("INT");
+backend_test! {
+    fn ctrl_c_stops_a_backfill_with_its_checkpoint_and_the_next_apply_finishes_it(db) {
+        interrupt_then_resume(db, "INT");
+    }
 }
 
-#[test]
-fn sigterm_stops_a_backfill_like_ctrl_c() {
-    interrupt_then_resume("TERM");
+backend_test! {
+    fn sigterm_stops_a_backfill_like_ctrl_c(db) {
+        interrupt_then_resume(db, "TERM");
+    }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::db::TestDb;
 use super::env;
+use super::running::Running;
 
 /// How long a command may run before the test fails (a hung command is a failure, not a
 /// hung test run).
@@ -182,6 +183,12 @@ impl Cli {
         out
     }
 
+    /// Starts the command in the background (expectations are not checked): a handle to wait
+    /// for its output, signal or kill it.
+    pub fn spawn(self) -> Running {
+        Running::command(clone(&self.cmd))
+    }
+
     /// Runs the command without checking anything yet, for a transcript snapshot (the exit
     /// code is part of it) or a test that must clean up before it checks
     /// ([`Output::expect_code`]).
@@ -253,6 +260,11 @@ impl Output {
             "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
             self.code, self.stdout, self.stderr
         )
+    }
+
+    /// The exit code, and both streams as text (for assertion messages).
+    pub fn code_and_text(&self) -> (Option<i32>, String) {
+        (self.code, self.to_string())
     }
 
     /// Where `text` starts in stdout; panics with the output when it is not there.

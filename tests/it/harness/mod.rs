@@ -15,10 +15,10 @@ pub mod record;
 pub mod running;
 pub mod seed;
 pub mod transcript;
+pub mod wait;
 
 pub use cli::{bellows, bellows_std, output_text, Cli, Output};
-pub use db::{runtime, PostgresDb, SqliteDb, TestDb};
+pub use db::{runtime, PostgresDb, Session, SqliteDb, TestDb};
 pub use plans::{check_err, check_ok, fixtures, rendered, stem, Plans};
 pub use record::Recorder;
-pub use running::Running;
 pub use seed::{seed_users, seed_users_to_backfill};

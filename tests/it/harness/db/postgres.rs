@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Row};
 
-use super::{runtime, DialectKind, TestDb};
+use super::{runtime, DialectKind, Session, TestDb};
 
 /// The server tests run against: `TEST_DATABASE_URL`, else `DATABASE_URL`, else the local one.
 pub fn server_url() -> String {
@@ -87,13 +87,42 @@ impl PostgresDb {
     }
 
     pub fn bool(&self, sql: &str) -> bool {
-        let mut conn = self.connect();
-        let value: bool = self
+        self.i64(sql) != 0
+    }
+}
+
+/// One connection to a [`PostgresDb`], closed when dropped.
+struct PgSession<'a> {
+    conn: Option<PgConnection>,
+    rt: &'a tokio::runtime::Runtime,
+}
+
+impl Session for PgSession<'_> {
+    fn try_exec(&mut self, sql: &str) -> Result<(), String> {
+        let conn = self.conn.as_mut().expect("an open connection");
+        self.rt
+            .block_on(sqlx::raw_sql(sql).execute(conn))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn table(&mut self, sql: &str) -> Vec<Vec<String>> {
+        let conn = self.conn.as_mut().expect("an open connection");
+        let rows = self
             .rt
-            .block_on(sqlx::query_scalar(sql).fetch_one(&mut conn))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let _ = self.rt.block_on(conn.close());
-        value
+            .block_on(sqlx::query(sql).fetch_all(conn))
+            .unwrap_or_else(|e| panic!("{sql}\n{e}"));
+        rows.iter()
+            .map(|row| (0..row.len()).map(|i| text(row, i, sql)).collect())
+            .collect()
+    }
+}
+
+impl Drop for PgSession<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = self.rt.block_on(conn.close());
+        }
     }
 }
 
@@ -123,42 +152,11 @@ impl TestDb for PostgresDb {
         DialectKind::Postgres
     }
 
-    fn exec(&self, sql: &str) {
-        let mut conn = self.connect();
-        self.rt
-            .block_on(sqlx::raw_sql(sql).execute(&mut conn))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let _ = self.rt.block_on(conn.close());
-    }
-
-    fn i64(&self, sql: &str) -> i64 {
-        let mut conn = self.connect();
-        let row = self
-            .rt
-            .block_on(sqlx::query(sql).fetch_one(&mut conn))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let _ = self.rt.block_on(conn.close());
-        row.try_get::<i64, _>(0)
-            .or_else(|_| row.try_get::<i32, _>(0).map(i64::from))
-            .or_else(|_| row.try_get::<bool, _>(0).map(i64::from))
-            .unwrap_or_else(|e| panic!("{sql}: not an integer: {e}"))
-    }
-
-    fn rows(&self, sql: &str) -> Vec<String> {
-        let mut conn = self.connect();
-        let rows = self
-            .rt
-            .block_on(sqlx::query(sql).fetch_all(&mut conn))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let _ = self.rt.block_on(conn.close());
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| text(row, i, sql))
-                    .collect::<Vec<_>>()
-                    .join("|")
-            })
-            .collect()
+    fn session(&self) -> Box<dyn Session + '_> {
+        Box::new(PgSession {
+            conn: Some(self.connect()),
+            rt: &self.rt,
+        })
     }
 
     fn table_exists(&self, table: &str) -> bool {
@@ -214,6 +212,16 @@ impl TestDb for PostgresDb {
 
     fn ledger_exists(&self) -> bool {
         self.table_exists("bellows.steps")
+    }
+
+    fn run_lock(&self) -> Option<String> {
+        self.rows(
+            "SELECT 'pid ' || l.pid || ' (' || a.application_name || ')'
+               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE l.locktype = 'advisory' AND l.granted
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .pop()
     }
 }
 

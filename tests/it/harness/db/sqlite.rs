@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use sqlx::{Connection, Row};
 
-use super::{runtime, DialectKind, TestDb};
+use super::{runtime, DialectKind, Session, TestDb};
 
 /// A SQLite database file of its own for one test, in a temporary directory removed at the end.
 pub struct SqliteDb {
@@ -88,50 +88,11 @@ impl TestDb for SqliteDb {
         DialectKind::Sqlite
     }
 
-    fn exec(&self, sql: &str) {
-        let mut conn = self.connect();
-        self.rt
-            .block_on(sqlx::raw_sql(sql).execute(&mut conn))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let _ = self.rt.block_on(conn.close());
-    }
-
-    fn i64(&self, sql: &str) -> i64 {
-        let mut conn = self.connect();
-        let value: i64 = self
-            .rt
-            .block_on(sqlx::query_scalar(sql).fetch_one(&mut conn))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let _ = self.rt.block_on(conn.close());
-        value
-    }
-
-    fn rows(&self, sql: &str) -> Vec<String> {
-        use sqlx::{TypeInfo, ValueRef};
-        let mut conn = self.connect();
-        let rows = self
-            .rt
-            .block_on(sqlx::query(sql).fetch_all(&mut conn))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let _ = self.rt.block_on(conn.close());
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| {
-                        let raw = row.try_get_raw(i).expect("a column");
-                        if raw.is_null() {
-                            return "NULL".to_string();
-                        }
-                        match raw.type_info().name() {
-                            "INTEGER" => row.get_unchecked::<i64, _>(i).to_string(),
-                            "REAL" => row.get_unchecked::<f64, _>(i).to_string(),
-                            _ => row.get_unchecked::<String, _>(i),
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("|")
-            })
-            .collect()
+    fn session(&self) -> Box<dyn Session + '_> {
+        Box::new(SqliteSession {
+            conn: Some(self.connect()),
+            rt: &self.rt,
+        })
     }
 
     fn table_exists(&self, table: &str) -> bool {
@@ -183,5 +144,63 @@ impl TestDb for SqliteDb {
 
     fn ledger_exists(&self) -> bool {
         self.exists("bellows_steps")
+    }
+
+    /// The lock file next to the database, with the holder's pid and command in it; it goes
+    /// with the run.
+    fn run_lock(&self) -> Option<String> {
+        let mut file = self.path.clone().into_os_string();
+        file.push(".bellows-lock");
+        std::fs::read_to_string(file).ok()
+    }
+}
+
+/// One connection to a [`SqliteDb`], closed when dropped.
+struct SqliteSession<'a> {
+    conn: Option<sqlx::SqliteConnection>,
+    rt: &'a tokio::runtime::Runtime,
+}
+
+impl Session for SqliteSession<'_> {
+    fn try_exec(&mut self, sql: &str) -> Result<(), String> {
+        let conn = self.conn.as_mut().expect("an open connection");
+        self.rt
+            .block_on(sqlx::raw_sql(sql).execute(conn))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn table(&mut self, sql: &str) -> Vec<Vec<String>> {
+        use sqlx::{TypeInfo, ValueRef};
+        let conn = self.conn.as_mut().expect("an open connection");
+        let rows = self
+            .rt
+            .block_on(sqlx::query(sql).fetch_all(conn))
+            .unwrap_or_else(|e| panic!("{sql}\n{e}"));
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| {
+                        let raw = row.try_get_raw(i).expect("a column");
+                        if raw.is_null() {
+                            return "NULL".to_string();
+                        }
+                        match raw.type_info().name() {
+                            "INTEGER" => row.get_unchecked::<i64, _>(i).to_string(),
+                            "REAL" => row.get_unchecked::<f64, _>(i).to_string(),
+                            _ => row.get_unchecked::<String, _>(i),
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+impl Drop for SqliteSession<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = self.rt.block_on(conn.close());
+        }
     }
 }

@@ -1,0 +1,208 @@
+//! PostgreSQL sync triggers: `sync_column` (a PL/pgSQL BEFORE trigger) and `drop_sync`.
+
+use crate::dialect::common::{self, plain};
+use crate::dialect::planned::{
+    Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, Statement, TableEffect, Undo,
+};
+use crate::dialect::{quote_literal, Dialect, Unsupported};
+use crate::ops::*;
+use crate::vocab::naming::sync_trigger_name;
+use crate::vocab::TableName;
+
+use super::Postgres;
+
+pub(super) fn sync_column(pg: &Postgres, op: &SyncColumn) -> Result<PlannedOp, Unsupported> {
+    let name = sync_trigger_name(&op.table, &op.column);
+    let trigger = Statement::ddl(
+        format!(
+            "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
+            pg.ident(&name),
+            pg.table(&op.table),
+            pg.in_schema_of(&op.table, &name)
+        ),
+        Lock::ShareRowExclusive,
+        &op.table,
+    );
+    let mut notes = vec![
+        format!(
+            "an insert that leaves {col} NULL, or an update that does not change it, sets {col} from `{}`",
+            one_line(&op.from),
+            col = op.column
+        ),
+        "a BEFORE trigger only assigns NEW: it writes no row itself and cannot loop".into(),
+    ];
+    if let Some(reverse) = &op.reverse {
+        notes.push(format!(
+            "reverse: an insert that leaves {other} NULL, or an update that changes {col} but not {other}, sets {other} from `{}`",
+            one_line(&reverse.from),
+            col = op.column,
+            other = reverse.column
+        ));
+    }
+    notes.push(
+        "EXPLAIN first checks the expressions against the table (columns and types), so a mistake fails here instead of in the application's writes".into(),
+    );
+    let check = Statement::ddl(
+        common::sync_expression_check(pg, op),
+        Lock::RowExclusive,
+        &op.table,
+    );
+    Ok(PlannedOp {
+        actions: vec![
+            Action::Execute(check),
+            Action::Execute(plain(pg.sync_function_sql(op))),
+            Action::Execute(trigger),
+        ],
+        undo: Undo::Actions(pg.drop_sync_statements(&op.table, &op.column)),
+        notes,
+    })
+}
+
+pub(super) fn drop_sync(pg: &Postgres, op: &DropSync) -> Result<PlannedOp, Unsupported> {
+    let name = sync_trigger_name(&op.table, &op.column);
+    let function = pg.in_schema_of(&op.table, &name);
+    let capture_function = Capture {
+        name: "sync_function",
+        description: format!("the definition of the trigger function {name}()"),
+        query: format!(
+            "SELECT pg_get_functiondef({}::regprocedure)",
+            quote_literal(&format!("{function}()"))
+        ),
+    };
+    let capture_trigger = Capture {
+        name: "sync_trigger",
+        description: format!("the definition of the trigger {name} on {}", op.table),
+        query: format!(
+            "SELECT pg_get_triggerdef(t.oid)\nFROM pg_trigger t\nWHERE t.tgrelid = {} AND t.tgname = {}",
+            pg.regclass(&op.table),
+            quote_literal(&name)
+        ),
+    };
+    let drop_trigger = Statement::ddl(
+        format!(
+            "DROP TRIGGER {} ON {}",
+            pg.ident(&name),
+            pg.table(&op.table)
+        ),
+        Lock::AccessExclusive,
+        &op.table,
+    );
+    let drop_function = plain(format!("DROP FUNCTION {function}()"));
+    let restore_function = ExecuteSaved {
+        name: "sync_function",
+        description: format!("recreate the trigger function {name}() as saved"),
+        lock: Lock::None,
+        table: None,
+        effect: TableEffect::None,
+        transaction: true,
+        policy: LockPolicy::Plain,
+        special: None,
+    };
+    let restore_trigger = ExecuteSaved {
+        name: "sync_trigger",
+        description: format!("recreate the trigger {name} on {} as saved", op.table),
+        lock: Lock::ShareRowExclusive,
+        table: Some(op.table.clone()),
+        effect: TableEffect::None,
+        transaction: true,
+        policy: LockPolicy::Short,
+        special: None,
+    };
+    Ok(PlannedOp {
+        actions: vec![
+            Action::Capture(capture_function),
+            Action::Capture(capture_trigger),
+            Action::Execute(drop_trigger),
+            Action::Execute(drop_function),
+        ],
+        undo: Undo::Actions(vec![
+            Action::ExecuteSaved(restore_function),
+            Action::ExecuteSaved(restore_trigger),
+        ]),
+        notes: vec![
+            "the function and trigger definitions are saved in the ledger so rollback can recreate them".into(),
+        ],
+    })
+}
+
+impl Postgres {
+    pub(super) fn drop_sync_statements(&self, table: &TableName, column: &str) -> Vec<Action> {
+        let name = sync_trigger_name(table, column);
+        vec![
+            Action::Execute(Statement::ddl(
+                format!(
+                    "DROP TRIGGER IF EXISTS {} ON {}",
+                    self.ident(&name),
+                    self.table(table)
+                ),
+                Lock::AccessExclusive,
+                table,
+            )),
+            Action::Execute(plain(format!(
+                "DROP FUNCTION IF EXISTS {}()",
+                self.in_schema_of(table, &name)
+            ))),
+        ]
+    }
+
+    /// The PL/pgSQL function behind `sync_column`: a BEFORE trigger only assigns `NEW`, so it
+    /// writes nothing itself and cannot fire again (no loop).
+    pub(super) fn sync_function_sql(&self, op: &SyncColumn) -> String {
+        let function = self.in_schema_of(&op.table, &sync_trigger_name(&op.table, &op.column));
+        let column = self.ident(&op.column);
+        // NOTE: `from` is an expression over bare column names. Selecting it from the one-row
+        // derived table `(SELECT NEW.*)` evaluates it against the row being written;
+        // `#variable_conflict use_column` lets a column share a name with a PL/pgSQL variable.
+        let assign = |target: &str, expression: &str| {
+            format!("SELECT ({expression}) INTO NEW.{target} FROM (SELECT NEW.*) AS bellows_row;")
+        };
+        let mut body = String::new();
+        body.push_str(&format!(
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger\nLANGUAGE plpgsql AS $bellows$\n#variable_conflict use_column\n"
+        ));
+        match &op.reverse {
+            None => {
+                body.push_str("BEGIN\n");
+                body.push_str(&format!(
+                    "  -- an insert or update that does not write {column} fills it from: {}\n",
+                    one_line(&op.from)
+                ));
+                body.push_str(&format!(
+                    "  IF (TG_OP = 'INSERT' AND NEW.{column} IS NULL)\n     OR (TG_OP = 'UPDATE' AND NEW.{column} IS NOT DISTINCT FROM OLD.{column}) THEN\n    {}\n  END IF;\n",
+                    assign(&column, &op.from)
+                ));
+            }
+            Some(reverse) => {
+                let other = self.ident(&reverse.column);
+                // NOTE: which columns the statement wrote is decided before either assignment
+                // changes NEW.
+                body.push_str(&format!(
+                    "DECLARE\n  bellows_wrote_column boolean := TG_OP = 'UPDATE' AND NEW.{column} IS DISTINCT FROM OLD.{column};\n  bellows_wrote_other boolean := TG_OP = 'UPDATE' AND NEW.{other} IS DISTINCT FROM OLD.{other};\nBEGIN\n"
+                ));
+                body.push_str(&format!(
+                    "  -- a write that does not set {column} fills it from: {}\n",
+                    one_line(&op.from)
+                ));
+                body.push_str(&format!(
+                    "  IF (TG_OP = 'INSERT' AND NEW.{column} IS NULL)\n     OR (TG_OP = 'UPDATE' AND NOT bellows_wrote_column) THEN\n    {}\n  END IF;\n",
+                    assign(&column, &op.from)
+                ));
+                body.push_str(&format!(
+                    "  -- a write that sets {column} but not {other} fills {other} from: {}\n",
+                    one_line(&reverse.from)
+                ));
+                body.push_str(&format!(
+                    "  IF (TG_OP = 'INSERT' AND NEW.{other} IS NULL)\n     OR (TG_OP = 'UPDATE' AND bellows_wrote_column AND NOT bellows_wrote_other) THEN\n    {}\n  END IF;\n",
+                    assign(&other, &reverse.from)
+                ));
+            }
+        }
+        body.push_str("  RETURN NEW;\nEND\n$bellows$");
+        body
+    }
+}
+
+/// An expression on one line, for a comment.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
