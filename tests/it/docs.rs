@@ -94,6 +94,18 @@ fn every_operation_is_in_the_readme_table() {
 }
 
 #[test]
+fn every_environment_variable_is_in_the_readme_table() {
+    let readme = read("README.md");
+    for var in bellows::vocab::env::ALL {
+        assert!(
+            readme.contains(&format!("| `{}` | ", var.name)),
+            "README.md's table of environment variables has no row for `{}`",
+            var.name
+        );
+    }
+}
+
+#[test]
 fn the_readme_test_command_is_the_one_ci_runs() {
     let readme = read("README.md");
     let ci = read(".ci/run");
