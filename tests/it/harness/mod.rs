@@ -17,7 +17,7 @@ pub mod seed;
 pub mod transcript;
 pub mod wait;
 
-pub use cli::{bellows, bellows_std, output_text, Cli, Output};
+pub use cli::{output_text, Cli, Output};
 pub use db::{runtime, PostgresDb, Session, SqliteDb, TestDb};
 pub use plans::{check_err, check_ok, fixtures, rendered, stem, Plans};
 pub use record::Recorder;
