@@ -4,8 +4,6 @@
 //! Ctrl-C between steps.
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use bellows::config::Config;
 use bellows::dialect::planned::{
@@ -18,7 +16,8 @@ use bellows::engine::{
 };
 use bellows::vocab::{Phase, TableName};
 
-use crate::harness::{bellows_std, Cli, Output, Plans, PostgresDb, Recorder, TestDb};
+use crate::harness::wait::wait_until;
+use crate::harness::{Cli, Plans, PostgresDb, Recorder, TestDb};
 
 fn run_of(name: &str, steps: Vec<PlannedStep>) -> PlanRun {
     let text = format!(
@@ -247,27 +246,13 @@ up = "CREATE TABLE after_stop (id int)"
 down = "DROP TABLE after_stop"
 "#,
     );
-    let child = bellows_std()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while db.i64(
-        "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)' AND state = 'active' AND datname = current_database()",
-    ) == 0
-    {
-        assert!(Instant::now() < deadline, "the first step never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = Output::from(child.wait_with_output().unwrap()).expect_code(130);
+    let child = Cli::apply(&db).plan(&plan).spawn();
+    wait_until("the first step to start", || {
+        let sql = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(2)' AND state = 'active' AND datname = current_database()";
+        (db.i64(sql) > 0).then_some(())
+    });
+    child.signal("INT");
+    let out = child.wait().expect_code(130);
     assert!(&out.stderr.contains("bellows apply` again"));
     assert!(!db.table_exists("after_stop"));
     assert_eq!(
@@ -292,27 +277,22 @@ up = "CREATE TABLE made_once (id int); SELECT pg_sleep(1.5)"
 down = "DROP TABLE made_once"
 "#,
     );
-    let child = bellows_std()
-        .args(["apply", "--format", "json", "-d", &db.url])
-        .arg(&plan)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let killed = db.i64(
-            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    let child = Cli::apply(&db)
+        .args(["--format", "json"])
+        .plan(&plan)
+        .spawn();
+    wait_until(
+        "the statement to start, and its connection to be killed",
+        || {
+            let killed = db.i64(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
               WHERE query LIKE 'CREATE TABLE made_once%' AND state = 'active'
                 AND datname = current_database()) k",
-        );
-        if killed > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the statement never started");
-        std::thread::sleep(Duration::from_millis(30));
-    }
-    let out = Output::from(child.wait_with_output().unwrap()).expect_code(0);
+            );
+            (killed > 0).then_some(())
+        },
+    );
+    let out = child.wait().expect_code(0);
     assert!(&out.stdout.contains("\"event\":\"retrying\""));
     assert!(db.table_exists("made_once"));
     assert_eq!(db.ledger_states("0001_killed"), ["expand/0=applied"]);

@@ -278,19 +278,12 @@ fn progress_has_a_total_even_for_a_table_never_analyzed() {
         "0001_fresh.toml",
         "[[backfill]]\ntable = \"fresh\"\nset = { b = \"a\" }\n",
     );
-    let out = crate::harness::bellows()
-        .args(["apply", "--format", "json", "-d", &db.url])
-        .arg(&plan)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        crate::harness::output_text(&out)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let progress: serde_json::Value = stdout
+    let out = crate::harness::Cli::apply(&db)
+        .args(["--format", "json"])
+        .plan(&plan)
+        .run();
+    let progress: serde_json::Value = out
+        .stdout
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .find(|event| event["event"] == "backfill_progress")

@@ -2,14 +2,13 @@
 //! held up longer), retries with backoff, gives up with exit 4 and a rolled-back phase; one run
 //! per database at a time.
 
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
-use crate::harness::{bellows_std, runtime, seed_users, Cli, Output, Plans, PostgresDb, TestDb};
+use crate::harness::{runtime, seed_users, Cli, Plans, PostgresDb, TestDb};
 
 const ADD_COLUMN: &str = r#"
 [[expand]]
@@ -70,9 +69,8 @@ fn ddl_behind_a_lock_holder_never_holds_up_reads_longer_than_lock_timeout_then_s
     let stop = Arc::new(AtomicBool::new(false));
     let reads = reader(db.url.clone(), stop.clone());
     let started = Instant::now();
-    let child = bellows_std()
+    let child = Cli::apply(&db)
         .args([
-            "apply",
             "--format",
             "json",
             "--lock-timeout",
@@ -80,17 +78,13 @@ fn ddl_behind_a_lock_holder_never_holds_up_reads_longer_than_lock_timeout_then_s
             "--lock-retries",
             "30",
         ])
-        .args(["-d", &db.url])
-        .arg(&plan)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .plan(&plan)
+        .spawn();
     std::thread::sleep(Duration::from_millis(3000));
     // Still waiting: the column is not there while the holder holds its lock.
     assert!(!db.column_exists("users", "nickname"));
     db.block_on(async { sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap() });
-    let out = Output::from(child.wait_with_output().unwrap());
+    let out = child.wait();
     let took = started.elapsed();
     stop.store(true, Ordering::SeqCst);
     let (longest_read, reads_done) = reads.join().unwrap();

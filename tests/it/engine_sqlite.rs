@@ -3,10 +3,11 @@
 //! table rebuilds that keep indexes, triggers, views, constraints and rows; sync triggers under
 //! writes; guards, compensation, the run lock, checksums, and a backfill resumed after `kill -9`.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{bellows_std, Cli, Plans, SqliteDb, TestDb};
+use bellows::engine::Event;
+
+use crate::harness::{Cli, Plans, Recorder, SqliteDb, TestDb};
 
 /// Teams, users (with an index, a named CHECK, a UNIQUE column, a trigger and a view on them)
 /// and orders referencing users.
@@ -462,31 +463,9 @@ fn a_backfill_killed_mid_way_resumes_after_its_checkpoint_without_rewriting_a_ro
         "0001_resume.toml",
         "[[backfill]]\ntable = \"users\"\nset = { email_verified = \"verified_at IS NOT NULL\" }\nbatch_size = 100\npause = \"10ms\"\n",
     );
-    let mut child = bellows_std()
-        .args(["apply", "-d", &db.url])
-        .arg(&plan)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let done_at_kill = loop {
-        let done = if db.ledger_exists() {
-            db.rows("SELECT rows_done FROM bellows_steps WHERE plan = '0001_resume'")
-                .pop()
-                .map(|d| d.parse::<i64>().unwrap())
-                .unwrap_or(0)
-        } else {
-            0
-        };
-        if done >= 3_000 {
-            break done;
-        }
-        assert!(Instant::now() < deadline, "the backfill never got going");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    child.kill().unwrap(); // SIGKILL: no clean-up of any kind
-    child.wait().unwrap();
+    let mut child = Cli::apply(&db).plan(&plan).spawn();
+    let done_at_kill = child.wait_for_rows(&db, "0001_resume", 3_000);
+    child.kill(); // SIGKILL: no clean-up of any kind
     assert!(
         done_at_kill < ROWS,
         "the backfill finished before it was killed"
@@ -588,16 +567,11 @@ fn demo_runs_the_example_through_all_four_phases() {
     assert_eq!(std::fs::read_to_string(&mine).unwrap(), "precious");
 }
 
-/// Holds the database write lock from another thread when the engine starts the statement
-/// containing `marker`, and lets it go `release_after` after the lock retry numbered
-/// `release_on_retry`.
-struct WriteLockHolder {
-    marker: &'static str,
-    release_on_retry: u32,
-    release_after: Duration,
+/// A second connection that takes the database write lock (`BEGIN IMMEDIATE`) on command and
+/// lets it go later, from a thread of its own.
+struct WriteLock {
     commands: std::sync::mpsc::Sender<Hold>,
     acks: std::sync::mpsc::Receiver<()>,
-    retries: std::cell::Cell<u32>,
 }
 
 enum Hold {
@@ -605,69 +579,57 @@ enum Hold {
     ReleaseAfter(Duration),
 }
 
-impl WriteLockHolder {
-    fn new(
-        db: &SqliteDb,
-        marker: &'static str,
-        release_on_retry: u32,
-        release_after: Duration,
-    ) -> WriteLockHolder {
+impl WriteLock {
+    fn new(db: &SqliteDb) -> WriteLock {
         let (commands, inbox) = std::sync::mpsc::channel::<Hold>();
         let (ack, acks) = std::sync::mpsc::channel::<()>();
         let path = db.path.clone();
         std::thread::spawn(move || {
-            let rt = crate::harness::runtime();
-            let options = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&path)
-                .busy_timeout(Duration::from_secs(30));
-            let mut conn: sqlx::SqliteConnection = rt
-                .block_on(sqlx::Connection::connect_with(&options))
-                .unwrap();
+            let db = SqliteDb::at(&path);
+            let mut session = db.session();
             for command in inbox {
                 match command {
                     Hold::Take => {
-                        rt.block_on(sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut conn))
-                            .unwrap();
+                        session.exec("BEGIN IMMEDIATE");
                         ack.send(()).unwrap();
                     }
                     Hold::ReleaseAfter(wait) => {
                         std::thread::sleep(wait);
-                        rt.block_on(sqlx::raw_sql("ROLLBACK").execute(&mut conn))
-                            .unwrap();
+                        session.exec("ROLLBACK");
                     }
                 }
             }
         });
-        WriteLockHolder {
-            marker,
-            release_on_retry,
-            release_after,
-            commands,
-            acks,
-            retries: std::cell::Cell::new(0),
-        }
+        WriteLock { commands, acks }
     }
-}
 
-impl bellows::engine::Reporter for WriteLockHolder {
-    fn report(&self, event: bellows::engine::Event) {
-        use bellows::engine::Event;
-        match event {
-            Event::StatementStarted { sql, .. } if sql.contains(self.marker) => {
+    /// A recorder that takes the lock when the engine starts the statement containing
+    /// `marker`, and lets it go `release_after` after the lock retry numbered
+    /// `release_on_retry`.
+    fn recorder(
+        &self,
+        marker: &'static str,
+        release_on_retry: u32,
+        release_after: Duration,
+    ) -> Recorder<'_> {
+        Recorder::with(move |event| match event {
+            Event::StatementStarted { sql, .. } if sql.contains(marker) => {
                 self.commands.send(Hold::Take).unwrap();
                 self.acks.recv().unwrap();
             }
-            Event::LockRetry { attempt, .. } => {
-                self.retries.set(self.retries.get() + 1);
-                if attempt == self.release_on_retry {
-                    self.commands
-                        .send(Hold::ReleaseAfter(self.release_after))
-                        .unwrap();
-                }
+            Event::LockRetry { attempt, .. } if *attempt == release_on_retry => {
+                self.commands
+                    .send(Hold::ReleaseAfter(release_after))
+                    .unwrap();
             }
             _ => {}
-        }
+        })
     }
+}
+
+/// How many lock retries `recorder` saw.
+fn retries(recorder: &Recorder) -> usize {
+    recorder.count(|e| matches!(e, Event::LockRetry { .. }))
 }
 
 /// The plan of the lock tests, planned for SQLite with a short lock timeout.
@@ -721,12 +683,13 @@ fn a_statement_that_cannot_get_the_write_lock_is_retried_then_exits_4_with_its_p
     shop(&db, 10);
     let run = busy_run(3);
     // Held through all three attempts of the add_column; let go once they are over.
-    let holder = WriteLockHolder::new(&db, "ADD COLUMN \"nickname\"", 2, Duration::from_secs(1));
+    let lock = WriteLock::new(&db);
+    let holder = lock.recorder("ADD COLUMN \"nickname\"", 2, Duration::from_secs(1));
     let started = Instant::now();
     let error = apply_run(&db, &run, &holder).unwrap_err();
     assert_eq!(error.kind(), bellows::engine::ErrorKind::Locked, "{error}");
     assert!(error.to_string().contains("3 attempts"), "{error}");
-    assert_eq!(holder.retries.get(), 2);
+    assert_eq!(retries(&holder), 2);
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(!db.exists("first"), "the phase's applied step was undone");
     assert!(!db
@@ -744,10 +707,11 @@ fn a_statement_gets_the_write_lock_on_a_retry_once_it_is_released() {
     let db = SqliteDb::new();
     shop(&db, 10);
     let run = busy_run(10);
-    let holder = WriteLockHolder::new(&db, "ADD COLUMN \"nickname\"", 1, Duration::ZERO);
+    let lock = WriteLock::new(&db);
+    let holder = lock.recorder("ADD COLUMN \"nickname\"", 1, Duration::ZERO);
     apply_run(&db, &run, &holder).unwrap();
     assert!(
-        holder.retries.get() >= 1,
+        retries(&holder) >= 1,
         "the first attempt must have waited in vain"
     );
     assert!(db.exists("first"));

@@ -1,16 +1,14 @@
 //! `bellows new`: numbered plans from templates, values from flags or a terminal, and refusals.
 
 use std::path::Path;
-use std::time::Duration;
 
-use assert_cmd::Command;
 use bellows::plan::load::load_file;
-use predicates::prelude::*;
 
-fn bellows(dir: &Path) -> Command {
-    let mut command = crate::harness::bellows();
-    command.current_dir(dir).timeout(Duration::from_secs(60));
-    command
+use crate::harness::Cli;
+
+/// `bellows` run in `dir`, in the harness's clean environment.
+fn bellows(dir: &Path) -> Cli {
+    Cli::new(std::iter::empty::<&str>()).current_dir(dir)
 }
 
 /// Asserts the plan at `path` loads with no error and no warning.
@@ -84,26 +82,23 @@ fn every_template_writes_the_next_numbered_plan_and_it_loads_clean() {
         bellows(dir.path())
             .args(["new", &name, "--template", template])
             .args(*flags)
-            .assert()
-            .success()
-            .stdout(format!("{expected}\n"));
+            .stdout_is(&format!("{expected}\n"))
+            .run();
         loads_clean(&dir.path().join(&expected));
     }
     // The command a newcomer runs next: every template's plan passes `check --deny-warnings`
     // and `plan` explains it on both dialects.
     bellows(dir.path())
         .args(["check", "--deny-warnings", "plans"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("checked 5 plans"));
+        .stdout_has("checked 5 plans")
+        .run();
     for entry in std::fs::read_dir(dir.path().join("plans")).unwrap() {
         let path = entry.unwrap().path();
         for dialect in ["postgres", "sqlite"] {
             bellows(dir.path())
                 .args(["plan", "--dialect", dialect])
                 .arg(&path)
-                .assert()
-                .success();
+                .run();
         }
     }
 }
@@ -128,9 +123,8 @@ fn numbering_follows_the_highest_existing_plan_and_dir_is_created() {
             "--column",
             "c",
         ])
-        .assert()
-        .success()
-        .stdout("db/plans/0042_next.toml\n");
+        .stdout_is("db/plans/0042_next.toml\n")
+        .run();
     loads_clean(&plans.join("0042_next.toml"));
 
     bellows(dir.path())
@@ -146,9 +140,8 @@ fn numbering_follows_the_highest_existing_plan_and_dir_is_created() {
             "--column",
             "c",
         ])
-        .assert()
-        .success()
-        .stdout("elsewhere/deep/0001_fresh.toml\n");
+        .stdout_is("elsewhere/deep/0001_fresh.toml\n")
+        .run();
 }
 
 #[test]
@@ -163,12 +156,10 @@ fn without_a_terminal_missing_values_name_the_flags_to_pass() {
             "--table",
             "users",
         ])
-        .assert()
         .code(2)
-        .stdout("")
-        .stderr(predicate::str::contains(
-            "the rename-column template needs --column, --to and --type",
-        ));
+        .stdout_is("")
+        .stderr_has("the rename-column template needs --column, --to and --type")
+        .run();
     assert!(!dir.path().join("plans").exists(), "nothing may be written");
 }
 
@@ -179,8 +170,7 @@ fn add_column_without_from_writes_a_plan_that_only_adds_the_column() {
         .args([
             "new", "nickname", "--table", "users", "--column", "nickname", "--type", "text",
         ])
-        .assert()
-        .success();
+        .run();
     let path = dir.path().join("plans/0001_nickname.toml");
     loads_clean(&path);
     let plan = load_file(&path).unwrap().plan.unwrap();
@@ -201,15 +191,13 @@ fn a_name_already_used_is_refused_and_nothing_is_overwritten() {
         "--column",
         "c",
     ];
-    bellows(dir.path()).args(args).assert().success();
+    bellows(dir.path()).args(args).run();
     let first = std::fs::read_to_string(dir.path().join("plans/0001_idx.toml")).unwrap();
     bellows(dir.path())
         .args(args)
-        .assert()
         .code(2)
-        .stderr(predicate::str::contains(
-            "plans/0001_idx.toml already has the name `idx`",
-        ));
+        .stderr_has("plans/0001_idx.toml already has the name `idx`")
+        .run();
     assert_eq!(
         std::fs::read_to_string(dir.path().join("plans/0001_idx.toml")).unwrap(),
         first
@@ -232,9 +220,9 @@ fn unsafe_names_and_values_are_refused() {
                 "--column",
                 "c",
             ])
-            .assert()
             .code(2)
-            .stderr(predicate::str::contains("cannot be a plan name"));
+            .stderr_has("cannot be a plan name")
+            .run();
     }
     bellows(dir.path())
         .args([
@@ -251,11 +239,9 @@ fn unsafe_names_and_values_are_refused() {
             "--type",
             "text",
         ])
-        .assert()
         .code(2)
-        .stderr(predicate::str::contains(
-            "must be `table` or `schema.table`",
-        ));
+        .stderr_has("must be `table` or `schema.table`")
+        .run();
     bellows(dir.path())
         .args([
             "new",
@@ -271,9 +257,9 @@ fn unsafe_names_and_values_are_refused() {
             "--type",
             "text",
         ])
-        .assert()
         .code(2)
-        .stderr(predicate::str::contains("--to must differ from --column"));
+        .stderr_has("--to must differ from --column")
+        .run();
     assert!(!dir.path().join("plans").exists(), "nothing may be written");
 }
 
@@ -297,8 +283,7 @@ fn names_that_need_quoting_make_plans_that_load_clean() {
             "--type",
             "text",
         ])
-        .assert()
-        .success();
+        .run();
     let path = dir.path().join("plans/0001_odd.toml");
     loads_clean(&path);
     let text = std::fs::read_to_string(path).unwrap();

@@ -4,56 +4,22 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use crate::harness::{Cli, PostgresDb, TestDb};
 
 const EMAIL_VERIFIED: &str = "tests/plans/ok/plan_email_verified.toml";
 const RENAME_COLUMN: &str = "tests/plans/ok/plan_rename_column.toml";
 
-/// `bellows` in the harness's clean environment, colour left to the terminal (`NO_COLOR` unset).
-fn bellows() -> Command {
-    let mut command = crate::harness::bellows();
-    command
-        .env_remove("NO_COLOR")
-        .timeout(Duration::from_secs(30));
-    command
+/// `bellows plan ARGS…` in the harness's clean environment, colour left to the terminal
+/// (`NO_COLOR` unset).
+fn bellows_plan(args: &[&str]) -> Cli {
+    Cli::plan_cmd().env_remove("NO_COLOR").args(args)
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(command: &mut Command) -> Run {
-    let output = command.output().expect("bellows runs");
-    Run {
-        code: output.status.code().expect("an exit code"),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-    }
-}
-
-/// Runs a command that must succeed and returns its stdout.
+/// `bellows plan ARGS…`, which must succeed and print something: its stdout.
 fn plan_ok(args: &[&str]) -> String {
-    let result = run(bellows().arg("plan").args(args));
-    assert_eq!(
-        result.code, 0,
-        "bellows plan {args:?} failed:\n{}",
-        result.stderr
-    );
-    assert!(!result.stdout.is_empty());
-    result.stdout
-}
-
-/// Runs a command that must fail with exit code 2 and returns its output.
-fn plan_err(command: &mut Command) -> Run {
-    let result = run(command);
-    assert_eq!(
-        result.code, 2,
-        "expected exit 2, got {}:\n{}\n{}",
-        result.code, result.stdout, result.stderr
-    );
-    result
+    let out = bellows_plan(args).run();
+    assert!(!out.stdout.is_empty());
+    out.stdout
 }
 
 fn snapshot(name: &str, text: &str) {
@@ -136,24 +102,20 @@ fn an_invalid_plan_is_exit_2_with_located_errors() {
         "[[expand]]\nop = \"add_column\"\ntable = \"users\"\ncolumn = \"x\"\n\n[[contract]]\nop = \"add_colum\"\n",
     )
     .unwrap();
-    let result = plan_err(bellows().current_dir(dir.path()).args(["plan", "bad.toml"]));
-    assert!(result.stdout.is_empty(), "{}", result.stdout);
-    assert!(result.stderr.contains("bad.toml:1:"), "{}", result.stderr);
-    assert!(result.stderr.contains("bad.toml:7:"), "{}", result.stderr);
-    assert!(
-        result
-            .stderr
-            .contains("bad.toml is invalid for postgres: 2 errors"),
-        "{}",
-        result.stderr
-    );
+    bellows_plan(&["bad.toml"])
+        .current_dir(dir.path())
+        .code(2)
+        .stdout_is("")
+        .stderr_has("bad.toml:1:")
+        .stderr_has("bad.toml:7:")
+        .stderr_has("bad.toml is invalid for postgres: 2 errors")
+        .run();
 
-    let result = plan_err(
-        bellows()
-            .current_dir(dir.path())
-            .args(["plan", "bad.toml", "--format", "json"]),
-    );
-    let json: serde_json::Value = serde_json::from_str(&result.stdout).expect("JSON");
+    let json = bellows_plan(&["bad.toml", "--format", "json"])
+        .current_dir(dir.path())
+        .code(2)
+        .run()
+        .json();
     assert_eq!(json["valid"], false);
     assert_eq!(json["phases"].as_array().unwrap().len(), 0);
     let lines: Vec<u64> = json["diagnostics"]
@@ -174,30 +136,21 @@ fn a_step_the_dialect_cannot_run_is_exit_2_naming_the_step() {
     )
     .unwrap();
     plan_ok(&[dir.path().join("plan.toml").to_str().unwrap()]);
-    let result = plan_err(bellows().current_dir(dir.path()).args([
-        "plan",
-        "plan.toml",
-        "--dialect",
-        "sqlite",
-    ]));
-    assert!(
-        result
-            .stderr
-            .contains("add_column is not supported on sqlite: SQLite's ALTER TABLE ADD COLUMN accepts only a constant default"),
-        "{}",
-        result.stderr
-    );
-    assert!(result.stderr.contains("plan.toml:1:1"), "{}", result.stderr);
+    bellows_plan(&["plan.toml", "--dialect", "sqlite"])
+        .current_dir(dir.path())
+        .code(2)
+        .stderr_has("add_column is not supported on sqlite: SQLite's ALTER TABLE ADD COLUMN accepts only a constant default")
+        .stderr_has("plan.toml:1:1")
+        .run();
 }
 
 #[test]
 fn never_connects_even_with_an_unreachable_database_url() {
     let started = Instant::now();
-    let out = run(bellows()
+    bellows_plan(&[EMAIL_VERIFIED])
         .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/x")
-        .args(["plan", EMAIL_VERIFIED]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("dialect  postgres"), "{}", out.stdout);
+        .stdout_has("dialect  postgres")
+        .run();
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -207,45 +160,36 @@ fn never_connects_even_with_an_unreachable_database_url() {
     // A SQLite URL chooses the dialect, and the file is never created.
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("never.db");
-    let out = run(bellows()
+    bellows_plan(&[EMAIL_VERIFIED])
         .env("DATABASE_URL", format!("sqlite:{}", database.display()))
-        .args(["plan", EMAIL_VERIFIED]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("dialect  sqlite"), "{}", out.stdout);
+        .stdout_has("dialect  sqlite")
+        .run();
     assert!(!database.exists(), "plan created {}", database.display());
 
     // --dialect wins over DATABASE_URL.
-    let out = run(bellows().env("DATABASE_URL", "sqlite://app.db").args([
-        "plan",
-        EMAIL_VERIFIED,
-        "--dialect",
-        "postgres",
-    ]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("dialect  postgres"), "{}", out.stdout);
+    bellows_plan(&[EMAIL_VERIFIED, "--dialect", "postgres"])
+        .env("DATABASE_URL", "sqlite://app.db")
+        .stdout_has("dialect  postgres")
+        .run();
     assert!(!Path::new("app.db").exists());
 
     // An explicit --database that contradicts --dialect is refused before connecting.
-    let result = plan_err(bellows().args([
-        "plan",
+    bellows_plan(&[
         EMAIL_VERIFIED,
         "-d",
         "sqlite://app.db",
         "--dialect",
         "postgres",
-    ]));
-    assert!(
-        result.stderr.contains("contradicts --database"),
-        "{}",
-        result.stderr
-    );
+    ])
+    .code(2)
+    .stderr_has("contradicts --database")
+    .run();
     assert!(!Path::new("app.db").exists());
 }
 
 #[test]
 fn with_database_plan_shows_applied_steps_and_rows_to_touch_and_changes_nothing() {
-    use crate::harness::TestDb;
-    let db = crate::harness::PostgresDb::new();
+    let db = PostgresDb::new();
     db.exec(
         "CREATE TABLE users (id bigint PRIMARY KEY, verified_at timestamptz);
          INSERT INTO users SELECT i, CASE WHEN i % 2 = 0 THEN now() END FROM generate_series(1, 500) i;",
@@ -254,11 +198,7 @@ fn with_database_plan_shows_applied_steps_and_rows_to_touch_and_changes_nothing(
     let plan = plan.to_str().unwrap();
 
     // Before anything is applied: no ledger, and none is created by looking.
-    let json = |args: &[&str]| -> serde_json::Value {
-        let out = run(bellows().arg("plan").args(args).args(["--format", "json"]));
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        serde_json::from_str(&out.stdout).expect("one JSON document")
-    };
+    let json = |args: &[&str]| bellows_plan(args).args(["--format", "json"]).run().json();
     let before = json(&[plan, "-d", &db.url]);
     assert_eq!(before["connected"], true);
     assert_eq!(before["database"]["status"]["ledger"], false);
@@ -270,50 +210,42 @@ fn with_database_plan_shows_applied_steps_and_rows_to_touch_and_changes_nothing(
     assert!(!db.column_exists("users", "email_verified"));
 
     // After expand, and with some rows already filled, the count uses the backfill's `where`.
-    let out = run(bellows().args(["apply", "--to", "expand", "-d", &db.url, plan]));
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    Cli::apply(&db).args(["--to", "expand"]).plan(plan).run();
     db.exec("UPDATE users SET email_verified = true WHERE id <= 100");
     let after = json(&[plan, "-d", &db.url]);
     assert_eq!(after["database"]["backfills"][0]["rows"], 400, "{after:#}");
-    let human = plan_ok(&[plan, "-d", &db.url]);
-    assert!(
-        human.contains("expand 1 add_column users.email_verified: applied"),
-        "{human}"
-    );
-    assert!(
-        human.contains("backfill 1 backfill users.email_verified: pending"),
-        "{human}"
-    );
-    assert!(human.contains("400 rows to touch"), "{human}");
+    bellows_plan(&[plan, "-d", &db.url])
+        .stdout_has("expand 1 add_column users.email_verified: applied")
+        .stdout_has("backfill 1 backfill users.email_verified: pending")
+        .stdout_has("400 rows to touch")
+        .run();
     assert_eq!(
         db.ledger_states("users_email_verified")[0],
         "expand/0=applied"
     );
 
     // An unreachable --database is an error that says how to get a plain dry run.
-    let out = run(bellows().args(["plan", plan, "-d", "postgres://nobody@127.0.0.1:1/x"]));
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("drop --database"), "{}", out.stderr);
+    bellows_plan(&[plan, "-d", "postgres://nobody@127.0.0.1:1/x"])
+        .code(1)
+        .stderr_has("drop --database")
+        .run();
 }
 
 #[test]
 fn an_unknown_url_scheme_is_exit_2_without_showing_the_url() {
-    let result =
-        plan_err(bellows().args(["plan", EMAIL_VERIFIED, "-d", "mysql://root:hunter2@db/app"]));
-    assert!(result.stderr.contains("`mysql:`"), "{}", result.stderr);
-    assert!(!result.stderr.contains("hunter2"), "{}", result.stderr);
+    bellows_plan(&[EMAIL_VERIFIED, "-d", "mysql://root:hunter2@db/app"])
+        .code(2)
+        .stderr_has("`mysql:`")
+        .stderr_lacks("hunter2")
+        .run();
 }
 
 #[test]
 fn a_missing_file_is_exit_2() {
-    let result = plan_err(bellows().args(["plan", "tests/plans/ok/does_not_exist.toml"]));
-    assert!(
-        result
-            .stderr
-            .contains("cannot read plan file tests/plans/ok/does_not_exist.toml"),
-        "{}",
-        result.stderr
-    );
+    bellows_plan(&["tests/plans/ok/does_not_exist.toml"])
+        .code(2)
+        .stderr_has("cannot read plan file tests/plans/ok/does_not_exist.toml")
+        .run();
 }
 
 #[test]
@@ -321,15 +253,15 @@ fn colour_only_when_asked_and_never_with_no_color() {
     let plain = plan_ok(&[EMAIL_VERIFIED]);
     assert!(!plain.contains('\u{1b}'), "colour in a pipe");
 
-    let coloured = run(bellows()
+    let coloured = bellows_plan(&[EMAIL_VERIFIED])
         .env("CLICOLOR_FORCE", "1")
-        .args(["plan", EMAIL_VERIFIED]));
-    assert!(coloured.stdout.contains("\u{1b}["), "no colour when forced");
+        .stdout_has("\u{1b}[")
+        .run();
     assert_eq!(console::strip_ansi_codes(&coloured.stdout), plain);
 
-    let no_color = run(bellows()
+    bellows_plan(&[EMAIL_VERIFIED])
         .env("CLICOLOR_FORCE", "1")
         .env("NO_COLOR", "1")
-        .args(["plan", EMAIL_VERIFIED]));
-    assert_eq!(no_color.stdout, plain, "NO_COLOR must win");
+        .stdout_is(&plain)
+        .run();
 }

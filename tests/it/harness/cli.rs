@@ -304,14 +304,6 @@ pub fn bellows_std() -> std::process::Command {
     cmd
 }
 
-/// The `bellows` binary as an `assert_cmd` command in the clean environment, run from the
-/// crate root, for the few tests that need more than `Cli` offers.
-pub fn bellows() -> assert_cmd::Command {
-    let mut cmd = bellows_std();
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    assert_cmd::Command::from_std(cmd)
-}
-
 /// stdout and stderr of a finished process, for assertion messages.
 pub fn output_text(output: &std::process::Output) -> String {
     format!(

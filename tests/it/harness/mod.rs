@@ -1,7 +1,10 @@
 //! The test harness every module of the `it` binary uses: the `bellows` command builder
-//! ([`Cli`]), scratch databases behind one trait ([`TestDb`]: PostgreSQL and SQLite), the one
-//! seeder, the recording reporter, plan files in temporary directories, the transcript filters,
-//! and [`backend_test!`], which runs one test body against every backend.
+//! ([`Cli`], run to the end or `spawn`ed in the background as a [`running::Running`] to signal,
+//! kill or wait for), scratch databases behind one trait ([`TestDb`]: PostgreSQL and SQLite,
+//! blocking, with a [`Session`] for one kept connection and waits for what a run does: the run
+//! lock held, rows done), the one seeder, the recording reporter, plan files in temporary
+//! directories, the transcript filters, and [`backend_test!`], which runs one test body against
+//! every backend.
 
 #![allow(dead_code)]
 
@@ -17,7 +20,7 @@ pub mod seed;
 pub mod transcript;
 pub mod wait;
 
-pub use cli::{bellows, bellows_std, output_text, Cli, Output};
+pub use cli::{output_text, Cli, Output};
 pub use db::{runtime, PostgresDb, Session, SqliteDb, TestDb};
 pub use plans::{check_err, check_ok, fixtures, rendered, stem, Plans};
 pub use record::Recorder;
