@@ -11,9 +11,13 @@ pub struct Rng {
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        // NOTE: xorshift never leaves the all-zero state; mix the seed so 0 works too.
+        // NOTE: xorshift never leaves the all-zero state; one splitmix64 step spreads the seed
+        // (neighbouring seeds give unrelated sequences) and `| 1` keeps it off zero.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         Rng {
-            state: (seed ^ 0x9E37_79B9_7F4A_7C15) | 1,
+            state: (z ^ (z >> 31)) | 1,
         }
     }
 
