@@ -4,7 +4,7 @@
 //! (the server refuses to run as root).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use super::db::Server;
 
@@ -84,7 +84,16 @@ impl Cluster {
         let bin = bin_dir().ok_or("no pg_ctl")?;
         self.run(
             &bin.join("pg_ctl"),
-            &["-D", &self.data(), "-m", "immediate", "-w", "restart"],
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                &self.log(),
+                "-m",
+                "immediate",
+                "-w",
+                "restart",
+            ],
         )
     }
 
@@ -105,21 +114,25 @@ impl Cluster {
         } else {
             Command::new(program)
         };
-        let output = command
+        // NOTE: no pipes: the server started by `pg_ctl` inherits them and would keep them
+        // open, so waiting for their end would wait for the server to stop. Its output goes to
+        // the log file (`-l`).
+        let status = command
             .args(args)
             .current_dir(self.dir.path())
-            .output()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
             .map_err(|e| format!("{}: {e}", program.display()))?;
-        if output.status.success() {
+        if status.success() {
             return Ok(());
         }
         let log = std::fs::read_to_string(self.log()).unwrap_or_default();
         Err(format!(
-            "{} {}: {}\n{}\n--- server log\n{log}",
+            "{} {} failed ({status})\n--- server log\n{log}",
             program.display(),
             args.join(" "),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
         ))
     }
 }
