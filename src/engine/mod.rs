@@ -15,6 +15,7 @@ pub mod error;
 pub mod ledger;
 pub mod postgres;
 pub mod preview;
+pub mod recovery;
 pub mod reporter;
 mod retry;
 pub mod retry_policy;

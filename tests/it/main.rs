@@ -22,6 +22,7 @@ mod engine_sqlite;
 mod engine_throttle;
 mod engine_transcripts;
 mod examples;
+mod faults;
 mod fixtures;
 mod logging;
 mod new;
