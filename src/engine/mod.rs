@@ -15,7 +15,6 @@ pub mod error;
 pub mod ledger;
 pub mod postgres;
 pub mod preview;
-pub mod recovery;
 pub mod reporter;
 mod retry;
 pub mod retry_policy;

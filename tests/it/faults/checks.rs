@@ -65,7 +65,7 @@ pub fn schema_is(db: &Db, expected: &str, what: &str) -> Vec<String> {
 
 /// `bellows status` names the plan with `state` (`applied`, `rolled_back`).
 pub fn status_is(db: &Db, plan: &std::path::Path, state: &str) -> Vec<String> {
-    let output = crate::common::bellows_std()
+    let output = crate::harness::bellows_std()
         .args(["status", "--format", "json", "-d"])
         .arg(db.url())
         .arg(plan)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Row};
 
-use crate::common::runtime;
+use crate::harness::runtime;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -22,7 +22,7 @@ impl Server {
     /// The server of the other integration tests (`TEST_DATABASE_URL`, `DATABASE_URL`, or the
     /// local one), without its database.
     pub fn shared() -> Server {
-        let url = crate::common::server_url();
+        let url = crate::harness::db::server_url();
         let url = url.split('?').next().unwrap_or(&url).to_string();
         let scheme_end = url.find("://").map(|i| i + 3).unwrap_or(0);
         let base = match url[scheme_end..].find('/') {

@@ -355,7 +355,7 @@ struct Ended {
 impl Run {
     fn start(command: Command, url: &str, plan: &Path) -> Run {
         use std::io::BufRead;
-        let mut child = crate::common::bellows_std()
+        let mut child = crate::harness::bellows_std()
             .args(command.args())
             .arg("-d")
             .arg(url)

@@ -150,7 +150,7 @@ impl WriteLoad {
         let handle = {
             let (stop, writes) = (stop.clone(), writes.clone());
             std::thread::spawn(move || {
-                crate::common::runtime().block_on(write_loop(&url, seed, &stop, &writes))
+                crate::harness::runtime().block_on(write_loop(&url, seed, &stop, &writes))
             })
         };
         WriteLoad {

@@ -6,7 +6,7 @@ mod postgres;
 mod sqlite;
 
 pub use bellows::dialect::DialectKind;
-pub use postgres::{with_database, PostgresDb};
+pub use postgres::{server_url, with_database, PostgresDb};
 pub use sqlite::SqliteDb;
 
 /// A database of one test's own, removed when the value is dropped.

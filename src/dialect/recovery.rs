@@ -1,7 +1,7 @@
 //! Recognising a statement that may already have run: given the object a statement creates or
 //! drops and what the catalog shows under that name, decide whether to run it, skip it, drop an
 //! INVALID leftover first, or stop with both definitions. Pure: the catalog is read by the
-//! backend (with the queries in [`catalog`]), the decision is made here.
+//! backend (PostgreSQL: `engine/postgres/objects.rs`), the decision is made here.
 //!
 //! A statement that cannot share a transaction with its ledger record (`CREATE INDEX
 //! CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, each statement of an undo) may have taken effect in
@@ -431,53 +431,6 @@ fn last_name_part(tokens: &[Token], i: &mut usize) -> Option<String> {
         }
         *i += 1;
     }
-}
-
-/// The PostgreSQL catalog queries a backend runs to fill in a [`Found`]: each returns no row
-/// when the object is absent, else `(definition text, valid boolean)`.
-pub mod catalog {
-    /// `$1`: the index name as SQL (quoted, schema-qualified as needed), for `to_regclass`.
-    pub const INDEX: &str = "SELECT pg_get_indexdef(i.indexrelid), i.indisvalid AND i.indisready
-  FROM pg_index i
- WHERE i.indexrelid = to_regclass($1)";
-
-    /// `$1`: the table as SQL, for `to_regclass`; `$2`: the constraint name, unquoted.
-    /// `pg_get_constraintdef` ends in ` NOT VALID` for a constraint not yet validated.
-    pub const CONSTRAINT: &str = "SELECT pg_get_constraintdef(c.oid), c.convalidated
-  FROM pg_constraint c
- WHERE c.conrelid = to_regclass($1) AND c.conname = $2";
-
-    /// `$1`: the table as SQL, for `to_regclass`; `$2`: the trigger name, unquoted.
-    pub const TRIGGER: &str = "SELECT pg_get_triggerdef(t.oid), true
-  FROM pg_trigger t
- WHERE t.tgrelid = to_regclass($1) AND t.tgname = $2 AND NOT t.tgisinternal";
-
-    /// `$1`: the function as SQL with its argument types (`public.bellows_sync_orders_total()`).
-    /// `CREATE OR REPLACE FUNCTION` can run twice; this is for comparing the ledger with the
-    /// catalog, not for deciding whether to run.
-    pub const FUNCTION: &str = "SELECT pg_get_functiondef(p.oid), true
-  FROM pg_proc p
- WHERE p.oid = to_regprocedure($1)";
-
-    /// Every leftover of an interrupted run in the current database: INVALID indexes,
-    /// constraints not validated, and bellows' own triggers, functions and helper checks
-    /// (`bellows_…` names). One row per object: `(kind, name, detail)`.
-    pub const LEFTOVERS: &str = "SELECT 'index', i.indexrelid::regclass::text, 'INVALID'
-  FROM pg_index i WHERE NOT i.indisvalid
-UNION ALL
-SELECT 'constraint', c.conrelid::regclass::text || '.' || c.conname,
-       CASE WHEN c.convalidated THEN 'bellows helper' ELSE 'NOT VALID' END
-  FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
- WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND (NOT c.convalidated OR c.conname LIKE 'bellows\\_%')
-UNION ALL
-SELECT 'trigger', t.tgrelid::regclass::text || '.' || t.tgname, 'bellows trigger'
-  FROM pg_trigger t WHERE NOT t.tgisinternal AND t.tgname LIKE 'bellows\\_%'
-UNION ALL
-SELECT 'function', p.oid::regprocedure::text, 'bellows function'
-  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
- WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'bellows')
-   AND p.proname LIKE 'bellows\\_%'";
 }
 
 #[cfg(test)]
