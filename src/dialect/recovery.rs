@@ -212,6 +212,42 @@ pub fn object_of(sql: &str) -> Option<PlannedObject> {
         .or_else(|| trigger_of(sql))
 }
 
+/// The object a dropping statement removes: `DROP INDEX [CONCURRENTLY] [IF EXISTS] name`,
+/// `DROP TRIGGER [IF EXISTS] name ON table`, `ALTER TABLE table DROP CONSTRAINT [IF EXISTS]
+/// name`; `None` for any other statement.
+pub fn dropped_by(sql: &str) -> Option<PlannedObject> {
+    let words = tokens(sql);
+    let mut i = 0;
+    let kind = if skip_word(&words, &mut i, "drop") {
+        if skip_word(&words, &mut i, "index") {
+            skip_word(&words, &mut i, "concurrently");
+            ObjectKind::Index
+        } else {
+            expect_word(&words, &mut i, "trigger")?;
+            ObjectKind::Trigger
+        }
+    } else {
+        expect_word(&words, &mut i, "alter")?;
+        expect_word(&words, &mut i, "table")?;
+        i = words
+            .windows(2)
+            .position(|w| is_word(&w[0], "drop") && is_word(&w[1], "constraint"))?
+            + 2;
+        ObjectKind::Constraint
+    };
+    if skip_word(&words, &mut i, "if") {
+        expect_word(&words, &mut i, "exists")?;
+    }
+    let name = last_name_part(&words, &mut i)?;
+    Some(PlannedObject {
+        kind,
+        name,
+        definition: String::new(),
+        intent: Intent::Drop,
+        may_be_unvalidated: false,
+    })
+}
+
 // === tokens ======================================================================================
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -613,6 +649,42 @@ mod tests {
         ] {
             assert_eq!(object_of(sql), None, "{sql}");
         }
+    }
+
+    #[test]
+    fn dropping_statements_name_their_object() {
+        let cases = [
+            (
+                "DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"orders_note_idx\"",
+                ObjectKind::Index,
+                "orders_note_idx",
+            ),
+            (
+                "DROP TRIGGER IF EXISTS \"bellows_sync_x\" ON \"orders\"",
+                ObjectKind::Trigger,
+                "bellows_sync_x",
+            ),
+            (
+                "ALTER TABLE \"orders\" DROP CONSTRAINT IF EXISTS \"orders_fk\"",
+                ObjectKind::Constraint,
+                "orders_fk",
+            ),
+            (
+                "ALTER TABLE orders DROP CONSTRAINT orders_fk",
+                ObjectKind::Constraint,
+                "orders_fk",
+            ),
+        ];
+        for (sql, kind, name) in cases {
+            let object = dropped_by(sql).unwrap_or_else(|| panic!("{sql}"));
+            assert_eq!(
+                (object.kind, object.name.as_str(), object.intent),
+                (kind, name, Intent::Drop),
+                "{sql}"
+            );
+        }
+        assert_eq!(dropped_by("ALTER TABLE orders DROP COLUMN note"), None);
+        assert_eq!(dropped_by("DROP FUNCTION IF EXISTS bellows_f()"), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod apply;
 pub mod backend;
 pub mod backfill;
 mod context;
+pub mod doctor;
 pub mod error;
 pub mod ledger;
 pub mod postgres;
@@ -168,6 +169,15 @@ pub async fn preview(
     match dialect_of(url)? {
         DialectKind::Postgres => preview::read::<postgres::PgBackend>(url, plan, backfills).await,
         DialectKind::Sqlite => preview::read::<sqlite::SqliteBackend>(url, plan, backfills).await,
+    }
+}
+
+/// Compares the ledger with the catalog for the given plans (and every plan in the ledger for
+/// interrupted steps), without creating or changing anything.
+pub async fn doctor(url: &str, runs: &[PlanRun]) -> Result<doctor::DoctorReport, EngineError> {
+    match dialect_of(url)? {
+        DialectKind::Postgres => doctor::examine::<postgres::PgBackend>(url, runs).await,
+        DialectKind::Sqlite => doctor::examine::<sqlite::SqliteBackend>(url, runs).await,
     }
 }
 

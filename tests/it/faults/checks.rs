@@ -6,12 +6,46 @@
 use super::db::{diff, Db};
 use super::scenario::ROWS;
 
-/// Leftovers of an interrupted run in the catalog (the engine's own query).
+/// Leftovers of an interrupted run, read from the catalog by the test itself: INVALID indexes,
+/// constraints not validated, bellows triggers, functions and helper checks.
+const LEFTOVERS: &str = "SELECT 'index ' || i.indexrelid::regclass::text || ' INVALID'
+  FROM pg_index i WHERE NOT i.indisvalid
+UNION ALL
+SELECT 'constraint ' || c.conname || ' validated=' || c.convalidated
+  FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+ WHERE n.nspname = 'public' AND (NOT c.convalidated OR c.conname LIKE 'bellows%')
+UNION ALL
+SELECT 'trigger ' || t.tgname FROM pg_trigger t
+ WHERE NOT t.tgisinternal AND t.tgname LIKE 'bellows%'
+UNION ALL
+SELECT 'function ' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = 'public' AND p.proname LIKE 'bellows%'";
+
+/// Leftovers of an interrupted run in the catalog.
 pub fn leftovers(db: &Db) -> Vec<String> {
-    db.rows(bellows::engine::recovery::catalog::LEFTOVERS)
+    db.rows(LEFTOVERS)
         .into_iter()
-        .map(|row| format!("leftover {}", row.replace('|', " ")))
+        .map(|row| format!("leftover {row}"))
         .collect()
+}
+
+/// `bellows doctor` finds no drift between the ledger and the catalog.
+pub fn doctor_is_clean(db: &Db, plan: &std::path::Path) -> Vec<String> {
+    let output = crate::harness::bellows_std()
+        .args(["doctor", "--format", "json", "-d"])
+        .arg(db.url())
+        .arg(plan)
+        .output()
+        .expect("run bellows doctor");
+    if output.status.code() == Some(0) {
+        return Vec::new();
+    }
+    vec![format!(
+        "`bellows doctor` found drift (exit {:?}): {}{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )]
 }
 
 /// Every pre-existing row of `orders` has its `total` written exactly once, to the right value.

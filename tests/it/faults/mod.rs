@@ -271,6 +271,7 @@ fn trial(rig: &Rig, base: &Baseline, number: usize, seed: u64) -> Trial {
         Command::Rollback => ("rolled_back", "the schema before the plan"),
     };
     problems.extend(checks::status_is(&db, &rig.plan(), state));
+    problems.extend(checks::doctor_is_clean(&db, &rig.plan()));
     problems.extend(checks::schema_is(&db, &base.schema, shape));
     Trial {
         number,
