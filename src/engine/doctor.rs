@@ -270,3 +270,130 @@ pub async fn examine<B: Backend>(url: &str, runs: &[PlanRun]) -> Result<DoctorRe
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::dialect::DialectKind;
+    use crate::engine::ledger::{PlanRecord, StepRecord};
+
+    /// Expand: an index; contract: its drop (a `sql` step: a plan cannot build and drop_index
+    /// the same index).
+    const PLAN: &str = r#"
+[[expand]]
+op = "add_index"
+table = "orders"
+columns = ["note"]
+name = "orders_note_idx"
+
+[[contract]]
+op = "sql"
+up = "DROP INDEX orders_note_idx"
+down = "CREATE INDEX orders_note_idx ON orders (note)"
+"#;
+
+    fn run() -> PlanRun {
+        let plan = crate::plan::load::load_str(std::path::Path::new("p.toml"), PLAN)
+            .plan
+            .unwrap();
+        let steps = crate::dialect::plan_steps(&plan, DialectKind::Postgres.dialect()).unwrap();
+        PlanRun {
+            plan,
+            steps,
+            config: Config::defaults(),
+        }
+    }
+
+    fn ledger(run: &PlanRun, states: [StepState; 2]) -> PlanLedger {
+        PlanLedger {
+            plan: PlanRecord {
+                name: "p".into(),
+                checksum: String::new(),
+                path: "p.toml".into(),
+                started_at: None,
+                updated_at: None,
+            },
+            steps: run
+                .steps
+                .iter()
+                .zip(states)
+                .map(|(s, state)| StepRecord {
+                    state,
+                    ..StepRecord::pending(s.phase, s.index, s.op, &s.target)
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether the index should exist, for each pair of step states.
+    #[test]
+    fn the_last_applied_step_decides_whether_an_object_exists() {
+        use StepState::*;
+        let run = run();
+        let cases = [
+            ([Pending, Pending], false),
+            ([Applied, Pending], true),
+            ([Applied, Applied], false),
+            ([RolledBack, Pending], false),
+        ];
+        for (states, present) in cases {
+            let expected = expectations(&run, &ledger(&run, states));
+            assert_eq!(expected.len(), 1, "{states:?}");
+            assert_eq!(expected[0].present, present, "{states:?}");
+        }
+    }
+
+    #[test]
+    fn findings_for_what_the_catalog_shows() {
+        let run = run();
+        let applied = expectations(
+            &run,
+            &ledger(&run, [StepState::Applied, StepState::Pending]),
+        );
+        let present = |valid| Found::Present {
+            definition: "CREATE INDEX orders_note_idx ON public.orders USING btree (note)".into(),
+            valid,
+        };
+        assert_eq!(compare(&applied[0], &present(true)), None);
+        let problem = |found: &Found| compare(&applied[0], found).map(|f| f.problem);
+        assert_eq!(problem(&Found::Absent), Some(Problem::Missing));
+        assert_eq!(problem(&present(false)), Some(Problem::Invalid));
+        let pending = expectations(
+            &run,
+            &ledger(&run, [StepState::Pending, StepState::Pending]),
+        );
+        assert_eq!(compare(&pending[0], &Found::Absent), None);
+        assert_eq!(
+            compare(&pending[0], &present(true)).map(|f| f.problem),
+            Some(Problem::Unexpected)
+        );
+    }
+
+    #[test]
+    fn leftovers_an_applied_step_accounts_for_are_not_reported() {
+        let run = run();
+        let applied = expectations(
+            &run,
+            &ledger(&run, [StepState::Applied, StepState::Pending]),
+        );
+        let leftover = |kind: &str, name: &str, detail: &str| Leftover {
+            kind: kind.into(),
+            name: name.into(),
+            detail: detail.into(),
+        };
+        let found = unaccounted(
+            vec![
+                leftover("index", "orders_note_idx", "INVALID"),
+                leftover("trigger", "orders.\"orders_note_idx\"", "bellows trigger"),
+                leftover("function", "public.bellows_stray()", "bellows function"),
+            ],
+            &applied,
+        );
+        let objects: Vec<&str> = found.iter().map(|f| f.object.as_str()).collect();
+        assert_eq!(
+            objects,
+            ["index orders_note_idx", "function public.bellows_stray()"]
+        );
+    }
+}

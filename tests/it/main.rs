@@ -10,6 +10,7 @@ mod check;
 mod completions;
 mod dialect_sql;
 mod docs;
+mod doctor;
 mod engine_actions;
 mod engine_apply;
 mod engine_backfill;

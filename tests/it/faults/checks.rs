@@ -99,9 +99,26 @@ pub fn schema_is(db: &Db, expected: &str, what: &str) -> Vec<String> {
 
 /// `bellows status` names the plan with `state` (`applied`, `rolled_back`).
 pub fn status_is(db: &Db, plan: &std::path::Path, state: &str) -> Vec<String> {
+    let problems = status_of(&db.url(), plan, state);
+    if problems.is_empty() {
+        return problems;
+    }
+    vec![format!(
+        "{}; ledger: {:?}",
+        problems.join("; "),
+        db.rows(
+            "SELECT phase || '/' || step_index || '=' || state || coalesce(' (' || error || ')', '')
+               FROM bellows.steps WHERE plan = 'faults'
+              ORDER BY array_position(ARRAY['expand','backfill','switch','contract'], phase), step_index"
+        )
+    )]
+}
+
+/// `bellows status` of the database at `url` names plan `faults` with `state`.
+pub fn status_of(url: &str, plan: &std::path::Path, state: &str) -> Vec<String> {
     let output = crate::harness::bellows_std()
         .args(["status", "--format", "json", "-d"])
-        .arg(db.url())
+        .arg(url)
         .arg(plan)
         .output()
         .expect("run bellows status");
@@ -122,12 +139,7 @@ pub fn status_is(db: &Db, plan: &std::path::Path, state: &str) -> Vec<String> {
     match found {
         Some(found) if found == state => Vec::new(),
         found => vec![format!(
-            "`bellows status` says {found:?}, expected {state:?}; ledger: {:?}",
-            db.rows(
-                "SELECT phase || '/' || step_index || '=' || state || coalesce(' (' || error || ')', '')
-                   FROM bellows.steps WHERE plan = 'faults'
-                  ORDER BY array_position(ARRAY['expand','backfill','switch','contract'], phase), step_index"
-            )
+            "`bellows status` says {found:?}, expected {state:?}"
         )],
     }
 }

@@ -57,6 +57,19 @@ pub struct Db {
 
 impl Db {
     pub fn new(server: &Server) -> Db {
+        Db::create(server, "")
+    }
+
+    /// A copy of `template` (which must have no connections): seeding once per test and
+    /// copying per trial keeps a trial short.
+    pub fn copy_of(template: &Db) -> Db {
+        Db::create(
+            &template.server,
+            &format!(" TEMPLATE \"{}\"", template.name),
+        )
+    }
+
+    fn create(server: &Server, template: &str) -> Db {
         let name = format!(
             "bellows_fault_{}_{}",
             std::process::id(),
@@ -67,7 +80,7 @@ impl Db {
             name,
             rt: runtime(),
         };
-        db.admin(&format!("CREATE DATABASE \"{}\"", db.name));
+        db.admin(&format!("CREATE DATABASE \"{}\"{template}", db.name));
         db
     }
 
@@ -163,6 +176,47 @@ impl Db {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+}
+
+/// A transaction on its own connection holding a row lock until [`HeldLock::release`].
+pub struct HeldLock {
+    conn: PgConnection,
+    rt: tokio::runtime::Runtime,
+}
+
+impl HeldLock {
+    /// Starts a transaction with `begin` and runs `select` in it (a `SELECT … FOR UPDATE` locks
+    /// the rows it returns); `None` when it returns no row.
+    pub fn take(db: &Db, begin: &str, select: &str) -> Option<HeldLock> {
+        let rt = runtime();
+        let mut conn = rt
+            .block_on(connect_patiently(&db.url()))
+            .unwrap_or_else(|e| panic!("connect to {}: {e}", db.url()));
+        rt.block_on(sqlx::raw_sql(begin).execute(&mut conn))
+            .expect("BEGIN");
+        let rows = rt
+            .block_on(sqlx::query(select).fetch_all(&mut conn))
+            .unwrap_or_else(|e| panic!("{select}: {e}"));
+        if rows.is_empty() {
+            let _ = rt.block_on(conn.close());
+            return None;
+        }
+        Some(HeldLock { conn, rt })
+    }
+
+    /// A query's single text value, read inside the lock's transaction.
+    pub fn text(&mut self, sql: &str) -> Option<String> {
+        self.rt
+            .block_on(sqlx::query_scalar::<_, Option<String>>(sql).fetch_one(&mut self.conn))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub fn release(mut self) {
+        let _ = self
+            .rt
+            .block_on(sqlx::raw_sql("COMMIT").execute(&mut self.conn));
+        let _ = self.rt.block_on(self.conn.close());
     }
 }
 

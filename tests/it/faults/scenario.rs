@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use super::db::{connect_patiently, Db};
 
-/// Rows in `orders` before the plan: large enough that the backfill takes a good part of a
-/// run, small enough that a trial takes 1–3 s.
-pub const ROWS: i64 = 20_000;
+/// Rows in `orders` before the plan: enough for a dozen backfill batches, few enough that a
+/// trial takes about a second.
+pub const ROWS: i64 = 4_000;
 
 /// Rows the write load inserts use this tenant, so they are told apart from the pre-existing
 /// rows (tenants 0–6).
@@ -92,7 +92,7 @@ reverse = { column = "total_amount", from = "CAST(round(total * 100) AS integer)
 table = "orders"
 set = { total = "total_amount / 100.0" }
 where = "total IS NULL"
-batch_size = 500
+batch_size = 300
 
 [[switch]]
 op = "set_default"
