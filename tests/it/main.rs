@@ -28,5 +28,6 @@ mod fixtures;
 mod logging;
 mod new;
 mod plan_cli;
+mod recovery;
 mod schema;
 mod sql_snapshots;
