@@ -40,6 +40,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Undo applied steps in reverse order.
     Rollback(RollbackArgs),
+    /// Compare the ledger with the catalog and report any drift (exit 1 when there is some).
+    Doctor(DoctorArgs),
     /// Create a SQLite demo database and run an example plan through all four phases.
     Demo(DemoArgs),
     /// Print the JSON Schema of the plan file.
@@ -184,6 +186,17 @@ pub struct ApplyArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Plan files or directories; without any, every plan in the ledger.
+    pub plans: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Plan files or directories whose objects to check; without any, only interrupted steps
+    /// and leftovers are looked for.
     pub plans: Vec<PathBuf>,
     #[command(flatten)]
     pub db: DatabaseArgs,

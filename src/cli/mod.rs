@@ -5,6 +5,7 @@ pub mod args;
 pub mod check;
 pub mod completions;
 pub mod demo;
+pub mod doctor;
 pub mod new;
 pub mod out;
 pub mod plan;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Apply(args) => apply::run(args),
         Command::Status(args) => status::run(args),
         Command::Rollback(args) => rollback::run(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Schema => schema::run(),
         Command::Completions { shell } => completions::run(shell),

@@ -5,6 +5,7 @@
 pub mod common;
 pub mod planned;
 pub mod postgres;
+pub mod recovery;
 pub mod sqlite;
 
 use std::fmt;

@@ -142,7 +142,7 @@ pub(crate) fn pending_phases(run: &PlanRun, ledger: &PlanLedger, to: Option<Phas
                 s.phase == *phase
                     && ledger
                         .step(s.phase, s.index)
-                        .is_none_or(|r| r.state != StepState::Applied)
+                        .is_none_or(|r| r.state != StepState::Applied || r.is_being_undone())
             })
         })
         .collect()
@@ -311,6 +311,7 @@ async fn apply_phase<B: Backend>(
 ) -> Result<(), EngineError> {
     let plan = &run.plan.name;
     let started = Instant::now();
+    finish_interrupted_undo(backend, run, ledger, phase, options, reporter).await?;
     let pending: Vec<&PlannedStep> = run
         .steps
         .iter()
@@ -346,6 +347,47 @@ async fn apply_phase<B: Backend>(
         phase,
         duration: started.elapsed(),
     });
+    Ok(())
+}
+
+/// Finishes the undo an interrupted run began in `phase` (a compensation, a failed step's
+/// cleanup, or a rollback), last step first, so the phase is applied again from a known state.
+async fn finish_interrupted_undo<B: Backend>(
+    backend: &mut B,
+    run: &PlanRun,
+    ledger: &mut PlanLedger,
+    phase: Phase,
+    options: &ApplyOptions,
+    reporter: &dyn Reporter,
+) -> Result<(), EngineError> {
+    let steps: Vec<&PlannedStep> = run
+        .steps
+        .iter()
+        .filter(|s| s.phase == phase)
+        .filter(|s| {
+            ledger
+                .step(s.phase, s.index)
+                .is_some_and(|r| r.is_being_undone())
+        })
+        .rev()
+        .collect();
+    if !steps.is_empty() {
+        reporter.report(Event::Notice {
+            message: format!(
+                "finishing the undo of {} step(s) of the {phase} phase that an interrupted run began",
+                steps.len()
+            ),
+        });
+    }
+    for planned in steps {
+        let context = ctx(run, planned, reporter, &options.stop);
+        if record_mut(ledger, planned).state == StepState::Failed {
+            let error = StepError::new(ErrorKind::Failed, "interrupted cleanup");
+            clean_up_after(backend, &context, ledger, planned, &error).await;
+        } else if let Some(problem) = compensate_step(backend, &context, ledger, planned).await {
+            return Err(EngineError::StepFailed { message: problem });
+        }
+    }
     Ok(())
 }
 
@@ -512,11 +554,14 @@ async fn clean_up_after<B: Backend>(
     failed: &PlannedStep,
     error: &StepError,
 ) {
-    let record = record_mut(ledger, failed).clone();
-    if record.actions_done == 0 && !error.left_something {
+    let record = record_mut(ledger, failed);
+    if record.actions_done == 0 && !error.left_something && !record.is_being_undone() {
         return;
     }
-    if let Err(cleanup) = step::undo(backend, context, failed, &record).await {
+    let outcome = step::undo(backend, context, failed, record).await;
+    record.cleaned_up();
+    let _ = backend.save_step(&context.step.plan, record).await;
+    if let Err(cleanup) = outcome {
         context.reporter.report(Event::Notice {
             message: format!(
                 "cleaning up after {} did not complete: {} (it may have left nothing behind)",
@@ -574,9 +619,8 @@ async fn compensate_step<B: Backend>(
 ) -> Option<String> {
     let plan = &context.step.plan;
     let started = Instant::now();
-    let snapshot = record_mut(ledger, planned).clone();
     let record = record_mut(ledger, planned);
-    match step::undo(backend, context, planned, &snapshot).await {
+    match step::undo(backend, context, planned, record).await {
         Ok(()) => {
             record.compensated();
             let saved = backend.save_step(plan, record).await;

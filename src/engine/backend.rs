@@ -8,11 +8,12 @@
 use std::time::Duration;
 
 use crate::dialect::planned::{Capture, GuardQuery, Statement, TableRebuild};
+use crate::dialect::recovery::{Found, PlannedObject};
 use crate::dialect::DialectKind;
 use crate::vocab::{Phase, TableName};
 
 use super::error::EngineError;
-use super::ledger::{PlanLedger, PlanRecord, StepKey, StepRecord};
+use super::ledger::{Mark, PlanLedger, PlanRecord, StepKey, StepRecord};
 use super::reporter::{AutovacuumKind, Blocker};
 
 /// Timeouts for one attempt of one statement, already resolved from the lock policy and the
@@ -193,8 +194,8 @@ pub trait StatementRunner {
     /// One attempt of one statement under `limits`.
     ///
     /// `statement.transaction == true`: in its own transaction, with the limits set locally
-    /// on the same connection (`SET LOCAL`), and — when `mark` is given — the step's
-    /// `actions_done` written in that same transaction. `false`: sent alone, outside any
+    /// on the same connection (`SET LOCAL`), and — when `mark` is given — the step's counter
+    /// (`actions_done` or `undo_done`) written in that same transaction. `false`: sent alone, outside any
     /// transaction, with session-level limits.
     ///
     /// While it waits for a lock, the backend reports who blocks it through `notice` (PostgreSQL:
@@ -203,7 +204,7 @@ pub trait StatementRunner {
         &mut self,
         statement: &Statement,
         limits: Limits,
-        mark: Option<(StepKey<'_>, usize)>,
+        mark: Option<Mark<'_>>,
         notice: &dyn Fn(WaitNotice),
     ) -> Result<(), AttemptError>;
 
@@ -240,7 +241,7 @@ pub trait StatementRunner {
         rebuild: &TableRebuild,
         saved_definition: Option<&str>,
         limits: Limits,
-        mark: Option<(StepKey<'_>, usize)>,
+        mark: Option<Mark<'_>>,
     ) -> Result<(), AttemptError>;
 }
 
@@ -255,6 +256,29 @@ pub trait Catalog {
 
     /// Rows in `table` estimated from statistics (cheap), for progress; `None` when unknown.
     async fn estimate_rows(&mut self, table: &TableName) -> Result<Option<u64>, EngineError>;
+
+    /// What the catalog holds under the name of `object` (an object on `table`): nothing, or
+    /// the server's own definition of it and whether it is valid.
+    async fn find_object(
+        &mut self,
+        object: &PlannedObject,
+        table: Option<&TableName>,
+    ) -> Result<Found, EngineError>;
+
+    /// What interrupted runs can leave behind anywhere in the database: INVALID indexes,
+    /// constraints not validated, bellows' own triggers, functions and helper checks.
+    async fn leftovers(&mut self) -> Result<Vec<Leftover>, EngineError>;
+}
+
+/// One object in the catalog that an interrupted run may have left.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Leftover {
+    /// `index`, `constraint`, `trigger` or `function`.
+    pub kind: String,
+    /// As the database names it (`orders_note_idx`, `orders.bellows_sync_note`).
+    pub name: String,
+    /// Why it is listed (`INVALID`, `NOT VALID`, `bellows trigger`, …).
+    pub detail: String,
 }
 
 /// Backfill batches.

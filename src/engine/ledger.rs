@@ -96,6 +96,9 @@ pub struct StepRecord {
     pub rows_done: u64,
     /// How many of the step's actions have completed (an interrupted step resumes after them).
     pub actions_done: usize,
+    /// While the step is being undone: how many of its undo actions have completed (an
+    /// interrupted undo resumes after them). `None` when no undo is under way.
+    pub undo_done: Option<usize>,
 }
 
 impl StepRecord {
@@ -113,6 +116,7 @@ impl StepRecord {
             checkpoint: None,
             rows_done: 0,
             actions_done: 0,
+            undo_done: None,
         }
     }
 
@@ -132,11 +136,32 @@ impl StepRecord {
         self.started_at = now();
         self.finished_at = None;
         self.error = None;
+        self.undo_done = None;
     }
 
     /// Action `done` (1-based) of the step completed.
     pub fn action_done(&mut self, done: usize) {
         self.actions_done = done;
+    }
+
+    /// Its undo begins, or resumes after the undo actions an interrupted run completed.
+    pub fn undo_started(&mut self) {
+        self.undo_done.get_or_insert(0);
+    }
+
+    /// Undo action `done` (1-based) of the step completed.
+    pub fn undo_action_done(&mut self, done: usize) {
+        self.undo_done = Some(done);
+    }
+
+    /// Whether an undo of the step began and did not finish.
+    pub fn is_being_undone(&self) -> bool {
+        self.undo_done.is_some()
+    }
+
+    /// The best-effort cleanup of a failed step ended, done or given up; the step stays failed.
+    pub fn cleaned_up(&mut self) {
+        self.undo_done = None;
     }
 
     /// A backfill batch walked `scanned` rows, up to `last_key`.
@@ -183,6 +208,7 @@ impl StepRecord {
         self.state = StepState::RolledBack;
         self.finished_at = now();
         self.actions_done = 0;
+        self.undo_done = None;
     }
 
     /// Undone by `rollback`: nothing of the apply is kept.
@@ -194,6 +220,7 @@ impl StepRecord {
         self.checkpoint = None;
         self.rows_done = 0;
         self.captures.clear();
+        self.undo_done = None;
     }
 
     /// Its undo failed (`what`: "compensation" or "rollback"); the step stays as it was.
@@ -239,6 +266,34 @@ pub struct StepKey<'a> {
     pub plan: &'a str,
     pub phase: Phase,
     pub index: usize,
+}
+
+/// Which of a step's counters a statement's own transaction advances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// `actions_done`: the step's actions, applying it.
+    Actions,
+    /// `undo_done`: its undo actions, undoing it.
+    Undo,
+}
+
+impl Progress {
+    /// The ledger column that holds the counter.
+    pub fn column(self) -> &'static str {
+        match self {
+            Progress::Actions => "actions_done",
+            Progress::Undo => "undo_done",
+        }
+    }
+}
+
+/// A ledger write that travels inside a statement's own transaction: `done` actions (or undo
+/// actions) of `step` have completed once it commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark<'a> {
+    pub step: StepKey<'a>,
+    pub progress: Progress,
+    pub done: usize,
 }
 
 /// Serde helper: times as RFC 3339 (`2026-05-01T10:00:00Z`).
@@ -332,6 +387,31 @@ mod tests {
         assert!(record.captures.is_empty() && record.error.is_none());
         record.undo_failed("rollback", "no");
         assert_eq!(record.error.as_deref(), Some("rollback failed: no"));
+    }
+
+    #[test]
+    fn an_undo_resumes_after_its_completed_actions_and_ends_with_the_step() {
+        let mut record = StepRecord::pending(Phase::Contract, 0, "drop_index", "orders_idx");
+        record.start(false);
+        record.applied();
+        assert!(!record.is_being_undone());
+        record.undo_started();
+        assert_eq!(record.undo_done, Some(0));
+        record.undo_action_done(2);
+        record.undo_started();
+        assert_eq!(
+            record.undo_done,
+            Some(2),
+            "a resumed undo keeps its progress"
+        );
+        record.rolled_back();
+        assert_eq!(record.undo_done, None);
+        record.undo_started();
+        record.compensated();
+        assert_eq!(record.undo_done, None);
+        record.undo_started();
+        record.start(false);
+        assert_eq!(record.undo_done, None, "a fresh start forgets an old undo");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod apply;
 pub mod backend;
 pub mod backfill;
 mod context;
+pub mod doctor;
 pub mod error;
 pub mod failure;
 pub mod ledger;
@@ -170,6 +171,15 @@ pub async fn preview(
     backfills: &[crate::dialect::planned::BackfillPlan],
 ) -> Result<preview::Preview, EngineError> {
     with_backend!(url, B => preview::read::<B>(url, plan, backfills).await)
+}
+
+/// Compares the ledger with the catalog for the given plans (and every plan in the ledger for
+/// interrupted steps), without creating or changing anything.
+pub async fn doctor(url: &str, runs: &[PlanRun]) -> Result<doctor::DoctorReport, EngineError> {
+    match dialect_of(url)? {
+        DialectKind::Postgres => doctor::examine::<postgres::PgBackend>(url, runs).await,
+        DialectKind::Sqlite => doctor::examine::<sqlite::SqliteBackend>(url, runs).await,
+    }
 }
 
 /// Reads the ledger (without creating it) and merges it with the given plan files.

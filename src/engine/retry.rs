@@ -4,13 +4,16 @@
 
 use std::time::Duration;
 
-use super::backend::{AttemptError, Limits, StatementRunner, WaitNotice};
+use super::backend::{AttemptError, Catalog, Limits, StatementRunner, WaitNotice};
 use super::context::{StepContext, StepError};
+use super::error::EngineError;
+use super::ledger::{Mark, Progress};
 use super::reporter::{describe_blockers, Blocker, Event};
 use super::retry_policy::{self, RetryDecision};
 use super::ErrorKind;
 use crate::config::Config;
 use crate::dialect::planned::{LockPolicy, Special, Statement, TableRebuild};
+use crate::dialect::recovery::{self, Decision, ObjectKind};
 
 /// The limits of one attempt of a statement with `policy`.
 pub fn limits_for(policy: LockPolicy, config: &Config) -> Limits {
@@ -53,14 +56,42 @@ impl Attempt<'_> {
     }
 }
 
+/// Where an attempt stands in its step: applying it (action `done`, 1-based) or undoing it
+/// (undo action `done`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub progress: Progress,
+    pub done: usize,
+}
+
+impl Position {
+    pub fn action(done: usize) -> Position {
+        Position {
+            progress: Progress::Actions,
+            done,
+        }
+    }
+
+    pub fn undo(done: usize) -> Position {
+        Position {
+            progress: Progress::Undo,
+            done,
+        }
+    }
+}
+
 /// Runs `attempt` until it succeeds, fails for good, or `lock_retries` attempts ran out; when
 /// to try again is [`retry_policy::next`]'s decision.
-/// `mark`: the step's `actions_done` to record in the statement's own transaction.
-pub async fn run<B: StatementRunner>(
+///
+/// `at`: the step counter the attempt advances. A statement in a transaction records it in that
+/// same transaction; one that cannot (outside a transaction), and every undo statement, is first
+/// looked up in the catalog ([`recognise`]) so one an interrupted run already did is not run
+/// twice.
+pub async fn run<B: StatementRunner + Catalog>(
     backend: &mut B,
     ctx: &StepContext<'_>,
     attempt_of: Attempt<'_>,
-    mark: Option<usize>,
+    at: Position,
 ) -> Result<(), StepError> {
     let config = ctx.config;
     let attempts = config.lock_retries.max(1);
@@ -73,7 +104,7 @@ pub async fn run<B: StatementRunner>(
         if let Some(wait) = lock_timeout.take() {
             limits.lock_timeout = Some(wait);
         }
-        let error = match once(backend, ctx, &attempt_of, attempt, limits, mark).await {
+        let error = match once(backend, ctx, &attempt_of, attempt, limits, at).await {
             Ok(()) => return Ok(()),
             Err(error) => error,
         };
@@ -123,15 +154,15 @@ pub async fn run<B: StatementRunner>(
     Err(given_up(&attempt_of, error, table, &last_blockers, config))
 }
 
-/// One attempt: drops an INVALID index a failed concurrent build left, reports the statement
-/// on its first attempt, and runs it.
-async fn once<B: StatementRunner>(
+/// One attempt: skips a statement the catalog shows done (dropping an INVALID leftover of a
+/// failed concurrent build first), reports the statement on its first attempt, and runs it.
+async fn once<B: StatementRunner + Catalog>(
     backend: &mut B,
     ctx: &StepContext<'_>,
     attempt_of: &Attempt<'_>,
     attempt: u32,
     limits: Limits,
-    mark: Option<usize>,
+    at: Position,
 ) -> Result<(), AttemptError> {
     let attempts = ctx.config.lock_retries.max(1);
     let table = attempt_of.table();
@@ -152,10 +183,17 @@ async fn once<B: StatementRunner>(
             })
         }
     };
-    let mark = mark.map(|done| (ctx.key(), done));
+    let mark = Mark {
+        step: ctx.key(),
+        progress: at.progress,
+        done: at.done,
+    };
     match attempt_of {
         Attempt::Statement(statement) => {
-            drop_invalid_index(backend, ctx, statement).await?;
+            if recognise(backend, ctx, statement, at.progress).await? == Recognised::Done {
+                return Ok(());
+            }
+            let mark = statement.transaction.then_some(mark);
             if attempt == 1 {
                 ctx.reporter.report(Event::StatementStarted {
                     step: ctx.step.clone(),
@@ -164,12 +202,78 @@ async fn once<B: StatementRunner>(
             }
             backend.execute(statement, limits, mark, &notice).await
         }
-        Attempt::Rebuild(rebuild, saved) => backend.rebuild(rebuild, *saved, limits, mark).await,
+        Attempt::Rebuild(rebuild, saved) => {
+            backend.rebuild(rebuild, *saved, limits, Some(mark)).await
+        }
     }
 }
 
-/// Before each attempt of a `CREATE INDEX CONCURRENTLY`: drops the INVALID index an earlier
-/// failed attempt left behind.
+/// Whether a statement still has to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recognised {
+    Run,
+    Done,
+}
+
+/// Before each attempt of a statement that cannot carry its ledger mark (outside a transaction)
+/// or undoes a step: looks up the object it creates in the catalog. The planned definition
+/// already there counts as done; an INVALID index of an interrupted build is dropped and the
+/// statement runs; a different definition under the name stops the step, naming both.
+async fn recognise<B: StatementRunner + Catalog>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    statement: &Statement,
+    progress: Progress,
+) -> Result<Recognised, AttemptError> {
+    if statement.transaction && progress == Progress::Actions {
+        return Ok(Recognised::Run);
+    }
+    let Some(object) = recovery::object_of(&statement.sql) else {
+        return Ok(Recognised::Run);
+    };
+    let found = backend
+        .find_object(&object, statement.table.as_ref())
+        .await?;
+    match recovery::decide(&object, &found) {
+        Decision::Run => Ok(Recognised::Run),
+        Decision::AlreadyDone => {
+            ctx.reporter.report(Event::Notice {
+                message: format!(
+                    "{}: {} {} already exists as planned (an interrupted run made it); not run again",
+                    ctx.describe(),
+                    object.kind.as_str(),
+                    object.name
+                ),
+            });
+            Ok(Recognised::Done)
+        }
+        Decision::DropInvalidThenRun if object.kind == ObjectKind::Index => {
+            drop_invalid_index(backend, ctx, statement).await?;
+            Ok(Recognised::Run)
+        }
+        Decision::DropInvalidThenRun => Err(AttemptError::Engine(EngineError::refused(
+            super::ErrorKind::Failed,
+            format!(
+                "{} {} exists but is not validated, while the step makes it validated; \
+                 validate or drop it by hand, then run again",
+                object.kind.as_str(),
+                object.name
+            ),
+        ))),
+        Decision::Conflict { planned, found } => Err(AttemptError::Engine(EngineError::refused(
+            super::ErrorKind::Failed,
+            format!(
+                "{} {} already exists with a different definition; nothing was run\n  \
+                 planned: {planned}\n  found:   {found}\n  \
+                 drop or rename the existing one, or change the plan, then run again",
+                object.kind.as_str(),
+                object.name
+            ),
+        ))),
+    }
+}
+
+/// Drops the INVALID index an earlier failed `CREATE INDEX CONCURRENTLY` left behind.
 async fn drop_invalid_index<B: StatementRunner>(
     backend: &mut B,
     ctx: &StepContext<'_>,

@@ -157,6 +157,10 @@ fn refuse_irreversible(run: &PlanRun, targets: &[&PlannedStep]) -> Result<(), En
 
 /// Whether a step is (possibly) in the database and so must be undone.
 fn needs_undo(record: &StepRecord, planned: &PlannedStep) -> bool {
+    if record.is_being_undone() && record.state != StepState::Failed {
+        // An interrupted undo (rollback or compensation): finish it.
+        return true;
+    }
     match record.state {
         StepState::Applied | StepState::Running => true,
         // A failed backfill keeps its checkpoint; rolling back forgets it.
@@ -195,7 +199,9 @@ async fn undo_plan<B: Backend>(
             ..RollbackSummary::default()
         });
     }
-    // From here on the ledger is the plan's own (steps of the current file).
+    // From here on the ledger is the plan's own (steps of the current file); a ledger made by
+    // an older bellows gains the columns this one records.
+    backend.create_ledger().await?;
     let mut ledger: PlanLedger =
         prepare_ledger(backend, run, true, &super::reporter::Silent).await?;
     let started = Instant::now();

@@ -5,7 +5,7 @@ use super::backfill;
 use super::error::EngineError;
 use super::ledger::StepRecord;
 use super::reporter::Event;
-use super::retry::{self, Attempt};
+use super::retry::{self, Attempt, Position};
 use super::ErrorKind;
 use crate::dialect::planned::{
     Action, ExecuteSaved, GuardQuery, PlannedStep, RebuildChange, Statement, TableRebuild, Undo,
@@ -89,10 +89,10 @@ pub async fn apply<B: Backend>(
                 format!("stopped before action {} of {}", i + 1, ctx.describe()),
             ));
         }
+        let at = Position::action(i + 1);
         match action {
             Action::Execute(statement) => {
-                let mark = statement.transaction.then_some(i + 1);
-                retry::run(backend, ctx, Attempt::Statement(statement), mark).await?;
+                retry::run(backend, ctx, Attempt::Statement(statement), at).await?;
             }
             Action::Guard(guard) => check_guard(backend, ctx, guard).await?,
             Action::Capture(capture) => {
@@ -122,13 +122,12 @@ pub async fn apply<B: Backend>(
             }
             Action::ExecuteSaved(saved) => {
                 let statement = saved_statement(saved, record)?;
-                let mark = statement.transaction.then_some(i + 1);
-                retry::run(backend, ctx, Attempt::Statement(&statement), mark).await?;
+                retry::run(backend, ctx, Attempt::Statement(&statement), at).await?;
             }
             Action::Backfill(plan) => backfill::run(backend, ctx, plan, record).await?,
             Action::Rebuild(rebuild) => {
                 let saved = saved_definition(rebuild, record)?;
-                retry::run(backend, ctx, Attempt::Rebuild(rebuild, saved), Some(i + 1)).await?
+                retry::run(backend, ctx, Attempt::Rebuild(rebuild, saved), at).await?
             }
         }
         record.action_done(i + 1);
@@ -140,12 +139,15 @@ pub async fn apply<B: Backend>(
     Ok(())
 }
 
-/// Runs the step's undo. `Err` when an action failed or the step cannot be undone.
+/// Runs the step's undo, after the undo actions an interrupted run already completed, recording
+/// each in `record` (and the ledger) as it completes: a transactional statement in its own
+/// transaction, anything else right after it. `Err` when an action failed or the step cannot be
+/// undone. The caller records the step undone.
 pub async fn undo<B: Backend>(
     backend: &mut B,
     ctx: &StepContext<'_>,
     planned: &PlannedStep,
-    record: &StepRecord,
+    record: &mut StepRecord,
 ) -> Result<(), StepError> {
     let actions = match &planned.planned.undo {
         Undo::Nothing(_) => return Ok(()),
@@ -157,32 +159,56 @@ pub async fn undo<B: Backend>(
         }
         Undo::Actions(actions) => actions,
     };
-    for action in actions {
-        match action {
-            Action::Execute(statement) => {
-                retry::run(backend, ctx, Attempt::Statement(statement), None).await?
-            }
-            Action::ExecuteSaved(saved) => {
-                let statement = saved_statement(saved, record)?;
-                retry::run(backend, ctx, Attempt::Statement(&statement), None).await?;
-            }
-            Action::Guard(guard) => check_guard(backend, ctx, guard).await?,
-            Action::Rebuild(rebuild) => {
-                let saved = saved_definition(rebuild, record)?;
-                retry::run(backend, ctx, Attempt::Rebuild(rebuild, saved), None).await?
-            }
-            Action::Capture(_) | Action::Backfill(_) => {
-                return Err(StepError::new(
-                    ErrorKind::Failed,
-                    format!(
-                        "the undo of {} contains an action the engine cannot run backwards",
-                        ctx.describe()
-                    ),
-                ))
-            }
+    if !record.is_being_undone() {
+        record.undo_started();
+        backend
+            .save_step(&ctx.step.plan, record)
+            .await
+            .map_err(ledger_error)?;
+    }
+    for (i, action) in actions.iter().enumerate() {
+        if i < record.undo_done.unwrap_or(0) {
+            continue;
         }
+        undo_action(backend, ctx, action, record, Position::undo(i + 1)).await?;
+        record.undo_action_done(i + 1);
+        backend
+            .save_step(&ctx.step.plan, record)
+            .await
+            .map_err(ledger_error)?;
     }
     Ok(())
+}
+
+/// One action of an undo.
+async fn undo_action<B: Backend>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    action: &Action,
+    record: &StepRecord,
+    at: Position,
+) -> Result<(), StepError> {
+    match action {
+        Action::Execute(statement) => {
+            retry::run(backend, ctx, Attempt::Statement(statement), at).await
+        }
+        Action::ExecuteSaved(saved) => {
+            let statement = saved_statement(saved, record)?;
+            retry::run(backend, ctx, Attempt::Statement(&statement), at).await
+        }
+        Action::Guard(guard) => check_guard(backend, ctx, guard).await,
+        Action::Rebuild(rebuild) => {
+            let saved = saved_definition(rebuild, record)?;
+            retry::run(backend, ctx, Attempt::Rebuild(rebuild, saved), at).await
+        }
+        Action::Capture(_) | Action::Backfill(_) => Err(StepError::new(
+            ErrorKind::Failed,
+            format!(
+                "the undo of {} contains an action the engine cannot run backwards",
+                ctx.describe()
+            ),
+        )),
+    }
 }
 
 /// The statement an `ExecuteSaved` runs: the SQL saved when the step was applied.

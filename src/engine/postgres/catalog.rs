@@ -3,8 +3,9 @@
 
 use super::attempt::pg_table;
 use super::PgBackend;
+use crate::dialect::recovery::{Found, PlannedObject};
 use crate::dialect::DialectKind;
-use crate::engine::backend::{Catalog, ServerVersion};
+use crate::engine::backend::{Catalog, Leftover, ServerVersion};
 use crate::engine::error::{DbContext, EngineError, ErrorKind};
 use crate::vocab::TableName;
 
@@ -14,6 +15,18 @@ pub fn concurrently_is_broken(version: &ServerVersion) -> bool {
 }
 
 impl Catalog for PgBackend {
+    async fn find_object(
+        &mut self,
+        object: &PlannedObject,
+        table: Option<&TableName>,
+    ) -> Result<Found, EngineError> {
+        self.find_object_in_catalog(object, table).await
+    }
+
+    async fn leftovers(&mut self) -> Result<Vec<Leftover>, EngineError> {
+        self.leftovers_in_catalog().await
+    }
+
     async fn server_version(&mut self) -> Result<ServerVersion, EngineError> {
         let (num, text): (String, String) = sqlx::query_as(
             "SELECT current_setting('server_version_num'), current_setting('server_version')",

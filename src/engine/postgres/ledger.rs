@@ -12,7 +12,7 @@ use super::PgBackend;
 use crate::engine::backend::LedgerStore;
 use crate::engine::error::{DbContext, EngineError, ErrorKind};
 use crate::engine::ledger::{
-    from_epoch, group_steps, to_epoch, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
+    from_epoch, group_steps, to_epoch, Mark, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
 };
 use crate::vocab::Phase;
 
@@ -41,8 +41,11 @@ CREATE TABLE IF NOT EXISTS bellows.steps (
     checkpoint   jsonb,
     rows_done    bigint NOT NULL DEFAULT 0,
     actions_done integer NOT NULL DEFAULT 0,
+    undo_done    integer,
     PRIMARY KEY (plan, phase, step_index)
 );
+-- NOTE: ledgers made before undo progress was recorded lack the column.
+ALTER TABLE bellows.steps ADD COLUMN IF NOT EXISTS undo_done integer;
 ";
 
 pub(super) fn ledger_step(row: &PgRow) -> Result<StepRecord, EngineError> {
@@ -75,21 +78,25 @@ pub(super) fn ledger_step(row: &PgRow) -> Result<StepRecord, EngineError> {
         },
         rows_done: row.get::<i64, _>("rows_done").max(0) as u64,
         actions_done: row.get::<i32, _>("actions_done").max(0) as usize,
+        undo_done: row
+            .get::<Option<i32>, _>("undo_done")
+            .map(|n| n.max(0) as usize),
     })
 }
 
-pub(super) async fn write_actions_done(
+/// Writes the step counter a statement advances, in the statement's own transaction.
+pub(super) async fn write_progress(
     conn: &mut PgConnection,
-    step: StepKey<'_>,
-    done: usize,
+    mark: Mark<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE bellows.steps SET actions_done = $4 WHERE plan = $1 AND phase = $2 AND step_index = $3",
-    )
-    .bind(step.plan)
-    .bind(step.phase.as_str())
-    .bind(step.index as i32)
-    .bind(done as i32)
+    sqlx::query(&format!(
+        "UPDATE bellows.steps SET {} = $4 WHERE plan = $1 AND phase = $2 AND step_index = $3",
+        mark.progress.column()
+    ))
+    .bind(mark.step.plan)
+    .bind(mark.step.phase.as_str())
+    .bind(mark.step.index as i32)
+    .bind(mark.done as i32)
     .execute(conn)
     .await
     .map(|_| ())
@@ -119,24 +126,21 @@ pub(super) async fn write_checkpoint(
 impl PgBackend {
     /// After the connection broke during a statement: whether its transaction committed, read
     /// from the ledger mark it carried.
-    pub(super) async fn committed(
-        &mut self,
-        step: StepKey<'_>,
-        done: usize,
-    ) -> Result<bool, EngineError> {
-        let recorded: Option<i32> = on_control!(
+    pub(super) async fn committed(&mut self, mark: Mark<'_>) -> Result<bool, EngineError> {
+        let recorded: Option<Option<i32>> = on_control!(
             self,
-            sqlx::query_scalar(
-                "SELECT actions_done FROM bellows.steps WHERE plan = $1 AND phase = $2 AND step_index = $3",
-            )
-            .bind(step.plan)
-            .bind(step.phase.as_str())
-            .bind(step.index as i32)
+            sqlx::query_scalar(&format!(
+                "SELECT {} FROM bellows.steps WHERE plan = $1 AND phase = $2 AND step_index = $3",
+                mark.progress.column()
+            ))
+            .bind(mark.step.plan)
+            .bind(mark.step.phase.as_str())
+            .bind(mark.step.index as i32)
             .fetch_optional(&mut self.control)
             .await
             .context(|| "reading the ledger mark of the interrupted statement".into())
         )?;
-        Ok(matches!(recorded, Some(n) if n as usize >= done))
+        Ok(matches!(recorded, Some(Some(n)) if n as usize >= mark.done))
     }
 }
 
@@ -185,8 +189,10 @@ impl LedgerStore for PgBackend {
                         extract(epoch FROM started_at)::float8 AS started,
                         extract(epoch FROM finished_at)::float8 AS finished,
                         error, captures::text AS captures, checkpoint::text AS checkpoint,
-                        rows_done, actions_done
-                   FROM bellows.steps WHERE $1::text IS NULL OR plan = $1",
+                        rows_done, actions_done,
+                        -- NOTE: read through jsonb so a ledger older than the column reads too.
+                        (to_jsonb(s) ->> 'undo_done')::integer AS undo_done
+                   FROM bellows.steps s WHERE $1::text IS NULL OR plan = $1",
                 )
                 .bind(plan)
                 .fetch_all(&mut self.control)
@@ -253,15 +259,15 @@ impl LedgerStore for PgBackend {
                 sqlx::query(
                 "INSERT INTO bellows.steps (plan, phase, step_index, op, target, state, started_at,
                                             finished_at, error, captures, checkpoint, rows_done,
-                                            actions_done)
+                                            actions_done, undo_done)
                  VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7), to_timestamp($8), $9,
-                         $10::jsonb, $11::jsonb, $12, $13)
+                         $10::jsonb, $11::jsonb, $12, $13, $14)
                  ON CONFLICT (plan, phase, step_index) DO UPDATE SET
                     op = excluded.op, target = excluded.target, state = excluded.state,
                     started_at = excluded.started_at, finished_at = excluded.finished_at,
                     error = excluded.error, captures = excluded.captures,
                     checkpoint = excluded.checkpoint, rows_done = excluded.rows_done,
-                    actions_done = excluded.actions_done",
+                    actions_done = excluded.actions_done, undo_done = excluded.undo_done",
             )
             .bind(plan)
             .bind(step.phase.as_str())
@@ -276,6 +282,7 @@ impl LedgerStore for PgBackend {
             .bind(checkpoint)
             .bind(step.rows_done as i64)
             .bind(step.actions_done as i32)
+            .bind(step.undo_done.map(|n| n as i32))
             .execute(&mut self.control)
             .await
             .context(|| {

@@ -36,6 +36,7 @@ mod catalog;
 mod connect;
 mod index_cleanup;
 mod ledger;
+mod objects;
 mod run_lock;
 mod statement;
 

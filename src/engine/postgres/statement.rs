@@ -8,13 +8,13 @@ use sqlx::postgres::PgConnection;
 
 use super::attempt::{classify, setting, with_limits};
 use super::blockers::Watch;
-use super::ledger::write_actions_done;
+use super::ledger::write_progress;
 use super::PgBackend;
 use crate::dialect::planned::{Capture, GuardQuery, Statement, TableRebuild};
 use crate::dialect::{DialectKind, Unsupported};
 use crate::engine::backend::{AttemptError, GuardValue, Limits, StatementRunner, WaitNotice};
 use crate::engine::error::EngineError;
-use crate::engine::ledger::StepKey;
+use crate::engine::ledger::Mark;
 use crate::vocab::TableName;
 
 impl PgBackend {
@@ -24,7 +24,7 @@ impl PgBackend {
         &mut self,
         statement: &Statement,
         limits: Limits,
-        mark: Option<(StepKey<'_>, usize)>,
+        mark: Option<Mark<'_>>,
         notice: &dyn Fn(WaitNotice),
     ) -> Result<(), AttemptError> {
         self.ensure_work().await?;
@@ -38,7 +38,7 @@ impl PgBackend {
         // or rolled back, and can be retried. A statement outside a transaction may have run in
         // part; only a concurrent index build is safe to retry (its INVALID leftover is dropped).
         match (statement.transaction, mark) {
-            (true, Some((step, done))) => match self.committed(step, done).await {
+            (true, Some(mark)) => match self.committed(mark).await {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(error),
                 Err(e) => Err(AttemptError::Engine(e)),
@@ -63,7 +63,7 @@ impl PgBackend {
         &mut self,
         statement: &Statement,
         limits: Limits,
-        mark: Option<(StepKey<'_>, usize)>,
+        mark: Option<Mark<'_>>,
         notice: &dyn Fn(WaitNotice),
     ) -> Result<(), AttemptError> {
         let PgBackend {
@@ -106,7 +106,7 @@ async fn run_statement(
     work: &mut PgConnection,
     statement: &Statement,
     limits: Limits,
-    mark: Option<(StepKey<'_>, usize)>,
+    mark: Option<Mark<'_>>,
 ) -> Result<(), sqlx::Error> {
     let limits_sql = |scope: &str| {
         format!(
@@ -122,8 +122,8 @@ async fn run_statement(
                 .execute(&mut *work)
                 .await?;
             sqlx::raw_sql(&statement.sql).execute(&mut *work).await?;
-            if let Some((step, done)) = mark {
-                write_actions_done(work, step, done).await?;
+            if let Some(mark) = mark {
+                write_progress(work, mark).await?;
             }
             sqlx::raw_sql("COMMIT").execute(&mut *work).await?;
             Ok(())
@@ -152,7 +152,7 @@ impl StatementRunner for PgBackend {
         &mut self,
         statement: &Statement,
         limits: Limits,
-        mark: Option<(StepKey<'_>, usize)>,
+        mark: Option<Mark<'_>>,
         notice: &dyn Fn(WaitNotice),
     ) -> Result<(), AttemptError> {
         self.run_watched(statement, limits, mark, notice).await
@@ -227,7 +227,7 @@ impl StatementRunner for PgBackend {
         _rebuild: &TableRebuild,
         _saved_definition: Option<&str>,
         _limits: Limits,
-        _mark: Option<(StepKey<'_>, usize)>,
+        _mark: Option<Mark<'_>>,
     ) -> Result<(), AttemptError> {
         Err(AttemptError::Engine(EngineError::Unsupported(
             Unsupported {

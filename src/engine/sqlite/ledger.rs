@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::engine::error::{DbContext, EngineError, ErrorKind};
 use crate::engine::ledger::{
-    from_epoch, group_steps, to_epoch, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
+    from_epoch, group_steps, to_epoch, Mark, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
 };
 use crate::vocab::Phase;
 
@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS bellows_steps (
     checkpoint   TEXT,
     rows_done    INTEGER NOT NULL DEFAULT 0,
     actions_done INTEGER NOT NULL DEFAULT 0,
+    undo_done    INTEGER,
     PRIMARY KEY (plan, phase, step_index)
 );
 "
@@ -60,8 +61,22 @@ pub async fn exists(conn: &mut SqliteConnection) -> Result<bool, EngineError> {
     Ok(found == 2)
 }
 
+/// Whether `bellows_steps` has the `undo_done` column (ledgers made before it do not).
+async fn has_undo_column(conn: &mut SqliteConnection) -> Result<bool, EngineError> {
+    let found: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pragma_table_info('bellows_steps') WHERE name = 'undo_done'",
+    )
+    .fetch_one(conn)
+    .await
+    .context(|| "reading the columns of the ledger (bellows_steps)".into())?;
+    Ok(found > 0)
+}
+
 pub async fn create(conn: &mut SqliteConnection) -> Result<(), EngineError> {
-    let ddl = ledger_ddl();
+    let mut ddl = ledger_ddl();
+    if exists(conn).await? && !has_undo_column(conn).await? {
+        ddl.push_str("ALTER TABLE bellows_steps ADD COLUMN undo_done INTEGER;\n");
+    }
     in_write_transaction(
         conn,
         |e| e,
@@ -129,6 +144,9 @@ fn step_of(row: &SqliteRow) -> Result<StepRecord, EngineError> {
         },
         rows_done: row.get::<i64, _>("rows_done").max(0) as u64,
         actions_done: row.get::<i64, _>("actions_done").max(0) as usize,
+        undo_done: row
+            .get::<Option<i64>, _>("undo_done")
+            .map(|n| n.max(0) as usize),
     })
 }
 
@@ -145,12 +163,17 @@ pub async fn read(
     .fetch_all(&mut *conn)
     .await
     .context(|| "reading the ledger (bellows_plans)".into())?;
-    let steps = sqlx::query(
+    // NOTE: a ledger made before undo progress was recorded lacks `undo_done`.
+    let undo_done = match has_undo_column(conn).await? {
+        true => "undo_done",
+        false => "NULL AS undo_done",
+    };
+    let steps = sqlx::query(&format!(
         "SELECT plan, phase, step_index, op, target, state, started_at, finished_at, error,
-                captures, checkpoint, rows_done, actions_done
+                captures, checkpoint, rows_done, actions_done, {undo_done}
            FROM bellows_steps
-          WHERE ?1 IS NULL OR plan = ?1",
-    )
+          WHERE ?1 IS NULL OR plan = ?1"
+    ))
     .bind(plan)
     .fetch_all(&mut *conn)
     .await
@@ -200,14 +223,14 @@ pub async fn save_step(
     sqlx::query(
         "INSERT INTO bellows_steps (plan, phase, step_index, op, target, state, started_at,
                                     finished_at, error, captures, checkpoint, rows_done,
-                                    actions_done)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                    actions_done, undo_done)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT (plan, phase, step_index) DO UPDATE SET
             op = excluded.op, target = excluded.target, state = excluded.state,
             started_at = excluded.started_at, finished_at = excluded.finished_at,
             error = excluded.error, captures = excluded.captures,
             checkpoint = excluded.checkpoint, rows_done = excluded.rows_done,
-            actions_done = excluded.actions_done",
+            actions_done = excluded.actions_done, undo_done = excluded.undo_done",
     )
     .bind(plan)
     .bind(step.phase.as_str())
@@ -222,6 +245,7 @@ pub async fn save_step(
     .bind(checkpoint)
     .bind(step.rows_done as i64)
     .bind(step.actions_done as i64)
+    .bind(step.undo_done.map(|n| n as i64))
     .execute(conn)
     .await
     .write_context(|| {
@@ -264,20 +288,21 @@ pub async fn delete_steps_except(
     Ok(())
 }
 
-/// Records `actions_done` of a step; run inside the transaction of the action it counts.
-pub async fn write_actions_done(
+/// Records a step counter (`actions_done` or `undo_done`); run inside the transaction of the
+/// action it counts.
+pub async fn write_progress(
     conn: &mut SqliteConnection,
-    step: StepKey<'_>,
-    done: usize,
+    mark: Mark<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE bellows_steps SET actions_done = ?4
+    sqlx::query(&format!(
+        "UPDATE bellows_steps SET {} = ?4
           WHERE plan = ?1 AND phase = ?2 AND step_index = ?3",
-    )
-    .bind(step.plan)
-    .bind(step.phase.as_str())
-    .bind(step.index as i64)
-    .bind(done as i64)
+        mark.progress.column()
+    ))
+    .bind(mark.step.plan)
+    .bind(mark.step.phase.as_str())
+    .bind(mark.step.index as i64)
+    .bind(mark.done as i64)
     .execute(conn)
     .await
     .map(|_| ())

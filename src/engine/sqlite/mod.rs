@@ -22,11 +22,12 @@ use sqlx::{Connection, Row, TypeInfo, ValueRef};
 
 use super::backend::{
     AttemptError, Backend, BatchRequest, BatchResult, BatchRunner, Catalog, GuardValue,
-    LedgerStore, Limits, RunLock, RunLocker, ServerVersion, StatementRunner, WaitNotice,
+    LedgerStore, Leftover, Limits, RunLock, RunLocker, ServerVersion, StatementRunner, WaitNotice,
 };
 use super::error::{DbContext, EngineError, ErrorKind};
-use super::ledger::{PlanLedger, PlanRecord, StepKey, StepRecord};
+use super::ledger::{Mark, PlanLedger, PlanRecord, StepRecord};
 use crate::dialect::planned::{Capture, Expect, GuardQuery, Statement, TableRebuild};
+use crate::dialect::recovery::{Found, PlannedObject};
 use crate::dialect::{quote_ident, DialectKind};
 use crate::vocab::{Phase, TableName};
 
@@ -478,7 +479,7 @@ impl StatementRunner for SqliteBackend {
         &mut self,
         statement: &Statement,
         limits: Limits,
-        mark: Option<(StepKey<'_>, usize)>,
+        mark: Option<Mark<'_>>,
         _notice: &dyn Fn(WaitNotice),
     ) -> Result<(), AttemptError> {
         // NOTE: SQLite cannot say who holds the write lock, so there is nothing to report
@@ -491,10 +492,8 @@ impl StatementRunner for SqliteBackend {
                         .execute(&mut *conn)
                         .await
                         .map_err(classify)?;
-                    if let Some((step, done)) = mark {
-                        ledger::write_actions_done(conn, step, done)
-                            .await
-                            .map_err(classify)?;
+                    if let Some(mark) = mark {
+                        ledger::write_progress(conn, mark).await.map_err(classify)?;
                     }
                     Ok(())
                 })
@@ -562,7 +561,7 @@ impl StatementRunner for SqliteBackend {
         rebuild: &TableRebuild,
         saved_definition: Option<&str>,
         limits: Limits,
-        mark: Option<(StepKey<'_>, usize)>,
+        mark: Option<Mark<'_>>,
     ) -> Result<(), AttemptError> {
         let what = format!("the rebuild of {}", rebuild.table);
         self.attempt(limits, &what, async |conn| {
@@ -573,6 +572,50 @@ impl StatementRunner for SqliteBackend {
 }
 
 impl Catalog for SqliteBackend {
+    async fn find_object(
+        &mut self,
+        object: &PlannedObject,
+        table: Option<&TableName>,
+    ) -> Result<Found, EngineError> {
+        // NOTE: SQLite keeps each index's and trigger's `CREATE` statement as written; a
+        // constraint lives inside its table's definition and is never added by a statement.
+        let prefix = table.map(schema_prefix).unwrap_or_default();
+        let sql: Option<Option<String>> = sqlx::query_scalar(&format!(
+            "SELECT sql FROM {prefix}sqlite_master WHERE type = ?1 AND name = ?2"
+        ))
+        .bind(object.kind.as_str())
+        .bind(&object.name)
+        .fetch_optional(&mut self.conn)
+        .await
+        .context(|| format!("looking up {} {}", object.kind.as_str(), object.name))?;
+        Ok(match sql {
+            None => Found::Absent,
+            Some(definition) => Found::Present {
+                definition: definition.unwrap_or_default(),
+                valid: true,
+            },
+        })
+    }
+
+    async fn leftovers(&mut self) -> Result<Vec<Leftover>, EngineError> {
+        // SQLite builds everything in a transaction: only bellows' own triggers can be left.
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tbl_name, name FROM sqlite_master
+              WHERE type = 'trigger' AND name LIKE 'bellows\\_%' ESCAPE '\\' ORDER BY name",
+        )
+        .fetch_all(&mut self.conn)
+        .await
+        .context(|| "looking for leftovers of interrupted runs".into())?;
+        Ok(rows
+            .into_iter()
+            .map(|(table, name)| Leftover {
+                kind: "trigger".into(),
+                name: format!("{table}.{name}"),
+                detail: "bellows trigger".into(),
+            })
+            .collect())
+    }
+
     async fn server_version(&mut self) -> Result<ServerVersion, EngineError> {
         let text: String = sqlx::query_scalar("SELECT sqlite_version()")
             .fetch_one(&mut self.conn)

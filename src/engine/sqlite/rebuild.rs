@@ -13,7 +13,7 @@ use crate::dialect::sqlite::table::{self as sqlite_table, DefinitionChange};
 use crate::dialect::{DialectKind, Unsupported};
 use crate::engine::backend::AttemptError;
 use crate::engine::error::{db_message, EngineError, ErrorKind};
-use crate::engine::ledger::StepKey;
+use crate::engine::ledger::Mark;
 
 use super::{classify, in_write_transaction, is_interrupt, ledger};
 
@@ -77,7 +77,7 @@ pub async fn run(
     conn: &mut SqliteConnection,
     rebuild: &TableRebuild,
     saved_definition: Option<&str>,
-    mark: Option<(StepKey<'_>, usize)>,
+    mark: Option<Mark<'_>>,
 ) -> Result<(), AttemptError> {
     if let Some(schema) = &rebuild.table.schema {
         if !schema.eq_ignore_ascii_case("main") {
@@ -130,7 +130,7 @@ async fn rebuild_in_transaction(
     conn: &mut SqliteConnection,
     rebuild: &TableRebuild,
     saved_definition: Option<&str>,
-    mark: Option<(StepKey<'_>, usize)>,
+    mark: Option<Mark<'_>>,
 ) -> Result<(), AttemptError> {
     let table = &rebuild.table;
     let found: Option<(String, String)> = sqlx::query_as(
@@ -189,10 +189,8 @@ async fn rebuild_in_transaction(
             .map_err(classify)?;
     }
     check_foreign_keys(conn, &name, table).await?;
-    if let Some((step, done)) = mark {
-        ledger::write_actions_done(conn, step, done)
-            .await
-            .map_err(classify)?;
+    if let Some(mark) = mark {
+        ledger::write_progress(conn, mark).await.map_err(classify)?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ mod postgres;
 mod sqlite;
 
 pub use bellows::dialect::DialectKind;
-pub use postgres::{with_database, PostgresDb};
+pub use postgres::{server_url, with_database, PostgresDb};
 pub use sqlite::SqliteDb;
 
 /// One open connection to a test database, blocking: what a test runs on it shares the

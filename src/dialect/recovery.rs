@@ -1,0 +1,701 @@
+//! Recognising a statement that may already have run: given the object a statement creates or
+//! drops and what the catalog shows under that name, decide whether to run it, skip it, drop an
+//! INVALID leftover first, or stop with both definitions. Pure: the catalog is read by the
+//! backend (PostgreSQL: `engine/postgres/objects.rs`), the decision is made here.
+//!
+//! A statement that cannot share a transaction with its ledger record (`CREATE INDEX
+//! CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, each statement of an undo) may have taken effect in
+//! a run that died before recording it. On the next run the catalog is the witness: an object
+//! with the planned definition counts as done.
+//!
+//! Definitions are compared after [`normalize`] (case, quotes, whitespace, the default schema and
+//! index method, `CONCURRENTLY`, `IF NOT EXISTS`, `NOT VALID`) and, failing that, by
+//! [`fingerprint`], which also forgets parentheses and `::type` casts, because the server
+//! rewrites `CHECK (total >= 0)` as `CHECK ((total >= (0)::numeric))`. The name already matches,
+//! so the looser comparison only has to tell a bellows object from a different one someone made
+//! by hand under the same name.
+
+/// The kind of schema object a statement makes or removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Index,
+    Constraint,
+    Trigger,
+}
+
+impl ObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Index => "index",
+            ObjectKind::Constraint => "constraint",
+            ObjectKind::Trigger => "trigger",
+        }
+    }
+}
+
+/// Whether the statement brings the object into being or removes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    Create,
+    Drop,
+}
+
+/// The object a statement is about, as planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedObject {
+    pub kind: ObjectKind,
+    /// The object's name, unquoted (`orders_customer_id_idx`).
+    pub name: String,
+    /// The definition as the statement gives it, in the shape the server prints it:
+    /// `pg_get_indexdef` (`CREATE INDEX … ON …`), `pg_get_constraintdef` (`CHECK (…)`,
+    /// `FOREIGN KEY (…) REFERENCES …`) or `pg_get_triggerdef` (`CREATE TRIGGER …`). Empty for a
+    /// drop.
+    pub definition: String,
+    pub intent: Intent,
+    /// A constraint the statement adds `NOT VALID` is done once it exists, validated or not;
+    /// otherwise only a validated one (an index: only a valid one) is.
+    pub may_be_unvalidated: bool,
+}
+
+/// What the catalog shows under the planned name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    Absent,
+    Present {
+        /// The server's own definition (`pg_get_indexdef`, `pg_get_constraintdef`,
+        /// `pg_get_triggerdef`).
+        definition: String,
+        /// `indisvalid` for an index, `convalidated` for a constraint, always `true` for a
+        /// trigger.
+        valid: bool,
+    },
+}
+
+/// What to do with the statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing there yet (or, for a drop, still there): run it.
+    Run,
+    /// An earlier run did it: record it as done without running it.
+    AlreadyDone,
+    /// An INVALID index (or unvalidated constraint) of an interrupted attempt: drop it, then run.
+    DropInvalidThenRun,
+    /// Something else has the name: stop, naming both definitions.
+    Conflict { planned: String, found: String },
+}
+
+/// The decision for a statement about `planned`, given what the catalog shows.
+pub fn decide(planned: &PlannedObject, found: &Found) -> Decision {
+    match (planned.intent, found) {
+        (Intent::Drop, Found::Absent) => Decision::AlreadyDone,
+        (Intent::Drop, Found::Present { .. }) => Decision::Run,
+        (Intent::Create, Found::Absent) => Decision::Run,
+        (Intent::Create, Found::Present { definition, valid }) => {
+            if !same_definition(&planned.definition, definition) {
+                return Decision::Conflict {
+                    planned: planned.definition.clone(),
+                    found: definition.clone(),
+                };
+            }
+            if *valid || (planned.kind == ObjectKind::Constraint && planned.may_be_unvalidated) {
+                Decision::AlreadyDone
+            } else {
+                Decision::DropInvalidThenRun
+            }
+        }
+    }
+}
+
+/// Whether two definitions of the same object are the same, as far as text can tell.
+pub fn same_definition(planned: &str, found: &str) -> bool {
+    normalize(planned) == normalize(found) || fingerprint(planned) == fingerprint(found)
+}
+
+/// A definition in one canonical spelling: words outside quotes lower-cased, double quotes
+/// dropped, whitespace collapsed and removed around punctuation, and the parts the server
+/// adds or leaves out removed (`public.`, `USING btree`, `CONCURRENTLY`, `IF NOT EXISTS`,
+/// `NOT VALID`, `ON DELETE/UPDATE NO ACTION`, a trailing `;`).
+pub fn normalize(definition: &str) -> String {
+    let tokens = tokens(definition);
+    let tokens = drop_noise(&tokens);
+    join(&tokens)
+}
+
+/// [`normalize`], then without parentheses and `::type` casts: a looser comparison for
+/// expressions the server rewrites.
+pub fn fingerprint(definition: &str) -> String {
+    let tokens = drop_noise(&tokens(definition));
+    let mut kept: Vec<Token> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i] {
+            Token::Punct(p) if p == "(" || p == ")" => i += 1,
+            Token::Punct(p) if p == "::" => i = skip_type(&tokens, i + 1),
+            token => {
+                kept.push(token.clone());
+                i += 1;
+            }
+        }
+    }
+    join(&kept)
+}
+
+/// The name and definition of the index a `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT
+/// EXISTS] name ON …` statement builds; `None` for any other statement.
+pub fn index_of(sql: &str) -> Option<PlannedObject> {
+    let words = tokens(sql);
+    let mut i = 0;
+    expect_word(&words, &mut i, "create")?;
+    skip_word(&words, &mut i, "unique");
+    expect_word(&words, &mut i, "index")?;
+    skip_word(&words, &mut i, "concurrently");
+    if skip_word(&words, &mut i, "if") {
+        expect_word(&words, &mut i, "not")?;
+        expect_word(&words, &mut i, "exists")?;
+    }
+    let name = last_name_part(&words, &mut i)?;
+    Some(PlannedObject {
+        kind: ObjectKind::Index,
+        name,
+        definition: sql.trim().trim_end_matches(';').to_string(),
+        intent: Intent::Create,
+        may_be_unvalidated: false,
+    })
+}
+
+/// The constraint an `ALTER TABLE … ADD CONSTRAINT name <definition>` statement adds, its
+/// definition in `pg_get_constraintdef` shape; `None` for any other statement.
+pub fn constraint_of(sql: &str) -> Option<PlannedObject> {
+    let spanned = spanned(sql);
+    let words: Vec<Token> = spanned.iter().map(|(t, _)| t.clone()).collect();
+    let start = words
+        .windows(2)
+        .position(|w| is_word(&w[0], "add") && is_word(&w[1], "constraint"))?;
+    let mut i = start + 2;
+    let name = last_name_part(&words, &mut i)?;
+    let (_, from) = spanned.get(i)?;
+    let definition: String = sql.chars().skip(*from).collect();
+    let n = words.len();
+    let unvalidated = n >= 2 && is_word(&words[n - 2], "not") && is_word(&words[n - 1], "valid");
+    Some(PlannedObject {
+        kind: ObjectKind::Constraint,
+        name,
+        definition: definition.trim().trim_end_matches(';').to_string(),
+        intent: Intent::Create,
+        may_be_unvalidated: unvalidated,
+    })
+}
+
+/// The trigger a `CREATE TRIGGER name …` statement makes; `None` for any other statement.
+pub fn trigger_of(sql: &str) -> Option<PlannedObject> {
+    let words = tokens(sql);
+    let mut i = 0;
+    expect_word(&words, &mut i, "create")?;
+    if skip_word(&words, &mut i, "or") {
+        expect_word(&words, &mut i, "replace")?;
+    }
+    expect_word(&words, &mut i, "trigger")?;
+    let name = last_name_part(&words, &mut i)?;
+    Some(PlannedObject {
+        kind: ObjectKind::Trigger,
+        name,
+        definition: sql.trim().trim_end_matches(';').to_string(),
+        intent: Intent::Create,
+        may_be_unvalidated: false,
+    })
+}
+
+/// The object a creating statement is about, whichever kind it is.
+pub fn object_of(sql: &str) -> Option<PlannedObject> {
+    index_of(sql)
+        .or_else(|| constraint_of(sql))
+        .or_else(|| trigger_of(sql))
+}
+
+/// The object a dropping statement removes: `DROP INDEX [CONCURRENTLY] [IF EXISTS] name`,
+/// `DROP TRIGGER [IF EXISTS] name ON table`, `ALTER TABLE table DROP CONSTRAINT [IF EXISTS]
+/// name`; `None` for any other statement.
+pub fn dropped_by(sql: &str) -> Option<PlannedObject> {
+    let words = tokens(sql);
+    let mut i = 0;
+    let kind = if skip_word(&words, &mut i, "drop") {
+        if skip_word(&words, &mut i, "index") {
+            skip_word(&words, &mut i, "concurrently");
+            ObjectKind::Index
+        } else {
+            expect_word(&words, &mut i, "trigger")?;
+            ObjectKind::Trigger
+        }
+    } else {
+        expect_word(&words, &mut i, "alter")?;
+        expect_word(&words, &mut i, "table")?;
+        i = words
+            .windows(2)
+            .position(|w| is_word(&w[0], "drop") && is_word(&w[1], "constraint"))?
+            + 2;
+        ObjectKind::Constraint
+    };
+    if skip_word(&words, &mut i, "if") {
+        expect_word(&words, &mut i, "exists")?;
+    }
+    let name = last_name_part(&words, &mut i)?;
+    Some(PlannedObject {
+        kind,
+        name,
+        definition: String::new(),
+        intent: Intent::Drop,
+        may_be_unvalidated: false,
+    })
+}
+
+// === tokens ======================================================================================
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// An unquoted word, lower-cased (keywords, identifiers, numbers).
+    Word(String),
+    /// A double-quoted identifier, its text as written.
+    Quoted(String),
+    /// A string literal with its quotes, as written.
+    Literal(String),
+    /// Punctuation and operators: `(`, `)`, `,`, `.`, `::`, `>=`, ….
+    Punct(String),
+}
+
+fn tokens(sql: &str) -> Vec<Token> {
+    spanned(sql).into_iter().map(|(token, _)| token).collect()
+}
+
+/// The tokens of `sql`, each with the char index where it starts.
+fn spanned(sql: &str) -> Vec<(Token, usize)> {
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let token = if c == '\'' || c == '"' {
+            i = quoted_end(&chars, i);
+            let text: String = chars[start..i].iter().collect();
+            if c == '"' {
+                let inner = text[1..text.len().saturating_sub(1).max(1)].to_string();
+                Token::Quoted(inner.replace("\"\"", "\""))
+            } else {
+                Token::Literal(text)
+            }
+        } else if is_word_char(c) {
+            while i < chars.len() && is_word_char(chars[i]) {
+                i += 1;
+            }
+            Token::Word(chars[start..i].iter().collect::<String>().to_lowercase())
+        } else {
+            i += 1;
+            if !"(),.;".contains(c) {
+                while i < chars.len() && is_operator_char(chars[i]) {
+                    i += 1;
+                }
+            }
+            Token::Punct(chars[start..i].iter().collect())
+        };
+        out.push((token, start));
+    }
+    out
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
+}
+
+fn is_operator_char(c: char) -> bool {
+    "+-*/<>=~!@#%^&|`?:".contains(c)
+}
+
+/// The index just after the quoted text starting at `start` (a doubled quote escapes it).
+fn quoted_end(chars: &[char], start: usize) -> usize {
+    let quote = chars[start];
+    let mut i = start + 1;
+    while i < chars.len() {
+        if chars[i] == quote {
+            if chars.get(i + 1) == Some(&quote) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    chars.len()
+}
+
+/// A double-quoted identifier that needs no quotes compares as the bare word.
+fn plain(token: &Token) -> Token {
+    match token {
+        Token::Quoted(text)
+            if !text.is_empty()
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && !text.starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            Token::Word(text.clone())
+        }
+        other => other.clone(),
+    }
+}
+
+fn is_word(token: &Token, word: &str) -> bool {
+    matches!(token, Token::Word(w) if w == word)
+}
+
+fn is_punct(token: Option<&Token>, punct: &str) -> bool {
+    matches!(token, Some(Token::Punct(p)) if p == punct)
+}
+
+/// Word sequences the server adds or leaves out, removed before comparing.
+const NOISE: &[&[&str]] = &[
+    &["concurrently"],
+    &["if", "not", "exists"],
+    &["using", "btree"],
+    &["not", "valid"],
+    &["on", "delete", "no", "action"],
+    &["on", "update", "no", "action"],
+];
+
+fn drop_noise(tokens: &[Token]) -> Vec<Token> {
+    let tokens: Vec<Token> = tokens.iter().map(plain).collect();
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    'outer: while i < tokens.len() {
+        for words in NOISE {
+            let fits = words
+                .iter()
+                .enumerate()
+                .all(|(k, w)| tokens.get(i + k).is_some_and(|t| is_word(t, w)));
+            if fits {
+                i += words.len();
+                continue 'outer;
+            }
+        }
+        // `public.` before a name: the default schema the server prints or leaves out.
+        if is_word(&tokens[i], "public") && is_punct(tokens.get(i + 1), ".") {
+            i += 2;
+            continue;
+        }
+        if is_punct(tokens.get(i), ";") && i + 1 == tokens.len() {
+            break;
+        }
+        out.push(tokens[i].clone());
+        i += 1;
+    }
+    out
+}
+
+/// Words of multi-word type names that follow the first word after `::`.
+const TYPE_TAIL: &[&str] = &["varying", "precision", "with", "without", "time", "zone"];
+
+/// The index just after the type name starting at `i` (`numeric`, `character varying`,
+/// `timestamp with time zone`, `public.mood`, `text[]`).
+fn skip_type(tokens: &[Token], mut i: usize) -> usize {
+    if matches!(tokens.get(i), Some(Token::Word(_) | Token::Quoted(_))) {
+        i += 1;
+    }
+    while is_punct(tokens.get(i), ".") {
+        i += 2;
+    }
+    while tokens
+        .get(i)
+        .is_some_and(|t| TYPE_TAIL.iter().any(|w| is_word(t, w)))
+    {
+        i += 1;
+    }
+    while tokens
+        .get(i)
+        .is_some_and(|t| matches!(t, Token::Punct(p) if p == "[]" || p == "[" || p == "]"))
+    {
+        i += 1;
+    }
+    i
+}
+
+fn join(tokens: &[Token]) -> String {
+    let mut out = String::new();
+    let mut previous_word = false;
+    for token in tokens {
+        let (text, word) = match token {
+            Token::Word(w) => (w.clone(), true),
+            Token::Quoted(q) => (format!("\"{}\"", q.replace('"', "\"\"")), true),
+            Token::Literal(l) => (l.clone(), true),
+            Token::Punct(p) => (p.clone(), false),
+        };
+        if word && previous_word {
+            out.push(' ');
+        }
+        out.push_str(&text);
+        previous_word = word;
+    }
+    out
+}
+
+fn expect_word(tokens: &[Token], i: &mut usize, word: &str) -> Option<()> {
+    skip_word(tokens, i, word).then_some(())
+}
+
+fn skip_word(tokens: &[Token], i: &mut usize, word: &str) -> bool {
+    if tokens.get(*i).is_some_and(|t| is_word(t, word)) {
+        *i += 1;
+        true
+    } else {
+        false
+    }
+}
+
+/// The last part of a possibly schema-qualified name starting at `i`, unquoted; `i` ends after it.
+fn last_name_part(tokens: &[Token], i: &mut usize) -> Option<String> {
+    loop {
+        let name = match tokens.get(*i)? {
+            Token::Word(w) => w.clone(),
+            Token::Quoted(q) => q.clone(),
+            _ => return None,
+        };
+        *i += 1;
+        if !is_punct(tokens.get(*i), ".") {
+            return Some(name);
+        }
+        *i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(definition: &str) -> PlannedObject {
+        index_of(definition).expect("an index statement")
+    }
+
+    fn present(definition: &str, valid: bool) -> Found {
+        Found::Present {
+            definition: definition.into(),
+            valid,
+        }
+    }
+
+    const PLANNED_INDEX: &str =
+        "CREATE INDEX CONCURRENTLY \"orders_customer_id_idx\" ON \"orders\" (\"customer_id\")";
+    const SERVER_INDEX: &str =
+        "CREATE INDEX orders_customer_id_idx ON public.orders USING btree (customer_id)";
+
+    #[test]
+    fn decisions_for_a_create() {
+        let planned = index(PLANNED_INDEX);
+        let other = "CREATE INDEX orders_customer_id_idx ON public.orders USING btree (qty)";
+        let cases: &[(Found, Decision)] = &[
+            (Found::Absent, Decision::Run),
+            (present(SERVER_INDEX, true), Decision::AlreadyDone),
+            (present(SERVER_INDEX, false), Decision::DropInvalidThenRun),
+            (
+                present(other, true),
+                Decision::Conflict {
+                    planned: PLANNED_INDEX.into(),
+                    found: other.into(),
+                },
+            ),
+            (
+                present(other, false),
+                Decision::Conflict {
+                    planned: PLANNED_INDEX.into(),
+                    found: other.into(),
+                },
+            ),
+        ];
+        for (found, expected) in cases {
+            assert_eq!(&decide(&planned, found), expected, "{found:?}");
+        }
+    }
+
+    #[test]
+    fn decisions_for_a_drop() {
+        let planned = PlannedObject {
+            kind: ObjectKind::Trigger,
+            name: "bellows_sync_orders_total".into(),
+            definition: String::new(),
+            intent: Intent::Drop,
+            may_be_unvalidated: false,
+        };
+        assert_eq!(decide(&planned, &Found::Absent), Decision::AlreadyDone);
+        assert_eq!(
+            decide(&planned, &present("CREATE TRIGGER x", true)),
+            Decision::Run
+        );
+    }
+
+    #[test]
+    fn a_not_valid_constraint_is_done_once_it_exists() {
+        let planned = constraint_of(
+            "ALTER TABLE \"orders\" ADD CONSTRAINT \"orders_total_check\" CHECK (total >= 0) NOT VALID",
+        )
+        .unwrap();
+        assert!(planned.may_be_unvalidated);
+        let found = "CHECK ((total >= (0)::numeric)) NOT VALID";
+        assert_eq!(
+            decide(&planned, &present(found, false)),
+            Decision::AlreadyDone
+        );
+        assert_eq!(
+            decide(&planned, &present("CHECK ((total >= (0)::numeric))", true)),
+            Decision::AlreadyDone
+        );
+        let validated = constraint_of(
+            "ALTER TABLE orders ADD CONSTRAINT orders_total_check CHECK (total >= 0)",
+        )
+        .unwrap();
+        assert_eq!(
+            decide(&validated, &present(found, false)),
+            Decision::DropInvalidThenRun
+        );
+    }
+
+    #[test]
+    fn server_definitions_match_planned_ones() {
+        let cases: &[(&str, &str)] = &[
+            (PLANNED_INDEX, SERVER_INDEX),
+            (
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"due_idx\" ON \"billing\".\"invoices\" USING btree (\"customer_id\", \"status\") WHERE status = 'open'",
+                "CREATE UNIQUE INDEX due_idx ON billing.invoices USING btree (customer_id, status) WHERE (status = 'open'::text)",
+            ),
+            (
+                "FOREIGN KEY (\"customer_id\") REFERENCES \"customers\" (\"id\") NOT VALID",
+                "FOREIGN KEY (customer_id) REFERENCES customers(id)",
+            ),
+            (
+                "FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE NO ACTION",
+                "FOREIGN KEY (customer_id) REFERENCES public.customers(id)",
+            ),
+            (
+                "CHECK (\"total\" IS NOT NULL)",
+                "CHECK ((total IS NOT NULL)) NOT VALID",
+            ),
+            (
+                "CHECK (note <> '')",
+                "CHECK ((note <> ''::character varying))",
+            ),
+            (
+                "CREATE TRIGGER \"bellows_sync_orders_total\" BEFORE INSERT OR UPDATE ON \"orders\" FOR EACH ROW EXECUTE FUNCTION \"bellows_sync_orders_total\"()",
+                "CREATE TRIGGER bellows_sync_orders_total BEFORE INSERT OR UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION bellows_sync_orders_total()",
+            ),
+        ];
+        for (planned, found) in cases {
+            assert!(same_definition(planned, found), "{planned}\n  vs {found}");
+        }
+    }
+
+    #[test]
+    fn different_definitions_do_not_match() {
+        let cases: &[(&str, &str)] = &[
+            (SERVER_INDEX, "CREATE INDEX orders_customer_id_idx ON public.orders USING btree (qty)"),
+            (SERVER_INDEX, "CREATE UNIQUE INDEX orders_customer_id_idx ON public.orders USING btree (customer_id)"),
+            (SERVER_INDEX, "CREATE INDEX orders_customer_id_idx ON public.orders USING hash (customer_id)"),
+            (SERVER_INDEX, "CREATE INDEX orders_customer_id_idx ON billing.orders USING btree (customer_id)"),
+            ("CHECK (total >= 0)", "CHECK ((total > (0)::numeric))"),
+            ("CHECK (note <> 'A')", "CHECK ((note <> 'a'::text))"),
+            (
+                "FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE",
+                "FOREIGN KEY (customer_id) REFERENCES customers(id)",
+            ),
+            ("CHECK (\"Total\" > 0)", "CHECK ((total > 0))"),
+        ];
+        for (planned, found) in cases {
+            assert!(!same_definition(planned, found), "{planned}\n  vs {found}");
+        }
+    }
+
+    #[test]
+    fn statements_name_their_object() {
+        let cases: &[(&str, ObjectKind, &str)] = &[
+            (PLANNED_INDEX, ObjectKind::Index, "orders_customer_id_idx"),
+            (
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"billing\".\"Due\" ON x (a)",
+                ObjectKind::Index,
+                "Due",
+            ),
+            (
+                "ALTER TABLE \"public\".\"orders\" ADD CONSTRAINT \"orders_customer_id_fkey\" FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID",
+                ObjectKind::Constraint,
+                "orders_customer_id_fkey",
+            ),
+            (
+                "CREATE TRIGGER bellows_sync_orders_total BEFORE INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION f()",
+                ObjectKind::Trigger,
+                "bellows_sync_orders_total",
+            ),
+        ];
+        for (sql, kind, name) in cases {
+            let object = object_of(sql).unwrap_or_else(|| panic!("no object in {sql}"));
+            assert_eq!((object.kind, object.name.as_str()), (*kind, *name), "{sql}");
+        }
+        let constraint = constraint_of(cases[2].0).unwrap();
+        assert_eq!(
+            constraint.definition,
+            "FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID"
+        );
+        for sql in [
+            "ALTER TABLE orders ALTER COLUMN total SET NOT NULL",
+            "DROP INDEX CONCURRENTLY IF EXISTS x",
+            "CREATE OR REPLACE FUNCTION f() RETURNS trigger AS $$ BEGIN END $$",
+        ] {
+            assert_eq!(object_of(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn dropping_statements_name_their_object() {
+        let cases = [
+            (
+                "DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"orders_note_idx\"",
+                ObjectKind::Index,
+                "orders_note_idx",
+            ),
+            (
+                "DROP TRIGGER IF EXISTS \"bellows_sync_x\" ON \"orders\"",
+                ObjectKind::Trigger,
+                "bellows_sync_x",
+            ),
+            (
+                "ALTER TABLE \"orders\" DROP CONSTRAINT IF EXISTS \"orders_fk\"",
+                ObjectKind::Constraint,
+                "orders_fk",
+            ),
+            (
+                "ALTER TABLE orders DROP CONSTRAINT orders_fk",
+                ObjectKind::Constraint,
+                "orders_fk",
+            ),
+        ];
+        for (sql, kind, name) in cases {
+            let object = dropped_by(sql).unwrap_or_else(|| panic!("{sql}"));
+            assert_eq!(
+                (object.kind, object.name.as_str(), object.intent),
+                (kind, name, Intent::Drop),
+                "{sql}"
+            );
+        }
+        assert_eq!(dropped_by("ALTER TABLE orders DROP COLUMN note"), None);
+        assert_eq!(dropped_by("DROP FUNCTION IF EXISTS bellows_f()"), None);
+    }
+
+    #[test]
+    fn normalizing_keeps_literals_and_quoted_names() {
+        assert_eq!(
+            normalize("WHERE  status = 'Open  Now'"),
+            "where status='Open  Now'"
+        );
+        assert_eq!(normalize("\"Mixed\".\"x\""), "\"Mixed\".x");
+        assert_eq!(normalize("a::numeric(12, 2);"), "a::numeric(12,2)");
+        assert_eq!(fingerprint("(a)::timestamp with time zone > b"), "a>b");
+        assert_eq!(fingerprint("x::text[] = y"), "x=y");
+    }
+}
