@@ -176,10 +176,7 @@ pub async fn preview(
 /// Compares the ledger with the catalog for the given plans (and every plan in the ledger for
 /// interrupted steps), without creating or changing anything.
 pub async fn doctor(url: &str, runs: &[PlanRun]) -> Result<doctor::DoctorReport, EngineError> {
-    match dialect_of(url)? {
-        DialectKind::Postgres => doctor::examine::<postgres::PgBackend>(url, runs).await,
-        DialectKind::Sqlite => doctor::examine::<sqlite::SqliteBackend>(url, runs).await,
-    }
+    with_backend!(url, B => doctor::examine::<B>(url, runs).await)
 }
 
 /// Reads the ledger (without creating it) and merges it with the given plan files.

@@ -31,7 +31,7 @@ pub fn leftovers(db: &Db) -> Vec<String> {
 
 /// `bellows doctor` finds no drift between the ledger and the catalog.
 pub fn doctor_is_clean(db: &Db, plan: &std::path::Path) -> Vec<String> {
-    let output = crate::harness::bellows_std()
+    let output = crate::harness::cli::bellows_std()
         .args(["doctor", "--format", "json", "-d"])
         .arg(db.url())
         .arg(plan)
@@ -116,7 +116,7 @@ pub fn status_is(db: &Db, plan: &std::path::Path, state: &str) -> Vec<String> {
 
 /// `bellows status` of the database at `url` names plan `faults` with `state`.
 pub fn status_of(url: &str, plan: &std::path::Path, state: &str) -> Vec<String> {
-    let output = crate::harness::bellows_std()
+    let output = crate::harness::cli::bellows_std()
         .args(["status", "--format", "json", "-d"])
         .arg(url)
         .arg(plan)

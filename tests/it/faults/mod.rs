@@ -401,7 +401,7 @@ struct Ended {
 impl Run {
     pub(crate) fn start(command: Command, url: &str, plan: &Path) -> Run {
         use std::io::BufRead;
-        let mut child = crate::harness::bellows_std()
+        let mut child = crate::harness::cli::bellows_std()
             .args(command.args())
             .arg("-d")
             .arg(url)

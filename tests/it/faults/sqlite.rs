@@ -120,7 +120,7 @@ fn problems(db: &SqliteDb, command: Command, plan: &Path, expected: &str) -> Vec
         Command::Rollback => "rolled_back",
     };
     problems.extend(super::checks::status_of(db.url(), plan, state));
-    let doctor = crate::harness::bellows_std()
+    let doctor = crate::harness::cli::bellows_std()
         .args(["doctor", "-d", db.url()])
         .arg(plan)
         .output()
