@@ -3,9 +3,14 @@
 //! random instant by a fault, then run again until done; the database must end as a run
 //! without faults leaves it.
 //!
-//! Fault kinds, one test each: `kill -9` of apply and of rollback; SIGTERM or SIGINT of apply
-//! (half of the instants in the DDL phases); an immediate restart of a PostgreSQL cluster the
-//! test starts itself; every connection cut by a TCP proxy between bellows and the server.
+//! Fault kinds, one test each: `kill -9` of apply and of rollback (a third of them aimed at a
+//! `CREATE INDEX`: the concurrent build of apply, the re-creation of a dropped index in
+//! rollback); `kill -9` in the gap between an index build and its ledger write, widened by a
+//! ledger row the test holds ([`aim`]); SIGTERM or SIGINT of apply (half of the instants in the
+//! DDL phases); an immediate restart of a PostgreSQL cluster the test starts itself, during
+//! apply and rollback; every connection cut by a TCP proxy between bellows and the server,
+//! during apply and rollback; and `kill -9` of apply and rollback on SQLite ([`sqlite`]).
+//! After each fault the next run must finish.
 //!
 //! Knobs: `BELLOWS_FAULT_TRIALS` (trials per kind, default [`DEFAULT_TRIALS`]),
 //! `BELLOWS_FAULT_SEED` (replays a run: every failure prints its seed). Each trial draws from
