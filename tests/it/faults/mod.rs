@@ -544,6 +544,11 @@ fn sigterm_or_sigint_during_apply_then_apply_again_finishes() {
 }
 
 #[test]
+fn sigterm_or_sigint_during_rollback_then_rollback_again_finishes() {
+    trials(Fault::Signal, Command::Rollback);
+}
+
+#[test]
 fn server_restart_during_apply_then_apply_again_finishes() {
     trials(Fault::Restart, Command::Apply);
 }
