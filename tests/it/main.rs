@@ -28,4 +28,5 @@ mod logging;
 mod new;
 mod plan_cli;
 mod schema;
+mod sql_check;
 mod sql_snapshots;
