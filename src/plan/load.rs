@@ -10,7 +10,7 @@ use toml::de::{DeTable, DeValue};
 use super::lint;
 use super::model::{Plan, Settings, Step};
 use crate::ops::{self, Op};
-use crate::vocab::diagnostic::{did_you_mean, Code, Diagnostic};
+use crate::vocab::diagnostic::{did_you_mean, Code, Diagnostic, Severity};
 use crate::vocab::reader::{KeyInfo, KeyKind, TableReader};
 use crate::vocab::{Phase, Span};
 
@@ -35,7 +35,9 @@ impl Loaded {
     }
 
     pub fn has_warnings(&self) -> bool {
-        self.diagnostics.iter().any(|d| !d.is_error())
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Warning)
     }
 }
 
@@ -99,6 +101,7 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
         // Steps that did read are checked against each other even when others did not, so
         // that every mistake of the file is reported at once.
         diagnostics.extend(lint::lint_steps(plan, *complete));
+        diagnostics.extend(super::sql::check_syntax(plan, text));
     }
     diagnostics.sort_by_key(|d| d.span.as_ref().map(|s| s.start).unwrap_or(0));
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
@@ -216,6 +219,7 @@ fn read_steps(table: &DeTable<'_>, diagnostics: &mut Vec<Diagnostic>) -> ReadSte
                     index,
                     op,
                     span: item.span(),
+                    values: super::values::string_values(step_table),
                 }),
                 None => read.complete = false,
             }

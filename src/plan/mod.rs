@@ -6,5 +6,7 @@ pub mod load;
 pub mod model;
 pub mod render;
 pub mod schema;
+pub mod sql;
+mod values;
 
-pub use model::{Plan, Settings, Step};
+pub use model::{Plan, Settings, Step, ValueSpan};

@@ -40,6 +40,34 @@ pub struct Step {
     /// Where the step's table starts in the source (`[[expand]]` header or inline table).
     #[serde(skip)]
     pub span: Span,
+    /// Every string value the step writes, with where it is in the file (see [`ValueSpan`]).
+    #[serde(skip)]
+    pub values: Vec<ValueSpan>,
+}
+
+/// One string value of a step as written in the file: `set.email_verified`, `columns[0].type`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueSpan {
+    /// The key path within the step.
+    pub path: String,
+    /// The value as TOML reads it (escapes resolved).
+    pub text: String,
+    /// The value as written, quotes included.
+    pub span: Span,
+}
+
+impl Step {
+    /// Where the plan's own SQL `text`, the value of `key` (as [`crate::ops::Expression`] names
+    /// it), is written: the value of that key or of a key nested under it (`set.column`,
+    /// `columns[0].type`, `reverse.from`) whose text is the same.
+    pub fn value_span(&self, key: &str, text: &str) -> Option<&ValueSpan> {
+        let nested = format!("{key}.");
+        let last = format!(".{key}");
+        self.values.iter().find(|v| {
+            (v.path == key || v.path.starts_with(&nested) || v.path.ends_with(&last))
+                && v.text == text
+        })
+    }
 }
 
 /// A validated plan, ready for planning.

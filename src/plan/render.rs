@@ -78,6 +78,7 @@ pub fn render_with(source: &Source, diagnostic: &Diagnostic, color: bool) -> Str
     let accent = match diagnostic.severity {
         Severity::Error => paint(Style::new().red().bold()),
         Severity::Warning => paint(Style::new().yellow().bold()),
+        Severity::Note => paint(Style::new().cyan().bold()),
     };
     let mut out = format!(
         "{}: {}\n",

@@ -9,6 +9,8 @@ use super::span::Span;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Said for information; never fails a check.
+    Note,
     Warning,
     Error,
 }
@@ -19,6 +21,7 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         }
     }
 }
@@ -55,6 +58,27 @@ pub enum Code {
     Irreversible,
     /// Warning: a backfilled column that nothing fills for rows written meanwhile.
     BackfillWithoutSync,
+    /// SQL of the plan that does not parse.
+    SqlSyntax,
+    /// Note: SQL the offline parser cannot read; the database decides.
+    NotCheckedOffline,
+    /// SQL the database refuses: an unknown table, column or type, or an expression that does
+    /// not type-check (`check -d`, `plan -d`).
+    SqlInvalid,
+    /// Warning: a `sql` step builds an index on an existing table without `CONCURRENTLY`.
+    IndexWithoutConcurrently,
+    /// Warning: a `sql` step adds a constraint that is checked under a lock (no `NOT VALID`).
+    ConstraintWithoutNotValid,
+    /// Warning: a `sql` step runs `SET NOT NULL` directly.
+    SetNotNullDirectly,
+    /// Warning: a `sql` step rewrites the table (a type change, a volatile default).
+    TableRewrite,
+    /// Warning: a `sql` step renames a table or a column.
+    Rename,
+    /// Warning: a `sql` step drops something outside contract.
+    DropOutsideContract,
+    /// Warning: one transactional `sql` step holds the locks of several DDL statements.
+    SeveralDdlInOneTransaction,
 }
 
 impl Code {
@@ -78,6 +102,16 @@ impl Code {
             Code::Unsupported => "unsupported",
             Code::Irreversible => "irreversible",
             Code::BackfillWithoutSync => "backfill-without-sync",
+            Code::SqlSyntax => "sql-syntax",
+            Code::NotCheckedOffline => "not-checked-offline",
+            Code::SqlInvalid => "sql-invalid",
+            Code::IndexWithoutConcurrently => "index-without-concurrently",
+            Code::ConstraintWithoutNotValid => "constraint-without-not-valid",
+            Code::SetNotNullDirectly => "set-not-null-directly",
+            Code::TableRewrite => "table-rewrite",
+            Code::Rename => "rename",
+            Code::DropOutsideContract => "drop-outside-contract",
+            Code::SeveralDdlInOneTransaction => "several-ddl-in-one-transaction",
         }
     }
 }
@@ -121,6 +155,16 @@ impl Diagnostic {
     pub fn warning(code: Code, span: Option<Span>, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
+            code,
+            message: message.into(),
+            span,
+            help: None,
+        }
+    }
+
+    pub fn note(code: Code, span: Option<Span>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Note,
             code,
             message: message.into(),
             span,

@@ -31,4 +31,5 @@ mod new;
 mod plan_cli;
 mod recovery;
 mod schema;
+mod sql_check;
 mod sql_snapshots;

@@ -3,7 +3,8 @@
 //!
 //! Only what the plan itself says is compared (a plan cannot know the database): a step that
 //! undoes, repeats or breaks what another step of the same plan does is an error; a pattern that
-//! works but hurts the running application is a warning. `sql` and `guard` steps are opaque.
+//! works but hurts the running application is a warning. `guard` steps are opaque; the statements
+//! of a `sql` step are parsed and linted (the `sql_*` rules).
 
 mod backfill_key_rewritten;
 mod backfill_then_drop;
@@ -14,6 +15,14 @@ mod drop_under_sync;
 mod duplicate;
 mod facts;
 mod set_not_null_after_drop;
+mod sql_constraint_without_not_valid;
+mod sql_drop_outside_contract;
+mod sql_index_without_concurrently;
+mod sql_rename;
+mod sql_set_not_null;
+mod sql_several_ddl;
+mod sql_statements;
+mod sql_table_rewrite;
 mod used_after_drop;
 
 use super::model::{Plan, Step};
@@ -61,6 +70,13 @@ pub fn lint_steps(plan: &Plan, complete: bool) -> Vec<Diagnostic> {
             backfill_key_rewritten::check,
             backfill_then_drop::check,
             backfill_without_sync::check,
+            sql_index_without_concurrently::check,
+            sql_constraint_without_not_valid::check,
+            sql_set_not_null::check,
+            sql_table_rewrite::check,
+            sql_rename::check,
+            sql_drop_outside_contract::check,
+            sql_several_ddl::check,
         ] {
             found.extend(rule(&at));
         }
