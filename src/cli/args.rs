@@ -183,7 +183,8 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Plan files or directories; without any, every plan in the ledger.
+    /// Plan files or folders (exactly the plans in them), or plan names from the ledger;
+    /// without any, every plan in the ledger.
     pub plans: Vec<PathBuf>,
     #[command(flatten)]
     pub db: DatabaseArgs,

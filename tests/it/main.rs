@@ -29,3 +29,4 @@ mod new;
 mod plan_cli;
 mod schema;
 mod sql_snapshots;
+mod status;
