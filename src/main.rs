@@ -19,17 +19,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr: warnings by default, `-v` info, `-vv` debug (every statement sent);
-/// `RUST_LOG` overrides both. Colour only on a terminal, never with `NO_COLOR`.
+/// Logs go to stderr: bellows' own warnings by default and no library's (sqlx's slow-statement
+/// warnings would print whole scripts), `-v` bellows' info, `-vv` debug (every statement sent)
+/// and the libraries' warnings; `RUST_LOG` overrides them. Colour only on a terminal, never
+/// with `NO_COLOR`.
 fn init_logging(verbose: u8) {
     use std::io::IsTerminal;
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+    let directives = match verbose {
+        0 => "bellows=warn",
+        1 => "bellows=info",
+        _ => "bellows=debug,warn",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("bellows={level},warn")));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -98,10 +98,12 @@ impl Report {
             }
         }
         let summary = self.summary();
-        let style = if self.ok {
-            console::Style::new().green()
-        } else {
+        let style = if !self.ok {
             console::Style::new().red().bold()
+        } else if self.totals.warnings > 0 {
+            console::Style::new().yellow()
+        } else {
+            console::Style::new().green()
         };
         out.push_str(&format!(
             "{}\n",

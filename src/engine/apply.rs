@@ -190,6 +190,7 @@ async fn apply_plan<B: Backend>(
     reporter.report(Event::PlanDone {
         plan: plan.name.clone(),
         duration: started.elapsed(),
+        pending: pending_phases(run, &ledger, None),
     });
     summary.applied.push((plan.name.clone(), applied));
     Ok(false)
@@ -416,6 +417,7 @@ async fn apply_step<B: Backend>(
         step: context.step.clone(),
         outcome: match &outcome {
             Ok(()) => StepOutcome::Applied,
+            Err(error) if error.kind == ErrorKind::Interrupted => StepOutcome::Interrupted,
             Err(error) => StepOutcome::Failed {
                 error: error.message.clone(),
             },
@@ -491,7 +493,8 @@ fn resumable_error(headline: String, error: &StepError) -> EngineError {
             "{headline}\n  the error is in the plan's SQL: fix the plan, then `bellows apply \
              --allow-changed` resumes from the saved checkpoint"
         )
-    } else if error.needs_fix {
+    } else if error.needs_fix || error.kind == ErrorKind::Interrupted {
+        // An interrupted step's own message already says how to resume.
         headline
     } else {
         format!("{headline}\n  the checkpoint is saved; run `bellows apply` again to resume")

@@ -175,7 +175,7 @@ pub fn merge(
             plans.push(unstarted_plan(file));
         }
     }
-    plans.sort_by(|a, b| file_order(a).cmp(&file_order(b)));
+    plans.sort_by_key(file_order);
     StatusReport {
         ledger: has_ledger,
         plans,

@@ -478,7 +478,19 @@ fn a_backfill_interrupted_with_sigint_exits_130_with_its_checkpoint_and_resumes(
     assert!(sent.success());
     let (code, text) = child_output(child);
     assert_eq!(code, Some(130), "{text}");
-    assert!(text.contains("resume"), "says how to resume: {text}");
+    assert_eq!(
+        text.matches("again to continue from row").count(),
+        1,
+        "says how to resume, once: {text}"
+    );
+    assert!(
+        text.contains("backfill users.email_verified interrupted after"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('✗'),
+        "an interrupted step is not drawn as failed: {text}"
+    );
     let done = assert_checkpoint_consistent(&db, BIG);
     // `status` shows the interrupted backfill's progress.
     let status = Cli::status(&db)
@@ -487,6 +499,7 @@ fn a_backfill_interrupted_with_sigint_exits_130_with_its_checkpoint_and_resumes(
         .run()
         .json();
     let step = &status["plans"][0]["phases"][0]["steps"][0];
+    assert_eq!(step["state"], "interrupted", "{status}");
     assert_eq!(step["rows_done"], done, "{status}");
     assert_eq!(
         step["checkpoint"],
@@ -1082,7 +1095,10 @@ fn sigint_during_a_batch_finishes_or_abandons_it_cleanly_and_exits_130() {
     interrupt(&child);
     let (code, text) = child_output(child);
     assert_eq!(code, Some(130), "{text}");
-    assert!(text.contains("resume"), "says how to resume: {text}");
+    assert!(
+        text.contains("again to continue from row"),
+        "says how to resume: {text}"
+    );
     wait_for_no_sessions(&db);
     // The batch asleep when Ctrl-C came either committed with its checkpoint or not at all.
     let done = assert_checkpoint_consistent(&db, MID);

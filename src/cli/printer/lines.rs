@@ -48,6 +48,8 @@ pub struct Lines {
     last_plain_progress: Option<Instant>,
     /// Rows done by the backfill of the step running now.
     rows: Option<u64>,
+    /// The phase started last (what a run stopped by `--to` got done).
+    last_phase: Option<Phase>,
 }
 
 impl Lines {
@@ -61,6 +63,15 @@ impl Lines {
     /// What to draw for `event`, received at `now`.
     pub fn draw(&mut self, event: &Event, now: Instant) -> Vec<Draw> {
         match event {
+            Event::PhaseStarted { phase, .. } => {
+                self.last_phase = Some(*phase);
+                still(event)
+            }
+            Event::PlanDone {
+                plan,
+                duration: took,
+                pending,
+            } => vec![Draw::Line(plan_done(plan, *took, self.last_phase, pending))],
             Event::StepStarted { step } => {
                 self.rows = None;
                 self.spinner(step_name(step))
@@ -322,12 +333,8 @@ fn notice_line(event: &Event) -> Option<String> {
         Event::PlanDone {
             plan,
             duration: took,
-        } => format!(
-            "{} {} done in {}",
-            style("✓").green().bold(),
-            style(plan).bold(),
-            duration(*took)
-        ),
+            pending,
+        } => plan_done(plan, *took, None, pending),
         Event::Notice { message } => format!("  {} {message}", style("note:").yellow()),
         _ => return None,
     })
@@ -387,9 +394,38 @@ fn retry_text(event: &Event) -> Option<String> {
     })
 }
 
+/// "✓ users done in 3s", or for a run that stopped at `--to`: "■ users expand done in 1s (3
+/// phases pending: backfill, switch, contract)".
+fn plan_done(plan: &str, took: Duration, last: Option<Phase>, pending: &[Phase]) -> String {
+    if pending.is_empty() {
+        return format!(
+            "{} {} done in {}",
+            style("✓").green().bold(),
+            style(plan).bold(),
+            duration(took)
+        );
+    }
+    let last_done = last.map(|p| format!("{p} ")).unwrap_or_default();
+    let names: Vec<String> = pending.iter().map(|p| p.to_string()).collect();
+    format!(
+        "{} {} {last_done}done in {} ({} phase{} pending: {})",
+        style("■").yellow().bold(),
+        style(plan).bold(),
+        duration(took),
+        pending.len(),
+        if pending.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )
+}
+
 /// "✓ add_column users.a  12 rows  1.4s", "- … (already applied)", or the failure and its error.
-fn step_finished(step: &StepRef, outcome: &StepOutcome, took: Duration, rows: Option<u64>) -> Draw {
-    let rows = rows.map(|r| format!("  {r} rows")).unwrap_or_default();
+fn step_finished(
+    step: &StepRef,
+    outcome: &StepOutcome,
+    took: Duration,
+    rows_done: Option<u64>,
+) -> Draw {
+    let rows = rows_done.map(|r| format!("  {r} rows")).unwrap_or_default();
     Draw::Line(match outcome {
         StepOutcome::Applied => format!(
             "    {} {}{rows}  {}",
@@ -402,6 +438,16 @@ fn step_finished(step: &StepRef, outcome: &StepOutcome, took: Duration, rows: Op
             style("-").dim(),
             step_name(step),
             style("(already applied)").dim()
+        ),
+        StepOutcome::Interrupted => format!(
+            "    {} {} {}{}  {}",
+            style("‖").yellow().bold(),
+            step_name(step),
+            style("interrupted").yellow(),
+            rows_done
+                .map(|r| format!(" after {r} rows"))
+                .unwrap_or_default(),
+            style(duration(took)).dim()
         ),
         StepOutcome::Failed { error } => format!(
             "    {} {}  {}\n      {}",
