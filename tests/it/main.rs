@@ -27,6 +27,7 @@ mod fixtures;
 mod logging;
 mod new;
 mod plan_cli;
+mod progress;
 mod schema;
 mod sql_snapshots;
 mod status;

@@ -182,7 +182,12 @@ impl Lines {
             return Some(Draw::BarMoved {
                 total: *total,
                 done: *rows_done,
-                message: format!("backfill {} ({pacing})", step.target),
+                message: format!(
+                    "backfill {}  {} rows/s{} ({pacing})",
+                    step.target,
+                    thousands(rows_per_second.round() as u64),
+                    eta(*rows_done, *total, *rows_per_second)
+                ),
             });
         }
         let due = self
@@ -193,9 +198,11 @@ impl Lines {
         }
         self.last_plain_progress = Some(now);
         Some(Draw::Line(format!(
-            "    backfill {}: {rows_done}{} rows, {rows_per_second:.0} rows/s{} ({pacing})",
+            "    backfill {}: {}{} rows, {} rows/s{} ({pacing})",
             step.target,
+            thousands(*rows_done),
             of_total(*rows_done, *total),
+            thousands(rows_per_second.round() as u64),
             eta(*rows_done, *total, *rows_per_second)
         )))
     }
@@ -204,10 +211,11 @@ impl Lines {
 /// "↻ resuming backfill of users after key (1000), 1000 rows already done".
 fn resuming(step: &StepRef, after: &[String], rows_done: u64) -> String {
     format!(
-        "    {} resuming backfill of {} after key ({}), {rows_done} rows already done",
+        "    {} resuming backfill of {} after key ({}), {} rows already done",
         style("↻").cyan(),
         step.target,
-        after.join(", ")
+        after.join(", "),
+        thousands(rows_done)
     )
 }
 
@@ -425,7 +433,9 @@ fn step_finished(
     took: Duration,
     rows_done: Option<u64>,
 ) -> Draw {
-    let rows = rows_done.map(|r| format!("  {r} rows")).unwrap_or_default();
+    let rows = rows_done
+        .map(|r| format!("  {} rows", thousands(r)))
+        .unwrap_or_default();
     Draw::Line(match outcome {
         StepOutcome::Applied => format!(
             "    {} {}{rows}  {}",
@@ -445,7 +455,7 @@ fn step_finished(
             step_name(step),
             style("interrupted").yellow(),
             rows_done
-                .map(|r| format!(" after {r} rows"))
+                .map(|r| format!(" after {} rows", thousands(r)))
                 .unwrap_or_default(),
             style(duration(took)).dim()
         ),
@@ -485,12 +495,26 @@ fn undo_line(event: &Event) -> String {
 fn of_total(rows_done: u64, total: Option<u64>) -> String {
     match total {
         Some(t) if t > 0 => format!(
-            "/{t} ({:.0}%)",
+            "/{} ({:.0}%)",
+            thousands(t),
             (rows_done as f64 * 100.0 / t as f64).min(100.0)
         ),
-        Some(t) => format!("/{t}"),
+        Some(t) => format!("/{}", thousands(t)),
         None => String::new(),
     }
+}
+
+/// "1,234,567": a count with thousands separators.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// ", about 2m 3s left", when the total and the rate say so.
@@ -533,4 +557,29 @@ fn indent(text: &str, prefix: &str) -> String {
     text.lines()
         .collect::<Vec<_>>()
         .join(&format!("\n{prefix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        for (n, want) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (2_421_720, "2,421,720"),
+            (100_000, "100,000"),
+        ] {
+            assert_eq!(thousands(n), want);
+        }
+    }
+
+    #[test]
+    fn progress_shows_separators_a_rounded_rate_and_the_time_left() {
+        assert_eq!(of_total(1_905_000, Some(2_421_720)), "/2,421,720 (79%)");
+        assert_eq!(eta(500, Some(1_500), 100.4), ", about 10.0s left");
+        assert_eq!(eta(500, None, 100.0), "");
+    }
 }
