@@ -132,6 +132,25 @@ pub(crate) async fn prepare_ledger<B: Backend>(
     })
 }
 
+/// The contract question: each step it will run (what it destroys), then a short last line,
+/// the prompt itself (short, so that a terminal never wraps and redraws it).
+fn contract_question(run: &PlanRun) -> String {
+    let mut text = format!(
+        "The contract phase of `{}` is destructive; the application must no longer use the old shape. It runs:\n",
+        run.plan.name
+    );
+    for step in run.steps.iter().filter(|s| s.phase == Phase::Contract) {
+        text.push_str(&format!(
+            "  {}. {} {}\n",
+            step.index + 1,
+            step.op,
+            step.target
+        ));
+    }
+    text.push_str(&format!("Apply the contract phase of `{}`?", run.plan.name));
+    text
+}
+
 /// The phases of `run` up to `to` with a step not yet applied.
 pub(crate) fn pending_phases(run: &PlanRun, ledger: &PlanLedger, to: Option<Phase>) -> Vec<Phase> {
     Phase::ALL
@@ -178,7 +197,7 @@ async fn apply_plan<B: Backend>(
     for phase in phases {
         if phase == Phase::Contract
             && !options.yes
-            && !confirm_contract(&plan.name, &applied, reporter, confirm)?
+            && !confirm_contract(run, &applied, reporter, confirm)?
         {
             summary.applied.push((plan.name.clone(), applied));
             summary.stopped_before = Some((plan.name.clone(), phase));
@@ -199,14 +218,13 @@ async fn apply_plan<B: Backend>(
 /// Asks before the destructive contract phase of `plan`: `Ok(false)` when declined, an error
 /// when there is nobody to ask (`applied`: the phases this run applied before it).
 fn confirm_contract(
-    plan: &str,
+    run: &PlanRun,
     applied: &[Phase],
     reporter: &dyn Reporter,
     confirm: &dyn Confirm,
 ) -> Result<bool, EngineError> {
-    let question = format!(
-        "Apply the contract phase of `{plan}`? It is destructive: the application must no longer use the old shape."
-    );
+    let plan = run.plan.name.as_str();
+    let question = contract_question(run);
     let stopped = |reason: &str| {
         reporter.report(Event::StoppedBefore {
             plan: plan.to_string(),
