@@ -15,7 +15,11 @@ use crate::vocab::Phase;
     about = "Zero-downtime schema changes: expand, backfill, switch, contract",
     long_about = "bellows changes the schema of a live database without downtime. A change is a TOML plan \
                   with four phases (expand, backfill, switch, contract) that bellows runs in order, with \
-                  lock timeouts and retries, resumable batched backfills, guards and a ledger."
+                  lock timeouts and retries, resumable batched backfills, guards and a ledger.",
+    after_help = "The database: -d URL, or DATABASE_URL (postgres://user@host/db or sqlite:path.db).\n\
+                  Exit codes: 0 success, 1 a step failed, 2 invalid invocation or plan, \
+                  3 a guard failed, 4 the run lock or a table lock could not be taken, \
+                  130 interrupted (Ctrl-C)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -69,10 +73,13 @@ pub enum Command {
     },
 }
 
+/// `--format`: how a command prints what it reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Format {
+    /// Styled lines for people.
     #[default]
     Human,
+    /// JSON for programs (for `apply` and `rollback`, one event per line).
     Json,
 }
 
@@ -119,6 +126,7 @@ pub struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -137,8 +145,9 @@ pub struct DatabaseArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// The plan file.
-    pub plan: PathBuf,
+    /// Plan files or folders (every `*.toml` inside, in file order).
+    #[arg(required = true)]
+    pub plans: Vec<PathBuf>,
     /// Also read this database (read-only): which steps are already applied, and how many
     /// rows each backfill will touch. Without it `plan` never connects; DATABASE_URL alone only
     /// chooses the dialect.
@@ -147,6 +156,7 @@ pub struct PlanArgs {
     /// SQL dialect to show (default: from --database or DATABASE_URL, else postgres).
     #[arg(long, value_enum)]
     pub dialect: Option<DialectKind>,
+    /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -154,6 +164,15 @@ pub struct PlanArgs {
 /// Flags that override a plan's `[settings]`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SettingsArgs {
+    #[command(flatten)]
+    pub lock: LockArgs,
+    #[command(flatten)]
+    pub backfill: BackfillArgs,
+}
+
+/// Flags for locks and statements (`apply` and `rollback`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct LockArgs {
     /// How long each DDL attempt waits for its lock (e.g. 500ms).
     #[arg(long, value_parser = parse_duration)]
     pub lock_timeout: Option<Duration>,
@@ -163,6 +182,11 @@ pub struct SettingsArgs {
     /// How long one statement may run (e.g. 60s).
     #[arg(long, value_parser = parse_duration)]
     pub statement_timeout: Option<Duration>,
+}
+
+/// Flags for backfills (`apply` only).
+#[derive(Debug, Args, Clone, Default)]
+pub struct BackfillArgs {
     /// Rows per backfill batch.
     #[arg(long)]
     pub batch_size: Option<u64>,
@@ -185,7 +209,7 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
     /// Stop after this phase.
-    #[arg(long, value_parser = parse_phase)]
+    #[arg(long, value_parser = phase_parser())]
     pub to: Option<Phase>,
     /// Do not ask before contract (required without a terminal).
     #[arg(long, short = 'y')]
@@ -193,8 +217,12 @@ pub struct ApplyArgs {
     /// Run a plan whose file changed since it was started.
     #[arg(long)]
     pub allow_changed: bool,
+    /// Show what would run (`bellows plan`, reading the database) instead of running it.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub settings: SettingsArgs,
+    /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -206,6 +234,7 @@ pub struct StatusArgs {
     pub plans: Vec<PathBuf>,
     #[command(flatten)]
     pub db: DatabaseArgs,
+    /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -217,7 +246,7 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
     /// Undo back to before this phase (default: everything).
-    #[arg(long, value_parser = parse_phase)]
+    #[arg(long, value_parser = phase_parser())]
     pub to: Option<Phase>,
     /// Do not ask (required without a terminal).
     #[arg(long, short = 'y')]
@@ -226,7 +255,8 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub allow_changed: bool,
     #[command(flatten)]
-    pub settings: SettingsArgs,
+    pub lock: LockArgs,
+    /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -245,7 +275,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::vocab::duration::parse_duration(text)
 }
 
-pub fn parse_phase(text: &str) -> Result<Phase, String> {
-    Phase::parse(text)
-        .ok_or_else(|| format!("`{text}` is not a phase; use expand, backfill, switch or contract"))
+/// `--to PHASE`: the four phases, listed in help and completed by shells.
+fn phase_parser() -> impl clap::builder::TypedValueParser<Value = Phase> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Phase::ALL.map(|p| p.as_str()))
+        .map(|text| Phase::parse(&text).expect("one of the listed phases"))
 }

@@ -8,6 +8,7 @@ mod backfill_resume;
 mod bench_harness;
 mod check;
 mod completions;
+mod conveniences;
 mod dialect_sql;
 mod docs;
 mod engine_actions;

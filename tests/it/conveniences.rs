@@ -1,0 +1,64 @@
+//! What a first hour expects of a command line: folders wherever plans are taken, a dry run on
+//! `apply`, help that explains every flag, the database and the exit codes.
+
+use crate::harness::{seed_users, Cli, Plans, SqliteDb, TestDb};
+
+const ADD: &str =
+    "[[expand]]\nop = \"add_column\"\ntable = \"users\"\ncolumn = \"COL\"\ntype = \"boolean\"\n";
+
+fn two_plans(plans: &Plans) {
+    plans.write("0001_a.toml", &ADD.replace("COL", "a"));
+    plans.write("0002_b.toml", &ADD.replace("COL", "b"));
+}
+
+#[test]
+fn plan_and_check_take_a_folder() {
+    let plans = Plans::new();
+    two_plans(&plans);
+    Cli::plan_cmd()
+        .plan(plans.path())
+        .args(["--dialect", "sqlite"])
+        .stdout_has("users.a")
+        .stdout_has("users.b")
+        .run();
+    Cli::check().plan(plans.path()).run();
+}
+
+#[test]
+fn apply_dry_run_shows_the_plan_and_changes_nothing() {
+    let db = SqliteDb::new();
+    seed_users(&db, 3);
+    let plans = Plans::new();
+    two_plans(&plans);
+    Cli::apply(&db)
+        .arg("--dry-run")
+        .plan(plans.path())
+        .stdout_has("ADD COLUMN \"a\"")
+        .stdout_has("ADD COLUMN \"b\"")
+        .run();
+    assert!(!db.column_exists("users", "a"));
+    assert!(!db.ledger_exists());
+}
+
+#[test]
+fn help_names_the_database_the_exit_codes_the_phases_and_every_flag() {
+    Cli::new(["--help"])
+        .stdout_has("DATABASE_URL")
+        .stdout_has("Exit codes: 0 success")
+        .stdout_has("130 interrupted")
+        .run();
+    Cli::new(["apply", "--help"])
+        .stdout_has("[possible values: expand, backfill, switch, contract]")
+        .stdout_has("How to print: human lines or JSON")
+        .stdout_has("--dry-run")
+        .run();
+    Cli::new(["rollback", "--help"])
+        .stdout_has("--lock-timeout")
+        .stdout_lacks("--batch-size")
+        .stdout_lacks("--pause")
+        .run();
+    Cli::new(["apply", "-d", "sqlite:x.db", "--to", "expnd", "p.toml"])
+        .code(2)
+        .stderr_has("possible values: expand, backfill, switch, contract")
+        .run();
+}
