@@ -7,6 +7,7 @@ use clap::Parser;
 use bellows::cli::{self, Cli};
 
 fn main() -> ExitCode {
+    database_url_from_dot_env();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     match cli::run(cli) {
@@ -15,6 +16,24 @@ fn main() -> ExitCode {
             let exit = cli::exit_for(&error);
             eprintln!("{}", cli::render_error(&error));
             exit.into()
+        }
+    }
+}
+
+/// DATABASE_URL from a `.env` file in the current directory or above, as sqlx-cli reads it,
+/// when the environment does not set it. Only that variable: `.env` files often hold others
+/// meant for the application.
+fn database_url_from_dot_env() {
+    if std::env::var_os("DATABASE_URL").is_some() {
+        return;
+    }
+    let Ok(entries) = dotenvy::dotenv_iter() else {
+        return;
+    };
+    for (name, value) in entries.flatten() {
+        if name == "DATABASE_URL" {
+            std::env::set_var(name, value);
+            return;
         }
     }
 }

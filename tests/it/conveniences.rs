@@ -62,3 +62,19 @@ fn help_names_the_database_the_exit_codes_the_phases_and_every_flag() {
         .stderr_has("possible values: expand, backfill, switch, contract")
         .run();
 }
+
+#[test]
+fn database_url_is_read_from_a_dot_env_file() {
+    let db = SqliteDb::new();
+    let plans = Plans::new();
+    plans.write(".env", &format!("OTHER=1\nDATABASE_URL={}\n", db.url()));
+    Cli::new(["status"])
+        .current_dir(plans.path())
+        .stdout_has("nothing applied yet")
+        .run();
+    Cli::new(["status"])
+        .current_dir(plans.path())
+        .env("DATABASE_URL", "sqlite:/nonexistent/elsewhere.db")
+        .code(1)
+        .run();
+}
