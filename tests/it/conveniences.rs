@@ -78,3 +78,41 @@ fn database_url_is_read_from_a_dot_env_file() {
         .code(1)
         .run();
 }
+
+#[test]
+fn check_refuses_two_plans_with_one_name() {
+    let plans = Plans::new();
+    plans.write(
+        "0001_a.toml",
+        &format!("name = \"same\"\n{}", ADD.replace("COL", "a")),
+    );
+    plans.write(
+        "0002_b.toml",
+        &format!("name = \"same\"\n{}", ADD.replace("COL", "b")),
+    );
+    Cli::check()
+        .plan(plans.path())
+        .code(2)
+        .stdout_has("another plan is named `same`")
+        .run();
+}
+
+#[test]
+fn a_file_that_is_no_plan_gets_one_sentence() {
+    let out = Cli::check().plan("README.md").code(2).run();
+    assert!(
+        out.stdout.contains("README.md is not a bellows plan"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("checked 1 plan: 1 error"),
+        "{}",
+        out.stdout
+    );
+    Cli::check()
+        .plan("Cargo.toml")
+        .code(2)
+        .stdout_has("Cargo.toml is not a bellows plan")
+        .run();
+}
