@@ -106,8 +106,8 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
             Code::NoSteps,
             None,
             format!(
-                "{} is not a bellows plan: it has none of the phases [[expand]], [[backfill]], \
-                 [[switch]] or [[contract]]",
+                "{} is not a bellows plan: a plan is a `.toml` file of [[expand]], [[backfill]], \
+                 [[switch]] and [[contract]] steps",
                 path.display()
             ),
         )];
