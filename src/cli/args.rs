@@ -50,6 +50,9 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start using bellows here: a plans/ folder with a first commented plan, the plan
+    /// format's JSON Schema and a .taplo.toml for editors.
+    Init(InitArgs),
     /// Write the next numbered plan from a template.
     New(NewArgs),
     /// Parse, validate and lint plans without a database.
@@ -90,6 +93,13 @@ pub enum Template {
     ChangeType,
     AddNotNull,
     AddIndex,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder the plans go in.
+    #[arg(long, default_value = "plans")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ pub mod args;
 pub mod check;
 pub mod completions;
 pub mod demo;
+pub mod init;
 pub mod new;
 pub mod out;
 pub mod plan;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     set_color(cli.color);
     printer::set_quiet(cli.quiet);
     match cli.command {
+        Command::Init(args) => init::run(&args),
         Command::New(args) => new::run(args),
         Command::Check(args) => check::run(&args),
         Command::Plan(args) => plan::run(&args),

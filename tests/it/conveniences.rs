@@ -116,3 +116,29 @@ fn a_file_that_is_no_plan_gets_one_sentence() {
         .stdout_has("Cargo.toml is not a bellows plan")
         .run();
 }
+
+#[test]
+fn init_writes_a_first_plan_that_checks_and_wires_the_schema_into_editors() {
+    let dir = Plans::new();
+    Cli::new(["init"])
+        .current_dir(dir.path())
+        .stdout_has("created plans/0001_first.toml")
+        .stdout_has("created .taplo.toml")
+        .run();
+    let plan = std::fs::read_to_string(dir.path().join("plans/0001_first.toml")).unwrap();
+    assert!(plan.starts_with("#:schema ./bellows.schema.json"), "{plan}");
+    assert!(dir.path().join("plans/bellows.schema.json").is_file());
+    let taplo = std::fs::read_to_string(dir.path().join(".taplo.toml")).unwrap();
+    assert!(
+        taplo.contains("path = \"plans/bellows.schema.json\""),
+        "{taplo}"
+    );
+    Cli::new(["check", "--deny-warnings", "plans"])
+        .current_dir(dir.path())
+        .stdout_has("no problems found")
+        .run();
+    Cli::new(["init"])
+        .current_dir(dir.path())
+        .stdout_has("kept plans/0001_first.toml (it exists)")
+        .run();
+}
