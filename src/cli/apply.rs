@@ -1,7 +1,7 @@
 //! `bellows apply PLAN…`: load and plan every file, resolve settings, then let the engine run
 //! the pending phases while the printer draws its events.
 
-use crate::cli::args::ApplyArgs;
+use crate::cli::args::{ApplyArgs, PlanArgs};
 use crate::cli::plan_files;
 use crate::cli::printer::Printer;
 use crate::cli::prompt::TerminalConfirm;
@@ -9,6 +9,14 @@ use crate::cli::{engine_error, Exit};
 use crate::engine::{self, ApplyOptions, StopSignal};
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<Exit> {
+    if args.dry_run {
+        return super::plan::run(&PlanArgs {
+            plans: args.plans,
+            database: args.db.database,
+            dialect: None,
+            format: args.format,
+        });
+    }
     let (url, dialect) = plan_files::database(&args.db)?;
     let plans = plan_files::load_all(&args.plans)?;
     let runs = plan_files::prepare(plans, dialect, &args.settings)?;

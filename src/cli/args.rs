@@ -15,19 +15,44 @@ use crate::vocab::Phase;
     about = "Zero-downtime schema changes: expand, backfill, switch, contract",
     long_about = "bellows changes the schema of a live database without downtime. A change is a TOML plan \
                   with four phases (expand, backfill, switch, contract) that bellows runs in order, with \
-                  lock timeouts and retries, resumable batched backfills, guards and a ledger."
+                  lock timeouts and retries, resumable batched backfills, guards and a ledger.",
+    after_help = "The database: -d URL, or DATABASE_URL (postgres://user@host/db or sqlite:path.db).\n\
+                  Exit codes: 0 success, 1 a step failed, 2 invalid invocation or plan, \
+                  3 a guard failed, 4 the run lock or a table lock could not be taken, \
+                  130 interrupted (Ctrl-C)."
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// More logging (-v info, -vv debug); RUST_LOG overrides.
+    /// More logging (-v bellows' info, -vv every statement sent and library logs); RUST_LOG
+    /// overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Print only failures and warnings while applying or rolling back (no steps, no progress).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// When to colour the output (auto: on a terminal, unless NO_COLOR is set).
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// `--color`: when output is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start using bellows here: a plans/ folder with a first commented plan, the plan
+    /// format's JSON Schema and a .taplo.toml for editors.
+    Init(InitArgs),
     /// Write the next numbered plan from a template.
     New(NewArgs),
     /// Parse, validate and lint plans without a database.
@@ -53,10 +78,13 @@ pub enum Command {
     },
 }
 
+/// `--format`: how a command prints what it reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Format {
+    /// Styled lines for people.
     #[default]
     Human,
+    /// JSON for programs (for `apply` and `rollback`, one event per line).
     Json,
 }
 
@@ -67,6 +95,13 @@ pub enum Template {
     ChangeType,
     AddNotNull,
     AddIndex,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder the plans go in.
+    #[arg(long, default_value = "plans")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +138,7 @@ pub struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -121,8 +157,9 @@ pub struct DatabaseArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// The plan file.
-    pub plan: PathBuf,
+    /// Plan files or folders (every `*.toml` inside, in file order).
+    #[arg(required = true)]
+    pub plans: Vec<PathBuf>,
     /// Also read this database (read-only): which steps are already applied, and how many
     /// rows each backfill will touch. Without it `plan` never connects; DATABASE_URL alone only
     /// chooses the dialect.
@@ -131,6 +168,7 @@ pub struct PlanArgs {
     /// SQL dialect to show (default: from --database or DATABASE_URL, else postgres).
     #[arg(long, value_enum)]
     pub dialect: Option<DialectKind>,
+    /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -138,6 +176,15 @@ pub struct PlanArgs {
 /// Flags that override a plan's `[settings]`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SettingsArgs {
+    #[command(flatten)]
+    pub lock: LockArgs,
+    #[command(flatten)]
+    pub backfill: BackfillArgs,
+}
+
+/// Flags for locks and statements (`apply` and `rollback`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct LockArgs {
     /// How long each DDL attempt waits for its lock (e.g. 500ms).
     #[arg(long, value_parser = parse_duration)]
     pub lock_timeout: Option<Duration>,
@@ -147,6 +194,11 @@ pub struct SettingsArgs {
     /// How long one statement may run (e.g. 60s).
     #[arg(long, value_parser = parse_duration)]
     pub statement_timeout: Option<Duration>,
+}
+
+/// Flags for backfills (`apply` only).
+#[derive(Debug, Args, Clone, Default)]
+pub struct BackfillArgs {
     /// Rows per backfill batch.
     #[arg(long)]
     pub batch_size: Option<u64>,
@@ -169,7 +221,7 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
     /// Stop after this phase.
-    #[arg(long, value_parser = parse_phase)]
+    #[arg(long, value_parser = phase_parser())]
     pub to: Option<Phase>,
     /// Do not ask before contract (required without a terminal).
     #[arg(long, short = 'y')]
@@ -177,18 +229,24 @@ pub struct ApplyArgs {
     /// Run a plan whose file changed since it was started.
     #[arg(long)]
     pub allow_changed: bool,
+    /// Show what would run (`bellows plan`, reading the database) instead of running it.
+    #[arg(long)]
+    pub dry_run: bool,
     #[command(flatten)]
     pub settings: SettingsArgs,
+    /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Plan files or directories; without any, every plan in the ledger.
+    /// Plan files or folders (exactly the plans in them), or plan names from the ledger;
+    /// without any, every plan in the ledger.
     pub plans: Vec<PathBuf>,
     #[command(flatten)]
     pub db: DatabaseArgs,
+    /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -211,7 +269,7 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
     /// Undo back to before this phase (default: everything).
-    #[arg(long, value_parser = parse_phase)]
+    #[arg(long, value_parser = phase_parser())]
     pub to: Option<Phase>,
     /// Do not ask (required without a terminal).
     #[arg(long, short = 'y')]
@@ -220,7 +278,8 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub allow_changed: bool,
     #[command(flatten)]
-    pub settings: SettingsArgs,
+    pub lock: LockArgs,
+    /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -239,7 +298,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::vocab::duration::parse_duration(text)
 }
 
-pub fn parse_phase(text: &str) -> Result<Phase, String> {
-    Phase::parse(text)
-        .ok_or_else(|| format!("`{text}` is not a phase; use expand, backfill, switch or contract"))
+/// `--to PHASE`: the four phases, listed in help and completed by shells.
+fn phase_parser() -> impl clap::builder::TypedValueParser<Value = Phase> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Phase::ALL.map(|p| p.as_str()))
+        .map(|text| Phase::parse(&text).expect("one of the listed phases"))
 }

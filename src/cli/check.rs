@@ -14,12 +14,13 @@ use super::{out, Exit, ExitError};
 use crate::plan::discover::plan_files;
 use crate::plan::load::{load_path, Loaded};
 use crate::plan::render::{locate, render_with, Located};
-use crate::vocab::diagnostic::Severity;
+use crate::vocab::diagnostic::{Code, Diagnostic, Severity};
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     let files =
         plan_files(&args.plans).map_err(|e| ExitError::new(Exit::Invalid, e.to_string()))?;
-    let loaded: Vec<Loaded> = files.iter().map(|f| load_path(f)).collect();
+    let mut loaded: Vec<Loaded> = files.iter().map(|f| load_path(f)).collect();
+    refuse_duplicate_names(&mut loaded);
     let report = Report::new(&loaded, args.deny_warnings);
     let text = match args.format {
         Format::Human => report.human(&loaded, console::colors_enabled()),
@@ -31,6 +32,30 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Invalid
     })
+}
+
+/// A plan named like an earlier one of the same check gets an error: the ledger knows plans
+/// by name, so the second would be taken for the first.
+fn refuse_duplicate_names(loaded: &mut [Loaded]) {
+    for i in 1..loaded.len() {
+        let Some(name) = loaded[i].plan.as_ref().map(|p| p.name.clone()) else {
+            continue;
+        };
+        let first = loaded[..i]
+            .iter()
+            .find(|l| l.plan.as_ref().is_some_and(|p| p.name == name));
+        if let Some(first) = first {
+            let message = format!(
+                "another plan is named `{name}`: {}",
+                first.source.path.display()
+            );
+            loaded[i].diagnostics.push(
+                Diagnostic::error(Code::Duplicate, None, message).with_help(
+                    "the ledger knows plans by name: give this one another `name` (or file name)",
+                ),
+            );
+        }
+    }
 }
 
 /// Everything `check` found, as `--format json` prints it.
@@ -98,10 +123,12 @@ impl Report {
             }
         }
         let summary = self.summary();
-        let style = if self.ok {
-            console::Style::new().green()
-        } else {
+        let style = if !self.ok {
             console::Style::new().red().bold()
+        } else if self.totals.warnings > 0 {
+            console::Style::new().yellow()
+        } else {
+            console::Style::new().green()
         };
         out.push_str(&format!(
             "{}\n",

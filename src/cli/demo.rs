@@ -79,7 +79,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<Exit> {
 
     let plans: Vec<_> = runs.iter().map(|r| r.plan.clone()).collect();
     let report = runtime
-        .block_on(engine::status(&url, &plans))
+        .block_on(engine::status(
+            &url,
+            engine::status::Selection::Files(&plans),
+        ))
         .map_err(|e| engine_error(&printer, e))?;
     printer.line("");
     printer.line(style("status").bold().to_string());

@@ -6,6 +6,7 @@ pub mod check;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
+pub mod init;
 pub mod new;
 pub mod out;
 pub mod plan;
@@ -44,7 +45,10 @@ impl From<Exit> for ExitCode {
 
 /// Runs one command; errors that reach here are printed by `main` with their cause chain.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    set_color(cli.color);
+    printer::set_quiet(cli.quiet);
     match cli.command {
+        Command::Init(args) => init::run(&args),
         Command::New(args) => new::run(args),
         Command::Check(args) => check::run(&args),
         Command::Plan(args) => plan::run(&args),
@@ -56,6 +60,18 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Schema => schema::run(),
         Command::Completions { shell } => completions::run(shell),
     }
+}
+
+/// Applies `--color` to every styled line (stdout and stderr) of this process.
+fn set_color(choice: args::ColorChoice) {
+    let on = match choice {
+        args::ColorChoice::Always => true,
+        args::ColorChoice::Never => false,
+        args::ColorChoice::Auto if std::env::var_os("NO_COLOR").is_some() => false,
+        args::ColorChoice::Auto => return,
+    };
+    console::set_colors_enabled(on);
+    console::set_colors_enabled_stderr(on);
 }
 
 /// The exit code for an error that reached `main`: a typed engine outcome if one is in the

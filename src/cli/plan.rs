@@ -2,6 +2,8 @@
 //! will run on the chosen dialect, the lock it takes and how it is undone. It never connects to
 //! a database: a URL only chooses the dialect.
 
+use std::path::Path;
+
 use super::args::{Format, PlanArgs};
 use super::plan_render;
 use super::plan_report::{diagnostics, PlanReport};
@@ -67,30 +69,46 @@ fn read_database(
     Ok(preview)
 }
 
-/// Runs `bellows plan`.
+/// Runs `bellows plan` on each plan file named (a folder: every plan in it, in file order);
+/// exits 2 if any is invalid.
 pub fn run(args: &PlanArgs) -> anyhow::Result<Exit> {
+    let dialect = dialect(args)?;
+    let mut exit = Exit::Success;
+    for file in super::plan_files::expand(&args.plans)? {
+        if run_one(args, dialect, &file)? != Exit::Success {
+            exit = Exit::Invalid;
+        }
+    }
+    Ok(exit)
+}
+
+/// The dialect shown: from `--database`, else `--dialect`, else DATABASE_URL, else PostgreSQL.
+fn dialect(args: &PlanArgs) -> Result<DialectKind, ExitError> {
     // NOTE: only an explicit --database makes `plan` connect; DATABASE_URL (often set in a
     // shell or CI for other tools) only picks the dialect, so a dry run never surprises anyone
     // by reaching for a server.
     let environment = std::env::var("DATABASE_URL").ok();
-    let dialect = match &args.database {
+    Ok(match &args.database {
         Some(url) => {
             let from_url = resolve_dialect(None, Some(url))?;
             if let Some(flag) = args.dialect.filter(|flag| *flag != from_url) {
                 return Err(ExitError::new(
                     Exit::Invalid,
                     format!("--dialect {flag} contradicts --database, which is a {from_url} database; drop one of the two"),
-                )
-                .into());
+                ));
             }
             from_url
         }
         None => resolve_dialect(args.dialect, environment.as_deref())?,
-    };
-    let loaded = load_file(&args.plan).map_err(|error| {
+    })
+}
+
+/// `bellows plan` for one plan file.
+fn run_one(args: &PlanArgs, dialect: DialectKind, file: &Path) -> anyhow::Result<Exit> {
+    let loaded = load_file(file).map_err(|error| {
         ExitError::new(
             Exit::Invalid,
-            format!("cannot read plan file {}: {error}", args.plan.display()),
+            format!("cannot read plan file {}: {error}", file.display()),
         )
     })?;
     let mut report = report(&loaded, dialect);

@@ -113,13 +113,13 @@ pub fn database(args: &DatabaseArgs) -> Result<(String, DialectKind), ExitError>
 
 pub fn overrides(args: &SettingsArgs) -> Overrides {
     Overrides {
-        lock_timeout: args.lock_timeout,
-        lock_retries: args.lock_retries,
-        statement_timeout: args.statement_timeout,
-        batch_size: args.batch_size,
-        pause: args.pause,
-        target_batch_time: args.target_batch_time,
-        pause_file: args.pause_file.clone(),
+        lock_timeout: args.lock.lock_timeout,
+        lock_retries: args.lock.lock_retries,
+        statement_timeout: args.lock.statement_timeout,
+        batch_size: args.backfill.batch_size,
+        pause: args.backfill.pause,
+        target_batch_time: args.backfill.target_batch_time,
+        pause_file: args.backfill.pause_file.clone(),
     }
 }
 

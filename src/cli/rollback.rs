@@ -1,6 +1,6 @@
 //! `bellows rollback PLAN`: undo a plan's applied steps, last first.
 
-use crate::cli::args::RollbackArgs;
+use crate::cli::args::{RollbackArgs, SettingsArgs};
 use crate::cli::plan_files;
 use crate::cli::printer::Printer;
 use crate::cli::prompt::TerminalConfirm;
@@ -21,7 +21,14 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<Exit> {
         )
         .into());
     }
-    let runs = plan_files::prepare(plans, dialect, &args.settings)?;
+    let runs = plan_files::prepare(
+        plans,
+        dialect,
+        &SettingsArgs {
+            lock: args.lock.clone(),
+            backfill: Default::default(),
+        },
+    )?;
     let printer = Printer::new(args.format);
     let stop = StopSignal::new();
     let options = RollbackOptions {

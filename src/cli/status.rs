@@ -5,22 +5,40 @@ use console::style;
 use crate::cli::args::{Format, StatusArgs};
 use crate::cli::plan_files;
 use crate::cli::printer::{duration, Printer};
-use crate::cli::{engine_error, Exit};
-use crate::engine::ledger::StepState;
-use crate::engine::status::{PhaseState, StatusReport};
+use std::path::{Path, PathBuf};
+
+use crate::cli::{engine_error, Exit, ExitError};
+use crate::engine::status::{PhaseState, Selection, StatusReport};
 use crate::engine::{self};
 
 pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
     let (url, _dialect) = plan_files::database(&args.db)?;
-    let plans = if args.plans.is_empty() {
+    let (paths, names): (Vec<PathBuf>, Vec<PathBuf>) =
+        args.plans.iter().cloned().partition(|p| is_path(p));
+    let names: Vec<String> = names.iter().map(|n| n.display().to_string()).collect();
+    if !paths.is_empty() && !names.is_empty() {
+        return Err(ExitError::new(
+            Exit::Invalid,
+            "give either plan files and folders or plan names, not both",
+        )
+        .into());
+    }
+    let plans = if paths.is_empty() {
         Vec::new()
     } else {
-        plan_files::load_all(&args.plans)?
+        plan_files::load_all(&paths)?
+    };
+    let selection = if !names.is_empty() {
+        Selection::Names(&names)
+    } else if !plans.is_empty() {
+        Selection::Files(&plans)
+    } else {
+        Selection::All
     };
     let printer = Printer::new(args.format);
     let runtime = plan_files::runtime()?;
     let report = runtime
-        .block_on(engine::status(&url, &plans))
+        .block_on(engine::status(&url, selection))
         .map_err(|e| engine_error(&printer, e))?;
     if args.format == Format::Json {
         printer.json(&report);
@@ -32,24 +50,34 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// A PLAN argument that names a file or folder (it exists, or looks like a path), rather than
+/// a plan's name in the ledger (`0001_users`).
+fn is_path(arg: &Path) -> bool {
+    arg.exists()
+        || arg.extension().is_some()
+        || arg.components().count() > 1
+        || arg.as_os_str().to_string_lossy().ends_with('/')
+}
+
 fn phase_style(state: PhaseState) -> console::StyledObject<&'static str> {
     let text = state.as_str();
     match state {
         PhaseState::Applied => style(text).green(),
         PhaseState::Failed => style(text).red().bold(),
-        PhaseState::Running | PhaseState::Partial => style(text).yellow(),
+        PhaseState::Running | PhaseState::Interrupted | PhaseState::Partial => style(text).yellow(),
         PhaseState::RolledBack => style(text).magenta(),
         PhaseState::Pending => style(text).dim(),
     }
 }
 
-fn step_mark(state: StepState) -> console::StyledObject<&'static str> {
+fn step_mark(state: PhaseState) -> console::StyledObject<&'static str> {
     match state {
-        StepState::Applied => style("✓").green(),
-        StepState::Failed => style("✗").red().bold(),
-        StepState::Running => style("…").yellow(),
-        StepState::RolledBack => style("↺").magenta(),
-        StepState::Pending => style("·").dim(),
+        PhaseState::Applied => style("✓").green(),
+        PhaseState::Failed => style("✗").red().bold(),
+        PhaseState::Running => style("…").yellow(),
+        PhaseState::Interrupted | PhaseState::Partial => style("‖").yellow(),
+        PhaseState::RolledBack => style("↺").magenta(),
+        PhaseState::Pending => style("·").dim(),
     }
 }
 
@@ -93,7 +121,7 @@ pub fn render(report: &StatusReport) -> Vec<String> {
                     step.index + 1,
                     step.op,
                     step.target,
-                    style(step.state.to_string()).dim()
+                    style(step.state.as_str()).dim()
                 );
                 if let Some(took) = step.duration {
                     line.push_str(&format!("  {}", style(duration(took)).dim()));

@@ -132,6 +132,25 @@ pub(crate) async fn prepare_ledger<B: Backend>(
     })
 }
 
+/// The contract question: each step it will run (what it destroys), then a short last line,
+/// the prompt itself (short, so that a terminal never wraps and redraws it).
+fn contract_question(run: &PlanRun) -> String {
+    let mut text = format!(
+        "The contract phase of `{}` is destructive; the application must no longer use the old shape. It runs:\n",
+        run.plan.name
+    );
+    for step in run.steps.iter().filter(|s| s.phase == Phase::Contract) {
+        text.push_str(&format!(
+            "  {}. {} {}\n",
+            step.index + 1,
+            step.op,
+            step.target
+        ));
+    }
+    text.push_str(&format!("Apply the contract phase of `{}`?", run.plan.name));
+    text
+}
+
 /// The phases of `run` up to `to` with a step not yet applied.
 pub(crate) fn pending_phases(run: &PlanRun, ledger: &PlanLedger, to: Option<Phase>) -> Vec<Phase> {
     Phase::ALL
@@ -178,7 +197,7 @@ async fn apply_plan<B: Backend>(
     for phase in phases {
         if phase == Phase::Contract
             && !options.yes
-            && !confirm_contract(&plan.name, &applied, reporter, confirm)?
+            && !confirm_contract(run, &applied, reporter, confirm)?
         {
             summary.applied.push((plan.name.clone(), applied));
             summary.stopped_before = Some((plan.name.clone(), phase));
@@ -190,6 +209,7 @@ async fn apply_plan<B: Backend>(
     reporter.report(Event::PlanDone {
         plan: plan.name.clone(),
         duration: started.elapsed(),
+        pending: pending_phases(run, &ledger, None),
     });
     summary.applied.push((plan.name.clone(), applied));
     Ok(false)
@@ -198,14 +218,13 @@ async fn apply_plan<B: Backend>(
 /// Asks before the destructive contract phase of `plan`: `Ok(false)` when declined, an error
 /// when there is nobody to ask (`applied`: the phases this run applied before it).
 fn confirm_contract(
-    plan: &str,
+    run: &PlanRun,
     applied: &[Phase],
     reporter: &dyn Reporter,
     confirm: &dyn Confirm,
 ) -> Result<bool, EngineError> {
-    let question = format!(
-        "Apply the contract phase of `{plan}`? It is destructive: the application must no longer use the old shape."
-    );
+    let plan = run.plan.name.as_str();
+    let question = contract_question(run);
     let stopped = |reason: &str| {
         reporter.report(Event::StoppedBefore {
             plan: plan.to_string(),
@@ -458,6 +477,7 @@ async fn apply_step<B: Backend>(
         step: context.step.clone(),
         outcome: match &outcome {
             Ok(()) => StepOutcome::Applied,
+            Err(error) if error.kind == ErrorKind::Interrupted => StepOutcome::Interrupted,
             Err(error) => StepOutcome::Failed {
                 error: error.message.clone(),
             },
@@ -533,7 +553,8 @@ fn resumable_error(headline: String, error: &StepError) -> EngineError {
             "{headline}\n  the error is in the plan's SQL: fix the plan, then `bellows apply \
              --allow-changed` resumes from the saved checkpoint"
         )
-    } else if error.needs_fix {
+    } else if error.needs_fix || error.kind == ErrorKind::Interrupted {
+        // An interrupted step's own message already says how to resume.
         headline
     } else {
         format!("{headline}\n  the checkpoint is saved; run `bellows apply` again to resume")

@@ -158,6 +158,10 @@ pub trait RunLocker {
     async fn try_run_lock(&mut self) -> Result<RunLock, EngineError>;
 
     async fn release_run_lock(&mut self) -> Result<(), EngineError>;
+
+    /// Whether some run holds the run lock now, looked at without taking it (`status`: a
+    /// step left running is being run only while its run holds the lock).
+    async fn run_lock_held(&mut self) -> Result<bool, EngineError>;
 }
 
 /// The ledger: what bellows records in the target database about each plan and step.

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::backend::{AttemptError, Backend, BatchRequest, BatchResult, GuardValue};
+use super::backend::{AttemptError, Backend, BatchRequest, BatchResult, GuardValue, Limits};
 use super::context::{StepContext, StepError};
 use super::ledger::StepRecord;
 use super::reporter::Event;
@@ -48,10 +48,7 @@ pub async fn run<B: Backend>(
         max_lag: plan.settings.max_lag,
         throttle_query: plan.settings.throttle_query.clone(),
     };
-    let total = backend
-        .estimate_rows(&plan.table)
-        .await
-        .map_err(|e| StepError::from_engine(&e))?;
+    let total = progress_total(backend, &plan.table).await?;
     ctx.reporter.report(Event::BackfillStarted {
         step: ctx.step.clone(),
         key: key.clone(),
@@ -61,6 +58,49 @@ pub async fn run<B: Backend>(
     });
     let mut batches = BatchLoop::new::<B>(ctx, &op, total, record);
     batches.run(backend, ctx, &op, &key, record).await
+}
+
+/// Below this many rows by the statistics' estimate, the backfill's total is counted exactly:
+/// a few milliseconds, and the percentage and time left are then true on a small table or one
+/// never analysed (whose estimate can be off many times over).
+const EXACT_COUNT_BELOW: u64 = 100_000;
+
+/// Whether to count the rows exactly rather than trust `estimate`.
+fn count_exactly(estimate: Option<u64>) -> bool {
+    estimate.is_none_or(|rows| rows < EXACT_COUNT_BELOW)
+}
+
+/// The rows the backfill will walk, for its progress: the estimate, or an exact count (of at
+/// most ten times [`EXACT_COUNT_BELOW`] rows, so a stale estimate of a huge table costs little)
+/// when the estimate is small or unknown.
+async fn progress_total<B: Backend>(
+    backend: &mut B,
+    table: &crate::vocab::TableName,
+) -> Result<Option<u64>, StepError> {
+    let estimate = backend
+        .estimate_rows(table)
+        .await
+        .map_err(|e| StepError::from_engine(&e))?;
+    if !count_exactly(estimate) {
+        return Ok(estimate);
+    }
+    let query = GuardQuery {
+        description: format!("rows of {table}"),
+        query: format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {}) AS counted",
+            B::KIND.dialect().table(table),
+            EXACT_COUNT_BELOW * 10
+        ),
+        expect: Expect::Integer(0),
+    };
+    let limits = Limits {
+        lock_timeout: Some(crate::vocab::defaults::LOCK_TIMEOUT),
+        statement_timeout: Some(crate::vocab::defaults::STATEMENT_TIMEOUT),
+    };
+    Ok(match backend.guard(&query, limits).await {
+        Ok(GuardValue::Integer(rows)) if rows >= 0 => Some(rows.unsigned_abs()),
+        _ => estimate,
+    })
 }
 
 /// The key to walk by: the plan's `key`, else the table's primary key (or a unique not-null
@@ -554,5 +594,19 @@ async fn sleep_unless_stopped(duration: Duration, ctx: &StepContext<'_>) {
             return;
         }
         tokio::time::sleep((until - now).min(STOP_POLL)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_or_unknown_estimates_are_counted_exactly() {
+        assert!(count_exactly(None));
+        assert!(count_exactly(Some(140)));
+        assert!(count_exactly(Some(99_999)));
+        assert!(!count_exactly(Some(100_000)));
+        assert!(!count_exactly(Some(2_000_000)));
     }
 }

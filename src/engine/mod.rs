@@ -179,9 +179,12 @@ pub async fn doctor(url: &str, runs: &[PlanRun]) -> Result<doctor::DoctorReport,
     with_backend!(url, B => doctor::examine::<B>(url, runs).await)
 }
 
-/// Reads the ledger (without creating it) and merges it with the given plan files.
-pub async fn status(url: &str, plans: &[Plan]) -> Result<StatusReport, EngineError> {
-    with_backend!(url, B => status::read::<B>(url, plans).await)
+/// Reads the ledger (without creating it) for the selected plans.
+pub async fn status(
+    url: &str,
+    selection: status::Selection<'_>,
+) -> Result<StatusReport, EngineError> {
+    with_backend!(url, B => status::read::<B>(url, selection).await)
 }
 
 #[cfg(test)]

@@ -33,7 +33,8 @@ pub async fn read<B: Backend>(
     plan: &Plan,
     backfills: &[BackfillPlan],
 ) -> Result<Preview, EngineError> {
-    let status = status::read::<B>(url, std::slice::from_ref(plan)).await?;
+    let status =
+        status::read::<B>(url, status::Selection::Files(std::slice::from_ref(plan))).await?;
     let mut backend = B::connect(url, "bellows plan").await?;
     let mut counts = Vec::new();
     for backfill in backfills {

@@ -67,6 +67,9 @@ pub enum StepOutcome {
     Failed {
         error: String,
     },
+    /// Stopped on request (Ctrl-C, SIGTERM) with its progress saved; the next `apply` resumes
+    /// it. The run's error says how, once.
+    Interrupted,
 }
 
 /// One thing that happened. Serialized as one JSON object per line by `--format json`
@@ -249,6 +252,9 @@ pub enum Event {
         plan: String,
         #[serde(rename = "duration_ms", serialize_with = "millis")]
         duration: Duration,
+        /// Phases left with steps to run (`apply --to`); empty when the plan is complete.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pending: Vec<Phase>,
     },
     /// Something worth saying that fits no other event.
     Notice {

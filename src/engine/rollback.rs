@@ -233,6 +233,7 @@ async fn undo_plan<B: Backend>(
     reporter.report(Event::PlanDone {
         plan: plan.name.clone(),
         duration: started.elapsed(),
+        pending: Vec::new(),
     });
     Ok(summary)
 }

@@ -1,5 +1,6 @@
 //! `status`: what the ledger says about each plan, merged with plan files not yet started.
-//! Reads only; a database without a ledger has simply had nothing applied.
+//! Reads only; a database without a ledger has simply had nothing applied. A step the ledger
+//! left running is "running" while a run holds the run lock and "interrupted" otherwise.
 
 use std::time::{Duration, SystemTime};
 
@@ -35,13 +36,17 @@ pub struct PlanStatus {
     pub phases: Vec<PhaseStatus>,
 }
 
-/// The state of a phase (or a plan) summarised from its steps.
+/// The state shown for a step, and for a phase (or a plan) summarised from its steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseState {
     Pending,
+    /// Left running in the ledger while a run holds the run lock.
     Running,
-    /// Some steps applied, others not (an interrupted run).
+    /// Left running in the ledger with no run holding the lock: stopped (Ctrl-C, a crash),
+    /// resumed by the next `apply`.
+    Interrupted,
+    /// Some steps applied, others not (a run stopped between phases or with `--to`).
     Partial,
     Applied,
     Failed,
@@ -53,6 +58,7 @@ impl PhaseState {
         match self {
             PhaseState::Pending => "pending",
             PhaseState::Running => "running",
+            PhaseState::Interrupted => "interrupted",
             PhaseState::Partial => "partial",
             PhaseState::Applied => "applied",
             PhaseState::Failed => "failed",
@@ -60,20 +66,35 @@ impl PhaseState {
         }
     }
 
-    fn of(states: &[StepState]) -> PhaseState {
-        let all = |s: StepState| states.iter().all(|x| *x == s);
-        let any = |s: StepState| states.contains(&s);
-        if states.is_empty() || all(StepState::Pending) {
+    /// How a step the ledger records as `state` is shown; `lock_held`: a run holds the lock.
+    pub fn of_step(state: StepState, lock_held: bool) -> PhaseState {
+        match state {
+            StepState::Pending => PhaseState::Pending,
+            StepState::Running if lock_held => PhaseState::Running,
+            StepState::Running => PhaseState::Interrupted,
+            StepState::Applied => PhaseState::Applied,
+            StepState::Failed => PhaseState::Failed,
+            StepState::RolledBack => PhaseState::RolledBack,
+        }
+    }
+
+    /// The state of a phase from its steps' states, or of a plan from its phases' states.
+    fn of(states: &[PhaseState]) -> PhaseState {
+        let all = |s: PhaseState| states.iter().all(|x| *x == s);
+        let any = |s: PhaseState| states.contains(&s);
+        if states.is_empty() || all(PhaseState::Pending) {
             PhaseState::Pending
-        } else if any(StepState::Running) {
-            PhaseState::Running
-        } else if any(StepState::Failed) {
+        } else if any(PhaseState::Failed) {
             PhaseState::Failed
-        } else if all(StepState::Applied) {
+        } else if any(PhaseState::Running) {
+            PhaseState::Running
+        } else if any(PhaseState::Interrupted) {
+            PhaseState::Interrupted
+        } else if all(PhaseState::Applied) {
             PhaseState::Applied
         } else if states
             .iter()
-            .all(|s| matches!(s, StepState::RolledBack | StepState::Pending))
+            .all(|s| matches!(s, PhaseState::RolledBack | PhaseState::Pending))
         {
             PhaseState::RolledBack
         } else {
@@ -94,7 +115,7 @@ pub struct StepStatus {
     pub index: usize,
     pub op: String,
     pub target: String,
-    pub state: StepState,
+    pub state: PhaseState,
     #[serde(with = "opt_time")]
     pub started_at: Option<SystemTime>,
     #[serde(with = "opt_time")]
@@ -114,26 +135,70 @@ fn opt_millis<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Err
     }
 }
 
-/// Builds the report from what the ledger holds and the given plan files.
-pub fn merge(ledger: Vec<PlanLedger>, files: &[Plan], has_ledger: bool) -> StatusReport {
+/// What `status` was asked about.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection<'a> {
+    /// Every plan in the ledger.
+    All,
+    /// Exactly these plan files (a folder given on the command line: the plans in it).
+    Files(&'a [Plan]),
+    /// Exactly the ledger's plans of these names.
+    Names(&'a [String]),
+}
+
+/// Builds the report from what the ledger holds and what was asked about, in file order
+/// (`0002_…` after `0001_…`); `lock_held`: a run holds the run lock now.
+pub fn merge(
+    ledger: Vec<PlanLedger>,
+    selection: Selection,
+    has_ledger: bool,
+    lock_held: bool,
+) -> StatusReport {
+    let files: &[Plan] = match selection {
+        Selection::Files(files) => files,
+        _ => &[],
+    };
     let mut plans: Vec<PlanStatus> = ledger
         .iter()
-        .map(|entry| recorded_plan(entry, files.iter().find(|p| p.name == entry.plan.name)))
+        .filter(|entry| match selection {
+            Selection::All => true,
+            Selection::Files(files) => files.iter().any(|f| f.name == entry.plan.name),
+            Selection::Names(names) => names.contains(&entry.plan.name),
+        })
+        .map(|entry| {
+            let file = files.iter().find(|p| p.name == entry.plan.name);
+            recorded_plan(entry, file, lock_held)
+        })
         .collect();
     for file in files {
         if !plans.iter().any(|p| p.name == file.name) {
             plans.push(unstarted_plan(file));
         }
     }
-    plans.sort_by(|a, b| a.name.cmp(&b.name));
+    plans.sort_by_key(file_order);
     StatusReport {
         ledger: has_ledger,
         plans,
     }
 }
 
+/// Plans sort by their file's name (the number it starts with), then by name.
+fn file_order(plan: &PlanStatus) -> (String, String) {
+    let file = plan
+        .path
+        .as_deref()
+        .map(|p| {
+            std::path::Path::new(p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    (file, plan.name.clone())
+}
+
 /// A plan the ledger knows, compared with its file when one was given.
-fn recorded_plan(entry: &PlanLedger, file: Option<&Plan>) -> PlanStatus {
+fn recorded_plan(entry: &PlanLedger, file: Option<&Plan>, lock_held: bool) -> PlanStatus {
     let phases: Vec<PhaseStatus> = Phase::ALL
         .into_iter()
         .filter_map(|phase| {
@@ -141,9 +206,9 @@ fn recorded_plan(entry: &PlanLedger, file: Option<&Plan>) -> PlanStatus {
                 .steps
                 .iter()
                 .filter(|s| s.phase == phase)
-                .map(recorded_step)
+                .map(|step| recorded_step(step, lock_held))
                 .collect();
-            let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
+            let states: Vec<PhaseState> = steps.iter().map(|s| s.state).collect();
             (!steps.is_empty()).then(|| PhaseStatus {
                 phase,
                 state: PhaseState::of(&states),
@@ -163,12 +228,12 @@ fn recorded_plan(entry: &PlanLedger, file: Option<&Plan>) -> PlanStatus {
     }
 }
 
-fn recorded_step(s: &StepRecord) -> StepStatus {
+fn recorded_step(s: &StepRecord, lock_held: bool) -> StepStatus {
     StepStatus {
         index: s.index,
         op: s.op.clone(),
         target: s.target.clone(),
-        state: s.state,
+        state: PhaseState::of_step(s.state, lock_held),
         started_at: s.started_at,
         finished_at: s.finished_at,
         // A rolled-back step's times span the apply and the undo: no duration.
@@ -193,7 +258,7 @@ fn unstarted_plan(file: &Plan) -> PlanStatus {
                     index: s.index,
                     op: s.op.name().to_string(),
                     target: s.op.target(),
-                    state: StepState::Pending,
+                    state: PhaseState::Pending,
                     started_at: None,
                     finished_at: None,
                     duration: None,
@@ -223,33 +288,22 @@ fn unstarted_plan(file: &Plan) -> PlanStatus {
 
 fn overall(phases: &[PhaseStatus]) -> PhaseState {
     let states: Vec<PhaseState> = phases.iter().map(|p| p.state).collect();
-    if states.contains(&PhaseState::Failed) {
-        PhaseState::Failed
-    } else if states.contains(&PhaseState::Running) {
-        PhaseState::Running
-    } else if !states.is_empty() && states.iter().all(|s| *s == PhaseState::Applied) {
-        PhaseState::Applied
-    } else if states.iter().all(|s| *s == PhaseState::Pending) {
-        PhaseState::Pending
-    } else if states
-        .iter()
-        .all(|s| matches!(s, PhaseState::RolledBack | PhaseState::Pending))
-    {
-        PhaseState::RolledBack
-    } else {
-        PhaseState::Partial
-    }
+    PhaseState::of(&states)
 }
 
 /// Reads the ledger of the database at `url` without creating it.
-pub async fn read<B: Backend>(url: &str, files: &[Plan]) -> Result<StatusReport, EngineError> {
+pub async fn read<B: Backend>(
+    url: &str,
+    selection: Selection<'_>,
+) -> Result<StatusReport, EngineError> {
     let mut backend = B::connect(url, "bellows status").await?;
     let result = async {
         if !backend.ledger_exists().await? {
-            return Ok(merge(Vec::new(), files, false));
+            return Ok(merge(Vec::new(), selection, false, false));
         }
         let ledger = backend.read_ledger(None).await?;
-        Ok(merge(ledger, files, true))
+        let lock_held = backend.run_lock_held().await?;
+        Ok(merge(ledger, selection, true, lock_held))
     }
     .await;
     let _ = backend.close().await;
@@ -262,15 +316,34 @@ mod tests {
 
     #[test]
     fn phase_state_summarises_steps() {
-        use StepState::*;
-        assert_eq!(PhaseState::of(&[Pending, Pending]), PhaseState::Pending);
-        assert_eq!(PhaseState::of(&[Applied, Applied]), PhaseState::Applied);
-        assert_eq!(PhaseState::of(&[Applied, Pending]), PhaseState::Partial);
-        assert_eq!(PhaseState::of(&[Applied, Running]), PhaseState::Running);
-        assert_eq!(PhaseState::of(&[RolledBack, Failed]), PhaseState::Failed);
+        use PhaseState::*;
+        let cases: &[(&[PhaseState], PhaseState)] = &[
+            (&[Pending, Pending], Pending),
+            (&[Applied, Applied], Applied),
+            (&[Applied, Pending], Partial),
+            (&[Applied, Running], Running),
+            (&[Applied, Interrupted, Pending], Interrupted),
+            (&[RolledBack, Failed], Failed),
+            (&[RolledBack, Pending], RolledBack),
+        ];
+        for (states, want) in cases {
+            assert_eq!(PhaseState::of(states), *want, "{states:?}");
+        }
+    }
+
+    #[test]
+    fn a_step_left_running_is_interrupted_unless_a_run_holds_the_lock() {
         assert_eq!(
-            PhaseState::of(&[RolledBack, Pending]),
-            PhaseState::RolledBack
+            PhaseState::of_step(StepState::Running, true),
+            PhaseState::Running
+        );
+        assert_eq!(
+            PhaseState::of_step(StepState::Running, false),
+            PhaseState::Interrupted
+        );
+        assert_eq!(
+            PhaseState::of_step(StepState::Applied, false),
+            PhaseState::Applied
         );
     }
 }

@@ -104,6 +104,17 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
         diagnostics.extend(super::sql::check_syntax(plan, text));
     }
     diagnostics.sort_by_key(|d| d.span.as_ref().map(|s| s.start).unwrap_or(0));
+    if is_not_a_plan(path, text, &diagnostics) {
+        diagnostics = vec![Diagnostic::error(
+            Code::NoSteps,
+            None,
+            format!(
+                "{} is not a bellows plan: a plan is a `.toml` file of [[expand]], [[backfill]], \
+                 [[switch]] and [[contract]] steps",
+                path.display()
+            ),
+        )];
+    }
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     let plan = parsed.and_then(|(plan, complete)| (complete && !has_errors).then_some(plan));
     Loaded {
@@ -111,6 +122,20 @@ pub fn load_str(path: &Path, text: &str) -> Loaded {
         plan,
         diagnostics,
     }
+}
+
+/// A file passed by mistake (README.md, Cargo.toml): several errors, and not a `.toml` file or
+/// no phase anywhere in it. One sentence then says so instead of an error per line.
+fn is_not_a_plan(path: &Path, text: &str, diagnostics: &[Diagnostic]) -> bool {
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let names_a_phase = text.lines().any(|line| {
+        let key = line.trim_start().trim_start_matches('[').trim_start();
+        Phase::ALL
+            .iter()
+            .any(|phase| key.starts_with(phase.as_str()))
+    });
+    let toml = path.extension().is_some_and(|x| x == "toml");
+    errors > 1 && (!toml || !names_a_phase)
 }
 
 /// The plan as far as it could be read, and whether every step of it could (`None` when the

@@ -421,7 +421,7 @@ backend_test! {
         child.signal("INT");
         let (code, text) = child.wait().code_and_text();
         assert_eq!(code, Some(130), "{text}");
-        assert!(text.contains("resume"), "says how to resume: {text}");
+        assert!(text.contains("again to continue from row"), "says how to resume: {text}");
         let done = assert_checkpoint_consistent(db, BIG);
         // `status` shows the interrupted backfill's progress.
         let status = Cli::status(db)
@@ -975,7 +975,10 @@ fn sigint_during_a_batch_finishes_or_abandons_it_cleanly_and_exits_130() {
     child.signal("INT");
     let (code, text) = child.wait().code_and_text();
     assert_eq!(code, Some(130), "{text}");
-    assert!(text.contains("resume"), "says how to resume: {text}");
+    assert!(
+        text.contains("again to continue from row"),
+        "says how to resume: {text}"
+    );
     wait_for_no_sessions(&db);
     // The batch asleep when Ctrl-C came either committed with its checkpoint or not at all.
     let done = assert_checkpoint_consistent(&db, MID);

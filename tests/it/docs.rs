@@ -120,3 +120,25 @@ fn the_readme_test_command_is_the_one_ci_runs() {
         ".ci/run must end with `{command}`"
     );
 }
+
+/// The PostgreSQL quick start creates the example tables in one command, as README writes it.
+#[test]
+fn the_postgres_quick_start_creates_the_example_tables() {
+    use crate::harness::{PostgresDb, TestDb};
+    let readme = read("README.md");
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("psql \"$DATABASE_URL\" -f fixtures/postgres/schema.sql"))
+        .expect("README's quick start creates the example tables with psql");
+    let command = line.split('#').next().unwrap().trim();
+    let db = PostgresDb::new();
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("{command} -q -v ON_ERROR_STOP=1 >/dev/null")])
+        .env("DATABASE_URL", db.url())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("sh runs psql");
+    assert!(status.success(), "{command}");
+    assert_eq!(db.count("users"), 100_000);
+    assert_eq!(db.count("orders"), 50_000);
+}

@@ -115,7 +115,12 @@ backend_test!(
         assert_eq!(json["plans"][0]["state"], "pending");
         assert!(!db.ledger_exists(), "status must not create the ledger");
 
-        Cli::apply(db).args(["--to", "expand"]).plan(&plan).run();
+        Cli::apply(db)
+            .args(["--to", "expand"])
+            .plan(&plan)
+            .stdout_has("0001_two expand done in")
+            .stdout_has("(1 phase pending: switch)")
+            .run();
         let json = Cli::status(db).args(["--format", "json"]).run().json();
         let plan_json = &json["plans"][0];
         assert_eq!(plan_json["state"], "partial");

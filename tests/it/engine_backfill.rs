@@ -149,7 +149,10 @@ fn an_interrupted_backfill_resumes_after_its_checkpoint_without_rewalking() {
     });
     let error = apply(&db, &run, &reporter, stop).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Interrupted, "{error}");
-    assert!(error.to_string().contains("resume"), "{error}");
+    assert!(
+        error.to_string().contains("again to continue from row"),
+        "{error}"
+    );
     // One batch committed with its checkpoint; the step is still running.
     assert_eq!(
         db.rows("SELECT state || ' ' || rows_done || ' ' || checkpoint::text FROM bellows.steps"),

@@ -98,3 +98,24 @@ backend_test!(
         ["expand/0=applied", "contract/0=applied"]
     );
 });
+
+backend_test!(
+    fn the_contract_prompt_lists_each_step_and_ctrl_c_there_exits_130(db) {
+    let plans = Plans::new();
+    let plan = plans.write("0001_c.toml", PLAN);
+    let (code, text) = apply_on_a_terminal(db, &plan, "\x03");
+    assert!(text.contains("It runs:"), "{text}");
+    assert!(text.contains("1. sql CREATE TABLE contracted"), "{text}");
+    assert_eq!(
+        text.matches("is destructive").count(),
+        1,
+        "the list is printed once: {text}"
+    );
+    assert_eq!(code, Some(130), "{text}");
+    assert!(db.table_exists("expanded"));
+    assert!(!db.table_exists("contracted"));
+    assert_eq!(
+        db.ledger_states("0001_c"),
+        ["expand/0=applied", "contract/0=pending"]
+    );
+});

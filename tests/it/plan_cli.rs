@@ -64,7 +64,7 @@ fn json_is_one_document_with_the_same_information() {
     assert_eq!(json["valid"], true);
     assert_eq!(json["dialect"], "postgres");
     assert_eq!(json["connected"], false);
-    assert_eq!(json["plan"]["name"], "users_email_verified");
+    assert_eq!(json["plan"]["name"], "users_email_verified_preview");
     let phases = json["phases"].as_array().unwrap();
     assert_eq!(phases.len(), 4);
     let add_column = &phases[0]["steps"][0];

@@ -48,6 +48,8 @@ pub struct Lines {
     last_plain_progress: Option<Instant>,
     /// Rows done by the backfill of the step running now.
     rows: Option<u64>,
+    /// The phase started last (what a run stopped by `--to` got done).
+    last_phase: Option<Phase>,
 }
 
 impl Lines {
@@ -61,6 +63,15 @@ impl Lines {
     /// What to draw for `event`, received at `now`.
     pub fn draw(&mut self, event: &Event, now: Instant) -> Vec<Draw> {
         match event {
+            Event::PhaseStarted { phase, .. } => {
+                self.last_phase = Some(*phase);
+                still(event)
+            }
+            Event::PlanDone {
+                plan,
+                duration: took,
+                pending,
+            } => vec![Draw::Line(plan_done(plan, *took, self.last_phase, pending))],
             Event::StepStarted { step } => {
                 self.rows = None;
                 self.spinner(step_name(step))
@@ -171,7 +182,12 @@ impl Lines {
             return Some(Draw::BarMoved {
                 total: *total,
                 done: *rows_done,
-                message: format!("backfill {} ({pacing})", step.target),
+                message: format!(
+                    "backfill {}  {} rows/s{} ({pacing})",
+                    step.target,
+                    thousands(rows_per_second.round() as u64),
+                    eta(*rows_done, *total, *rows_per_second)
+                ),
             });
         }
         let due = self
@@ -182,9 +198,11 @@ impl Lines {
         }
         self.last_plain_progress = Some(now);
         Some(Draw::Line(format!(
-            "    backfill {}: {rows_done}{} rows, {rows_per_second:.0} rows/s{} ({pacing})",
+            "    backfill {}: {}{} rows, {} rows/s{} ({pacing})",
             step.target,
+            thousands(*rows_done),
             of_total(*rows_done, *total),
+            thousands(rows_per_second.round() as u64),
             eta(*rows_done, *total, *rows_per_second)
         )))
     }
@@ -193,10 +211,11 @@ impl Lines {
 /// "↻ resuming backfill of users after key (1000), 1000 rows already done".
 fn resuming(step: &StepRef, after: &[String], rows_done: u64) -> String {
     format!(
-        "    {} resuming backfill of {} after key ({}), {rows_done} rows already done",
+        "    {} resuming backfill of {} after key ({}), {} rows already done",
         style("↻").cyan(),
         step.target,
-        after.join(", ")
+        after.join(", "),
+        thousands(rows_done)
     )
 }
 
@@ -322,12 +341,8 @@ fn notice_line(event: &Event) -> Option<String> {
         Event::PlanDone {
             plan,
             duration: took,
-        } => format!(
-            "{} {} done in {}",
-            style("✓").green().bold(),
-            style(plan).bold(),
-            duration(*took)
-        ),
+            pending,
+        } => plan_done(plan, *took, None, pending),
         Event::Notice { message } => format!("  {} {message}", style("note:").yellow()),
         _ => return None,
     })
@@ -387,9 +402,40 @@ fn retry_text(event: &Event) -> Option<String> {
     })
 }
 
+/// "✓ users done in 3s", or for a run that stopped at `--to`: "■ users expand done in 1s (3
+/// phases pending: backfill, switch, contract)".
+fn plan_done(plan: &str, took: Duration, last: Option<Phase>, pending: &[Phase]) -> String {
+    if pending.is_empty() {
+        return format!(
+            "{} {} done in {}",
+            style("✓").green().bold(),
+            style(plan).bold(),
+            duration(took)
+        );
+    }
+    let last_done = last.map(|p| format!("{p} ")).unwrap_or_default();
+    let names: Vec<String> = pending.iter().map(|p| p.to_string()).collect();
+    format!(
+        "{} {} {last_done}done in {} ({} phase{} pending: {})",
+        style("■").yellow().bold(),
+        style(plan).bold(),
+        duration(took),
+        pending.len(),
+        if pending.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )
+}
+
 /// "✓ add_column users.a  12 rows  1.4s", "- … (already applied)", or the failure and its error.
-fn step_finished(step: &StepRef, outcome: &StepOutcome, took: Duration, rows: Option<u64>) -> Draw {
-    let rows = rows.map(|r| format!("  {r} rows")).unwrap_or_default();
+fn step_finished(
+    step: &StepRef,
+    outcome: &StepOutcome,
+    took: Duration,
+    rows_done: Option<u64>,
+) -> Draw {
+    let rows = rows_done
+        .map(|r| format!("  {} rows", thousands(r)))
+        .unwrap_or_default();
     Draw::Line(match outcome {
         StepOutcome::Applied => format!(
             "    {} {}{rows}  {}",
@@ -402,6 +448,16 @@ fn step_finished(step: &StepRef, outcome: &StepOutcome, took: Duration, rows: Op
             style("-").dim(),
             step_name(step),
             style("(already applied)").dim()
+        ),
+        StepOutcome::Interrupted => format!(
+            "    {} {} {}{}  {}",
+            style("‖").yellow().bold(),
+            step_name(step),
+            style("interrupted").yellow(),
+            rows_done
+                .map(|r| format!(" after {} rows", thousands(r)))
+                .unwrap_or_default(),
+            style(duration(took)).dim()
         ),
         StepOutcome::Failed { error } => format!(
             "    {} {}  {}\n      {}",
@@ -439,12 +495,26 @@ fn undo_line(event: &Event) -> String {
 fn of_total(rows_done: u64, total: Option<u64>) -> String {
     match total {
         Some(t) if t > 0 => format!(
-            "/{t} ({:.0}%)",
+            "/{} ({:.0}%)",
+            thousands(t),
             (rows_done as f64 * 100.0 / t as f64).min(100.0)
         ),
-        Some(t) => format!("/{t}"),
+        Some(t) => format!("/{}", thousands(t)),
         None => String::new(),
     }
+}
+
+/// "1,234,567": a count with thousands separators.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// ", about 2m 3s left", when the total and the rate say so.
@@ -487,4 +557,29 @@ fn indent(text: &str, prefix: &str) -> String {
     text.lines()
         .collect::<Vec<_>>()
         .join(&format!("\n{prefix}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        for (n, want) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (2_421_720, "2,421,720"),
+            (100_000, "100,000"),
+        ] {
+            assert_eq!(thousands(n), want);
+        }
+    }
+
+    #[test]
+    fn progress_shows_separators_a_rounded_rate_and_the_time_left() {
+        assert_eq!(of_total(1_905_000, Some(2_421_720)), "/2,421,720 (79%)");
+        assert_eq!(eta(500, Some(1_500), 100.4), ", about 10.0s left");
+        assert_eq!(eta(500, None, 100.0), "");
+    }
 }

@@ -10,12 +10,37 @@ pub mod terminal;
 
 use std::cell::RefCell;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use crate::cli::args::Format;
 use crate::engine::reporter::{Event, Reporter};
 
 pub use lines::duration;
+
+/// `-q/--quiet`: engine events are drawn only when they report a failure or a warning.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Sets `-q/--quiet` for every printer of this process.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether a quiet run still draws `event`: failures, refusals and warnings.
+fn shown_when_quiet(event: &Event) -> bool {
+    use crate::engine::reporter::StepOutcome;
+    match event {
+        Event::StepFinished { outcome, .. } => {
+            !matches!(outcome, StepOutcome::Applied | StepOutcome::Skipped)
+        }
+        Event::GuardChecked { passed, .. } => !passed,
+        Event::UndoFailed { .. }
+        | Event::CompensationStarted { .. }
+        | Event::AutovacuumBlocking { .. }
+        | Event::ChecksumChangedAllowed { .. } => true,
+        _ => false,
+    }
+}
 
 /// What the commands print through: engine events, and their own lines and documents.
 pub struct Printer {
@@ -57,6 +82,9 @@ impl Reporter for Printer {
     fn report(&self, event: Event) {
         if let Some(json) = &self.json {
             return json.report(event);
+        }
+        if QUIET.load(Ordering::Relaxed) && !shown_when_quiet(&event) {
+            return;
         }
         let draws = self.lines.borrow_mut().draw(&event, Instant::now());
         for draw in draws {
@@ -469,6 +497,7 @@ mod tests {
                 Event::PlanDone {
                     plan: plan(),
                     duration: ms(10_500),
+                    pending: Vec::new(),
                 },
             ),
             (

@@ -78,11 +78,14 @@ impl Terminal {
 
     fn progress_bar(&self, total: Option<u64>, done: u64, message: String) {
         self.clear_live();
+        // NOTE: the rate and time left come in the message, computed by the engine from this
+        // run's rows only (indicatif's own would count the rows of an earlier run as done in
+        // the first tick); `wide_msg` is cut to the terminal's width, so the line never wraps.
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
         let template = if total.is_some() {
-            "    {spinner:.cyan} {msg} [{bar:30.cyan/blue}] {human_pos}/{human_len} rows {per_sec} eta {eta}"
+            "    {spinner:.cyan} [{bar:20.cyan/blue}] {human_pos}/{human_len} {percent}% {wide_msg}"
         } else {
-            "    {spinner:.cyan} {msg} {human_pos} rows {per_sec}"
+            "    {spinner:.cyan} {human_pos} rows {wide_msg}"
         };
         bar.set_style(
             ProgressStyle::with_template(template)

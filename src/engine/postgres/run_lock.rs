@@ -164,6 +164,20 @@ impl RunLocker for PgBackend {
         }))
     }
 
+    async fn run_lock_held(&mut self) -> Result<bool, EngineError> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks
+              WHERE locktype = 'advisory' AND granted AND objsubid = 2
+                AND classid::int8 = $1 AND objid::int8 = $2
+                AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+        )
+        .bind(RUN_LOCK.0 as i64)
+        .bind(RUN_LOCK.1 as i64)
+        .fetch_one(&mut self.control)
+        .await
+        .context(|| "looking whether a run holds the run lock".into())
+    }
+
     async fn release_run_lock(&mut self) -> Result<(), EngineError> {
         if let (true, Some(lock)) = (self.lock_held, self.lock.as_mut()) {
             sqlx::query("SELECT pg_advisory_unlock($1, $2)")

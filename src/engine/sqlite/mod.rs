@@ -428,6 +428,19 @@ impl RunLocker for SqliteBackend {
         }
     }
 
+    async fn run_lock_held(&mut self) -> Result<bool, EngineError> {
+        if self.lock.is_some() {
+            return Ok(true);
+        }
+        let path = run_lock::lock_path(&self.database);
+        run_lock::is_held(&path).map_err(|error| {
+            EngineError::refused(
+                ErrorKind::Failed,
+                format!("cannot read the run lock file {}: {error}", path.display()),
+            )
+        })
+    }
+
     async fn release_run_lock(&mut self) -> Result<(), EngineError> {
         let Some(lock) = self.lock.take() else {
             return Ok(());

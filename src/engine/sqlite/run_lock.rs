@@ -69,6 +69,24 @@ pub fn try_lock(path: &Path, holder: &str) -> io::Result<TryLock> {
     )))
 }
 
+/// Whether another process holds the lock at `path`, without taking it: a shared lock is
+/// refused while a run holds its exclusive one, and released at once.
+pub fn is_held(path: &Path) -> io::Result<bool> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(error) => return Err(error),
+    };
+    match file.try_lock_shared() {
+        Ok(()) => {
+            file.unlock()?;
+            Ok(false)
+        }
+        Err(TryLockError::WouldBlock) => Ok(true),
+        Err(TryLockError::Error(error)) => Err(error),
+    }
+}
+
 /// "pid 4242 (bellows apply users_email_verified), started 2026-05-01T10:00:00Z".
 pub fn describe_holder(command: &str) -> String {
     let started = humantime::format_rfc3339_seconds(SystemTime::now());
@@ -147,7 +165,9 @@ mod tests {
             TryLock::HeldBy(holder) => assert_eq!(holder, "pid 1 (bellows apply a)"),
             TryLock::Acquired(_) => panic!("the lock was taken twice"),
         }
+        assert!(is_held(&path).unwrap(), "a held lock is seen as held");
         held.release().unwrap();
+        assert!(!is_held(&path).unwrap(), "a released lock is free");
         assert!(!path.exists(), "release removes the lock file");
         let TryLock::Acquired(again) = try_lock(&path, "pid 3").unwrap() else {
             panic!("a released lock is free");
