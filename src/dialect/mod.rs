@@ -125,14 +125,11 @@ pub trait Dialect: Send + Sync {
         limit: u64,
     ) -> String {
         let table = self.table(&op.table);
-        let cols = key.iter().map(|k| self.ident(k)).collect::<Vec<_>>();
-        let aliases = (0..key.len()).map(|i| format!("k{i}")).collect::<Vec<_>>();
-        let select = cols
-            .iter()
-            .zip(&aliases)
-            .map(|(c, a)| format!("{c} AS {a}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let KeySelect {
+            cols,
+            aliases,
+            select,
+        } = key_select(self, key);
         let order = cols.join(", ");
         let after_clause = match after {
             Some(values) => format!("\n  WHERE {} > {}", row(&cols), row_literals(values)),
@@ -273,6 +270,30 @@ pub struct BatchCheckpoint {
     pub step_index: String,
     /// Rows walked before this batch, as an SQL expression (a number, or a placeholder).
     pub rows_done: String,
+}
+
+/// A backfill key as a batch selects it: the quoted columns, their aliases `k0, k1, …` and the
+/// select list `"id" AS k0, …`.
+pub(crate) struct KeySelect {
+    pub cols: Vec<String>,
+    pub aliases: Vec<String>,
+    pub select: String,
+}
+
+pub(crate) fn key_select(dialect: &(impl Dialect + ?Sized), key: &[String]) -> KeySelect {
+    let cols = key.iter().map(|k| dialect.ident(k)).collect::<Vec<_>>();
+    let aliases = (0..key.len()).map(|i| format!("k{i}")).collect::<Vec<_>>();
+    let select = cols
+        .iter()
+        .zip(&aliases)
+        .map(|(c, a)| format!("{c} AS {a}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    KeySelect {
+        cols,
+        aliases,
+        select,
+    }
 }
 
 /// `(a, b)` — or `a` for a single column, so that plain indexes are used everywhere.

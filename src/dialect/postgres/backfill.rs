@@ -2,7 +2,9 @@
 
 use crate::dialect::common;
 use crate::dialect::planned::PlannedOp;
-use crate::dialect::{desc, row, row_literals, BatchCheckpoint, Dialect, Unsupported};
+use crate::dialect::{
+    desc, key_select, row, row_literals, BatchCheckpoint, Dialect, KeySelect, Unsupported,
+};
 use crate::ops::*;
 
 use super::Postgres;
@@ -24,14 +26,11 @@ pub(super) fn backfill_batch_sql(
     checkpoint: &BatchCheckpoint,
 ) -> Option<String> {
     let table = pg.table(&op.table);
-    let cols = key.iter().map(|k| pg.ident(k)).collect::<Vec<_>>();
-    let aliases = (0..key.len()).map(|i| format!("k{i}")).collect::<Vec<_>>();
-    let select = cols
-        .iter()
-        .zip(&aliases)
-        .map(|(c, a)| format!("{c} AS {a}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let KeySelect {
+        cols,
+        aliases,
+        select,
+    } = key_select(pg, key);
     let after_condition = after.map(|values| format!("{} > {}", row(&cols), row_literals(values)));
     let after_clause = after_condition
         .as_ref()
