@@ -76,6 +76,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff), or write one page per subcommand to a folder.
+    Man {
+        /// Write bellows.1 and bellows-SUBCOMMAND.1 here instead of printing bellows.1.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `--format`: how a command prints what it reports.
@@ -106,10 +112,12 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
-    /// Plan name, used in the file name: `0003_NAME.toml`.
-    pub name: String,
-    #[arg(long, short, value_enum, default_value = "add-column")]
-    pub template: Template,
+    /// Plan name, used in the file name: `0003_NAME.toml` (asked for on a terminal when
+    /// missing).
+    pub name: Option<String>,
+    /// What the plan does (on a terminal, asked for when missing; otherwise add-column).
+    #[arg(long, short, value_enum)]
+    pub template: Option<Template>,
     /// Directory the plan is written to.
     #[arg(long, default_value = "plans")]
     pub dir: PathBuf,
@@ -119,8 +127,9 @@ pub struct NewArgs {
     /// Column the plan changes (or adds).
     #[arg(long)]
     pub column: Option<String>,
-    /// New name (rename-column) or new column (change-type).
-    #[arg(long)]
+    /// New column name: the new name (rename-column) or the column holding the new type
+    /// (change-type). `--to` is accepted too.
+    #[arg(long = "new-column", alias = "to", value_name = "COLUMN")]
     pub to: Option<String>,
     /// Column type (add-column, rename-column, change-type).
     #[arg(long = "type")]
@@ -138,6 +147,10 @@ pub struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Also check each plan against this database, read-only: tables, columns and types exist
+    /// and every expression type-checks against the table as the earlier steps leave it.
+    #[arg(short = 'd', long = "database", value_name = "URL")]
+    pub database: Option<String>,
     /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -160,8 +173,8 @@ pub struct PlanArgs {
     /// Plan files or folders (every `*.toml` inside, in file order).
     #[arg(required = true)]
     pub plans: Vec<PathBuf>,
-    /// Also read this database (read-only): which steps are already applied, and how many
-    /// rows each backfill will touch. Without it `plan` never connects; DATABASE_URL alone only
+    /// Also read this database (read-only): which steps are already applied, how many rows
+    /// each backfill will touch, and the online check of every step's SQL (as `check -d`). Without it `plan` never connects; DATABASE_URL alone only
     /// chooses the dialect.
     #[arg(short = 'd', long = "database")]
     pub database: Option<String>,

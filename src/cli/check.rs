@@ -21,6 +21,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
         plan_files(&args.plans).map_err(|e| ExitError::new(Exit::Invalid, e.to_string()))?;
     let mut loaded: Vec<Loaded> = files.iter().map(|f| load_path(f)).collect();
     refuse_duplicate_names(&mut loaded);
+    if let Some(url) = &args.database {
+        check_online(url, &mut loaded)?;
+    }
     let report = Report::new(&loaded, args.deny_warnings);
     let text = match args.format {
         Format::Human => report.human(&loaded, console::colors_enabled()),
@@ -32,6 +35,21 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Invalid
     })
+}
+
+/// `-d URL`: each plan without errors so far is checked against the database too.
+fn check_online(url: &str, loaded: &mut [Loaded]) -> anyhow::Result<()> {
+    let runtime = super::online_check::runtime()?;
+    for l in loaded.iter_mut() {
+        if l.diagnostics.iter().any(Diagnostic::is_error) {
+            continue;
+        }
+        if let Some(plan) = &l.plan {
+            let found = super::online_check::run(&runtime, url, plan, &l.source)?;
+            l.diagnostics.extend(found);
+        }
+    }
+    Ok(())
 }
 
 /// A plan named like an earlier one of the same check gets an error: the ledger knows plans

@@ -7,7 +7,9 @@ pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod init;
+pub mod man;
 pub mod new;
+pub mod online_check;
 pub mod out;
 pub mod plan;
 pub mod plan_files;
@@ -59,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Demo(args) => demo::run(args),
         Command::Schema => schema::run(),
         Command::Completions { shell } => completions::run(shell),
+        Command::Man { dir } => man::run(dir.as_deref()),
     }
 }
 

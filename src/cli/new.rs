@@ -13,8 +13,23 @@ use crate::plan::load::load_str;
 use crate::plan::render::render;
 
 pub fn run(args: NewArgs) -> anyhow::Result<Exit> {
-    check_name(&args.name).map_err(invalid)?;
-    let template = args.template;
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let name = match args.name {
+        Some(name) => name,
+        None if terminal => ask_name()?,
+        None => {
+            return Err(invalid(
+                "bellows new needs a NAME for the plan (there is no terminal to ask on): \
+                 `bellows new users_email_verified`",
+            ))
+        }
+    };
+    check_name(&name).map_err(invalid)?;
+    let template = match args.template {
+        Some(template) => template,
+        None if terminal => ask_template()?,
+        None => Template::AddColumn,
+    };
     let values = Values {
         table: args.table,
         column: args.column,
@@ -24,12 +39,12 @@ pub fn run(args: NewArgs) -> anyhow::Result<Exit> {
     };
     let values = complete(template, values)?;
     if values.to.is_some() && values.to == values.column {
-        return Err(invalid("--to must differ from --column"));
+        return Err(invalid("--new-column must differ from --column"));
     }
 
-    let number = next_number(&args.dir, &args.name)?;
-    let path = args.dir.join(format!("{number:04}_{}.toml", args.name));
-    let text = plan_text(template, &args.name, &path, &values)?;
+    let number = next_number(&args.dir, &name)?;
+    let path = args.dir.join(format!("{number:04}_{name}.toml"));
+    let text = plan_text(template, &name, &path, &values)?;
     create(&args.dir, &path, &text)?;
 
     let shown = path.display();
@@ -139,6 +154,39 @@ fn join_flags(flags: &[&str]) -> String {
         [one] => one.to_string(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
+}
+
+/// Asks for the plan's name on the terminal.
+fn ask_name() -> anyhow::Result<String> {
+    let answer: String = dialoguer::Input::<String>::new()
+        .with_prompt("Plan name (letters, digits, _ and -; e.g. users_email_verified)")
+        .validate_with(|text: &String| check_name(text.trim()))
+        .interact_text()
+        .context("cannot read the answer from the terminal")?;
+    Ok(answer.trim().to_string())
+}
+
+/// Asks which template to start from (default add-column).
+fn ask_template() -> anyhow::Result<Template> {
+    use clap::ValueEnum;
+    let templates = Template::value_variants();
+    let items: Vec<String> = templates
+        .iter()
+        .map(|t| {
+            let name = templates::template_name(*t);
+            match templates::template_about(*t) {
+                "" => name.to_string(),
+                about => format!("{name:<14} {about}"),
+            }
+        })
+        .collect();
+    let chosen = dialoguer::Select::new()
+        .with_prompt("Template")
+        .items(&items)
+        .default(0)
+        .interact()
+        .context("cannot read the answer from the terminal")?;
+    Ok(templates[chosen])
 }
 
 /// Asks for one value on the terminal; an optional value may be left empty.

@@ -10,7 +10,7 @@ use super::plan_report::{diagnostics, PlanReport};
 use super::{Exit, ExitError};
 use crate::dialect::DialectKind;
 use crate::plan::load::load_file;
-use crate::plan::render::render;
+use crate::plan::render::{locate, render};
 use crate::plan::Plan;
 
 /// Kept here too: the SQL snapshot tests build the report through this path.
@@ -112,10 +112,17 @@ fn run_one(args: &PlanArgs, dialect: DialectKind, file: &Path) -> anyhow::Result
         )
     })?;
     let mut report = report(&loaded, dialect);
+    let mut online = Vec::new();
     if let (Some(url), Some(plan)) = (&args.database, &loaded.plan) {
         if report.valid {
             report.database = Some(read_database(url, plan, &report)?);
             report.connected = true;
+            let runtime = super::online_check::runtime()?;
+            online = super::online_check::run(&runtime, url, plan, &loaded.source)?;
+            report
+                .diagnostics
+                .extend(online.iter().map(|d| locate(&loaded.source, d)));
+            report.valid = !online.iter().any(|d| d.is_error());
         }
     }
     match args.format {
@@ -124,7 +131,8 @@ fn run_one(args: &PlanArgs, dialect: DialectKind, file: &Path) -> anyhow::Result
         }
         Format::Human => {
             // Diagnostics go to stderr, rendered against the source with a caret.
-            let diagnostics = diagnostics(&loaded, dialect);
+            let mut diagnostics = diagnostics(&loaded, dialect);
+            diagnostics.extend(online);
             for diagnostic in &diagnostics {
                 eprintln!("{}", render(&loaded.source, diagnostic));
             }

@@ -6,6 +6,7 @@ pub mod common;
 pub mod planned;
 pub mod postgres;
 pub mod recovery;
+pub mod rehearsal;
 pub mod sqlite;
 
 use std::fmt;

@@ -75,14 +75,7 @@ pub(crate) async fn prepare_ledger<B: Backend>(
     let plan = &run.plan;
     let existing = backend.read_ledger(Some(&plan.name)).await?.pop();
     if let Some(ledger) = &existing {
-        if ledger.plan.checksum != plan.checksum && ledger.is_started() {
-            if !allow_changed {
-                return Err(EngineError::ChecksumChanged {
-                    plan: plan.name.clone(),
-                    recorded: ledger.plan.checksum.clone(),
-                    current: plan.checksum.clone(),
-                });
-            }
+        if super::ledger::refuse_edits(ledger, plan, allow_changed)? {
             reporter.report(Event::ChecksumChangedAllowed {
                 plan: plan.name.clone(),
                 recorded: ledger.plan.checksum.clone(),
@@ -104,18 +97,31 @@ pub(crate) async fn prepare_ledger<B: Backend>(
             .as_ref()
             .and_then(|l| l.step(planned.phase, planned.index))
             .cloned();
+        // NOTE: past the check above, the file's definition of every step is the one to
+        // remember: settled steps are unchanged (or --allow-changed said so), the others may
+        // change freely.
+        let definition = plan
+            .steps
+            .iter()
+            .find(|s| s.phase == planned.phase && s.index == planned.index)
+            .map(|s| s.op.definition());
         let record = match known {
             Some(mut record) => {
-                if record.op != planned.op || record.target != planned.target {
+                if record.op != planned.op
+                    || record.target != planned.target
+                    || record.definition != definition
+                {
                     record.op = planned.op.to_string();
                     record.target = planned.target.clone();
+                    record.definition = definition;
                     backend.save_step(&plan.name, &record).await?;
                 }
                 record
             }
             None => {
-                let record =
+                let mut record =
                     StepRecord::pending(planned.phase, planned.index, planned.op, &planned.target);
+                record.definition = definition;
                 backend.save_step(&plan.name, &record).await?;
                 record
             }

@@ -295,6 +295,48 @@ pub trait BatchRunner {
     ) -> Result<BatchResult, AttemptError>;
 }
 
+/// The online check (`check -d`, `plan -d`): statements compiled inside one transaction that
+/// is always rolled back, each under its own savepoint. Nothing here may lock a real table for
+/// writing; the statements run on temporary shadows (see [`crate::dialect::rehearsal`]).
+///
+/// A backend without one keeps the defaults, which refuse the check.
+#[allow(async_fn_in_trait)]
+pub trait Rehearse {
+    /// The columns (name, type as the catalog spells it) of the real `table`, read from the
+    /// catalog without locking it; `None` when there is no such table.
+    async fn table_columns(
+        &mut self,
+        _table: &TableName,
+    ) -> Result<Option<Vec<(String, String)>>, EngineError> {
+        Err(no_rehearsal())
+    }
+
+    /// Opens the transaction, with short lock and statement timeouts.
+    async fn begin_rehearsal(&mut self, _limits: Limits) -> Result<(), EngineError> {
+        Err(no_rehearsal())
+    }
+
+    /// Runs one statement under a savepoint; the database's refusal is the inner error.
+    async fn rehearse(
+        &mut self,
+        _sql: &str,
+    ) -> Result<Result<(), super::error::DbError>, EngineError> {
+        Err(no_rehearsal())
+    }
+
+    /// Rolls the transaction back.
+    async fn end_rehearsal(&mut self) -> Result<(), EngineError> {
+        Err(no_rehearsal())
+    }
+}
+
+fn no_rehearsal() -> EngineError {
+    EngineError::refused(
+        super::error::ErrorKind::Invalid,
+        "the online check (-d) is not available for this database yet; run without -d",
+    )
+}
+
 /// One database, as the engine drives it: every concern above, plus connecting and closing.
 ///
 /// A backend owns its connections. On PostgreSQL a run uses three: one that holds the
@@ -306,7 +348,7 @@ pub trait BatchRunner {
 /// waits).
 #[allow(async_fn_in_trait)]
 pub trait Backend:
-    RunLocker + LedgerStore + StatementRunner + Catalog + BatchRunner + Sized
+    RunLocker + LedgerStore + StatementRunner + Catalog + BatchRunner + Rehearse + Sized
 {
     const KIND: DialectKind;
 

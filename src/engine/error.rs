@@ -58,6 +58,13 @@ pub enum EngineError {
         current: String,
     },
 
+    /// Steps already in the database are no longer the same in the plan file.
+    #[error("{}", steps_changed(plan, steps))]
+    StepsChanged {
+        plan: String,
+        steps: Vec<super::ledger::ChangedStep>,
+    },
+
     /// A step failed; its phase has been compensated (or the report says what needs a hand).
     #[error("{message}")]
     StepFailed { message: String },
@@ -90,6 +97,7 @@ impl EngineError {
             }
             EngineError::GuardFailed { .. } => ErrorKind::Guard,
             EngineError::ChecksumChanged { .. } => ErrorKind::Invalid,
+            EngineError::StepsChanged { .. } => ErrorKind::Invalid,
             EngineError::StepFailed { .. } => ErrorKind::Failed,
             EngineError::Refused { kind, .. } => *kind,
             EngineError::Unsupported(_) => ErrorKind::Invalid,
@@ -149,6 +157,31 @@ pub fn db_message(error: &sqlx::Error) -> String {
         Some(db) => db.to_string(),
         None => error.to_string(),
     }
+}
+
+/// The refusal of a plan whose applied steps changed: each step, each key old → new.
+fn steps_changed(plan: &str, steps: &[super::ledger::ChangedStep]) -> String {
+    let mut text = format!(
+        "plan `{plan}` changed a step that is already in the database (only comments, formatting, \
+         pending steps and a backfill's pacing may change):"
+    );
+    for step in steps {
+        text.push_str(&format!(
+            "\n  {} step {} ({}):",
+            step.phase,
+            step.index + 1,
+            step.what
+        ));
+        for (key, old, new) in &step.keys {
+            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
+            text.push_str(&format!("\n    {key}: {} → {}", show(old), show(new)));
+        }
+    }
+    text.push_str(
+        "\n  hint: put the step back as it was and make the change in a new plan, or roll the \
+         plan back first; --allow-changed runs the file as it is now",
+    );
+    text
 }
 
 /// What the database said about a failed statement, as data: kept whole until the CLI draws

@@ -17,19 +17,30 @@ pub fn locate(plan: &Plan, step: &StepRef, error: &StepError) -> Option<StepFail
         .steps
         .iter()
         .find(|s| s.phase == step.phase && s.index == step.index)?;
-    let expression = error.db.as_deref().and_then(|db| {
-        let found = expression_at(&written.op, db, error.statement.as_deref())?;
-        Some(FailedExpression {
-            key: found.key,
-            text: found.text.to_string(),
-            focus: focus(found.text, db, error.statement.as_deref()),
-        })
-    });
+    let expression = error
+        .db
+        .as_deref()
+        .and_then(|db| failed_expression(&written.op, db, error.statement.as_deref()));
     Some(StepFailure {
         file: plan.path.clone(),
         span: written.span.clone(),
         db: error.db.as_deref().cloned(),
         expression,
+    })
+}
+
+/// The expression of `op` the database's error `db` (in `statement`) lies in, with the token
+/// it is about.
+pub fn failed_expression(
+    op: &Op,
+    db: &DbError,
+    statement: Option<&str>,
+) -> Option<FailedExpression> {
+    let found = expression_at(op, db, statement)?;
+    Some(FailedExpression {
+        key: found.key,
+        text: found.text.to_string(),
+        focus: focus(found.text, db, statement),
     })
 }
 

@@ -99,6 +99,9 @@ pub struct StepRecord {
     /// While the step is being undone: how many of its undo actions have completed (an
     /// interrupted undo resumes after them). `None` when no undo is under way.
     pub undo_done: Option<usize>,
+    /// What the step was when it was last run: the op as canonical JSON
+    /// ([`crate::ops::Op::definition`]). `None` in ledgers written before it was recorded.
+    pub definition: Option<String>,
 }
 
 impl StepRecord {
@@ -117,7 +120,15 @@ impl StepRecord {
             rows_done: 0,
             actions_done: 0,
             undo_done: None,
+            definition: None,
         }
+    }
+
+    /// Whether what the step did is in the database (applied, interrupted, or a backfill that
+    /// failed after some batches): its definition may no longer change.
+    pub fn is_settled(&self) -> bool {
+        matches!(self.state, StepState::Applied | StepState::Running)
+            || (self.state == StepState::Failed && self.checkpoint.is_some())
     }
 
     /// Starts the step, or resumes a running one after its completed actions. A fresh start
@@ -258,6 +269,115 @@ impl PlanLedger {
                 .iter()
                 .any(|s| s.state == StepState::Failed && s.checkpoint.is_some())
     }
+}
+
+/// How a plan file compares with what the ledger remembers of its steps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edits {
+    /// Every step already in the database is as it was: the file may run.
+    Allowed,
+    /// These steps already in the database are no longer the same.
+    Changed(Vec<ChangedStep>),
+    /// The ledger does not remember a step's definition (written by an older bellows): only
+    /// the file's checksum can tell.
+    Unknown,
+}
+
+/// A step already in the database whose definition the file changed (or removed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangedStep {
+    pub phase: Phase,
+    pub index: usize,
+    /// `add_column users.age`.
+    pub what: String,
+    /// Each key that differs: (key, recorded value, value in the file now); `None` is absent.
+    pub keys: Vec<(String, Option<String>, Option<String>)>,
+}
+
+impl PlanLedger {
+    /// Compares the steps already in the database with `current` (each step's
+    /// `(phase, index, definition)` in the file now).
+    pub fn edits(&self, current: &[(Phase, usize, String)]) -> Edits {
+        let mut changed = Vec::new();
+        for step in self.steps.iter().filter(|s| s.is_settled()) {
+            let Some(recorded) = &step.definition else {
+                return Edits::Unknown;
+            };
+            let now = current
+                .iter()
+                .find(|(phase, index, _)| *phase == step.phase && *index == step.index)
+                .map(|(_, _, d)| d);
+            if now == Some(recorded) {
+                continue;
+            }
+            changed.push(ChangedStep {
+                phase: step.phase,
+                index: step.index,
+                what: format!("{} {}", step.op, step.target),
+                keys: differing_keys(recorded, now.map(String::as_str)),
+            });
+        }
+        if changed.is_empty() {
+            Edits::Allowed
+        } else {
+            Edits::Changed(changed)
+        }
+    }
+}
+
+/// Refuses to run `plan` when it changed a step already in the database (a diff of each such
+/// step), or — for a ledger that does not remember its steps — when the file changed at all,
+/// unless `allow_changed`. `Ok(true)`: it changed and `allow_changed` lets it run (to report).
+pub fn refuse_edits(
+    ledger: &PlanLedger,
+    plan: &crate::plan::Plan,
+    allow_changed: bool,
+) -> Result<bool, super::EngineError> {
+    if ledger.plan.checksum == plan.checksum || !ledger.is_started() {
+        return Ok(false);
+    }
+    let current: Vec<(Phase, usize, String)> = plan
+        .steps
+        .iter()
+        .map(|s| (s.phase, s.index, s.op.definition()))
+        .collect();
+    match ledger.edits(&current) {
+        Edits::Allowed => Ok(false),
+        _ if allow_changed => Ok(true),
+        Edits::Changed(steps) => Err(super::EngineError::StepsChanged {
+            plan: plan.name.clone(),
+            steps,
+        }),
+        Edits::Unknown => Err(super::EngineError::ChecksumChanged {
+            plan: plan.name.clone(),
+            recorded: ledger.plan.checksum.clone(),
+            current: plan.checksum.clone(),
+        }),
+    }
+}
+
+/// The top-level keys whose values differ between two definitions (JSON objects).
+fn differing_keys(
+    recorded: &str,
+    now: Option<&str>,
+) -> Vec<(String, Option<String>, Option<String>)> {
+    let parse = |text: &str| {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text).unwrap_or_default()
+    };
+    let old = parse(recorded);
+    let new = now.map(parse).unwrap_or_default();
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| {
+            let show =
+                |v: Option<&serde_json::Value>| v.filter(|v| !v.is_null()).map(|v| v.to_string());
+            (k.clone(), show(old.get(k)), show(new.get(k)))
+        })
+        .filter(|(_, a, b)| a != b)
+        .collect()
 }
 
 /// The ledger key of a step, for writes that travel with a statement or a batch.

@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod error;
 pub mod failure;
 pub mod ledger;
+pub mod online_check;
 pub mod postgres;
 pub mod preview;
 pub mod reporter;
@@ -171,6 +172,15 @@ pub async fn preview(
     backfills: &[crate::dialect::planned::BackfillPlan],
 ) -> Result<preview::Preview, EngineError> {
     with_backend!(url, B => preview::read::<B>(url, plan, backfills).await)
+}
+
+/// The online check of one plan (`check -d`, `plan -d`): each step's SQL compiled against the
+/// database as the plan will have shaped it by then, in a transaction that is rolled back.
+pub async fn online_check(
+    url: &str,
+    plan: &Plan,
+) -> Result<Vec<online_check::Finding>, EngineError> {
+    with_backend!(url, B => online_check::run::<B>(url, plan).await)
 }
 
 /// Compares the ledger with the catalog for the given plans (and every plan in the ledger for

@@ -73,13 +73,7 @@ pub fn decide<'a>(
     let Some(recorded) = recorded else {
         return Ok(RollbackDecision::NothingToDo);
     };
-    if recorded.plan.checksum != plan.checksum && recorded.is_started() && !options.allow_changed {
-        return Err(EngineError::ChecksumChanged {
-            plan: plan.name.clone(),
-            recorded: recorded.plan.checksum.clone(),
-            current: plan.checksum.clone(),
-        });
-    }
+    super::ledger::refuse_edits(recorded, plan, options.allow_changed)?;
     let from = options.to.unwrap_or(Phase::Expand);
     let targets: Vec<&PlannedStep> = run
         .steps

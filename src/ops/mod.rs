@@ -117,6 +117,20 @@ macro_rules! operations {
             pub fn expressions(&self) -> Vec<Expression<'_>> {
                 match self { $(Op::$ty(op) => op.expressions(),)* }
             }
+
+            /// What the step does, as canonical JSON (keys sorted), for the ledger to remember:
+            /// an applied step whose definition is unchanged may be reformatted, commented or
+            /// re-throttled freely. A backfill's pacing (`batch_size`, `pause`,
+            /// `target_batch_time`, `max_lag`, `throttle_query`) is not part of it.
+            pub fn definition(&self) -> String {
+                let mut value = serde_json::to_value(self).unwrap_or_default();
+                if let (Op::Backfill(_), Some(object)) = (self, value.as_object_mut()) {
+                    for pacing in ["batch_size", "pause", "target_batch_time", "max_lag", "throttle_query"] {
+                        object.remove(pacing);
+                    }
+                }
+                canonical(&value)
+            }
         }
     };
 }
@@ -139,6 +153,28 @@ operations! {
     drop_constraint => DropConstraint,
     drop_column => DropColumn,
     drop_table => DropTable,
+}
+
+/// JSON with every object's keys sorted.
+fn canonical(value: &serde_json::Value) -> String {
+    fn sorted(value: &serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<_> = map.keys().collect();
+                keys.sort();
+                let mut out = serde_json::Map::new();
+                for key in keys {
+                    out.insert(key.clone(), sorted(&map[key]));
+                }
+                serde_json::Value::Object(out)
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(sorted).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    sorted(value).to_string()
 }
 
 /// The registry entry for an op name.

@@ -309,28 +309,28 @@ fn columns_of_users(db: &dyn TestDb) -> String {
 }
 
 backend_test!(
-    fn a_changed_plan_is_refused_naming_both_checksums_unless_allowed(db) {
+    fn a_changed_applied_step_is_refused_with_its_diff_unless_allowed(db) {
         seed_users(db, 10);
         let plans = Plans::new();
         let text = "[[expand]]\nop = \"sql\"\nup = \"CREATE TABLE t1 (id int)\"\ndown = \"DROP TABLE t1\"\n\n[[switch]]\nop = \"sql\"\nup = \"CREATE TABLE s1 (x int)\"\ndown = \"DROP TABLE s1\"\n";
         let plan = plans.write("0001_change.toml", text);
         Cli::apply(db).args(["--to", "expand"]).plan(&plan).run();
-        let recorded = db.rows(&format!(
-            "SELECT checksum FROM {} WHERE name = '0001_change'",
-            db.plans_table()
-        ));
 
-        plans.write("0001_change.toml", &text.replace("s1", "s2"));
+        // The applied step changed: refused, with the step and the key that differs.
+        plans.write("0001_change.toml", &text.replace("t1 (id int)", "t1 (id bigint)"));
         Cli::apply(db)
             .plan(&plan)
             .code(2)
-            .stderr_has(&recorded[0])
-            .stderr_has("changed since it was started")
+            .stderr_has("changed a step that is already in the database")
+            .stderr_has("expand step 1 (sql")
+            .stderr_has("up: \"CREATE TABLE t1 (id int)\" → \"CREATE TABLE t1 (id bigint)\"")
             .stderr_has("--allow-changed")
             .run();
-        assert!(!db.table_exists("s2"));
+        assert!(!db.table_exists("s1"));
 
-        Cli::apply(db).arg("--allow-changed").plan(&plan).run();
+        // A comment and an edit of the pending step need no flag.
+        plans.write("0001_change.toml", &format!("# edited\n{}", text.replace("s1", "s2")));
+        Cli::apply(db).plan(&plan).run();
         assert!(db.table_exists("s2"));
         assert_eq!(
             db.ledger_states("0001_change"),
@@ -338,11 +338,43 @@ backend_test!(
         );
         Cli::apply(db).plan(&plan).stdout_has("nothing to do").run();
 
-        // A plan edited to fewer steps loses their ledger rows.
+        // A plan edited to fewer steps loses their ledger rows (an applied step left the file:
+        // only with the flag).
         let first_step_only = text.split("\n\n[[switch]]").next().unwrap();
         plans.write("0001_change.toml", first_step_only);
+        Cli::apply(db).plan(&plan).code(2).stderr_has("switch step 1 (sql").run();
         Cli::apply(db).arg("--allow-changed").plan(&plan).run();
         assert_eq!(db.ledger_states("0001_change"), ["expand/0=applied"]);
+    }
+);
+
+backend_test!(
+    fn a_ledger_without_step_definitions_falls_back_to_the_file_checksum(db) {
+        seed_users(db, 10);
+        let plans = Plans::new();
+        let text = "[[expand]]\nop = \"sql\"\nup = \"CREATE TABLE t1 (id int)\"\ndown = \"DROP TABLE t1\"\n\n[[switch]]\nop = \"sql\"\nup = \"CREATE TABLE s1 (x int)\"\ndown = \"DROP TABLE s1\"\n";
+        let plan = plans.write("0001_old.toml", text);
+        Cli::apply(db).args(["--to", "expand"]).plan(&plan).run();
+        // As an older bellows wrote it.
+        let steps = bellows::engine::ledger::steps_table(db.dialect());
+        db.exec(&format!("ALTER TABLE {steps} DROP COLUMN definition"));
+        let recorded = db.rows(&format!(
+            "SELECT checksum FROM {} WHERE name = '0001_old'",
+            db.plans_table()
+        ));
+        plans.write("0001_old.toml", &format!("# edited\n{text}"));
+        Cli::apply(db)
+            .plan(&plan)
+            .code(2)
+            .stderr_has(&recorded[0])
+            .stderr_has("changed since it was started")
+            .stderr_has("--allow-changed")
+            .run();
+        Cli::apply(db).arg("--allow-changed").plan(&plan).run();
+        assert!(db.table_exists("s1"));
+        // The ledger now remembers each step: the next edit of a comment needs no flag.
+        plans.write("0001_old.toml", &format!("# edited twice\n{text}"));
+        Cli::apply(db).plan(&plan).stdout_has("nothing to do").run();
     }
 );
 

@@ -158,7 +158,7 @@ fn without_a_terminal_missing_values_name_the_flags_to_pass() {
         ])
         .code(2)
         .stdout_is("")
-        .stderr_has("the rename-column template needs --column, --to and --type")
+        .stderr_has("the rename-column template needs --column, --new-column and --type")
         .run();
     assert!(!dir.path().join("plans").exists(), "nothing may be written");
 }
@@ -258,7 +258,7 @@ fn unsafe_names_and_values_are_refused() {
             "text",
         ])
         .code(2)
-        .stderr_has("--to must differ from --column")
+        .stderr_has("--new-column must differ from --column")
         .run();
     assert!(!dir.path().join("plans").exists(), "nothing may be written");
 }
@@ -341,4 +341,108 @@ fn on_a_terminal_missing_values_are_asked_for() {
         "{text}"
     );
     assert!(text.contains(r#"column = "total""#), "{text}");
+}
+
+/// Runs `bellows ARGS` in `dir` on a pseudo-terminal (`script`), typing `keys`.
+fn on_a_terminal(dir: &Path, args: &str, keys: &[u8]) -> (bool, String) {
+    let binary = assert_cmd::cargo::cargo_bin("bellows");
+    let command = format!("'{}' {args}", binary.display());
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env("TERM", "dumb")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(keys)?;
+            child.wait_with_output()
+        })
+        .expect("`script` (util-linux) runs the command on a pseudo-terminal; install util-linux");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+    )
+}
+
+/// On a terminal, `new` asks for the name and the template (a menu, add-column first), and a
+/// type that does not parse is asked again.
+#[test]
+fn on_a_terminal_the_name_and_the_template_are_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    // name; the menu's second entry (rename-column); table, column, new column, type (a bad
+    // one first).
+    let (ok, transcript) = on_a_terminal(
+        dir.path(),
+        "new",
+        b"users_nick\r\x1b[B\rusers\rname\rnick\rvarchar(32\rvarchar(32)\r",
+    );
+    assert!(ok, "{transcript}");
+    assert!(transcript.contains("Plan name"), "{transcript}");
+    assert!(transcript.contains("Template"), "{transcript}");
+    assert!(transcript.contains("add-column"), "{transcript}");
+    assert!(transcript.contains("does not parse"), "{transcript}");
+    let path = dir.path().join("plans/0001_users_nick.toml");
+    loads_clean(&path);
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains("rename_column") || text.contains("\"nick\""),
+        "{text}"
+    );
+    assert!(text.contains("varchar(32)"), "{text}");
+}
+
+#[test]
+fn a_type_that_does_not_parse_is_refused_with_a_caret_and_to_is_still_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    bellows(dir.path())
+        .args([
+            "new",
+            "x",
+            "--table",
+            "users",
+            "--column",
+            "age",
+            "--type",
+            "varchar(32",
+        ])
+        .code(2)
+        .stderr_has("--type `varchar(32` does not parse")
+        .stderr_has("^")
+        .run();
+    bellows(dir.path())
+        .args([
+            "new",
+            "r",
+            "--template",
+            "rename-column",
+            "--table",
+            "t",
+            "--column",
+            "a",
+        ])
+        .args(["--to", "b", "--type", "text"])
+        .run();
+    bellows(dir.path())
+        .args([
+            "new",
+            "c",
+            "--template",
+            "change-type",
+            "--table",
+            "t",
+            "--column",
+            "a",
+        ])
+        .args(["--new-column", "b", "--type", "bigint"])
+        .run();
+    // Without a terminal, a missing name says how to give one.
+    bellows(dir.path())
+        .args(["new", "--table", "t"])
+        .code(2)
+        .stderr_has("needs a NAME")
+        .run();
 }

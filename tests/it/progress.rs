@@ -1,7 +1,7 @@
 //! Backfill progress a user can trust: the total counted exactly on a small or never-analysed
 //! table, counts with thousands separators, the rate rounded.
 
-use crate::harness::{seed_users_to_backfill, Cli, Plans};
+use crate::harness::{seed_users_to_backfill, Cli, Plans, TestDb};
 
 const FILL: &str = r#"
 [[backfill]]
@@ -47,3 +47,35 @@ backend_test!(
         );
     }
 );
+
+/// A table above the exact-count threshold, never analysed (autovacuum off on it): its total is
+/// counted, not guessed from its size on disk, from the first event on.
+#[test]
+fn a_large_never_analysed_table_gets_its_exact_total_from_the_start() {
+    let db = crate::harness::PostgresDb::new();
+    db.exec(
+        "CREATE TABLE fresh (id bigint PRIMARY KEY, a int, b int) WITH (autovacuum_enabled = false);
+         INSERT INTO fresh SELECT i, i, NULL FROM generate_series(1, 150000) i;",
+    );
+    assert!(
+        db.i64("SELECT reltuples::bigint FROM pg_class WHERE relname = 'fresh'") < 0,
+        "the table must not have statistics for this test"
+    );
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_fresh.toml",
+        "[[backfill]]\ntable = \"fresh\"\nset = { b = \"a\" }\nbatch_size = 50000\n",
+    );
+    let out = Cli::apply(&db).args(["--format", "json"]).plan(&plan).run();
+    let totals: Vec<u64> = out
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| {
+            event["event"] == "backfill_started" || event["event"] == "backfill_progress"
+        })
+        .filter_map(|event| event["total"].as_u64())
+        .collect();
+    assert!(!totals.is_empty(), "{}", out.stdout);
+    assert!(totals.iter().all(|t| *t == 150_000), "{totals:?}");
+}

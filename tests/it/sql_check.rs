@@ -68,3 +68,11 @@ fn plan_refuses_sql_that_does_not_parse() {
         .stderr_has("sql-syntax")
         .run();
 }
+
+#[test]
+fn a_sql_lint_points_at_its_statement_inside_up() {
+    Cli::new(["check", "tests/plans/warn/sql_lint_inside_up.toml"])
+        .stdout_has("warning[index-without-concurrently]")
+        .stdout_has("--> tests/plans/warn/sql_lint_inside_up.toml:6:3")
+        .run();
+}

@@ -33,6 +33,17 @@ pub fn template_name(template: Template) -> &'static str {
     }
 }
 
+/// What a template's plan does, in a few words (the `bellows new` menu).
+pub fn template_about(template: Template) -> &'static str {
+    match template {
+        Template::AddColumn => "add a column and fill it",
+        Template::RenameColumn => "rename a column without downtime",
+        Template::ChangeType => "change a column's type through a new column",
+        Template::AddNotNull => "make a column NOT NULL",
+        Template::AddIndex => "build an index concurrently",
+    }
+}
+
 /// The values a template uses, in the order they are asked for.
 pub fn fields(template: Template) -> &'static [(Field, Need)] {
     use Field::*;
@@ -105,6 +116,7 @@ pub fn check_value(field: Field, value: &str) -> Result<(), String> {
             "{} `{value}` must be a column name without a dot",
             field.flag()
         )),
+        Field::Type | Field::From => parses(field, value),
         Field::Column if value.split(',').any(|c| c.trim().is_empty() || c.contains('.')) => {
             Err(format!(
                 "{} `{value}` must be a column name without a dot (add-index: names separated by commas)",
@@ -112,6 +124,30 @@ pub fn check_value(field: Field, value: &str) -> Result<(), String> {
             ))
         }
         _ => Ok(()),
+    }
+}
+
+/// A type (`--type`) or an expression (`--from`) must parse; the error shows the value with a
+/// caret under the place the parser stopped.
+fn parses(field: Field, value: &str) -> Result<(), String> {
+    use crate::plan::sql::{read, FragmentKind, Reading};
+    let kind = match field {
+        Field::Type => FragmentKind::Type,
+        _ => FragmentKind::Expression,
+    };
+    match read(kind, value) {
+        Reading::Parsed | Reading::Unchecked { .. } => Ok(()),
+        Reading::Error { message, at } => {
+            let column = match at {
+                Some((1, column)) => column.saturating_sub(1),
+                _ => value.chars().count(),
+            };
+            Err(format!(
+                "{} `{value}` does not parse: {message}\n  {value}\n  {}^",
+                field.flag(),
+                " ".repeat(column.min(value.chars().count()))
+            ))
+        }
     }
 }
 

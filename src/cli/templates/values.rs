@@ -17,7 +17,7 @@ impl Field {
         match self {
             Field::Table => "--table",
             Field::Column => "--column",
-            Field::To => "--to",
+            Field::To => "--new-column",
             Field::Type => "--type",
             Field::From => "--from",
         }

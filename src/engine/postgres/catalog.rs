@@ -4,7 +4,6 @@
 use super::attempt::pg_table;
 use super::PgBackend;
 use crate::dialect::recovery::{Found, PlannedObject};
-use crate::dialect::DialectKind;
 use crate::engine::backend::{Catalog, Leftover, ServerVersion};
 use crate::engine::error::{DbContext, EngineError, ErrorKind};
 use crate::vocab::TableName;
@@ -103,35 +102,14 @@ impl Catalog for PgBackend {
                 .fetch_optional(&mut self.control)
                 .await
                 .context(|| format!("estimating the rows of {table}"))?;
-                if let Some(rows) = estimate.filter(|n| *n >= 0.0) {
-                    return Ok(Some(rows as u64));
-                }
-                // NOTE: a table never vacuumed or analyzed has reltuples = -1 (PostgreSQL 14+).
-                // The planner still estimates its rows from its size on disk: ask it, which
-                // reads no row. The backfill refines the figure as it goes.
-                let plan: Option<serde_json::Value> = sqlx::query_scalar(&format!(
-                    "EXPLAIN (FORMAT JSON) SELECT 1 FROM {}",
-                    DialectKind::Postgres.dialect().table(table)
-                ))
-                .fetch_optional(&mut self.control)
-                .await
-                .ok()
-                .flatten();
-                Ok(plan.as_ref().and_then(planned_rows))
+                // NOTE: a table never vacuumed or analyzed has reltuples = -1 (PostgreSQL 14+):
+                // unknown, so the backfill counts it (the planner's guess from its size on disk
+                // can be off many times over).
+                Ok(estimate.filter(|n| *n >= 0.0).map(|rows| rows as u64))
             }
             .await
         )
     }
-}
-
-/// "Plan Rows" of the top node of `EXPLAIN (FORMAT JSON)` output.
-fn planned_rows(value: &serde_json::Value) -> Option<u64> {
-    value
-        .get(0)?
-        .get("Plan")?
-        .get("Plan Rows")?
-        .as_f64()
-        .map(|rows| rows.max(0.0) as u64)
 }
 
 #[cfg(test)]

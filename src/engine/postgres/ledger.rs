@@ -42,10 +42,13 @@ CREATE TABLE IF NOT EXISTS bellows.steps (
     rows_done    bigint NOT NULL DEFAULT 0,
     actions_done integer NOT NULL DEFAULT 0,
     undo_done    integer,
+    definition   text,
     PRIMARY KEY (plan, phase, step_index)
 );
--- NOTE: ledgers made before undo progress was recorded lack the column.
+-- NOTE: ledgers made before undo progress (and step definitions) were recorded lack the
+-- columns.
 ALTER TABLE bellows.steps ADD COLUMN IF NOT EXISTS undo_done integer;
+ALTER TABLE bellows.steps ADD COLUMN IF NOT EXISTS definition text;
 ";
 
 pub(super) fn ledger_step(row: &PgRow) -> Result<StepRecord, EngineError> {
@@ -81,6 +84,7 @@ pub(super) fn ledger_step(row: &PgRow) -> Result<StepRecord, EngineError> {
         undo_done: row
             .get::<Option<i32>, _>("undo_done")
             .map(|n| n.max(0) as usize),
+        definition: row.get("definition"),
     })
 }
 
@@ -191,7 +195,8 @@ impl LedgerStore for PgBackend {
                         error, captures::text AS captures, checkpoint::text AS checkpoint,
                         rows_done, actions_done,
                         -- NOTE: read through jsonb so a ledger older than the column reads too.
-                        (to_jsonb(s) ->> 'undo_done')::integer AS undo_done
+                        (to_jsonb(s) ->> 'undo_done')::integer AS undo_done,
+                        to_jsonb(s) ->> 'definition' AS definition
                    FROM bellows.steps s WHERE $1::text IS NULL OR plan = $1",
                 )
                 .bind(plan)
@@ -259,15 +264,16 @@ impl LedgerStore for PgBackend {
                 sqlx::query(
                 "INSERT INTO bellows.steps (plan, phase, step_index, op, target, state, started_at,
                                             finished_at, error, captures, checkpoint, rows_done,
-                                            actions_done, undo_done)
+                                            actions_done, undo_done, definition)
                  VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7), to_timestamp($8), $9,
-                         $10::jsonb, $11::jsonb, $12, $13, $14)
+                         $10::jsonb, $11::jsonb, $12, $13, $14, $15)
                  ON CONFLICT (plan, phase, step_index) DO UPDATE SET
                     op = excluded.op, target = excluded.target, state = excluded.state,
                     started_at = excluded.started_at, finished_at = excluded.finished_at,
                     error = excluded.error, captures = excluded.captures,
                     checkpoint = excluded.checkpoint, rows_done = excluded.rows_done,
-                    actions_done = excluded.actions_done, undo_done = excluded.undo_done",
+                    actions_done = excluded.actions_done, undo_done = excluded.undo_done,
+                    definition = excluded.definition",
             )
             .bind(plan)
             .bind(step.phase.as_str())
@@ -283,6 +289,7 @@ impl LedgerStore for PgBackend {
             .bind(step.rows_done as i64)
             .bind(step.actions_done as i32)
             .bind(step.undo_done.map(|n| n as i32))
+            .bind(&step.definition)
             .execute(&mut self.control)
             .await
             .context(|| {

@@ -37,6 +37,7 @@ mod connect;
 mod index_cleanup;
 mod ledger;
 mod objects;
+mod rehearse;
 mod run_lock;
 mod statement;
 

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS bellows_steps (
     rows_done    INTEGER NOT NULL DEFAULT 0,
     actions_done INTEGER NOT NULL DEFAULT 0,
     undo_done    INTEGER,
+    definition   TEXT,
     PRIMARY KEY (plan, phase, step_index)
 );
 "
@@ -61,11 +62,13 @@ pub async fn exists(conn: &mut SqliteConnection) -> Result<bool, EngineError> {
     Ok(found == 2)
 }
 
-/// Whether `bellows_steps` has the `undo_done` column (ledgers made before it do not).
-async fn has_undo_column(conn: &mut SqliteConnection) -> Result<bool, EngineError> {
+/// Whether `bellows_steps` has `column` (`undo_done`, `definition`: ledgers made before them
+/// do not).
+async fn has_column(conn: &mut SqliteConnection, column: &str) -> Result<bool, EngineError> {
     let found: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pragma_table_info('bellows_steps') WHERE name = 'undo_done'",
+        "SELECT count(*) FROM pragma_table_info('bellows_steps') WHERE name = ?1",
     )
+    .bind(column)
     .fetch_one(conn)
     .await
     .context(|| "reading the columns of the ledger (bellows_steps)".into())?;
@@ -74,8 +77,14 @@ async fn has_undo_column(conn: &mut SqliteConnection) -> Result<bool, EngineErro
 
 pub async fn create(conn: &mut SqliteConnection) -> Result<(), EngineError> {
     let mut ddl = ledger_ddl();
-    if exists(conn).await? && !has_undo_column(conn).await? {
-        ddl.push_str("ALTER TABLE bellows_steps ADD COLUMN undo_done INTEGER;\n");
+    if exists(conn).await? {
+        for (column, type_) in [("undo_done", "INTEGER"), ("definition", "TEXT")] {
+            if !has_column(conn, column).await? {
+                ddl.push_str(&format!(
+                    "ALTER TABLE bellows_steps ADD COLUMN {column} {type_};\n"
+                ));
+            }
+        }
     }
     in_write_transaction(
         conn,
@@ -147,6 +156,7 @@ fn step_of(row: &SqliteRow) -> Result<StepRecord, EngineError> {
         undo_done: row
             .get::<Option<i64>, _>("undo_done")
             .map(|n| n.max(0) as usize),
+        definition: row.get("definition"),
     })
 }
 
@@ -164,13 +174,17 @@ pub async fn read(
     .await
     .context(|| "reading the ledger (bellows_plans)".into())?;
     // NOTE: a ledger made before undo progress was recorded lacks `undo_done`.
-    let undo_done = match has_undo_column(conn).await? {
+    let undo_done = match has_column(conn, "undo_done").await? {
         true => "undo_done",
         false => "NULL AS undo_done",
     };
+    let definition = match has_column(conn, "definition").await? {
+        true => "definition",
+        false => "NULL AS definition",
+    };
     let steps = sqlx::query(&format!(
         "SELECT plan, phase, step_index, op, target, state, started_at, finished_at, error,
-                captures, checkpoint, rows_done, actions_done, {undo_done}
+                captures, checkpoint, rows_done, actions_done, {undo_done}, {definition}
            FROM bellows_steps
           WHERE ?1 IS NULL OR plan = ?1"
     ))
@@ -223,14 +237,15 @@ pub async fn save_step(
     sqlx::query(
         "INSERT INTO bellows_steps (plan, phase, step_index, op, target, state, started_at,
                                     finished_at, error, captures, checkpoint, rows_done,
-                                    actions_done, undo_done)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                                    actions_done, undo_done, definition)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (plan, phase, step_index) DO UPDATE SET
             op = excluded.op, target = excluded.target, state = excluded.state,
             started_at = excluded.started_at, finished_at = excluded.finished_at,
             error = excluded.error, captures = excluded.captures,
             checkpoint = excluded.checkpoint, rows_done = excluded.rows_done,
-            actions_done = excluded.actions_done, undo_done = excluded.undo_done",
+            actions_done = excluded.actions_done, undo_done = excluded.undo_done,
+            definition = excluded.definition",
     )
     .bind(plan)
     .bind(step.phase.as_str())
@@ -246,6 +261,7 @@ pub async fn save_step(
     .bind(step.rows_done as i64)
     .bind(step.actions_done as i64)
     .bind(step.undo_done.map(|n| n as i64))
+    .bind(&step.definition)
     .execute(conn)
     .await
     .write_context(|| {

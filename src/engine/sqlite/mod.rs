@@ -11,6 +11,7 @@
 pub mod demo;
 mod ledger;
 mod rebuild;
+mod rehearse;
 pub mod run_lock;
 
 use std::path::PathBuf;

@@ -16,11 +16,15 @@ pub fn check(at: &At<'_>) -> Vec<Diagnostic> {
         .statements
         .iter()
         .flat_map(|statement| match statement {
-            Statement::AlterTable(alter) => alter.operations.iter().collect(),
+            Statement::AlterTable(alter) => alter
+                .operations
+                .iter()
+                .map(|operation| (statement, operation))
+                .collect(),
             _ => Vec::new(),
         });
     operations
-        .filter_map(|operation| {
+        .filter_map(|(statement, operation)| {
             let AlterTableOperation::AddConstraint { constraint, not_valid } = operation else {
                 return None;
             };
@@ -34,6 +38,7 @@ pub fn check(at: &At<'_>) -> Vec<Diagnostic> {
                 _ => return None,
             };
             Some(step.warning(
+                statement,
                 Code::ConstraintWithoutNotValid,
                 "this sql step adds a constraint that is checked against every row while the table is locked".to_string(),
                 help,

@@ -15,7 +15,7 @@ pub fn check(at: &At<'_>) -> Vec<Diagnostic> {
     let Some(step) = SqlStep::at(at) else {
         return Vec::new();
     };
-    let drops = step.statements.iter().any(|statement| match statement {
+    let drops = step.statements.iter().find(|statement| match statement {
         Statement::Drop { .. } => true,
         Statement::AlterTable(alter) => alter.operations.iter().any(|operation| {
             matches!(
@@ -25,10 +25,11 @@ pub fn check(at: &At<'_>) -> Vec<Diagnostic> {
         }),
         _ => false,
     });
-    if !drops {
+    let Some(statement) = drops else {
         return Vec::new();
-    }
+    };
     vec![step.warning(
+        statement,
         Code::DropOutsideContract,
         format!("this sql step in {} drops something the running application may still use", at.step.phase),
         "move the step to [[contract]], which runs once only the new version of the application is left",

@@ -21,6 +21,7 @@ pub fn check(at: &At<'_>) -> Vec<Diagnostic> {
             continue;
         }
         found.push(step.warning(
+            statement,
             Code::IndexWithoutConcurrently,
             format!("this sql step builds an index on {table} without CONCURRENTLY, blocking writes to the table while it builds"),
             "use the `add_index` operation, or `CREATE INDEX CONCURRENTLY` in a step with `transaction = false`",

@@ -35,6 +35,7 @@ pub fn check(at: &At<'_>) -> Vec<Diagnostic> {
         };
         found.extend(renamed.into_iter().map(|what| {
             step.warning(
+                statement,
                 Code::Rename,
                 format!("this sql step renames the {what}, breaking the application code that still uses the old name"),
                 "add the new name beside the old one, keep them in step with `sync_column`, and drop the old one in contract (`bellows new --template rename-column`)",

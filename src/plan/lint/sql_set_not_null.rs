@@ -23,6 +23,7 @@ pub fn check(at: &At<'_>) -> Vec<Diagnostic> {
             } = operation
             {
                 found.push(step.warning(
+                    statement,
                     Code::SetNotNullDirectly,
                     format!("this sql step sets {column_name} NOT NULL directly, scanning the table while it is locked"),
                     "use the `set_not_null` operation in contract: it validates a NOT VALID check first",

@@ -12,7 +12,7 @@ pub fn check(at: &At<'_>) -> Vec<Diagnostic> {
     let Some(step) = SqlStep::at(at) else {
         return Vec::new();
     };
-    let locking = step
+    let locking: Vec<_> = step
         .statements
         .iter()
         .filter(|statement| {
@@ -25,13 +25,15 @@ pub fn check(at: &At<'_>) -> Vec<Diagnostic> {
                     | Statement::RenameTable(_)
             )
         })
-        .count();
-    if !step.transaction || locking < 2 {
+        .collect();
+    if !step.transaction || locking.len() < 2 {
         return Vec::new();
     }
+    // At the second: the statement that makes the step hold two locks at once.
     vec![step.warning(
+        locking[1],
         Code::SeveralDdlInOneTransaction,
-        format!("this sql step runs {locking} DDL statements in one transaction, holding all their locks until it commits"),
+        format!("this sql step runs {} DDL statements in one transaction, holding all their locks until it commits", locking.len()),
         "split the statements into one `sql` step each, so each lock is held only as long as its statement",
     )]
 }

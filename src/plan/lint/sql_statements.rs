@@ -5,7 +5,7 @@ use sqlparser::ast::{ObjectName, Statement};
 
 use super::At;
 use crate::ops::Op;
-use crate::plan::sql::parse_statements;
+use crate::plan::sql::{parse_statements, word_span};
 use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::Span;
 
@@ -15,6 +15,8 @@ pub struct SqlStep {
     pub transaction: bool,
     /// The `up` value in the file (the step when it cannot be found).
     span: Span,
+    /// Where each statement's first word is in the file, when `up` is written without escapes.
+    starts: Vec<Option<Span>>,
 }
 
 impl SqlStep {
@@ -23,21 +25,65 @@ impl SqlStep {
         let Op::Sql(sql) = &at.step.op else {
             return None;
         };
-        let span = at
-            .step
-            .value_span("up", &sql.up)
-            .map_or(at.step.span.clone(), |v| v.span.clone());
+        let value = at.step.value_span("up", &sql.up);
+        let span = value.map_or(at.step.span.clone(), |v| v.span.clone());
+        let starts = statement_starts(&sql.up)
+            .into_iter()
+            .map(|(line, column)| value.and_then(|v| word_span(v, line, column)))
+            .collect();
         Some(SqlStep {
             statements: parse_statements(&sql.up)?,
             transaction: sql.transaction,
             span,
+            starts,
         })
     }
 
-    /// A warning at the step's `up`.
-    pub fn warning(&self, code: Code, message: String, help: &str) -> Diagnostic {
-        Diagnostic::warning(code, Some(self.span.clone()), message).with_help(help)
+    /// A warning at `statement` (one of [`SqlStep::statements`]) inside the step's `up`: at its
+    /// first word, or at the whole `up` when that cannot be placed.
+    pub fn warning(
+        &self,
+        statement: &Statement,
+        code: Code,
+        message: String,
+        help: &str,
+    ) -> Diagnostic {
+        let index = self
+            .statements
+            .iter()
+            .position(|s| std::ptr::eq(s, statement));
+        let span = index
+            .and_then(|i| self.starts.get(i).cloned().flatten())
+            .unwrap_or_else(|| self.span.clone());
+        Diagnostic::warning(code, Some(span), message).with_help(help)
     }
+}
+
+/// The 1-based line and column of the first token of each statement of `sql` (statements
+/// separated by `;`, empty ones skipped, as the parser counts them).
+fn statement_starts(sql: &str) -> Vec<(usize, usize)> {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() else {
+        return Vec::new();
+    };
+    let mut starts = Vec::new();
+    let mut in_statement = false;
+    for token in tokens {
+        match token.token {
+            Token::SemiColon => in_statement = false,
+            Token::Whitespace(_) | Token::EOF => {}
+            _ if !in_statement => {
+                in_statement = true;
+                starts.push((
+                    token.span.start.line as usize,
+                    token.span.start.column as usize,
+                ));
+            }
+            _ => {}
+        }
+    }
+    starts
 }
 
 /// The table's own name, lowercased, without its schema: `billing.Invoices` → `invoices`.

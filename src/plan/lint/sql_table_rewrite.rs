@@ -26,12 +26,18 @@ pub fn check(at: &At<'_>) -> Vec<Diagnostic> {
         .statements
         .iter()
         .flat_map(|statement| match statement {
-            Statement::AlterTable(alter) => alter.operations.iter().collect(),
+            Statement::AlterTable(alter) => alter
+                .operations
+                .iter()
+                .map(|operation| (statement, operation))
+                .collect(),
             _ => Vec::new(),
         });
     operations
-        .filter_map(|operation| rewrite(operation).map(|why| (operation, why)))
-        .map(|(_, (message, help))| step.warning(Code::TableRewrite, message, help))
+        .filter_map(|(statement, operation)| rewrite(operation).map(|why| (statement, why)))
+        .map(|(statement, (message, help))| {
+            step.warning(statement, Code::TableRewrite, message, help)
+        })
         .collect()
 }
 

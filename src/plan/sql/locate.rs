@@ -49,6 +49,40 @@ pub fn span_at(source: &str, value: &ValueSpan, at: Option<(usize, usize)>) -> S
     base + offset..base + offset + len
 }
 
+/// Where the fragment's first byte is in the file, told from the value's span alone: a string
+/// without escapes is exactly its quotes longer than its text (an escape always makes the
+/// written form longer than the text it stands for).
+pub fn fragment_offset_unescaped(value: &ValueSpan) -> Option<usize> {
+    let extra = value.span.len().checked_sub(value.text.len())?;
+    let opening = match extra {
+        2 => 1,
+        6 => 3,
+        7 => 4,
+        8 => 5,
+        _ => return None,
+    };
+    Some(value.span.start + opening)
+}
+
+/// The span in the file of the word at 1-based `line` and `column` of the value's text, when
+/// the value is written without escapes.
+pub fn word_span(value: &ValueSpan, line: usize, column: usize) -> Option<Span> {
+    let base = fragment_offset_unescaped(value)?;
+    let text = &value.text;
+    let offset = byte_offset(text, line, column).min(text.len());
+    let rest = &text[offset..];
+    let len = rest
+        .char_indices()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+        .map_or(rest.len(), |(i, _)| i);
+    let len = if len == 0 {
+        rest.chars().next().map_or(0, char::len_utf8)
+    } else {
+        len
+    };
+    Some(base + offset..base + offset + len)
+}
+
 /// The byte offset of 1-based `line` and `column` (characters) in `text`.
 fn byte_offset(text: &str, line: usize, column: usize) -> usize {
     let mut line_start = 0;

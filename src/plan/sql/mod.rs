@@ -11,6 +11,6 @@ mod fragment;
 mod locate;
 mod syntax;
 
-pub use fragment::{parse_statements, FragmentKind, Reading};
-pub use locate::{fragment_offset, span_at};
+pub use fragment::{parse_statements, read, FragmentKind, Reading};
+pub use locate::{fragment_offset, fragment_offset_unescaped, span_at, word_span};
 pub use syntax::check_syntax;

@@ -1,0 +1,330 @@
+//! The online check's SQL (`check -d`, `plan -d`): each step replayed on session-local shadows
+//! of the plan's tables, so every expression is compiled against the table as the plan will
+//! have shaped it by then, and no real table is touched. Pure: the engine runs what this
+//! returns inside a transaction it always rolls back.
+//!
+//! A shadow is a temporary table with the real table's columns and types (read from the
+//! catalog, which takes no lock), named like the real table so that the plan's own queries
+//! (`guard` queries, qualified column references) resolve to it: both databases look in the
+//! temporary schema first for an unqualified name.
+
+use super::{quote_ident, DialectKind};
+use crate::ops::guard::GuardCheck;
+use crate::ops::Op;
+use crate::vocab::TableName;
+
+/// What replaying one step needs and does.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rehearsal {
+    /// Tables that must exist (as a real table or one the plan created earlier) before the
+    /// statements run: the engine makes a shadow of each the first time it is named.
+    pub tables: Vec<TableName>,
+    /// Statements that compile the step's SQL against the shadows; each may fail on its own.
+    pub statements: Vec<String>,
+    /// The table the step creates (its shadow is created by `statements`).
+    pub creates: Option<TableName>,
+    /// Tables whose shape the step changes in ways the check cannot follow (a raw `sql` step
+    /// naming them): later steps on them are not checked.
+    pub opaque: Vec<TableName>,
+}
+
+/// The shadow of `table`: a temporary table named like it, with `columns` (name, type).
+pub fn shadow_sql(kind: DialectKind, table: &TableName, columns: &[(String, String)]) -> String {
+    let columns = columns
+        .iter()
+        .map(|(name, type_)| format!("{} {type_}", quote_ident(name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("CREATE TEMP TABLE {} ({columns})", shadow(kind, table))
+}
+
+/// The shadow's name as the statements spell it.
+fn shadow(kind: DialectKind, table: &TableName) -> String {
+    let schema = match kind {
+        DialectKind::Postgres => "pg_temp",
+        DialectKind::Sqlite => "temp",
+    };
+    format!("{schema}.{}", quote_ident(&table.name))
+}
+
+/// The statements that check `op` on the shadows (see the module docs).
+pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
+    let pg = kind == DialectKind::Postgres;
+    let t = |table: &TableName| shadow(kind, table);
+    let ident = |name: &str| quote_ident(name);
+    let mut r = Rehearsal::default();
+    match op {
+        Op::CreateTable(op) => {
+            let columns = op
+                .columns
+                .iter()
+                .map(|c| {
+                    let default = match &c.default {
+                        Some(d) => format!(" DEFAULT ({d})"),
+                        None => String::new(),
+                    };
+                    format!("{} {}{default}", ident(&c.name), c.type_)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            r.statements
+                .push(format!("CREATE TEMP TABLE {} ({columns})", t(&op.table)));
+            r.creates = Some(op.table.clone());
+        }
+        Op::AddColumn(op) => {
+            r.tables.push(op.table.clone());
+            let add = format!(
+                "ALTER TABLE {} ADD COLUMN {} {}",
+                t(&op.table),
+                ident(&op.column),
+                op.type_
+            );
+            match (&op.default, pg) {
+                (Some(default), true) => r.statements.push(format!("{add} DEFAULT ({default})")),
+                (Some(default), false) => {
+                    r.statements.push(add);
+                    r.statements.push(format!("SELECT ({default})"));
+                }
+                (None, _) => r.statements.push(add),
+            }
+        }
+        Op::AddIndex(op) => {
+            r.tables.push(op.table.clone());
+            let unique = if op.unique { "UNIQUE " } else { "" };
+            let columns = op
+                .columns
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let filter = match &op.predicate {
+                Some(p) => format!(" WHERE {p}"),
+                None => String::new(),
+            };
+            r.statements.push(if pg {
+                let method = match &op.method {
+                    Some(m) => format!(" USING {m}"),
+                    None => String::new(),
+                };
+                format!(
+                    "CREATE {unique}INDEX ON {}{method} ({columns}){filter}",
+                    t(&op.table)
+                )
+            } else {
+                format!(
+                    "CREATE {unique}INDEX temp.{} ON {} ({columns}){filter}",
+                    ident(&format!("bellows_rehearsal_{step_number}")),
+                    ident(&op.table.name)
+                )
+            });
+        }
+        Op::AddForeignKey(op) => {
+            r.tables.push(op.table.clone());
+            r.tables.push(op.references.table.clone());
+            r.statements
+                .push(select_columns(&t(&op.table), &op.columns));
+            r.statements.push(select_columns(
+                &t(&op.references.table),
+                &op.references.columns,
+            ));
+        }
+        Op::AddCheck(op) => {
+            r.tables.push(op.table.clone());
+            r.statements.push(format!(
+                "SELECT 1 FROM {} WHERE NOT ({})",
+                t(&op.table),
+                op.check
+            ));
+        }
+        Op::SyncColumn(op) => {
+            r.tables.push(op.table.clone());
+            let mut set = vec![format!("{} = ({})", ident(&op.column), op.from)];
+            if let Some(reverse) = &op.reverse {
+                set.push(format!("{} = ({})", ident(&reverse.column), reverse.from));
+            }
+            r.statements.push(format!(
+                "UPDATE {} SET {} WHERE false",
+                t(&op.table),
+                set.join(", ")
+            ));
+        }
+        Op::Backfill(op) => {
+            r.tables.push(op.table.clone());
+            let set = op
+                .set
+                .iter()
+                .map(|(column, e)| format!("{} = ({e})", ident(column)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let filter = match &op.filter {
+                Some(f) => format!("({f}) AND false"),
+                None => "false".to_string(),
+            };
+            r.statements
+                .push(format!("UPDATE {} SET {set} WHERE {filter}", t(&op.table)));
+            if let Some(query) = &op.throttle_query {
+                r.statements.push(format!("EXPLAIN {query}"));
+            }
+        }
+        Op::SetDefault(op) => {
+            r.tables.push(op.table.clone());
+            r.statements.push(if pg {
+                format!(
+                    "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT ({})",
+                    t(&op.table),
+                    ident(&op.column),
+                    op.default
+                )
+            } else {
+                format!(
+                    "SELECT {}, ({}) FROM {} WHERE false",
+                    ident(&op.column),
+                    op.default,
+                    t(&op.table)
+                )
+            });
+        }
+        Op::DropDefault(op) => {
+            r.tables.push(op.table.clone());
+            r.statements.push(select_columns(
+                &t(&op.table),
+                std::slice::from_ref(&op.column),
+            ));
+        }
+        Op::SetNotNull(op) => {
+            r.tables.push(op.table.clone());
+            r.statements.push(select_columns(
+                &t(&op.table),
+                std::slice::from_ref(&op.column),
+            ));
+        }
+        Op::Guard(op) => match &op.check {
+            GuardCheck::Query { query, .. } => r.statements.push(format!("EXPLAIN {query}")),
+            GuardCheck::NullCount { table, column } => {
+                r.tables.push(table.clone());
+                r.statements
+                    .push(select_columns(&t(table), std::slice::from_ref(column)));
+            }
+        },
+        Op::DropColumn(op) => {
+            r.tables.push(op.table.clone());
+            r.statements.push(format!(
+                "ALTER TABLE {} DROP COLUMN {}",
+                t(&op.table),
+                ident(&op.column)
+            ));
+        }
+        Op::DropTable(op) => {
+            r.tables.push(op.table.clone());
+            r.statements.push(format!("DROP TABLE {}", t(&op.table)));
+        }
+        Op::Sql(op) => {
+            // NOTE: raw statements are not replayed (a CREATE INDEX CONCURRENTLY cannot run
+            // in the check's transaction); the tables they name are no longer followed.
+            r.opaque = named_tables(&op.up);
+        }
+        Op::DropSync(_) | Op::DropIndex(_) | Op::DropConstraint(_) => {}
+    }
+    r
+}
+
+/// `SELECT "a", "b" FROM shadow WHERE false`: the columns exist.
+fn select_columns(table: &str, columns: &[String]) -> String {
+    let columns = columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("SELECT {columns} FROM {table} WHERE false")
+}
+
+/// Every word of `sql` that could name a table (lowercased): a `sql` step naming a table makes
+/// it opaque to the check, so a false alarm is never raised after it.
+fn named_tables(sql: &str) -> Vec<TableName> {
+    sql.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '"'))
+        .filter(|w| !w.is_empty())
+        .map(|w| TableName::parse(&w.replace('"', "").to_lowercase()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::load::load_str;
+
+    fn rehearsals(kind: DialectKind) -> String {
+        let plan = load_str(
+            std::path::Path::new("plans/0001_x.toml"),
+            r#"
+name = "x"
+
+[[expand]]
+op = "add_column"
+table = "users"
+column = "age"
+type = "integer"
+default = "0"
+
+[[expand]]
+op = "add_index"
+table = "users"
+columns = ["age"]
+where = "age > 0"
+
+[[backfill]]
+table = "users"
+set = { age = "length(name)" }
+where = "age = 0"
+
+[[switch]]
+op = "guard"
+query = "SELECT count(*) FROM users WHERE age IS NULL"
+expect = 0
+
+[[contract]]
+op = "drop_column"
+table = "users"
+column = "name"
+"#,
+        )
+        .plan
+        .expect("the plan loads");
+        let mut out = format!(
+            "{}\n",
+            shadow_sql(
+                kind,
+                &TableName::parse("users"),
+                &[
+                    ("id".into(), "integer".into()),
+                    ("name".into(), "text".into())
+                ]
+            )
+        );
+        for (n, step) in plan.steps.iter().enumerate() {
+            for statement in rehearse(kind, &step.op, n).statements {
+                out.push_str(&statement);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn rehearsal_sql_postgres() {
+        insta::assert_snapshot!(rehearsals(DialectKind::Postgres));
+    }
+
+    #[test]
+    fn rehearsal_sql_sqlite() {
+        insta::assert_snapshot!(rehearsals(DialectKind::Sqlite));
+    }
+
+    #[test]
+    fn a_sql_step_makes_the_tables_it_names_opaque() {
+        let names: Vec<String> = named_tables("ALTER TABLE public.\"Users\" ADD x int")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(names.contains(&"public.users".to_string()), "{names:?}");
+    }
+}
