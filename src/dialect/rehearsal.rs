@@ -10,7 +10,9 @@
 
 use super::{quote_ident, DialectKind};
 use crate::ops::guard::GuardCheck;
-use crate::ops::Op;
+use crate::ops::{
+    AddCheck, AddColumn, AddForeignKey, AddIndex, Backfill, CreateTable, Op, SetDefault, SyncColumn,
+};
 use crate::vocab::TableName;
 
 /// What replaying one step needs and does.
@@ -49,141 +51,18 @@ fn shadow(kind: DialectKind, table: &TableName) -> String {
 
 /// The statements that check `op` on the shadows (see the module docs).
 pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
-    let pg = kind == DialectKind::Postgres;
     let t = |table: &TableName| shadow(kind, table);
     let ident = |name: &str| quote_ident(name);
     let mut r = Rehearsal::default();
     match op {
-        Op::CreateTable(op) => {
-            let columns = op
-                .columns
-                .iter()
-                .map(|c| {
-                    let default = match &c.default {
-                        Some(d) => format!(" DEFAULT ({d})"),
-                        None => String::new(),
-                    };
-                    format!("{} {}{default}", ident(&c.name), c.type_)
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            r.statements
-                .push(format!("CREATE TEMP TABLE {} ({columns})", t(&op.table)));
-            r.creates = Some(op.table.clone());
-        }
-        Op::AddColumn(op) => {
-            r.tables.push(op.table.clone());
-            let add = format!(
-                "ALTER TABLE {} ADD COLUMN {} {}",
-                t(&op.table),
-                ident(&op.column),
-                op.type_
-            );
-            match (&op.default, pg) {
-                (Some(default), true) => r.statements.push(format!("{add} DEFAULT ({default})")),
-                (Some(default), false) => {
-                    r.statements.push(add);
-                    r.statements.push(format!("SELECT ({default})"));
-                }
-                (None, _) => r.statements.push(add),
-            }
-        }
-        Op::AddIndex(op) => {
-            r.tables.push(op.table.clone());
-            let unique = if op.unique { "UNIQUE " } else { "" };
-            let columns = op
-                .columns
-                .iter()
-                .map(|c| ident(c))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let filter = match &op.predicate {
-                Some(p) => format!(" WHERE {p}"),
-                None => String::new(),
-            };
-            r.statements.push(if pg {
-                let method = match &op.method {
-                    Some(m) => format!(" USING {m}"),
-                    None => String::new(),
-                };
-                format!(
-                    "CREATE {unique}INDEX ON {}{method} ({columns}){filter}",
-                    t(&op.table)
-                )
-            } else {
-                format!(
-                    "CREATE {unique}INDEX temp.{} ON {} ({columns}){filter}",
-                    ident(&format!("bellows_rehearsal_{step_number}")),
-                    ident(&op.table.name)
-                )
-            });
-        }
-        Op::AddForeignKey(op) => {
-            r.tables.push(op.table.clone());
-            r.tables.push(op.references.table.clone());
-            r.statements
-                .push(select_columns(&t(&op.table), &op.columns));
-            r.statements.push(select_columns(
-                &t(&op.references.table),
-                &op.references.columns,
-            ));
-        }
-        Op::AddCheck(op) => {
-            r.tables.push(op.table.clone());
-            r.statements.push(format!(
-                "SELECT 1 FROM {} WHERE NOT ({})",
-                t(&op.table),
-                op.check
-            ));
-        }
-        Op::SyncColumn(op) => {
-            r.tables.push(op.table.clone());
-            let mut set = vec![format!("{} = ({})", ident(&op.column), op.from)];
-            if let Some(reverse) = &op.reverse {
-                set.push(format!("{} = ({})", ident(&reverse.column), reverse.from));
-            }
-            r.statements.push(format!(
-                "UPDATE {} SET {} WHERE false",
-                t(&op.table),
-                set.join(", ")
-            ));
-        }
-        Op::Backfill(op) => {
-            r.tables.push(op.table.clone());
-            let set = op
-                .set
-                .iter()
-                .map(|(column, e)| format!("{} = ({e})", ident(column)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let filter = match &op.filter {
-                Some(f) => format!("({f}) AND false"),
-                None => "false".to_string(),
-            };
-            r.statements
-                .push(format!("UPDATE {} SET {set} WHERE {filter}", t(&op.table)));
-            if let Some(query) = &op.throttle_query {
-                r.statements.push(format!("EXPLAIN {query}"));
-            }
-        }
-        Op::SetDefault(op) => {
-            r.tables.push(op.table.clone());
-            r.statements.push(if pg {
-                format!(
-                    "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT ({})",
-                    t(&op.table),
-                    ident(&op.column),
-                    op.default
-                )
-            } else {
-                format!(
-                    "SELECT {}, ({}) FROM {} WHERE false",
-                    ident(&op.column),
-                    op.default,
-                    t(&op.table)
-                )
-            });
-        }
+        Op::CreateTable(op) => create_table(kind, op, &mut r),
+        Op::AddColumn(op) => add_column(kind, op, &mut r),
+        Op::AddIndex(op) => add_index(kind, op, &mut r, step_number),
+        Op::AddForeignKey(op) => add_foreign_key(kind, op, &mut r),
+        Op::AddCheck(op) => add_check(kind, op, &mut r),
+        Op::SyncColumn(op) => sync_column(kind, op, &mut r),
+        Op::Backfill(op) => backfill(kind, op, &mut r),
+        Op::SetDefault(op) => set_default(kind, op, &mut r),
         Op::DropDefault(op) => {
             r.tables.push(op.table.clone());
             r.statements.push(select_columns(
@@ -226,6 +105,152 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
         Op::DropSync(_) | Op::DropIndex(_) | Op::DropConstraint(_) => {}
     }
     r
+}
+
+fn create_table(kind: DialectKind, op: &CreateTable, r: &mut Rehearsal) {
+    let columns = op
+        .columns
+        .iter()
+        .map(|c| {
+            let default = match &c.default {
+                Some(d) => format!(" DEFAULT ({d})"),
+                None => String::new(),
+            };
+            format!("{} {}{default}", quote_ident(&c.name), c.type_)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    r.statements.push(format!(
+        "CREATE TEMP TABLE {} ({columns})",
+        shadow(kind, &op.table)
+    ));
+    r.creates = Some(op.table.clone());
+}
+
+fn add_column(kind: DialectKind, op: &AddColumn, r: &mut Rehearsal) {
+    r.tables.push(op.table.clone());
+    let add = format!(
+        "ALTER TABLE {} ADD COLUMN {} {}",
+        shadow(kind, &op.table),
+        quote_ident(&op.column),
+        op.type_
+    );
+    match (&op.default, kind == DialectKind::Postgres) {
+        (Some(default), true) => r.statements.push(format!("{add} DEFAULT ({default})")),
+        (Some(default), false) => {
+            r.statements.push(add);
+            r.statements.push(format!("SELECT ({default})"));
+        }
+        (None, _) => r.statements.push(add),
+    }
+}
+
+fn add_index(kind: DialectKind, op: &AddIndex, r: &mut Rehearsal, step_number: usize) {
+    r.tables.push(op.table.clone());
+    let unique = if op.unique { "UNIQUE " } else { "" };
+    let columns = op
+        .columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let filter = match &op.predicate {
+        Some(p) => format!(" WHERE {p}"),
+        None => String::new(),
+    };
+    r.statements.push(if kind == DialectKind::Postgres {
+        let method = match &op.method {
+            Some(m) => format!(" USING {m}"),
+            None => String::new(),
+        };
+        format!(
+            "CREATE {unique}INDEX ON {}{method} ({columns}){filter}",
+            shadow(kind, &op.table)
+        )
+    } else {
+        format!(
+            "CREATE {unique}INDEX temp.{} ON {} ({columns}){filter}",
+            quote_ident(&format!("bellows_rehearsal_{step_number}")),
+            quote_ident(&op.table.name)
+        )
+    });
+}
+
+fn add_foreign_key(kind: DialectKind, op: &AddForeignKey, r: &mut Rehearsal) {
+    r.tables.push(op.table.clone());
+    r.tables.push(op.references.table.clone());
+    r.statements
+        .push(select_columns(&shadow(kind, &op.table), &op.columns));
+    r.statements.push(select_columns(
+        &shadow(kind, &op.references.table),
+        &op.references.columns,
+    ));
+}
+
+fn add_check(kind: DialectKind, op: &AddCheck, r: &mut Rehearsal) {
+    r.tables.push(op.table.clone());
+    r.statements.push(format!(
+        "SELECT 1 FROM {} WHERE NOT ({})",
+        shadow(kind, &op.table),
+        op.check
+    ));
+}
+
+fn sync_column(kind: DialectKind, op: &SyncColumn, r: &mut Rehearsal) {
+    r.tables.push(op.table.clone());
+    let mut set = vec![format!("{} = ({})", quote_ident(&op.column), op.from)];
+    if let Some(reverse) = &op.reverse {
+        set.push(format!(
+            "{} = ({})",
+            quote_ident(&reverse.column),
+            reverse.from
+        ));
+    }
+    r.statements.push(format!(
+        "UPDATE {} SET {} WHERE false",
+        shadow(kind, &op.table),
+        set.join(", ")
+    ));
+}
+
+fn backfill(kind: DialectKind, op: &Backfill, r: &mut Rehearsal) {
+    r.tables.push(op.table.clone());
+    let set = op
+        .set
+        .iter()
+        .map(|(column, e)| format!("{} = ({e})", quote_ident(column)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let filter = match &op.filter {
+        Some(f) => format!("({f}) AND false"),
+        None => "false".to_string(),
+    };
+    r.statements.push(format!(
+        "UPDATE {} SET {set} WHERE {filter}",
+        shadow(kind, &op.table)
+    ));
+    if let Some(query) = &op.throttle_query {
+        r.statements.push(format!("EXPLAIN {query}"));
+    }
+}
+
+fn set_default(kind: DialectKind, op: &SetDefault, r: &mut Rehearsal) {
+    r.tables.push(op.table.clone());
+    r.statements.push(if kind == DialectKind::Postgres {
+        format!(
+            "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT ({})",
+            shadow(kind, &op.table),
+            quote_ident(&op.column),
+            op.default
+        )
+    } else {
+        format!(
+            "SELECT {}, ({}) FROM {} WHERE false",
+            quote_ident(&op.column),
+            op.default,
+            shadow(kind, &op.table)
+        )
+    });
 }
 
 /// `SELECT "a", "b" FROM shadow WHERE false`: the columns exist.

@@ -3,7 +3,7 @@
 
 use bellows::dialect::DialectKind;
 
-use crate::harness::{seed_users, Cli, Plans, TestDb};
+use crate::harness::{seed_users, seed_users_to_backfill, Cli, Plans, TestDb};
 
 const TWO_PHASES: &str = r#"
 [[expand]]
@@ -438,3 +438,29 @@ fn invocation_errors_exit_2_before_connecting() {
         .stderr_has("cannot connect")
         .run();
 }
+
+backend_test!(
+    fn an_interrupted_backfill_may_change_its_pacing_but_not_its_set(db) {
+        seed_users_to_backfill(db, 10);
+        let plans = Plans::new();
+        let text = "[[backfill]]\ntable = \"users\"\nset = { email_verified = \"verified_at IS NOT NULL\" }\nbatch_size = 5\n";
+        let plan = plans.write("0001_pace.toml", text);
+        Cli::apply(db).plan(&plan).run();
+        // As a run interrupted in the middle of the walk leaves it.
+        let steps = bellows::engine::ledger::steps_table(db.dialect());
+        db.exec(&format!("UPDATE {steps} SET state = 'running'"));
+        plans.write(
+            "0001_pace.toml",
+            &text.replace("batch_size = 5", "batch_size = 2\npause = \"10ms\"\ntarget_batch_time = \"1s\""),
+        );
+        Cli::apply(db).plan(&plan).run();
+        assert_eq!(db.ledger_states("0001_pace"), ["backfill/0=applied"]);
+        plans.write("0001_pace.toml", &text.replace("IS NOT NULL", "IS NULL"));
+        Cli::apply(db)
+            .plan(&plan)
+            .code(2)
+            .stderr_has("backfill step 1 (backfill users")
+            .stderr_has("set:")
+            .run();
+    }
+);
