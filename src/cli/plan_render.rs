@@ -626,7 +626,8 @@ fn change(change: &RebuildChange) -> String {
         }
         RebuildChange::DropDefault { column } => format!("drop the default of {column}"),
         RebuildChange::AddCheck { name, check } => format!("add constraint {name} CHECK ({check})"),
-        RebuildChange::AddForeignKey { name, definition } => {
+        RebuildChange::AddForeignKey { name, definition }
+        | RebuildChange::AddUnique { name, definition } => {
             format!("add constraint {name} {definition}")
         }
         RebuildChange::DropConstraint { name } => format!("drop constraint {name}"),

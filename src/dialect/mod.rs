@@ -111,6 +111,13 @@ pub trait Dialect: Send + Sync {
     fn drop_constraint(&self, op: &DropConstraint) -> Result<PlannedOp, Unsupported>;
     fn drop_column(&self, op: &DropColumn) -> Result<PlannedOp, Unsupported>;
     fn drop_table(&self, op: &DropTable) -> Result<PlannedOp, Unsupported>;
+    fn add_unique(&self, op: &AddUnique) -> Result<PlannedOp, Unsupported>;
+    fn add_primary_key(&self, op: &AddPrimaryKey) -> Result<PlannedOp, Unsupported>;
+    fn drop_not_null(&self, op: &DropNotNull) -> Result<PlannedOp, Unsupported>;
+    fn set_comment(&self, op: &SetComment) -> Result<PlannedOp, Unsupported>;
+    fn rename_index(&self, op: &RenameIndex) -> Result<PlannedOp, Unsupported>;
+    fn rename_constraint(&self, op: &RenameConstraint) -> Result<PlannedOp, Unsupported>;
+    fn set_replica_identity(&self, op: &SetReplicaIdentity) -> Result<PlannedOp, Unsupported>;
 
     /// First statement of a backfill batch: finds the next `limit` keys after `after` (all
     /// from the start when `None`) in key order. Returns one row: `scanned` (integer, 0 when the
@@ -237,6 +244,13 @@ pub fn plan_op(op: &Op, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported>
         Op::DropConstraint(op) => dialect.drop_constraint(op),
         Op::DropColumn(op) => dialect.drop_column(op),
         Op::DropTable(op) => dialect.drop_table(op),
+        Op::AddUnique(op) => dialect.add_unique(op),
+        Op::AddPrimaryKey(op) => dialect.add_primary_key(op),
+        Op::DropNotNull(op) => dialect.drop_not_null(op),
+        Op::SetComment(op) => dialect.set_comment(op),
+        Op::RenameIndex(op) => dialect.rename_index(op),
+        Op::RenameConstraint(op) => dialect.rename_constraint(op),
+        Op::SetReplicaIdentity(op) => dialect.set_replica_identity(op),
     }
 }
 

@@ -171,6 +171,10 @@ pub struct Capture {
     pub name: &'static str,
     pub description: String,
     pub query: String,
+    /// A query run when `query` returns nothing, whose one text row says why (e.g. "that is an
+    /// index: use drop_index"); no row: the object is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
 }
 
 /// SQL that was saved by a [`Capture`] when the step was applied, executed as the undo.
@@ -245,6 +249,11 @@ pub enum RebuildChange {
     },
     /// Adds `CONSTRAINT name FOREIGN KEY (columns) REFERENCES table (columns) [ON DELETE …]`.
     AddForeignKey {
+        name: String,
+        definition: String,
+    },
+    /// Adds `CONSTRAINT name UNIQUE (columns)`.
+    AddUnique {
         name: String,
         definition: String,
     },

@@ -108,7 +108,23 @@ pub fn decide(planned: &PlannedObject, found: &Found) -> Decision {
 
 /// Whether two definitions of the same object are the same, as far as text can tell.
 pub fn same_definition(planned: &str, found: &str) -> bool {
+    if let Some(kind) = attached_index_kind(planned) {
+        // The server prints the columns (`UNIQUE (email)`), which the statement does not name:
+        // with the name already matching, the kind of constraint is what can be compared.
+        return normalize(found).starts_with(kind);
+    }
     normalize(planned) == normalize(found) || fingerprint(planned) == fingerprint(found)
+}
+
+/// `unique` or `primary key` for a constraint attached from an index (`UNIQUE USING INDEX …`,
+/// as `add_unique` and `add_primary_key` add them).
+fn attached_index_kind(planned: &str) -> Option<&'static str> {
+    let normalized = normalize(planned);
+    ["unique", "primary key"].into_iter().find(|kind| {
+        normalized
+            .strip_prefix(kind)
+            .is_some_and(|rest| rest.trim_start().starts_with("using index"))
+    })
 }
 
 /// A definition in one canonical spelling: words outside quotes lower-cased, double quotes

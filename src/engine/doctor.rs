@@ -112,6 +112,15 @@ pub fn expectations(run: &PlanRun, ledger: &PlanLedger) -> Vec<Expected> {
                 object,
                 table: statement.table.clone(),
             };
+            // NOTE: dropping a unique or primary key constraint drops its index, which
+            // `add_unique` and `add_primary_key` built under the constraint's name.
+            if applied && expected.object.kind == ObjectKind::Constraint && !expected.present {
+                for index in out.iter_mut().filter(|e| {
+                    e.object.kind == ObjectKind::Index && e.object.name == expected.object.name
+                }) {
+                    index.present = false;
+                }
+            }
             match known {
                 Some(i) => out[i] = expected,
                 None => out.push(expected),

@@ -250,6 +250,7 @@ mod tests {
             type_: "intger".into(),
             nullable: true,
             default: None,
+            comment: None,
         });
         let typo = db("42704", "type \"intger\" does not exist", None);
         assert_eq!(

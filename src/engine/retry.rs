@@ -151,6 +151,16 @@ pub async fn run<B: StatementRunner + Catalog>(
         tokio::time::sleep(wait).await;
         attempt += 1;
     };
+    // A concurrent build that failed for good (a duplicate key, say) leaves an INVALID index
+    // that slows every write until dropped: drop it now, best effort (the next run would too).
+    if let Attempt::Statement(statement) = &attempt_of {
+        if matches!(
+            statement.special,
+            Some(Special::CreateIndexConcurrently { .. })
+        ) {
+            let _ = drop_invalid_index(backend, ctx, statement).await;
+        }
+    }
     Err(given_up(&attempt_of, error, table, &last_blockers, config))
 }
 

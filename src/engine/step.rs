@@ -1,6 +1,6 @@
 //! Executing one step: its actions in order (apply), or its undo (compensation, rollback).
 
-use super::backend::Backend;
+use super::backend::{Backend, Limits};
 use super::backfill;
 use super::error::EngineError;
 use super::ledger::StepRecord;
@@ -8,7 +8,8 @@ use super::reporter::Event;
 use super::retry::{self, Attempt, Position};
 use super::ErrorKind;
 use crate::dialect::planned::{
-    Action, ExecuteSaved, GuardQuery, PlannedStep, RebuildChange, Statement, TableRebuild, Undo,
+    Action, Capture, ExecuteSaved, GuardQuery, PlannedStep, RebuildChange, Statement, TableRebuild,
+    Undo,
 };
 
 use super::context::{StepContext, StepError};
@@ -22,6 +23,25 @@ pub async fn check_guard<B: Backend>(
     backend: &mut B,
     ctx: &StepContext<'_>,
     guard: &GuardQuery,
+) -> Result<(), StepError> {
+    run_guard(backend, ctx, guard, true).await
+}
+
+/// A step's guard checked again when the step runs (rows may have changed since its phase's
+/// guards ran): said only if it now fails, so a passing guard is reported once.
+async fn recheck_guard<B: Backend>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    guard: &GuardQuery,
+) -> Result<(), StepError> {
+    run_guard(backend, ctx, guard, false).await
+}
+
+async fn run_guard<B: Backend>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    guard: &GuardQuery,
+    report_pass: bool,
 ) -> Result<(), StepError> {
     let limits = retry::limits_for(crate::dialect::planned::LockPolicy::Plain, ctx.config);
     let value = backend.guard(guard, limits).await.map_err(|e| match e {
@@ -44,6 +64,9 @@ pub async fn check_guard<B: Backend>(
         ) => b == *found,
         _ => false,
     };
+    if passed && !report_pass {
+        return Ok(());
+    }
     ctx.reporter.report(Event::GuardChecked {
         step: ctx.step.clone(),
         description: guard.description.clone(),
@@ -94,7 +117,7 @@ pub async fn apply<B: Backend>(
             Action::Execute(statement) => {
                 retry::run(backend, ctx, Attempt::Statement(statement), at).await?;
             }
-            Action::Guard(guard) => check_guard(backend, ctx, guard).await?,
+            Action::Guard(guard) => recheck_guard(backend, ctx, guard).await?,
             Action::Capture(capture) => {
                 let limits =
                     retry::limits_for(crate::dialect::planned::LockPolicy::Plain, ctx.config);
@@ -105,12 +128,10 @@ pub async fn apply<B: Backend>(
                     )
                 })?;
                 let Some(value) = value else {
+                    let why = explain_missing(backend, capture, limits).await;
                     return Err(StepError::new(
                         ErrorKind::Failed,
-                        format!(
-                            "could not save {}: the query returned nothing (does it exist?)",
-                            capture.description
-                        ),
+                        format!("could not save {}: {why}", capture.description),
                     ));
                 };
                 record.captures.insert(capture.name.to_string(), value);
@@ -137,6 +158,23 @@ pub async fn apply<B: Backend>(
             .map_err(ledger_error)?;
     }
     Ok(())
+}
+
+/// Why a capture found nothing: its `missing` query's answer, or the default guess.
+async fn explain_missing<B: Backend>(backend: &mut B, capture: &Capture, limits: Limits) -> String {
+    const DEFAULT: &str = "the query returned nothing (does it exist?)";
+    let Some(query) = &capture.missing else {
+        return DEFAULT.into();
+    };
+    let explain = Capture {
+        query: query.clone(),
+        missing: None,
+        ..capture.clone()
+    };
+    match backend.capture(&explain, limits).await {
+        Ok(Some(why)) => why,
+        _ => DEFAULT.into(),
+    }
 }
 
 /// Runs the step's undo, after the undo actions an interrupted run already completed, recording

@@ -15,6 +15,66 @@ pub struct AddColumn {
     pub type_: String,
     pub nullable: bool,
     pub default: Option<String>,
+    /// `COMMENT ON COLUMN`, set with the column (PostgreSQL).
+    pub comment: Option<String>,
+}
+
+/// Functions PostgreSQL marks VOLATILE that people put in defaults. A volatile default makes
+/// `ADD COLUMN` rewrite the table; a non-volatile one is stored in the catalog (PG 11+).
+pub const VOLATILE_FUNCTIONS: &[&str] = &[
+    "random(",
+    "gen_random_uuid(",
+    "uuid_generate_v1(",
+    "uuid_generate_v1mc(",
+    "uuid_generate_v4(",
+    "uuidv4(",
+    "uuidv7(",
+    "clock_timestamp(",
+    "timeofday(",
+    "nextval(",
+    "setseed(",
+];
+
+/// Column types that bring a volatile default or a computed value with them.
+const REWRITING_TYPES: &[&str] = &[
+    "serial",
+    "bigserial",
+    "smallserial",
+    "serial4",
+    "serial8",
+    "serial2",
+];
+
+/// Why `expression` is volatile (it calls one of [`VOLATILE_FUNCTIONS`]), if it is.
+pub fn volatile_call(expression: &str) -> Option<String> {
+    let compact = expression.to_ascii_lowercase().replace(' ', "");
+    VOLATILE_FUNCTIONS
+        .iter()
+        .find(|f| compact.contains(*f))
+        .map(|f| format!("`{f})`"))
+}
+
+impl AddColumn {
+    /// Why adding this column rewrites every row on PostgreSQL (a volatile default, a serial or
+    /// generated column), if it does. `plan` marks the step REWRITES and `check` warns, from
+    /// this one answer.
+    pub fn volatile_default(&self) -> Option<String> {
+        let type_ = self.type_.trim().to_ascii_lowercase();
+        if REWRITING_TYPES.contains(&type_.as_str()) {
+            return Some(format!(
+                "the type `{}` brings a `nextval()` default, which is volatile",
+                self.type_
+            ));
+        }
+        if type_.contains("generated") {
+            return Some(format!(
+                "`{}` is a generated or identity column, computed for every existing row",
+                self.type_
+            ));
+        }
+        let call = volatile_call(self.default.as_deref()?)?;
+        Some(format!("the default calls {call}, which is volatile"))
+    }
 }
 
 impl Operation for AddColumn {
@@ -38,6 +98,9 @@ impl Operation for AddColumn {
             KeyKind::Expression,
             "default value, a SQL expression",
         );
+        let comment = r
+            .text("comment", false, "a comment on the new column (PostgreSQL)")
+            .filter(|c| !c.is_empty());
         if !nullable && !r.has("default") && !r.is_probe() {
             let span = r.span();
             r.report(
@@ -56,6 +119,7 @@ impl Operation for AddColumn {
             type_: type_?,
             nullable,
             default,
+            comment,
         })
     }
 

@@ -9,17 +9,26 @@ pub mod add_check;
 pub mod add_column;
 pub mod add_foreign_key;
 pub mod add_index;
+pub mod add_primary_key;
+pub mod add_unique;
 pub mod backfill;
 pub mod create_table;
 pub mod drop_column;
 pub mod drop_constraint;
 pub mod drop_default;
 pub mod drop_index;
+pub mod drop_not_null;
 pub mod drop_sync;
 pub mod drop_table;
 pub mod guard;
+pub mod rename_constraint;
+pub mod rename_index;
+pub mod set_comment;
 pub mod set_default;
 pub mod set_not_null;
+pub mod set_replica_identity;
+
+pub use set_replica_identity::ReplicaIdentity;
 pub mod sql;
 pub mod sync_column;
 
@@ -141,10 +150,17 @@ operations! {
     add_index => AddIndex,
     add_foreign_key => AddForeignKey,
     add_check => AddCheck,
+    add_unique => AddUnique,
+    add_primary_key => AddPrimaryKey,
     sync_column => SyncColumn,
     backfill => Backfill,
     set_default => SetDefault,
     drop_default => DropDefault,
+    drop_not_null => DropNotNull,
+    set_comment => SetComment,
+    rename_index => RenameIndex,
+    rename_constraint => RenameConstraint,
+    set_replica_identity => SetReplicaIdentity,
     guard => Guard,
     sql => Sql,
     set_not_null => SetNotNull,

@@ -154,6 +154,10 @@ fn kind_schema(kind: &KeyKind) -> Value {
             json!({ "type": "string", "enum": values })
         }
         KeyKind::IntegerOrBool => json!({ "type": ["integer", "boolean"] }),
+        KeyKind::Text => json!({ "type": "string" }),
+        KeyKind::OneOfOrTable(allowed, keys) => json!({
+            "anyOf": [kind_schema(&KeyKind::OneOf(allowed)), object_schema(keys.clone())],
+        }),
         KeyKind::Table_(keys) => object_schema(keys.clone()),
         KeyKind::TableArray(keys) => json!({
             "type": "array",

@@ -79,6 +79,9 @@ pub enum Code {
     DropOutsideContract,
     /// Warning: one transactional `sql` step holds the locks of several DDL statements.
     SeveralDdlInOneTransaction,
+    /// Warning: a `sync_column` whose trigger cannot tell every write apart (a target with a
+    /// default, a constant `from`).
+    SyncInexact,
 }
 
 impl Code {
@@ -112,6 +115,7 @@ impl Code {
             Code::Rename => "rename",
             Code::DropOutsideContract => "drop-outside-contract",
             Code::SeveralDdlInOneTransaction => "several-ddl-in-one-transaction",
+            Code::SyncInexact => "sync-inexact",
         }
     }
 }

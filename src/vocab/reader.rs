@@ -50,6 +50,10 @@ pub enum KeyKind {
     OneOf(&'static [&'static str]),
     /// An integer or a boolean.
     IntegerOrBool,
+    /// Any string, the empty one included (a comment, where `""` removes it).
+    Text,
+    /// One of a fixed set of strings, or a nested table with its own keys.
+    OneOfOrTable(&'static [&'static str], Vec<KeyInfo>),
     /// A nested table with its own keys.
     Table_(Vec<KeyInfo>),
     /// An array of tables with their own keys.
@@ -253,6 +257,73 @@ impl<'a, 'i> TableReader<'a, 'i> {
     ) -> Option<String> {
         self.read_string(name, kind, false, doc)
             .map(Spanned::into_inner)
+    }
+
+    /// A string that may be empty (a comment: `""` removes it); `required` as for any key.
+    pub fn text(
+        &mut self,
+        name: &'static str,
+        required: bool,
+        doc: &'static str,
+    ) -> Option<String> {
+        let value = self.get(name, KeyKind::Text, required, doc)?;
+        match value.get_ref() {
+            DeValue::String(s) => Some(s.to_string()),
+            _ => {
+                self.type_error(name, value, "a string");
+                None
+            }
+        }
+    }
+
+    /// A required key that is either one of `allowed` (`Ok`) or a nested table read by `read`
+    /// (`Err`), such as `identity = "full"` or `identity = { index = "…" }`.
+    pub fn one_of_or_table<T>(
+        &mut self,
+        name: &'static str,
+        allowed: &'static [&'static str],
+        doc: &'static str,
+        read: impl Fn(&mut TableReader<'_, '_>) -> Option<T>,
+    ) -> Option<Result<&'static str, T>> {
+        let nested_keys = probe_keys(&read);
+        let value = self.get(name, KeyKind::OneOfOrTable(allowed, nested_keys), true, doc)?;
+        match value.get_ref() {
+            DeValue::String(text) => {
+                if let Some(found) = allowed.iter().find(|a| a.eq_ignore_ascii_case(text)) {
+                    return Some(Ok(found));
+                }
+                let accepted = allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let context = self.context.clone();
+                let mut diagnostic = Diagnostic::error(
+                    Code::InvalidValue,
+                    Some(value.span()),
+                    format!("`{name}` in {context} cannot be `{text}`"),
+                );
+                diagnostic = match did_you_mean(text, allowed.iter().copied()) {
+                    Some(s) => diagnostic.with_help(format!(
+                        "did you mean `{s}`? accepted: {accepted}, or a table"
+                    )),
+                    None => diagnostic.with_help(format!("accepted: {accepted}, or a table")),
+                };
+                self.report(diagnostic);
+                None
+            }
+            DeValue::Table(table) => {
+                let context = format!("`{name}` of {}", self.context);
+                let mut nested = TableReader::new(table, value.span(), context, self.diagnostics);
+                let result = read(&mut nested);
+                nested.finish();
+                result.map(Err)
+            }
+            _ => {
+                self.type_error(name, value, "a string or a table");
+                None
+            }
+        }
     }
 
     /// A required string, with its span (for later cross-checks).

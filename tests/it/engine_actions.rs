@@ -141,6 +141,7 @@ fn a_capture_is_saved_in_the_ledger_and_executed_by_rollback() {
                 name: "definition",
                 description: "the definition of index t_v_idx".into(),
                 query: "SELECT pg_get_indexdef('t_v_idx'::regclass)".into(),
+                missing: None,
             }),
             Action::Execute(concurrently("DROP INDEX CONCURRENTLY t_v_idx", None)),
         ],

@@ -9,7 +9,7 @@ use bellows::dialect::DialectKind;
 use bellows::plan::load::load_str;
 
 /// The step(s) of `toml` planned for both dialects, one after the other.
-fn both_dialects(toml: &str) -> String {
+pub(crate) fn both_dialects(toml: &str) -> String {
     let loaded = load_str(Path::new("snapshot.toml"), toml);
     assert!(
         !loaded.has_errors(),

@@ -12,53 +12,6 @@ use crate::vocab::TableName;
 
 use super::Postgres;
 
-/// Functions PostgreSQL marks VOLATILE that people put in defaults. A volatile default makes
-/// `ADD COLUMN` rewrite the table; a non-volatile one is stored in the catalog (PG 11+).
-const VOLATILE_FUNCTIONS: &[&str] = &[
-    "random(",
-    "gen_random_uuid(",
-    "uuid_generate_v1(",
-    "uuid_generate_v1mc(",
-    "uuid_generate_v4(",
-    "uuidv4(",
-    "uuidv7(",
-    "clock_timestamp(",
-    "timeofday(",
-    "nextval(",
-    "setseed(",
-];
-
-/// Column types that bring a volatile default or a computed value with them.
-const REWRITING_TYPES: &[&str] = &[
-    "serial",
-    "bigserial",
-    "smallserial",
-    "serial4",
-    "serial8",
-    "serial2",
-];
-
-fn volatile_default(op: &AddColumn) -> Option<String> {
-    let type_ = op.type_.trim().to_ascii_lowercase();
-    if REWRITING_TYPES.contains(&type_.as_str()) {
-        return Some(format!(
-            "the type `{}` brings a `nextval()` default, which is volatile",
-            op.type_
-        ));
-    }
-    if type_.contains("generated") {
-        return Some(format!(
-            "`{}` is a generated or identity column, computed for every existing row",
-            op.type_
-        ));
-    }
-    let default = op.default.as_ref()?.to_ascii_lowercase().replace(' ', "");
-    VOLATILE_FUNCTIONS
-        .iter()
-        .find(|f| default.contains(*f))
-        .map(|f| format!("the default calls `{})`, which is volatile", f))
-}
-
 pub(super) fn add_column(pg: &Postgres, op: &AddColumn) -> Result<PlannedOp, Unsupported> {
     let mut definition = format!("{} {}", pg.ident(&op.column), op.type_);
     if !op.nullable {
@@ -73,7 +26,7 @@ pub(super) fn add_column(pg: &Postgres, op: &AddColumn) -> Result<PlannedOp, Uns
         &op.table,
     );
     let mut notes = Vec::new();
-    match volatile_default(op) {
+    match op.volatile_default() {
         Some(why) => {
             add = add.effect(TableEffect::Rewrite);
             notes.push(format!(
@@ -85,8 +38,16 @@ pub(super) fn add_column(pg: &Postgres, op: &AddColumn) -> Result<PlannedOp, Uns
         ),
         None => notes.push("catalog-only change: the lock is held only for an instant".into()),
     }
+    let mut actions = vec![Action::Execute(add)];
+    if let Some(comment) = &op.comment {
+        actions.push(Action::Execute(pg.comment(
+            &op.table,
+            Some(&op.column),
+            comment,
+        )));
+    }
     Ok(PlannedOp {
-        actions: vec![Action::Execute(add)],
+        actions,
         undo: Undo::Actions(vec![Action::Execute(Statement::ddl(
             pg.alter(
                 &op.table,
@@ -162,6 +123,119 @@ pub(super) fn set_not_null(pg: &Postgres, op: &SetNotNull) -> Result<PlannedOp, 
     })
 }
 
+pub(super) fn drop_not_null(pg: &Postgres, op: &DropNotNull) -> Result<PlannedOp, Unsupported> {
+    let column = pg.ident(&op.column);
+    let check = not_null_check_name(&op.table, &op.column);
+    let drop = Statement::ddl(
+        pg.alter(&op.table, format!("ALTER COLUMN {column} DROP NOT NULL")),
+        Lock::AccessExclusive,
+        &op.table,
+    );
+    // NOTE: the undo is set_not_null's path, but only for a column that was NOT NULL before the
+    // step: each of its three statements is saved as SQL that does nothing otherwise.
+    let nothing = quote_literal("SELECT 'nothing to restore'");
+    let when_not_null = |name: &'static str, description: String, sql: String| {
+        Capture {
+        name,
+        description,
+        query: format!(
+            "SELECT CASE WHEN a.attnotnull THEN {} ELSE {nothing} END\nFROM pg_attribute a\nWHERE a.attrelid = {} AND a.attname = {} AND NOT a.attisdropped",
+            quote_literal(&sql),
+            pg.regclass(&op.table),
+            quote_literal(&op.column)
+        ),
+        missing: None,
+    }
+    };
+    let captures = [
+        when_not_null(
+            "not_null_check",
+            format!(
+                "whether {}.{} is NOT NULL: the helper check that restores it",
+                op.table, op.column
+            ),
+            pg.alter(
+                &op.table,
+                format!(
+                    "ADD CONSTRAINT {} CHECK ({column} IS NOT NULL) NOT VALID",
+                    pg.ident(&check)
+                ),
+            ),
+        ),
+        when_not_null(
+            "not_null_validate",
+            format!(
+                "how to validate the helper check on {}.{}",
+                op.table, op.column
+            ),
+            pg.alter(
+                &op.table,
+                format!("VALIDATE CONSTRAINT {}", pg.ident(&check)),
+            ),
+        ),
+        when_not_null(
+            "not_null_set",
+            format!("how to set {}.{} NOT NULL again", op.table, op.column),
+            pg.alter(
+                &op.table,
+                format!(
+                    "ALTER COLUMN {column} SET NOT NULL, DROP CONSTRAINT {}",
+                    pg.ident(&check)
+                ),
+            ),
+        ),
+    ];
+    let saved = |name: &'static str, description: String, lock: Lock, validate: bool| {
+        Action::ExecuteSaved(ExecuteSaved {
+            name,
+            description,
+            lock,
+            table: Some(op.table.clone()),
+            effect: if validate {
+                TableEffect::Scan
+            } else {
+                TableEffect::None
+            },
+            transaction: !validate,
+            policy: if validate {
+                LockPolicy::Long
+            } else {
+                LockPolicy::Short
+            },
+            special: None,
+        })
+    };
+    let mut actions: Vec<Action> = captures.into_iter().map(Action::Capture).collect();
+    actions.push(Action::Execute(drop));
+    Ok(PlannedOp {
+        actions,
+        undo: Undo::Actions(vec![
+            saved(
+                "not_null_check",
+                format!("ADD CONSTRAINT {check} CHECK ({} IS NOT NULL) NOT VALID (when it was NOT NULL)", op.column),
+                Lock::AccessExclusive,
+                false,
+            ),
+            saved(
+                "not_null_validate",
+                format!("VALIDATE CONSTRAINT {check} (when it was NOT NULL)"),
+                Lock::ShareUpdateExclusive,
+                true,
+            ),
+            saved(
+                "not_null_set",
+                format!("SET NOT NULL on {}, then DROP CONSTRAINT {check} (when it was NOT NULL)", op.column),
+                Lock::AccessExclusive,
+                false,
+            ),
+        ]),
+        notes: vec![
+            "catalog-only: the lock is held only for an instant".into(),
+            "rollback makes the column NOT NULL again as set_not_null does (a validated check, then SET NOT NULL without a scan), and only if it was NOT NULL before; it refuses while NULLs are in the column".into(),
+        ],
+    })
+}
+
 pub(super) fn drop_column(pg: &Postgres, op: &DropColumn) -> Result<PlannedOp, Unsupported> {
     Ok(PlannedOp {
         actions: vec![Action::Execute(Statement::ddl(
@@ -211,6 +285,7 @@ impl Postgres {
                 self.regclass(&op.table),
                 quote_literal(&op.column)
             ),
+            missing: None,
         }
     }
 
@@ -233,6 +308,7 @@ impl Postgres {
                 self.regclass(table),
                 quote_literal(column)
             ),
+            missing: None,
         };
         let execute = Statement::ddl(
             format!("{alter_column}{change}"),

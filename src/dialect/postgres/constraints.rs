@@ -103,6 +103,15 @@ pub(super) fn drop_constraint(
             "SELECT {}\n       || pg_get_constraintdef(c.oid)\n       || CASE WHEN c.contype IN ('c', 'f') AND c.convalidated THEN ' NOT VALID' ELSE '' END\n{lookup}",
             quote_literal(&add_prefix)
         ),
+        missing: Some(format!(
+            "SELECT CASE WHEN to_regclass({}) IS NOT NULL\n            THEN {}\n            ELSE {} END",
+            quote_literal(&pg.in_schema_of(&op.table, &op.name)),
+            quote_literal(&format!(
+                "{} is an index, not a constraint: use drop_index to drop it",
+                op.name
+            )),
+            quote_literal(&format!("{} has no constraint named {}", op.table, op.name))
+        )),
     };
     let capture_validate = Capture {
         name: "constraint_validate",
@@ -112,6 +121,7 @@ pub(super) fn drop_constraint(
             quote_literal(&validate_sql),
             quote_literal("SELECT 'nothing to validate'")
         ),
+        missing: None,
     };
     let drop = Statement::ddl(
         pg.alter(&op.table, format!("DROP CONSTRAINT {}", pg.ident(&op.name))),

@@ -70,6 +70,7 @@ pub(super) fn drop_index(pg: &Postgres, op: &DropIndex) -> Result<PlannedOp, Uns
             "SELECT regexp_replace(pg_get_indexdef(i.indexrelid),\n         '^CREATE (UNIQUE )?INDEX ', 'CREATE \\1INDEX CONCURRENTLY ')\nFROM pg_index i\nWHERE i.indexrelid = {}::regclass",
             quote_literal(&index)
         ),
+        missing: None,
     };
     let drop = Statement {
         sql: format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"),

@@ -7,8 +7,12 @@
 
 mod backfill;
 mod columns;
+mod comments;
 mod constraints;
 mod indexes;
+mod keys;
+mod renames;
+mod replica;
 mod sync;
 mod tables;
 
@@ -121,5 +125,33 @@ impl Dialect for Postgres {
 
     fn drop_table(&self, op: &DropTable) -> Result<PlannedOp, Unsupported> {
         tables::drop_table(self, op)
+    }
+
+    fn add_unique(&self, op: &AddUnique) -> Result<PlannedOp, Unsupported> {
+        keys::add_unique(self, op)
+    }
+
+    fn add_primary_key(&self, op: &AddPrimaryKey) -> Result<PlannedOp, Unsupported> {
+        keys::add_primary_key(self, op)
+    }
+
+    fn drop_not_null(&self, op: &DropNotNull) -> Result<PlannedOp, Unsupported> {
+        columns::drop_not_null(self, op)
+    }
+
+    fn set_comment(&self, op: &SetComment) -> Result<PlannedOp, Unsupported> {
+        comments::set_comment(self, op)
+    }
+
+    fn rename_index(&self, op: &RenameIndex) -> Result<PlannedOp, Unsupported> {
+        renames::rename_index(self, op)
+    }
+
+    fn rename_constraint(&self, op: &RenameConstraint) -> Result<PlannedOp, Unsupported> {
+        renames::rename_constraint(self, op)
+    }
+
+    fn set_replica_identity(&self, op: &SetReplicaIdentity) -> Result<PlannedOp, Unsupported> {
+        replica::set_replica_identity(self, op)
     }
 }

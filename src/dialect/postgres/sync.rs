@@ -5,6 +5,7 @@ use crate::dialect::planned::{
     Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, Statement, TableEffect, Undo,
 };
 use crate::dialect::{quote_literal, Dialect, Unsupported};
+use crate::ops::add_column::VOLATILE_FUNCTIONS;
 use crate::ops::*;
 use crate::vocab::naming::sync_trigger_name;
 use crate::vocab::TableName;
@@ -25,15 +26,16 @@ pub(super) fn sync_column(pg: &Postgres, op: &SyncColumn) -> Result<PlannedOp, U
     );
     let mut notes = vec![
         format!(
-            "an insert that leaves {col} NULL, or an update that does not change it, sets {col} from `{}`",
+            "an insert that leaves {col} out (NULL, or equal to its default), or an update that does not change it, sets {col} from `{}`",
             one_line(&op.from),
             col = op.column
         ),
         "a BEFORE trigger only assigns NEW: it writes no row itself and cannot loop".into(),
+        "a default fills a column before the trigger sees the row: on an insert, a value equal to the column's current default (read from the catalog) counts as not written; a default that calls a volatile function is not compared".into(),
     ];
     if let Some(reverse) = &op.reverse {
         notes.push(format!(
-            "reverse: an insert that leaves {other} NULL, or an update that changes {col} but not {other}, sets {other} from `{}`",
+            "reverse: an insert that writes {col} but leaves {other} out (NULL, or equal to its default), or an update that changes {col} but not {other}, sets {other} from `{}`",
             one_line(&reverse.from),
             col = op.column,
             other = reverse.column
@@ -68,6 +70,7 @@ pub(super) fn drop_sync(pg: &Postgres, op: &DropSync) -> Result<PlannedOp, Unsup
             "SELECT pg_get_functiondef({}::regprocedure)",
             quote_literal(&format!("{function}()"))
         ),
+        missing: None,
     };
     let capture_trigger = Capture {
         name: "sync_trigger",
@@ -77,6 +80,7 @@ pub(super) fn drop_sync(pg: &Postgres, op: &DropSync) -> Result<PlannedOp, Unsup
             pg.regclass(&op.table),
             quote_literal(&name)
         ),
+        missing: None,
     };
     let drop_trigger = Statement::ddl(
         format!(
@@ -147,6 +151,10 @@ impl Postgres {
 
     /// The PL/pgSQL function behind `sync_column`: a BEFORE trigger only assigns `NEW`, so it
     /// writes nothing itself and cannot fire again (no loop).
+    ///
+    /// On INSERT a column counts as written when it is not NULL and not equal to its default:
+    /// a default fills a column the writer left out before the trigger runs, so equal to the
+    /// default is read as "left out" (see docs/plan-format.md, "sync_column and defaults").
     pub(super) fn sync_function_sql(&self, op: &SyncColumn) -> String {
         let function = self.in_schema_of(&op.table, &sync_trigger_name(&op.table, &op.column));
         let column = self.ident(&op.column);
@@ -160,31 +168,55 @@ impl Postgres {
         body.push_str(&format!(
             "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger\nLANGUAGE plpgsql AS $bellows$\n#variable_conflict use_column\n"
         ));
+        let mut declare = vec![
+            "bellows_default text;".to_string(),
+            "bellows_equal boolean;".to_string(),
+            "bellows_wrote_column boolean;".to_string(),
+        ];
+        if op.reverse.is_some() {
+            declare.push("bellows_wrote_other boolean;".into());
+        }
+        body.push_str("DECLARE\n");
+        for line in &declare {
+            body.push_str(&format!("  {line}\n"));
+        }
+        body.push_str("BEGIN\n");
+        // NOTE: which columns the statement wrote is decided before either assignment changes NEW.
+        body.push_str("  IF TG_OP = 'INSERT' THEN\n");
+        body.push_str(&self.wrote_on_insert(&op.column, "bellows_wrote_column"));
+        if let Some(reverse) = &op.reverse {
+            body.push_str(&self.wrote_on_insert(&reverse.column, "bellows_wrote_other"));
+        }
+        body.push_str("  ELSE\n");
+        body.push_str(&format!(
+            "    bellows_wrote_column := NEW.{column} IS DISTINCT FROM OLD.{column};\n"
+        ));
+        if let Some(reverse) = &op.reverse {
+            let other = self.ident(&reverse.column);
+            body.push_str(&format!(
+                "    bellows_wrote_other := NEW.{other} IS DISTINCT FROM OLD.{other};\n"
+            ));
+        }
+        body.push_str("  END IF;\n");
         match &op.reverse {
             None => {
-                body.push_str("BEGIN\n");
                 body.push_str(&format!(
                     "  -- an insert or update that does not write {column} fills it from: {}\n",
                     one_line(&op.from)
                 ));
                 body.push_str(&format!(
-                    "  IF (TG_OP = 'INSERT' AND NEW.{column} IS NULL)\n     OR (TG_OP = 'UPDATE' AND NEW.{column} IS NOT DISTINCT FROM OLD.{column}) THEN\n    {}\n  END IF;\n",
+                    "  IF NOT bellows_wrote_column THEN\n    {}\n  END IF;\n",
                     assign(&column, &op.from)
                 ));
             }
             Some(reverse) => {
                 let other = self.ident(&reverse.column);
-                // NOTE: which columns the statement wrote is decided before either assignment
-                // changes NEW.
-                body.push_str(&format!(
-                    "DECLARE\n  bellows_wrote_column boolean := TG_OP = 'UPDATE' AND NEW.{column} IS DISTINCT FROM OLD.{column};\n  bellows_wrote_other boolean := TG_OP = 'UPDATE' AND NEW.{other} IS DISTINCT FROM OLD.{other};\nBEGIN\n"
-                ));
                 body.push_str(&format!(
                     "  -- a write that does not set {column} fills it from: {}\n",
                     one_line(&op.from)
                 ));
                 body.push_str(&format!(
-                    "  IF (TG_OP = 'INSERT' AND NEW.{column} IS NULL)\n     OR (TG_OP = 'UPDATE' AND NOT bellows_wrote_column) THEN\n    {}\n  END IF;\n",
+                    "  IF NOT bellows_wrote_column AND (TG_OP = 'UPDATE' OR bellows_wrote_other OR NEW.{column} IS NULL) THEN\n    {}\n  END IF;\n",
                     assign(&column, &op.from)
                 ));
                 body.push_str(&format!(
@@ -192,13 +224,43 @@ impl Postgres {
                     one_line(&reverse.from)
                 ));
                 body.push_str(&format!(
-                    "  IF (TG_OP = 'INSERT' AND NEW.{other} IS NULL)\n     OR (TG_OP = 'UPDATE' AND bellows_wrote_column AND NOT bellows_wrote_other) THEN\n    {}\n  END IF;\n",
+                    "  IF NOT bellows_wrote_other AND (bellows_wrote_column OR (TG_OP = 'INSERT' AND NEW.{other} IS NULL)) THEN\n    {}\n  END IF;\n",
                     assign(&other, &reverse.from)
                 ));
             }
         }
         body.push_str("  RETURN NEW;\nEND\n$bellows$");
         body
+    }
+
+    /// PL/pgSQL that sets `flag` to whether an INSERT wrote `column`: not NULL, and not equal to
+    /// the column's default as the catalog has it now (so a later `set_default` is followed).
+    // NOTE: the default is evaluated again to compare; one that calls a volatile function
+    // (`nextval`, `random`, …) is not (it would consume a sequence value, and could not be
+    // equal anyway): such a column counts as written whenever it is not NULL.
+    fn wrote_on_insert(&self, column: &str, flag: &str) -> String {
+        let quoted = self.ident(column);
+        let volatile = VOLATILE_FUNCTIONS
+            .iter()
+            .map(|f| f.trim_end_matches('('))
+            .collect::<Vec<_>>()
+            .join("|");
+        format!(
+            "    {flag} := NEW.{quoted} IS NOT NULL;
+    IF {flag} THEN
+      SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) INTO bellows_default
+        FROM pg_catalog.pg_attrdef d
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+       WHERE d.adrelid = TG_RELID AND a.attname = {};
+      IF bellows_default IS NOT NULL AND bellows_default !~* {} THEN
+        EXECUTE 'SELECT $1 IS NOT DISTINCT FROM (' || bellows_default || ')' INTO bellows_equal USING NEW.{quoted};
+        {flag} := NOT bellows_equal;
+      END IF;
+    END IF;
+",
+            quote_literal(column),
+            quote_literal(&format!("({volatile})\\s*\\("))
+        )
     }
 }
 

@@ -52,6 +52,14 @@ fn is_constant(expression: &str) -> bool {
         && number.replace('_', "").parse::<f64>().is_ok()
 }
 
+fn unsupported(op: &'static str, why: &str) -> Unsupported {
+    Unsupported {
+        dialect: DialectKind::Sqlite,
+        op,
+        why: why.into(),
+    }
+}
+
 impl Sqlite {
     /// `"schema"."name"` for an object in the database (schema) of `table`.
     // NOTE: SQLite qualifies the new object's name, never the table in `ON table`, and forbids
@@ -107,6 +115,7 @@ impl Sqlite {
                 self.master(&table.schema),
                 quote_literal(&table.name)
             ),
+            missing: None,
         })
     }
 
@@ -164,19 +173,22 @@ impl Sqlite {
                 "  UPDATE {table} SET {target} = ({expression})\n    WHERE rowid = NEW.rowid AND {condition} AND {target} IS NOT ({expression});\n"
             )
         };
+        let wrote_column = self.wrote_on_insert(&op.table, &op.column);
 
-        let mut insert_when = format!("NEW.{column} IS NULL");
-        let mut insert_body = assign(&column, &op.from, &format!("NEW.{column} IS NULL"));
+        let mut insert_when = format!("NOT {wrote_column}");
+        let mut insert_body = assign(&column, &op.from, &insert_when);
         let mut update_when = format!("NEW.{column} IS OLD.{column}");
         let mut update_body = assign(&column, &op.from, &format!("NEW.{column} IS OLD.{column}"));
         if let Some(reverse) = &op.reverse {
             let other = self.ident(&reverse.column);
-            insert_when.push_str(&format!(" OR NEW.{other} IS NULL"));
-            insert_body.push_str(&assign(
-                &other,
-                &reverse.from,
-                &format!("NEW.{other} IS NULL"),
-            ));
+            let wrote_other = self.wrote_on_insert(&op.table, &reverse.column);
+            let fill_column =
+                format!("NOT {wrote_column} AND ({wrote_other} OR NEW.{column} IS NULL)");
+            let fill_other =
+                format!("NOT {wrote_other} AND ({wrote_column} OR NEW.{other} IS NULL)");
+            insert_when = format!("({fill_column}) OR ({fill_other})");
+            insert_body = assign(&column, &op.from, &fill_column);
+            insert_body.push_str(&assign(&other, &reverse.from, &fill_other));
             update_when.push_str(&format!(" OR NEW.{other} IS OLD.{other}"));
             update_body.push_str(&assign(
                 &other,
@@ -194,6 +206,27 @@ impl Sqlite {
                 self.in_schema_of(&op.table, &update_name)
             ),
         ]
+    }
+
+    /// Whether an INSERT wrote `column`: not NULL and not its default. An AFTER trigger sees the
+    /// default already filled in, so equal to it is read as "left out".
+    // NOTE: SQLite keeps a default as SQL text (`pragma_table_info.dflt_value`); `quote()` of
+    // the value spells a literal default the same way (`'none'`, `0`), so literal defaults are
+    // recognised and an expression default (`CURRENT_TIMESTAMP`, `(upper('x'))`) never is.
+    fn wrote_on_insert(&self, table: &TableName, column: &str) -> String {
+        let info = match &table.schema {
+            Some(schema) => format!(
+                "pragma_table_info({}, {})",
+                quote_literal(&table.name),
+                quote_literal(schema)
+            ),
+            None => format!("pragma_table_info({})", quote_literal(&table.name)),
+        };
+        let quoted = self.ident(column);
+        format!(
+            "(NEW.{quoted} IS NOT NULL AND quote(NEW.{quoted}) IS NOT (SELECT dflt_value FROM {info} WHERE name = {}))",
+            quote_literal(column)
+        )
     }
 
     fn drop_sync_triggers(&self, table: &TableName, column: &str, if_exists: bool) -> Vec<Action> {
@@ -260,6 +293,12 @@ impl Dialect for Sqlite {
     }
 
     fn add_column(&self, op: &AddColumn) -> Result<PlannedOp, Unsupported> {
+        if op.comment.is_some() {
+            return Err(unsupported(
+                "add_column",
+                "SQLite has no comments on columns; leave `comment` out for SQLite",
+            ));
+        }
         if let Some(default) = &op.default {
             if !is_constant(default) {
                 return Err(Unsupported {
@@ -405,15 +444,16 @@ impl Dialect for Sqlite {
         let [insert, update] = self.sync_triggers_sql(op);
         let mut notes = vec![
             format!(
-                "an insert that leaves {col} NULL, or an update that does not change it, sets {col} from `{}`",
+                "an insert that leaves {col} out (NULL, or equal to its default), or an update that does not change it, sets {col} from `{}`",
                 op.from.split_whitespace().collect::<Vec<_>>().join(" "),
                 col = op.column
             ),
+            "a default fills a column before the trigger sees the row: on an insert, a value equal to the column's literal default (pragma_table_info) counts as not written; an expression default is never recognised".into(),
             "AFTER triggers that update the written row by rowid (the table must not be WITHOUT ROWID); they never loop: recursive_triggers is off by default, and their WHEN and IS NOT conditions make a nested firing a no-op".into(),
         ];
         if let Some(reverse) = &op.reverse {
             notes.push(format!(
-                "reverse: an insert that leaves {other} NULL, or an update that changes {col} but not {other}, sets {other} from `{}`",
+                "reverse: an insert that writes {col} but leaves {other} out (NULL, or equal to its default), or an update that changes {col} but not {other}, sets {other} from `{}`",
                 reverse.from.split_whitespace().collect::<Vec<_>>().join(" "),
                 col = op.column,
                 other = reverse.column
@@ -536,6 +576,7 @@ impl Dialect for Sqlite {
                     self.master(&op.table.schema),
                     quote_literal(trigger)
                 ),
+                missing: None,
             })
         };
         let restore = |name: &'static str, trigger: &str| {
@@ -597,6 +638,7 @@ impl Dialect for Sqlite {
                 self.master(&index_name.schema),
                 quote_literal(&index_name.name)
             ),
+            missing: None,
         };
         let drop = Statement {
             sql: format!("DROP INDEX {index}"),
@@ -676,6 +718,93 @@ impl Dialect for Sqlite {
             undo: Undo::Irreversible(format!("dropping {} destroys its data", op.table)),
             notes: vec![WRITE_LOCK_NOTE.into()],
         })
+    }
+
+    fn add_unique(&self, op: &AddUnique) -> Result<PlannedOp, Unsupported> {
+        if !op.include.is_empty() {
+            return Err(unsupported(
+                "add_unique",
+                "SQLite indexes have no INCLUDE columns (leave `include` out)",
+            ));
+        }
+        let name = op.constraint_name();
+        let definition = format!("UNIQUE ({})", column_list(self, &op.columns));
+        Ok(PlannedOp {
+            actions: vec![
+                self.capture_table_definition(&op.table),
+                self.rebuild(
+                    &op.table,
+                    RebuildChange::AddUnique {
+                        name: name.clone(),
+                        definition: definition.clone(),
+                    },
+                    format!(
+                        "plus CONSTRAINT {} {definition}; copying the rows fails on a duplicate",
+                        self.ident(&name)
+                    ),
+                ),
+            ],
+            undo: self.restore_definition(&op.table),
+            notes: vec![
+                REBUILD_NOTE.into(),
+                "the table definition is saved in the ledger; rollback rebuilds the table back to it".into(),
+            ],
+        })
+    }
+
+    fn add_primary_key(&self, _op: &AddPrimaryKey) -> Result<PlannedOp, Unsupported> {
+        Err(unsupported(
+            "add_primary_key",
+            "a SQLite table's primary key is part of how its rows are stored and is given in CREATE TABLE; create a new table with `create_table` and copy the rows instead",
+        ))
+    }
+
+    fn drop_not_null(&self, op: &DropNotNull) -> Result<PlannedOp, Unsupported> {
+        Ok(PlannedOp {
+            actions: vec![
+                self.capture_table_definition(&op.table),
+                self.rebuild(
+                    &op.table,
+                    RebuildChange::DropNotNull {
+                        column: op.column.clone(),
+                    },
+                    format!("with {} nullable", self.ident(&op.column)),
+                ),
+            ],
+            undo: self.restore_definition(&op.table),
+            notes: vec![
+                REBUILD_NOTE.into(),
+                "the table definition is saved in the ledger; rollback rebuilds the table back to it (the copy fails if a NULL was written meanwhile)".into(),
+            ],
+        })
+    }
+
+    fn set_comment(&self, _op: &SetComment) -> Result<PlannedOp, Unsupported> {
+        Err(unsupported(
+            "set_comment",
+            "SQLite has no comments on tables or columns (a comment inside the CREATE TABLE text is not kept as one); leave the step out for SQLite",
+        ))
+    }
+
+    fn rename_index(&self, _op: &RenameIndex) -> Result<PlannedOp, Unsupported> {
+        Err(unsupported(
+            "rename_index",
+            "SQLite cannot rename an index; drop it with `drop_index` and build it again with `add_index` under the new name",
+        ))
+    }
+
+    fn rename_constraint(&self, _op: &RenameConstraint) -> Result<PlannedOp, Unsupported> {
+        Err(unsupported(
+            "rename_constraint",
+            "SQLite cannot rename a constraint in place; drop it with `drop_constraint` and add it again under the new name",
+        ))
+    }
+
+    fn set_replica_identity(&self, _op: &SetReplicaIdentity) -> Result<PlannedOp, Unsupported> {
+        Err(unsupported(
+            "set_replica_identity",
+            "replica identity is a PostgreSQL logical-replication setting; SQLite has no logical replication",
+        ))
     }
 }
 

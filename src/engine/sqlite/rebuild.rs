@@ -53,7 +53,8 @@ fn new_definition(
             check = format!("CHECK ({expression})");
             DefinitionChange::AddConstraint(name, &check)
         }
-        RebuildChange::AddForeignKey { name, definition } => {
+        RebuildChange::AddForeignKey { name, definition }
+        | RebuildChange::AddUnique { name, definition } => {
             DefinitionChange::AddConstraint(name, definition)
         }
         RebuildChange::DropConstraint { name } => DefinitionChange::DropConstraint(name),

@@ -32,9 +32,10 @@ fn does_again(op: &Op, first: &Step) -> bool {
         (Op::AddIndex(i), Op::AddIndex(o)) => {
             o.index_name() == i.index_name() && o.table.schema == i.table.schema
         }
-        (Op::AddCheck(_) | Op::AddForeignKey(_), earlier) => {
-            added_constraint(op).is_some() && added_constraint(op) == added_constraint(earlier)
-        }
+        (
+            Op::AddCheck(_) | Op::AddForeignKey(_) | Op::AddUnique(_) | Op::AddPrimaryKey(_),
+            earlier,
+        ) => added_constraint(op).is_some() && added_constraint(op) == added_constraint(earlier),
         (Op::SetNotNull(s), Op::SetNotNull(o)) => o.table == s.table && o.column == s.column,
         (Op::DropSync(d), Op::DropSync(o)) => o.table == d.table && o.column == d.column,
         (Op::DropColumn(d), _) => drops_column(first, &d.table, &d.column),
@@ -131,9 +132,32 @@ fn message(op: &Op, first: &str) -> Option<(String, &'static str)> {
             ),
             ANOTHER_NAME,
         ),
-        Op::Backfill(_) | Op::SetDefault(_) | Op::DropDefault(_) | Op::Guard(_) | Op::Sql(_) => {
-            return None
-        }
+        Op::AddUnique(u) => (
+            format!(
+                "add_unique adds constraint {} on {}, which {first} already adds",
+                u.constraint_name(),
+                u.table
+            ),
+            ANOTHER_NAME,
+        ),
+        Op::AddPrimaryKey(p) => (
+            format!(
+                "add_primary_key adds constraint {} on {}, which {first} already adds",
+                p.constraint_name(),
+                p.table
+            ),
+            ANOTHER_NAME,
+        ),
+        Op::Backfill(_)
+        | Op::SetDefault(_)
+        | Op::DropDefault(_)
+        | Op::Guard(_)
+        | Op::Sql(_)
+        | Op::DropNotNull(_)
+        | Op::SetComment(_)
+        | Op::RenameIndex(_)
+        | Op::RenameConstraint(_)
+        | Op::SetReplicaIdentity(_) => return None,
     };
     Some(found)
 }

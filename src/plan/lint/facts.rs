@@ -17,6 +17,12 @@ pub fn step_table(op: &Op) -> Option<&TableName> {
         Op::DropColumn(s) => Some(&s.table),
         Op::DropConstraint(s) => Some(&s.table),
         Op::DropIndex(s) => s.table.as_ref(),
+        Op::DropNotNull(s) => Some(&s.table),
+        Op::AddUnique(s) => Some(&s.table),
+        Op::AddPrimaryKey(s) => Some(&s.table),
+        Op::SetComment(s) => Some(&s.table),
+        Op::RenameConstraint(s) => Some(&s.table),
+        Op::SetReplicaIdentity(s) => Some(&s.table),
         _ => None,
     }
 }
@@ -47,6 +53,8 @@ pub fn added_constraint(op: &Op) -> Option<(&TableName, String)> {
     match op {
         Op::AddCheck(c) => Some((&c.table, c.name.clone())),
         Op::AddForeignKey(f) => Some((&f.table, f.constraint_name())),
+        Op::AddUnique(u) => Some((&u.table, u.constraint_name())),
+        Op::AddPrimaryKey(p) => Some((&p.table, p.constraint_name())),
         _ => None,
     }
 }

@@ -6,6 +6,7 @@
 //! works but hurts the running application is a warning. `guard` steps are opaque; the statements
 //! of a `sql` step are parsed and linted (the `sql_*` rules).
 
+mod add_column_rewrite;
 mod backfill_key_rewritten;
 mod backfill_then_drop;
 mod backfill_without_sync;
@@ -23,6 +24,7 @@ mod sql_set_not_null;
 mod sql_several_ddl;
 mod sql_statements;
 mod sql_table_rewrite;
+mod sync_inexact;
 mod used_after_drop;
 
 use super::model::{Plan, Step};
@@ -77,6 +79,8 @@ pub fn lint_steps(plan: &Plan, complete: bool) -> Vec<Diagnostic> {
             sql_rename::check,
             sql_drop_outside_contract::check,
             sql_several_ddl::check,
+            sync_inexact::check,
+            add_column_rewrite::check,
         ] {
             found.extend(rule(&at));
         }
