@@ -7,6 +7,7 @@ pub mod planned;
 pub mod postgres;
 pub mod recovery;
 pub mod sqlite;
+pub mod table_body;
 
 use std::fmt;
 
