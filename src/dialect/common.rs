@@ -6,6 +6,8 @@ use super::planned::{
     Statement, TableEffect, Undo,
 };
 use super::{quote_literal, BatchCheckpoint, Dialect};
+use crate::ops::add_foreign_key::ForeignKeyActions;
+use crate::ops::add_index::{IndexElement, IndexTarget};
 use crate::ops::guard::GuardCheck;
 use crate::ops::{Backfill, Guard, Sql, SyncColumn};
 use crate::vocab::{defaults, TableName};
@@ -23,11 +25,89 @@ pub fn column_list(dialect: &dyn Dialect, columns: &[String]) -> String {
         .join(", ")
 }
 
-/// `ON DELETE SET NULL` from the plan's lower-case action.
-pub fn on_delete(action: &Option<String>) -> String {
-    match action {
-        Some(action) => format!(" ON DELETE {}", action.to_ascii_uppercase()),
-        None => String::new(),
+/// The clauses after a foreign key's `REFERENCES t (c)`, each with a leading space, in the order
+/// PostgreSQL's `pg_get_constraintdef` prints them (so crash recovery and `doctor` recognise the
+/// constraint): ` MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL DEFERRABLE INITIALLY
+/// DEFERRED`. Defaults the server leaves out (`MATCH SIMPLE`, `INITIALLY IMMEDIATE`) are left out.
+pub fn foreign_key_actions(actions: &ForeignKeyActions) -> String {
+    let mut out = String::new();
+    if actions.match_.as_deref() == Some("full") {
+        out.push_str(" MATCH FULL");
+    }
+    for (clause, action) in [
+        ("ON UPDATE", &actions.on_update),
+        ("ON DELETE", &actions.on_delete),
+    ] {
+        if let Some(action) = action {
+            out.push_str(&format!(" {clause} {}", action.to_ascii_uppercase()));
+        }
+    }
+    if actions.deferrable {
+        out.push_str(" DEFERRABLE");
+        if actions.initially.as_deref() == Some("deferred") {
+            out.push_str(" INITIALLY DEFERRED");
+        }
+    }
+    out
+}
+
+/// One element of an index or exclusion constraint, in the shape `pg_get_indexdef` prints it
+/// (so crash recovery and `doctor` recognise the index): `"email"`, `(lower(email))`, with
+/// `COLLATE "C"`, the operator class, `DESC` and `NULLS FIRST|LAST` when they are not the
+/// default (`ASC`, and NULLs last ascending, first descending, are left out).
+pub fn index_element(dialect: &dyn Dialect, element: &IndexElement) -> String {
+    let mut out = match &element.target {
+        IndexTarget::Column(column) => dialect.ident(column),
+        IndexTarget::Expression(expression) => format!("({expression})"),
+    };
+    if let Some(collate) = &element.collate {
+        out.push_str(&format!(" COLLATE {}", dialect.ident(collate)));
+    }
+    if let Some(opclass) = &element.opclass {
+        out.push_str(&format!(" {}", qualified(dialect, opclass)));
+    }
+    let descending = element.order.as_deref() == Some("desc");
+    if descending {
+        out.push_str(" DESC");
+    }
+    match (element.nulls.as_deref(), descending) {
+        (Some("first"), false) => out.push_str(" NULLS FIRST"),
+        (Some("last"), true) => out.push_str(" NULLS LAST"),
+        _ => {}
+    }
+    out
+}
+
+/// `"a", (lower(b)) DESC` for the elements of an index.
+pub fn index_elements(dialect: &dyn Dialect, elements: &[IndexElement]) -> String {
+    elements
+        .iter()
+        .map(|e| index_element(dialect, e))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A possibly schema-qualified name (`public.gin_trgm_ops`), each part quoted.
+pub fn qualified(dialect: &dyn Dialect, name: &str) -> String {
+    name.split('.')
+        .map(|part| dialect.ident(part))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A storage parameter's value as `pg_get_indexdef` prints it: bare when it is a plain
+/// lower-case word that is not a reserved keyword (`off`, `auto`), otherwise a string literal
+/// (`'70'`, `'on'`, `'true'`).
+pub fn storage_parameter_value(value: &str) -> String {
+    const RESERVED: &[&str] = &["on", "true", "false", "null", "default", "all"];
+    let word = value.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if word && !RESERVED.contains(&value) {
+        value.to_string()
+    } else {
+        quote_literal(value)
     }
 }
 

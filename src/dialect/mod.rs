@@ -8,6 +8,7 @@ pub mod postgres;
 pub mod recovery;
 pub mod rehearsal;
 pub mod sqlite;
+pub mod table_body;
 
 use std::fmt;
 

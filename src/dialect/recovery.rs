@@ -396,6 +396,13 @@ fn drop_noise(tokens: &[Token]) -> Vec<Token> {
                 continue 'outer;
             }
         }
+        // `TABLESPACE ts` of an index: `pg_get_indexdef` leaves it out.
+        if is_word(&tokens[i], "tablespace")
+            && matches!(tokens.get(i + 1), Some(Token::Word(_) | Token::Quoted(_)))
+        {
+            i += 2;
+            continue;
+        }
         // `public.` before a name: the default schema the server prints or leaves out.
         if is_word(&tokens[i], "public") && is_punct(tokens.get(i + 1), ".") {
             i += 2;
@@ -594,6 +601,10 @@ mod tests {
             (
                 "CHECK (\"total\" IS NOT NULL)",
                 "CHECK ((total IS NOT NULL)) NOT VALID",
+            ),
+            (
+                "CREATE INDEX CONCURRENTLY \"users_lower_idx\" ON \"users\" ((lower(email)) COLLATE \"C\" DESC) INCLUDE (\"id\") WITH (fillfactor = '70') TABLESPACE \"fast\" WHERE email IS NOT NULL",
+                "CREATE INDEX users_lower_idx ON public.users USING btree (lower(email) COLLATE \"C\" DESC) INCLUDE (id) WITH (fillfactor='70') WHERE (email IS NOT NULL)",
             ),
             (
                 "CHECK (note <> '')",

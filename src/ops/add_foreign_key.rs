@@ -14,14 +14,88 @@ pub struct References {
     pub columns: Vec<String>,
 }
 
+/// What a foreign key does when the referenced row changes, how it matches and when it is
+/// checked: the keys `add_foreign_key` and `create_table` (a constraint, a column's
+/// `references`) share.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ForeignKeyActions {
+    /// `cascade`, `restrict`, `set null`, `set default`, `no action`.
+    pub on_delete: Option<String>,
+    /// The same actions, when the referenced key changes.
+    pub on_update: Option<String>,
+    /// `full` or `simple` (the default).
+    #[serde(rename = "match")]
+    pub match_: Option<String>,
+    /// Checked at the end of the transaction when asked to (`SET CONSTRAINTS`).
+    pub deferrable: bool,
+    /// `deferred` or `immediate` (the default); needs `deferrable`.
+    pub initially: Option<String>,
+}
+
+/// The referential actions `on_delete` and `on_update` accept.
+pub const REFERENTIAL_ACTIONS: &[&str] = &[
+    "cascade",
+    "restrict",
+    "set null",
+    "set default",
+    "no action",
+];
+
+/// Reads `on_delete`, `on_update`, `match`, `deferrable` and `initially`.
+pub fn read_actions(r: &mut TableReader<'_, '_>) -> ForeignKeyActions {
+    let on_delete = r.opt_one_of(
+        "on_delete",
+        REFERENTIAL_ACTIONS,
+        "action on delete of the referenced row",
+    );
+    let on_update = r.opt_one_of(
+        "on_update",
+        REFERENTIAL_ACTIONS,
+        "action on update of the referenced key",
+    );
+    let match_ = r.opt_one_of(
+        "match",
+        &["full", "simple"],
+        "`full`: a key with a NULL must be all NULL; `simple` (default): any NULL skips the check",
+    );
+    let deferrable = r.opt_bool(
+        "deferrable",
+        "whether the check may be deferred to the end of the transaction (default false)",
+    );
+    let initially = r.opt_one_of(
+        "initially",
+        &["immediate", "deferred"],
+        "when a deferrable constraint is checked by default (default `immediate`)",
+    );
+    if initially.is_some() && deferrable != Some(true) {
+        let span = r.span();
+        let context = r.context().to_string();
+        r.report(
+            Diagnostic::error(
+                Code::Contradiction,
+                Some(span),
+                format!("{context} sets `initially` on a foreign key that is not deferrable"),
+            )
+            .with_help("add `deferrable = true`, or leave `initially` out"),
+        );
+    }
+    ForeignKeyActions {
+        on_delete: on_delete.map(str::to_string),
+        on_update: on_update.map(str::to_string),
+        match_: match_.map(str::to_string),
+        deferrable: deferrable.unwrap_or(false),
+        initially: initially.map(str::to_string),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AddForeignKey {
     pub table: TableName,
     pub columns: Vec<String>,
     pub references: References,
     pub name: Option<String>,
-    /// `cascade`, `restrict`, `set null`, `set default`, `no action`.
-    pub on_delete: Option<String>,
+    #[serde(flatten)]
+    pub actions: ForeignKeyActions,
 }
 
 impl AddForeignKey {
@@ -33,7 +107,7 @@ impl AddForeignKey {
     }
 }
 
-fn read_references(r: &mut TableReader<'_, '_>) -> Option<References> {
+pub fn read_references(r: &mut TableReader<'_, '_>) -> Option<References> {
     let table = r.req_table_name("table", "the referenced table");
     let columns = r.req_ident_list("columns", "the referenced columns");
     Some(References {
@@ -62,23 +136,13 @@ impl Operation for AddForeignKey {
             KeyKind::Identifier,
             "constraint name (default `{table}_{columns}_fkey`)",
         );
-        let on_delete = r.opt_one_of(
-            "on_delete",
-            &[
-                "cascade",
-                "restrict",
-                "set null",
-                "set default",
-                "no action",
-            ],
-            "action on delete of the referenced row",
-        );
+        let actions = read_actions(r);
         let op = AddForeignKey {
             table: table?,
             columns: columns?,
             references: references?,
             name,
-            on_delete: on_delete.map(str::to_string),
+            actions,
         };
         if op.columns.len() != op.references.columns.len() {
             let span = r.span();

@@ -164,6 +164,19 @@ fn kind_schema(kind: &KeyKind) -> Value {
             "minItems": 1,
             "items": object_schema(keys.clone()),
         }),
+        KeyKind::NamesOrTables(keys) => {
+            let item = json!({ "anyOf": [non_blank.clone(), object_schema(keys.clone())] });
+            json!({
+                "anyOf": [
+                    non_blank,
+                    { "type": "array", "minItems": 1, "items": item },
+                ],
+            })
+        }
+        KeyKind::Parameters => json!({
+            "type": "object",
+            "additionalProperties": { "type": ["string", "number", "boolean"] },
+        }),
     }
 }
 

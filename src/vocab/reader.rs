@@ -58,6 +58,12 @@ pub enum KeyKind {
     Table_(Vec<KeyInfo>),
     /// An array of tables with their own keys.
     TableArray(Vec<KeyInfo>),
+    /// A name, or an array whose items are each a name or a table with these keys (an index's
+    /// `columns`: `"email"` or `{ expression = "lower(email)" }`).
+    NamesOrTables(Vec<KeyInfo>),
+    /// A table of `name = value` parameters, each value a string, a number or a boolean
+    /// (storage parameters such as `fillfactor`).
+    Parameters,
 }
 
 /// What a reader learned about one key: used for the JSON Schema and for "what would be accepted".
@@ -410,14 +416,34 @@ impl<'a, 'i> TableReader<'a, 'i> {
         }
     }
 
-    /// One of a fixed set of strings.
+    /// One of a fixed set of strings, in any letter case; an unknown value gets a suggestion.
     pub fn opt_one_of(
         &mut self,
         name: &'static str,
         allowed: &'static [&'static str],
         doc: &'static str,
     ) -> Option<&'static str> {
-        let value = self.read_string(name, KeyKind::OneOf(allowed), false, doc)?;
+        self.one_of(name, allowed, false, doc)
+    }
+
+    /// A required one of a fixed set of strings.
+    pub fn req_one_of(
+        &mut self,
+        name: &'static str,
+        allowed: &'static [&'static str],
+        doc: &'static str,
+    ) -> Option<&'static str> {
+        self.one_of(name, allowed, true, doc)
+    }
+
+    fn one_of(
+        &mut self,
+        name: &'static str,
+        allowed: &'static [&'static str],
+        required: bool,
+        doc: &'static str,
+    ) -> Option<&'static str> {
+        let value = self.read_string(name, KeyKind::OneOf(allowed), required, doc)?;
         let text = value.get_ref().as_str();
         if let Some(found) = allowed.iter().find(|a| a.eq_ignore_ascii_case(text)) {
             return Some(found);
@@ -618,15 +644,44 @@ impl<'a, 'i> TableReader<'a, 'i> {
         result
     }
 
-    /// An array of tables, each read with its own reader.
+    /// A required array of tables, each read with its own reader.
     pub fn table_array<T>(
         &mut self,
         name: &'static str,
         doc: &'static str,
         read: impl Fn(&mut TableReader<'_, '_>) -> Option<T>,
     ) -> Option<Vec<T>> {
+        self.array_of_tables(name, true, doc, read)
+    }
+
+    /// An optional array of tables: `Some(empty)` when absent, `None` when invalid.
+    pub fn opt_table_array<T>(
+        &mut self,
+        name: &'static str,
+        doc: &'static str,
+        read: impl Fn(&mut TableReader<'_, '_>) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        if !self.has(name) {
+            self.keys.push(KeyInfo {
+                name,
+                kind: KeyKind::TableArray(probe_keys(&read)),
+                required: false,
+                doc,
+            });
+            return Some(Vec::new());
+        }
+        self.array_of_tables(name, false, doc, read)
+    }
+
+    fn array_of_tables<T>(
+        &mut self,
+        name: &'static str,
+        required: bool,
+        doc: &'static str,
+        read: impl Fn(&mut TableReader<'_, '_>) -> Option<T>,
+    ) -> Option<Vec<T>> {
         let nested_keys = probe_keys(&read);
-        let value = self.get(name, KeyKind::TableArray(nested_keys), true, doc)?;
+        let value = self.get(name, KeyKind::TableArray(nested_keys), required, doc)?;
         let DeValue::Array(items) = value.get_ref() else {
             self.type_error(name, value, "an array of tables");
             return None;
@@ -658,6 +713,87 @@ impl<'a, 'i> TableReader<'a, 'i> {
             }
         }
         ok.then_some(out)
+    }
+
+    /// A required name, or array whose items are each a name or a table read with `read`.
+    pub fn req_names_or_tables<T>(
+        &mut self,
+        name: &'static str,
+        doc: &'static str,
+        read: impl Fn(&mut TableReader<'_, '_>) -> Option<T>,
+    ) -> Option<Vec<NameOrTable<T>>> {
+        let nested_keys = probe_keys(&read);
+        let value = self.get(name, KeyKind::NamesOrTables(nested_keys), true, doc)?;
+        let single = std::slice::from_ref(value);
+        let items = match value.get_ref() {
+            DeValue::Array(items) if !items.is_empty() => &items[..],
+            DeValue::String(_) => single,
+            _ => {
+                self.type_error(
+                    name,
+                    value,
+                    "a name or a non-empty array of names and tables",
+                );
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match item.get_ref() {
+                DeValue::String(s) if !s.trim().is_empty() => {
+                    out.push(NameOrTable::Name(Spanned::new(item.span(), s.to_string())))
+                }
+                DeValue::Table(table) => {
+                    let context = format!("{name}[{i}] of {}", self.context);
+                    let mut nested =
+                        TableReader::new(table, item.span(), context, self.diagnostics);
+                    let result = read(&mut nested);
+                    nested.finish();
+                    match result {
+                        Some(v) => out.push(NameOrTable::Table(v)),
+                        None => ok = false,
+                    }
+                }
+                _ => {
+                    self.type_error(name, item, "a non-empty name or a table");
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// An optional table of `name = value` parameters; names are checked by the caller.
+    pub fn opt_parameters(
+        &mut self,
+        name: &'static str,
+        doc: &'static str,
+    ) -> Option<Vec<Parameter>> {
+        let value = self.get(name, KeyKind::Parameters, false, doc)?;
+        let DeValue::Table(table) = value.get_ref() else {
+            self.type_error(name, value, "a table of `parameter = value` pairs");
+            return None;
+        };
+        let mut out = Vec::new();
+        for (key, item) in table.iter() {
+            let text = match item.get_ref() {
+                DeValue::String(s) if !s.trim().is_empty() => s.to_string(),
+                DeValue::Integer(n) => n.as_str().to_string(),
+                DeValue::Float(f) => f.as_str().to_string(),
+                DeValue::Boolean(b) => b.to_string(),
+                _ => {
+                    let label = format!("{name}.{}", key.get_ref());
+                    self.type_error(&label, item, "a string, a number or a boolean");
+                    return None;
+                }
+            };
+            out.push(Parameter {
+                name: Spanned::new(key.span(), key.get_ref().to_string()),
+                value: text,
+            });
+        }
+        Some(out)
     }
 
     /// Reports every key of the table that no read asked for, with a suggestion.
@@ -696,6 +832,20 @@ pub fn probe_keys<T>(read: impl Fn(&mut TableReader<'_, '_>) -> Option<T>) -> Ve
     let mut probe = TableReader::probe(&mut sink);
     let _ = read(&mut probe);
     probe.keys
+}
+
+/// An item of [`TableReader::req_names_or_tables`]: a name with its span, or a table as read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NameOrTable<T> {
+    Name(Spanned<String>),
+    Table(T),
+}
+
+/// One `name = value` of [`TableReader::opt_parameters`]; the value as text (`70`, `off`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter {
+    pub name: Spanned<String>,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

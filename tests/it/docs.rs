@@ -29,7 +29,10 @@ fn key_names(keys: &[KeyInfo]) -> Vec<&'static str> {
     let mut names = Vec::new();
     for key in keys {
         names.push(key.name);
-        if let KeyKind::Table_(nested) | KeyKind::TableArray(nested) = &key.kind {
+        if let KeyKind::Table_(nested)
+        | KeyKind::TableArray(nested)
+        | KeyKind::NamesOrTables(nested) = &key.kind
+        {
             names.extend(key_names(nested));
         }
     }

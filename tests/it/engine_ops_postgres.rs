@@ -38,15 +38,15 @@ pub(crate) fn round_trip_with(name: &str, setup: &str, plan: &str, check: impl F
     if !setup.is_empty() {
         db.exec(setup);
     }
-    let before = schema_dump(&db);
+    let before = schema_dump(&db.url);
     let plans = Plans::new();
     let file = plans.write(&format!("0001_{name}.toml"), plan);
     Cli::apply(&db).yes().plan(&file).run();
     check(&db);
-    assert_ne!(schema_dump(&db), before, "{name}: apply changed nothing");
+    assert_ne!(schema_dump(&db.url), before, "{name}: apply changed nothing");
     Cli::rollback(&db).yes().plan(&file).run();
     assert_eq!(
-        schema_dump(&db),
+        schema_dump(&db.url),
         before,
         "{name}: rollback did not restore the schema"
     );
@@ -67,7 +67,7 @@ fn irreversible(name: &str, plan: &str, check: impl Fn(&PostgresDb)) {
     let file = plans.write(&format!("0001_{name}.toml"), plan);
     Cli::apply(&db).yes().plan(&file).run();
     check(&db);
-    let after = schema_dump(&db);
+    let after = schema_dump(&db.url);
     Cli::rollback(&db)
         .yes()
         .plan(&file)
@@ -75,7 +75,7 @@ fn irreversible(name: &str, plan: &str, check: impl Fn(&PostgresDb)) {
         .stderr_has("irreversible")
         .run();
     assert_eq!(
-        schema_dump(&db),
+        schema_dump(&db.url),
         after,
         "{name}: a refused rollback changed the schema"
     );
@@ -288,7 +288,7 @@ column = "email_domain"
 "#,
     );
     Cli::apply(&db).args(["--to", "switch"]).plan(&file).run();
-    let with_trigger = schema_dump(&db);
+    let with_trigger = schema_dump(&db.url);
     Cli::apply(&db).yes().plan(&file).run();
     db.exec("INSERT INTO users (name, email) VALUES ('n', 'n@after.example')");
     assert_eq!(
@@ -301,7 +301,7 @@ column = "email_domain"
         .args(["--to", "contract"])
         .plan(&file)
         .run();
-    assert_eq!(schema_dump(&db), with_trigger);
+    assert_eq!(schema_dump(&db.url), with_trigger);
     db.exec("INSERT INTO users (name, email) VALUES ('m', 'm@back.example')");
     assert_eq!(
         db.rows("SELECT email_domain FROM users WHERE email = 'm@back.example'"),

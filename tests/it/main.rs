@@ -37,6 +37,7 @@ mod plan_cli;
 mod progress;
 mod recovery;
 mod schema;
+mod shapes;
 mod sql_check;
 mod sql_snapshots;
 mod sql_snapshots_catalog;

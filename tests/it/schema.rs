@@ -202,7 +202,7 @@ fn registry_paths(prefix: &str, keys: &[KeyInfo], out: &mut BTreeSet<String>) {
         let path = format!("{prefix}{}", key.name);
         match &key.kind {
             KeyKind::Table_(nested) => registry_paths(&format!("{path}."), nested, out),
-            KeyKind::TableArray(nested) if !nested.is_empty() => {
+            KeyKind::TableArray(nested) | KeyKind::NamesOrTables(nested) if !nested.is_empty() => {
                 registry_paths(&format!("{path}[]."), nested, out)
             }
             _ => {}
@@ -220,9 +220,10 @@ fn used_paths(prefix: &str, table: &toml::Table, keys: &[KeyInfo], out: &mut BTr
             (Some(KeyKind::Table_(nested)), toml::Value::Table(inner)) => {
                 used_paths(&format!("{path}."), inner, nested, out)
             }
-            (Some(KeyKind::TableArray(nested)), toml::Value::Array(items))
-                if !nested.is_empty() =>
-            {
+            (
+                Some(KeyKind::TableArray(nested) | KeyKind::NamesOrTables(nested)),
+                toml::Value::Array(items),
+            ) if !nested.is_empty() => {
                 for item in items {
                     if let toml::Value::Table(inner) = item {
                         used_paths(&format!("{path}[]."), inner, nested, out);

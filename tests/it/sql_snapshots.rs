@@ -142,6 +142,106 @@ on_delete = "set null"
 );
 
 sql_snapshot!(
+    add_foreign_key_every_option,
+    r#"
+[[expand]]
+op = "add_foreign_key"
+table = "orders"
+columns = ["user_id"]
+references = { table = "users", columns = ["id"] }
+on_delete = "cascade"
+on_update = "restrict"
+match = "simple"
+deferrable = true
+initially = "deferred"
+"#
+);
+
+sql_snapshot!(
+    add_foreign_key_match_full,
+    r#"
+[[expand]]
+op = "add_foreign_key"
+table = "orders"
+columns = ["user_id"]
+references = { table = "users", columns = ["id"] }
+match = "full"
+"#
+);
+
+sql_snapshot!(
+    add_index_elements,
+    r#"
+[[expand]]
+op = "add_index"
+table = "users"
+columns = [
+  { expression = "lower(email)" },
+  { column = "name", collate = "C", order = "desc" },
+  { column = "id", order = "asc" },
+]
+where = "email IS NOT NULL"
+"#
+);
+
+sql_snapshot!(
+    add_index_postgres_options,
+    r#"
+[[expand]]
+op = "add_index"
+table = "billing.invoices"
+columns = [{ column = "code", opclass = "text_pattern_ops", nulls = "first" }, { column = "at", order = "desc", nulls = "last" }]
+include = ["id", "total"]
+with = { fillfactor = 70, deduplicate_items = "off", gin_pending_list_limit = true }
+tablespace = "fast_disk"
+"#
+);
+
+sql_snapshot!(
+    create_table_constraints,
+    r#"
+[[expand]]
+op = "create_table"
+table = "orders"
+columns = [
+  { name = "id", type = "integer" },
+  { name = "code", type = "text", nullable = false, unique = true, check = "code <> ''" },
+  { name = "user_id", type = "bigint", references = { table = "users", on_delete = "cascade", on_update = "cascade" } },
+  { name = "qty", type = "integer", default = "1" },
+  { name = "double_qty", type = "integer", generated = "qty * 2" },
+]
+constraints = [
+  { type = "primary_key", name = "orders_pk", columns = "id" },
+  { type = "unique", columns = ["user_id", "code"] },
+  { type = "check", name = "orders_qty_positive", check = "qty > 0" },
+  { type = "foreign_key", name = "orders_code_fkey", columns = "code", references = { table = "codes", columns = "code" }, deferrable = true, initially = "deferred" },
+]
+"#
+);
+
+sql_snapshot!(
+    create_table_postgres_only,
+    r#"
+[[expand]]
+op = "create_table"
+table = "billing.bookings"
+comment = "Room bookings: it's a table"
+columns = [
+  { name = "id", type = "bigint", identity = "by default" },
+  { name = "room", type = "integer", nullable = false, comment = "the room" },
+  { name = "during", type = "tstzrange", nullable = false },
+]
+primary_key = ["id"]
+constraints = [
+  { type = "exclude", name = "bookings_no_overlap", using = "gist", elements = [
+      { column = "room", with = "=" },
+      { expression = "tstzrange(lower(during), upper(during))", with = "&&" },
+    ], where = "room > 0" },
+]
+"#
+);
+
+sql_snapshot!(
     add_check,
     r#"
 [[switch]]

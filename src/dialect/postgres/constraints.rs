@@ -1,7 +1,7 @@
 //! PostgreSQL constraints: `add_foreign_key` and `add_check` as NOT VALID then VALIDATE, and
 //! `drop_constraint` with its definition saved for rollback.
 
-use crate::dialect::common::{column_list, on_delete};
+use crate::dialect::common::{column_list, foreign_key_actions};
 use crate::dialect::planned::{
     Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, Statement, TableEffect, Undo,
 };
@@ -22,7 +22,7 @@ pub(super) fn add_foreign_key(pg: &Postgres, op: &AddForeignKey) -> Result<Plann
                 column_list(pg, &op.columns),
                 pg.table(&op.references.table),
                 column_list(pg, &op.references.columns),
-                on_delete(&op.on_delete)
+                foreign_key_actions(&op.actions)
             ),
         ),
         Lock::ShareRowExclusive,

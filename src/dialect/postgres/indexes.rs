@@ -1,6 +1,6 @@
 //! PostgreSQL indexes: `add_index` and `drop_index`, both CONCURRENTLY.
 
-use crate::dialect::common::column_list;
+use crate::dialect::common::{column_list, index_elements, storage_parameter_value};
 use crate::dialect::planned::{
     Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, Special, Statement, TableEffect,
     Undo,
@@ -23,7 +23,22 @@ pub(super) fn add_index(pg: &Postgres, op: &AddIndex) -> Result<PlannedOp, Unsup
     if let Some(method) = &op.method {
         sql.push_str(&format!(" USING {method}"));
     }
-    sql.push_str(&format!(" ({})", column_list(pg, &op.columns)));
+    sql.push_str(&format!(" ({})", index_elements(pg, &op.columns)));
+    if !op.include.is_empty() {
+        sql.push_str(&format!(" INCLUDE ({})", column_list(pg, &op.include)));
+    }
+    if !op.with.is_empty() {
+        let parameters = op
+            .with
+            .iter()
+            .map(|(name, value)| format!("{name} = {}", storage_parameter_value(value)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        sql.push_str(&format!(" WITH ({parameters})"));
+    }
+    if let Some(tablespace) = &op.tablespace {
+        sql.push_str(&format!(" TABLESPACE {}", pg.ident(tablespace)));
+    }
     if let Some(predicate) = &op.predicate {
         sql.push_str(&format!(" WHERE {predicate}"));
     }

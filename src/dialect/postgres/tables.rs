@@ -1,50 +1,59 @@
 //! PostgreSQL tables: `create_table` and `drop_table`.
 
-use crate::dialect::common::{column_list, plain};
+use crate::dialect::common::plain;
 use crate::dialect::planned::{Action, Lock, LockPolicy, PlannedOp, Statement, Undo};
-use crate::dialect::{Dialect, Unsupported};
+use crate::dialect::table_body::{table_body, BodyStyle};
+use crate::dialect::{quote_literal, Dialect, Unsupported};
 use crate::ops::*;
 
 use super::Postgres;
 
 pub(super) fn create_table(pg: &Postgres, op: &CreateTable) -> Result<PlannedOp, Unsupported> {
-    let mut lines: Vec<String> = op
-        .columns
-        .iter()
-        .map(|c| {
-            let mut line = format!("{} {}", pg.ident(&c.name), c.type_);
-            if let Some(default) = &c.default {
-                line.push_str(&format!(" DEFAULT {default}"));
-            }
-            if !c.nullable {
-                line.push_str(" NOT NULL");
-            }
-            line
-        })
-        .collect();
-    let key = op.key_columns();
-    if !key.is_empty() {
-        lines.push(format!("PRIMARY KEY ({})", column_list(pg, &key)));
-    }
+    let style = BodyStyle {
+        dialect: pg,
+        referenced: &|table| pg.table(table),
+        default: &|default| format!("DEFAULT {default}"),
+    };
     let sql = format!(
         "CREATE TABLE {} (\n  {}\n)",
         pg.table(&op.table),
-        lines.join(",\n  ")
+        table_body(&style, op).join(",\n  ")
     );
     // NOTE: a new table is invisible to other sessions until commit: nothing waits on it.
-    let create = Statement {
+    let new_table = |sql: String| Statement {
         table: Some(op.table.clone()),
         policy: LockPolicy::Plain,
         ..plain(sql)
     };
+    let mut actions = vec![Action::Execute(new_table(sql))];
+    let table = pg.table(&op.table);
+    if let Some(comment) = &op.comment {
+        actions.push(Action::Execute(new_table(format!(
+            "COMMENT ON TABLE {table} IS {}",
+            quote_literal(comment)
+        ))));
+    }
+    for column in &op.columns {
+        if let Some(comment) = &column.comment {
+            actions.push(Action::Execute(new_table(format!(
+                "COMMENT ON COLUMN {table}.{} IS {}",
+                pg.ident(&column.name),
+                quote_literal(comment)
+            ))));
+        }
+    }
+    let mut notes = vec!["a new table: no other session uses it yet, so nothing waits".into()];
+    if op.has_comments() {
+        notes.push("the comments are set in the same transaction as CREATE TABLE".into());
+    }
     Ok(PlannedOp {
-        actions: vec![Action::Execute(create)],
+        actions,
         undo: Undo::Actions(vec![Action::Execute(Statement::ddl(
-            format!("DROP TABLE IF EXISTS {}", pg.table(&op.table)),
+            format!("DROP TABLE IF EXISTS {table}"),
             Lock::AccessExclusive,
             &op.table,
         ))]),
-        notes: vec!["a new table: no other session uses it yet, so nothing waits".into()],
+        notes,
     })
 }
 

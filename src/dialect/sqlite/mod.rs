@@ -4,14 +4,17 @@
 //! column or a constraint in place, so those operations are a table rebuild in one
 //! transaction ([`Action::Rebuild`]), which the engine performs and `bellows plan` says so.
 
+mod indexes;
 pub mod table;
+mod tables;
 
-use crate::dialect::common::{self, column_list, on_delete};
+use crate::dialect::common::{self, column_list, foreign_key_actions};
 use crate::dialect::planned::{
     Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, RebuildChange, Statement,
     TableEffect, TableRebuild, Undo,
 };
 use crate::dialect::{quote_literal, Dialect, DialectKind, Unsupported};
+use crate::ops::add_foreign_key::ForeignKeyActions;
 use crate::ops::*;
 use crate::vocab::naming::sync_trigger_name;
 use crate::vocab::TableName;
@@ -25,7 +28,7 @@ const WRITE_LOCK_NOTE: &str =
 
 /// Whether `expression` is a constant SQLite accepts as an `ADD COLUMN` default: a number, a
 /// string or blob literal, NULL, TRUE or FALSE.
-fn is_constant(expression: &str) -> bool {
+pub(crate) fn is_constant(expression: &str) -> bool {
     let text = expression.trim();
     let upper = text.to_ascii_uppercase();
     if matches!(upper.as_str(), "NULL" | "TRUE" | "FALSE") {
@@ -57,6 +60,21 @@ fn unsupported(op: &'static str, why: &str) -> Unsupported {
         dialect: DialectKind::Sqlite,
         op,
         why: why.into(),
+    }
+}
+
+/// SQLite parses `MATCH` but always checks as `MATCH SIMPLE`: `match = "full"` is refused.
+pub(crate) fn sqlite_match(
+    actions: &ForeignKeyActions,
+    op: &'static str,
+) -> Result<(), Unsupported> {
+    match actions.match_.as_deref() {
+        Some("full") => Err(Unsupported {
+            dialect: DialectKind::Sqlite,
+            op,
+            why: "SQLite parses MATCH FULL but checks every foreign key as MATCH SIMPLE (a key with a NULL is not checked); leave `match` out, or add a CHECK that the key columns are all NULL or all set".into(),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -252,44 +270,7 @@ impl Dialect for Sqlite {
     }
 
     fn create_table(&self, op: &CreateTable) -> Result<PlannedOp, Unsupported> {
-        let mut lines: Vec<String> = op
-            .columns
-            .iter()
-            .map(|c| {
-                let mut line = format!("{} {}", self.ident(&c.name), c.type_);
-                if let Some(default) = &c.default {
-                    // NOTE: SQLite needs parentheses around a default that is not a literal.
-                    if is_constant(default) {
-                        line.push_str(&format!(" DEFAULT {default}"));
-                    } else {
-                        line.push_str(&format!(" DEFAULT ({default})"));
-                    }
-                }
-                if !c.nullable {
-                    line.push_str(" NOT NULL");
-                }
-                line
-            })
-            .collect();
-        let key = op.key_columns();
-        if !key.is_empty() {
-            lines.push(format!("PRIMARY KEY ({})", column_list(self, &key)));
-        }
-        let sql = format!(
-            "CREATE TABLE {} (\n  {}\n)",
-            self.table(&op.table),
-            lines.join(",\n  ")
-        );
-        Ok(PlannedOp {
-            actions: vec![Action::Execute(self.write(sql, &op.table))],
-            undo: Undo::Actions(vec![Action::Execute(self.write(
-                format!("DROP TABLE IF EXISTS {}", self.table(&op.table)),
-                &op.table,
-            ))]),
-            notes: vec![
-                "column types are written as given; SQLite maps them to its type affinities".into(),
-            ],
-        })
+        tables::create_table(self, op)
     }
 
     fn add_column(&self, op: &AddColumn) -> Result<PlannedOp, Unsupported> {
@@ -338,37 +319,7 @@ impl Dialect for Sqlite {
     }
 
     fn add_index(&self, op: &AddIndex) -> Result<PlannedOp, Unsupported> {
-        if let Some(method) = op.method.as_deref().filter(|m| *m != "btree") {
-            return Err(Unsupported {
-                dialect: DialectKind::Sqlite,
-                op: "add_index",
-                why: format!(
-                    "SQLite indexes are all B-trees; the `{method}` method exists only on PostgreSQL (leave `method` out)"
-                ),
-            });
-        }
-        let name = op.index_name();
-        let index = self.in_schema_of(&op.table, &name);
-        let mut sql = format!(
-            "CREATE {}INDEX {index} ON {} ({})",
-            if op.unique { "UNIQUE " } else { "" },
-            self.ident(&op.table.name),
-            column_list(self, &op.columns)
-        );
-        if let Some(predicate) = &op.predicate {
-            sql.push_str(&format!(" WHERE {predicate}"));
-        }
-        Ok(PlannedOp {
-            actions: vec![Action::Execute(
-                self.write(sql, &op.table).effect(TableEffect::Scan),
-            )],
-            undo: Undo::Actions(vec![Action::Execute(
-                self.write(format!("DROP INDEX IF EXISTS {index}"), &op.table),
-            )]),
-            notes: vec![
-                "SQLite has no CREATE INDEX CONCURRENTLY: the index is built in one transaction holding the database write lock; writers wait for the whole build, readers continue in WAL mode".into(),
-            ],
-        })
+        indexes::add_index(self, op)
     }
 
     fn add_foreign_key(&self, op: &AddForeignKey) -> Result<PlannedOp, Unsupported> {
@@ -382,13 +333,14 @@ impl Dialect for Sqlite {
                 ),
             });
         }
+        sqlite_match(&op.actions, "add_foreign_key")?;
         let name = op.constraint_name();
         let definition = format!(
             "FOREIGN KEY ({}) REFERENCES {} ({}){}",
             column_list(self, &op.columns),
             self.ident(&op.references.table.name),
             column_list(self, &op.references.columns),
-            on_delete(&op.on_delete)
+            foreign_key_actions(&op.actions)
         );
         Ok(PlannedOp {
             actions: vec![self.rebuild(

@@ -288,6 +288,39 @@ impl<'a> Definition<'a> {
             .collect()
     }
 
+    /// The columns whose values are stored as written: every column but the generated ones
+    /// (`GENERATED ALWAYS AS (…)`, or just `AS (…)`), into which nothing can be inserted.
+    fn stored_columns(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .filter(|item| !item.is_empty() && !self.is_table_constraint(item))
+            .filter(|item| !self.is_generated(item))
+            .map(|item| ident_text(self.sql, &self.tokens[item.start]))
+            .collect()
+    }
+
+    fn is_generated(&self, item: &Range<usize>) -> bool {
+        let mut depth = 0usize;
+        for j in item.clone() {
+            let token = &self.tokens[j];
+            match token.kind {
+                TokenKind::Open => depth += 1,
+                TokenKind::Close => depth = depth.saturating_sub(1),
+                _ if depth == 0
+                    && is_word(self.sql, token, "AS")
+                    && self
+                        .tokens
+                        .get(j + 1)
+                        .is_some_and(|t| t.kind == TokenKind::Open) =>
+                {
+                    return true;
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
     fn text(&self, tokens: Range<usize>) -> &'a str {
         if tokens.is_empty() {
             return "";
@@ -520,8 +553,9 @@ pub fn rebuild_statements(
     dependents: &[String],
 ) -> Result<Vec<String>, RewriteError> {
     let temporary = format!("__bellows_rebuild_{table}");
+    // NOTE: a generated column is computed again by the new table; inserting it would fail.
     let old_columns = columns(old_sql)?;
-    let new_columns = columns(new_sql)?;
+    let new_columns = Definition::parse(new_sql)?.stored_columns();
     let copied: Vec<String> = new_columns
         .iter()
         .filter(|c| old_columns.iter().any(|o| o.eq_ignore_ascii_case(c)))
@@ -551,6 +585,16 @@ mod tests {
     use super::*;
 
     const USERS: &str = "CREATE TABLE \"users\" (\n  id INTEGER PRIMARY KEY,\n  \"full name\" TEXT NOT NULL DEFAULT 'x, y',\n  email_verified BOOLEAN DEFAULT (0),\n  score INT DEFAULT -1 CHECK (score > -10),\n  CONSTRAINT \"users_score_check\" CHECK (score < 100)\n)";
+
+    #[test]
+    fn a_rebuild_does_not_copy_generated_columns() {
+        let sql = "CREATE TABLE \"t\" (\n  \"a\" integer CHECK (CAST(a AS integer) > 0),\n  \"b\" integer GENERATED ALWAYS AS (a * 2) STORED,\n  \"c\" integer AS (a + 1)\n)";
+        let statements = rebuild_statements("t", sql, sql, &[]).unwrap();
+        assert_eq!(
+            statements[1],
+            "INSERT INTO \"__bellows_rebuild_t\" (\"a\") SELECT \"a\" FROM \"t\""
+        );
+    }
 
     #[test]
     fn lists_columns_with_quoted_names() {

@@ -1,24 +1,23 @@
-//! The schema of a PostgreSQL test database as `pg_dump --schema-only` prints it, without
-//! bellows' own ledger and pg_dump's comments: what a rollback must restore exactly.
+//! A PostgreSQL database's schema as `pg_dump --schema-only` prints it, without bellows' own
+//! ledger and without comment lines and `\restrict` markers, so that two dumps of the same
+//! schema compare equal (a rollback must restore the dump taken before `apply`).
 
 use std::process::Command;
 
-use super::{output_text, PostgresDb};
+use super::output_text;
 
-/// The schema, without the `bellows` schema, owners, `--` comment lines and pg_dump's
-/// `\restrict` lines (their key changes on every run).
-pub fn schema_dump(db: &PostgresDb) -> String {
+pub fn schema_dump(url: &str) -> String {
     let out = Command::new("pg_dump")
         .args([
             "--schema-only",
             "--no-owner",
             "--exclude-schema=bellows",
             "-d",
-            &db.url,
+            url,
         ])
         .output()
-        .expect("pg_dump runs (it comes with the PostgreSQL client)");
-    assert!(out.status.success(), "{}", output_text(&out));
+        .expect("pg_dump runs (is it on PATH?)");
+    assert!(out.status.success(), "pg_dump: {}", output_text(&out));
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| {
