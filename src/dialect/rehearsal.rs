@@ -102,7 +102,36 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
             // in the check's transaction); the tables they name are no longer followed.
             r.opaque = named_tables(&op.up);
         }
-        Op::DropSync(_) | Op::DropIndex(_) | Op::DropConstraint(_) => {}
+        Op::AddUnique(op) => {
+            r.tables.push(op.table.clone());
+            r.statements
+                .push(select_columns(&t(&op.table), &op.columns));
+        }
+        Op::AddPrimaryKey(op) => {
+            r.tables.push(op.table.clone());
+            r.statements
+                .push(select_columns(&t(&op.table), &op.columns));
+        }
+        Op::DropNotNull(op) => {
+            r.tables.push(op.table.clone());
+            r.statements.push(select_columns(
+                &t(&op.table),
+                std::slice::from_ref(&op.column),
+            ));
+        }
+        Op::SetComment(op) => {
+            r.tables.push(op.table.clone());
+            if let Some(column) = &op.column {
+                r.statements
+                    .push(select_columns(&t(&op.table), std::slice::from_ref(column)));
+            }
+        }
+        Op::SetReplicaIdentity(op) => r.tables.push(op.table.clone()),
+        Op::DropSync(_)
+        | Op::DropIndex(_)
+        | Op::DropConstraint(_)
+        | Op::RenameIndex(_)
+        | Op::RenameConstraint(_) => {}
     }
     r
 }
@@ -148,12 +177,7 @@ fn add_column(kind: DialectKind, op: &AddColumn, r: &mut Rehearsal) {
 fn add_index(kind: DialectKind, op: &AddIndex, r: &mut Rehearsal, step_number: usize) {
     r.tables.push(op.table.clone());
     let unique = if op.unique { "UNIQUE " } else { "" };
-    let columns = op
-        .columns
-        .iter()
-        .map(|c| quote_ident(c))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = super::common::index_elements(kind.dialect(), &op.columns);
     let filter = match &op.predicate {
         Some(p) => format!(" WHERE {p}"),
         None => String::new(),

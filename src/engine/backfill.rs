@@ -134,6 +134,7 @@ async fn key_range<B: Backend>(
             "SELECT CAST(min({column}) AS TEXT) || ' ' || CAST(max({column}) AS TEXT) FROM {}",
             dialect.table(table)
         ),
+        missing: None,
     };
     let limits = Limits {
         lock_timeout: Some(crate::vocab::defaults::LOCK_TIMEOUT),

@@ -78,7 +78,7 @@ fn drop_not_null_is_undone_through_a_validated_check() {
 fn add_unique_is_a_real_constraint_that_drop_constraint_removes() {
     let db = PostgresDb::new();
     db.exec(SCHEMA);
-    let before = crate::harness::schema_dump(&db);
+    let before = crate::harness::schema_dump(&db.url);
     let plans = Plans::new();
     let add = plans.write(
         "0001_unique.toml",
@@ -93,16 +93,16 @@ fn add_unique_is_a_real_constraint_that_drop_constraint_removes() {
         text(&db, "SELECT contype::text || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'users_email_key'"),
         "u UNIQUE (email) INCLUDE (name)"
     );
-    let with_unique = crate::harness::schema_dump(&db);
+    let with_unique = crate::harness::schema_dump(&db.url);
     Cli::apply(&db).yes().plan(&drop).run();
     assert!(
         !db.table_exists("users_email_key"),
         "the index went with the constraint"
     );
     Cli::rollback(&db).yes().plan(&drop).run();
-    assert_eq!(crate::harness::schema_dump(&db), with_unique);
+    assert_eq!(crate::harness::schema_dump(&db.url), with_unique);
     Cli::rollback(&db).yes().plan(&add).run();
-    assert_eq!(crate::harness::schema_dump(&db), before);
+    assert_eq!(crate::harness::schema_dump(&db.url), before);
 }
 
 #[test]

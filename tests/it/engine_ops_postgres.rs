@@ -43,7 +43,11 @@ pub(crate) fn round_trip_with(name: &str, setup: &str, plan: &str, check: impl F
     let file = plans.write(&format!("0001_{name}.toml"), plan);
     Cli::apply(&db).yes().plan(&file).run();
     check(&db);
-    assert_ne!(schema_dump(&db.url), before, "{name}: apply changed nothing");
+    assert_ne!(
+        schema_dump(&db.url),
+        before,
+        "{name}: apply changed nothing"
+    );
     Cli::rollback(&db).yes().plan(&file).run();
     assert_eq!(
         schema_dump(&db.url),
