@@ -114,3 +114,16 @@ backend_test! {
         Cli::plan_cmd().arg("-d").arg(db.url()).plan(&good).run();
     }
 }
+
+backend_test!(
+    fn steps_already_applied_are_not_replayed(db) {
+        seed_users(db, 3);
+        let plans = Plans::new();
+        let good = plans.write("0001_good.toml", GOOD);
+        Cli::apply(db).args(["--to", "expand"]).plan(&good).run();
+        Cli::check().arg("-d").arg(db.url()).plan(&good)
+            .stdout_lacks("sql-invalid")
+            .run();
+        Cli::plan_cmd().arg("-d").arg(db.url()).plan(&good).run();
+    }
+);
