@@ -621,6 +621,27 @@ mod tests {
     }
 
     #[test]
+    fn a_constraint_attached_from_an_index_matches_its_kind() {
+        let unique = constraint_of(
+            r#"ALTER TABLE "users" ADD CONSTRAINT "users_email_key" UNIQUE USING INDEX "users_email_key""#,
+        )
+        .unwrap();
+        assert_eq!(unique.name, "users_email_key");
+        assert!(same_definition(&unique.definition, "UNIQUE (email)"));
+        assert!(!same_definition(&unique.definition, "PRIMARY KEY (email)"));
+        assert!(!same_definition(
+            &unique.definition,
+            "CHECK ((email <> ''::text))"
+        ));
+        let key = constraint_of(
+            r#"ALTER TABLE "events" ADD CONSTRAINT "events_pkey" PRIMARY KEY USING INDEX "events_pkey""#,
+        )
+        .unwrap();
+        assert!(same_definition(&key.definition, "PRIMARY KEY (code, seq)"));
+        assert!(!same_definition(&key.definition, "UNIQUE (code, seq)"));
+    }
+
+    #[test]
     fn different_definitions_do_not_match() {
         let cases: &[(&str, &str)] = &[
             (SERVER_INDEX, "CREATE INDEX orders_customer_id_idx ON public.orders USING btree (qty)"),

@@ -124,13 +124,31 @@ pub(super) fn set_not_null(pg: &Postgres, op: &SetNotNull) -> Result<PlannedOp, 
 }
 
 pub(super) fn drop_not_null(pg: &Postgres, op: &DropNotNull) -> Result<PlannedOp, Unsupported> {
-    let column = pg.ident(&op.column);
-    let check = not_null_check_name(&op.table, &op.column);
     let drop = Statement::ddl(
-        pg.alter(&op.table, format!("ALTER COLUMN {column} DROP NOT NULL")),
+        pg.alter(
+            &op.table,
+            format!("ALTER COLUMN {} DROP NOT NULL", pg.ident(&op.column)),
+        ),
         Lock::AccessExclusive,
         &op.table,
     );
+    let mut actions = previous_not_null(pg, op);
+    actions.push(Action::Execute(drop));
+    Ok(PlannedOp {
+        actions,
+        undo: Undo::Actions(restore_not_null(op)),
+        notes: vec![
+            "catalog-only: the lock is held only for an instant".into(),
+            "rollback makes the column NOT NULL again as set_not_null does (a validated check, then SET NOT NULL without a scan), and only if it was NOT NULL before; it refuses while NULLs are in the column".into(),
+        ],
+    })
+}
+
+/// `drop_not_null`'s captures: set_not_null's three statements for the column, each saved as
+/// SQL that does nothing unless the column is NOT NULL before the step.
+fn previous_not_null(pg: &Postgres, op: &DropNotNull) -> Vec<Action> {
+    let column = pg.ident(&op.column);
+    let check = not_null_check_name(&op.table, &op.column);
     // NOTE: the undo is set_not_null's path, but only for a column that was NOT NULL before the
     // step: each of its three statements is saved as SQL that does nothing otherwise.
     let nothing = quote_literal("SELECT 'nothing to restore'");
@@ -185,6 +203,12 @@ pub(super) fn drop_not_null(pg: &Postgres, op: &DropNotNull) -> Result<PlannedOp
             ),
         ),
     ];
+    captures.into_iter().map(Action::Capture).collect()
+}
+
+/// `drop_not_null`'s undo: the statements [`previous_not_null`] saved, in order.
+fn restore_not_null(op: &DropNotNull) -> Vec<Action> {
+    let check = not_null_check_name(&op.table, &op.column);
     let saved = |name: &'static str, description: String, lock: Lock, validate: bool| {
         Action::ExecuteSaved(ExecuteSaved {
             name,
@@ -205,35 +229,32 @@ pub(super) fn drop_not_null(pg: &Postgres, op: &DropNotNull) -> Result<PlannedOp
             special: None,
         })
     };
-    let mut actions: Vec<Action> = captures.into_iter().map(Action::Capture).collect();
-    actions.push(Action::Execute(drop));
-    Ok(PlannedOp {
-        actions,
-        undo: Undo::Actions(vec![
-            saved(
-                "not_null_check",
-                format!("ADD CONSTRAINT {check} CHECK ({} IS NOT NULL) NOT VALID (when it was NOT NULL)", op.column),
-                Lock::AccessExclusive,
-                false,
+    vec![
+        saved(
+            "not_null_check",
+            format!(
+                "ADD CONSTRAINT {check} CHECK ({} IS NOT NULL) NOT VALID (when it was NOT NULL)",
+                op.column
             ),
-            saved(
-                "not_null_validate",
-                format!("VALIDATE CONSTRAINT {check} (when it was NOT NULL)"),
-                Lock::ShareUpdateExclusive,
-                true,
+            Lock::AccessExclusive,
+            false,
+        ),
+        saved(
+            "not_null_validate",
+            format!("VALIDATE CONSTRAINT {check} (when it was NOT NULL)"),
+            Lock::ShareUpdateExclusive,
+            true,
+        ),
+        saved(
+            "not_null_set",
+            format!(
+                "SET NOT NULL on {}, then DROP CONSTRAINT {check} (when it was NOT NULL)",
+                op.column
             ),
-            saved(
-                "not_null_set",
-                format!("SET NOT NULL on {}, then DROP CONSTRAINT {check} (when it was NOT NULL)", op.column),
-                Lock::AccessExclusive,
-                false,
-            ),
-        ]),
-        notes: vec![
-            "catalog-only: the lock is held only for an instant".into(),
-            "rollback makes the column NOT NULL again as set_not_null does (a validated check, then SET NOT NULL without a scan), and only if it was NOT NULL before; it refuses while NULLs are in the column".into(),
-        ],
-    })
+            Lock::AccessExclusive,
+            false,
+        ),
+    ]
 }
 
 pub(super) fn drop_column(pg: &Postgres, op: &DropColumn) -> Result<PlannedOp, Unsupported> {
