@@ -27,6 +27,7 @@ mod engine_transcripts;
 mod examples;
 mod faults;
 mod fixtures;
+mod fleet;
 mod logging;
 mod new;
 mod plan_cli;
