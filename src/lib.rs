@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod dialect;
 pub mod engine;
+pub mod fleet;
 pub mod ops;
 pub mod plan;
 pub mod vocab;

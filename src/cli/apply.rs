@@ -12,10 +12,14 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Exit> {
     if args.dry_run {
         return super::plan::run(&PlanArgs {
             plans: args.plans,
-            database: args.db.database,
+            database: args.db.database.first().cloned(),
+            databases: args.db.databases,
             dialect: None,
             format: args.format,
         });
+    }
+    if let Some(fleet) = super::fleet::fleet(&args.db)? {
+        return super::fleet::apply(fleet, args);
     }
     let (url, dialect) = plan_files::database(&args.db)?;
     let plans = plan_files::load_all(&args.plans)?;

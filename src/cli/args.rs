@@ -158,14 +158,37 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct DatabaseArgs {
-    /// Database URL: postgres://…, sqlite:path.db.
+    /// Database URL: postgres://…, sqlite:path.db. Given more than once (`apply`, `status`,
+    /// `rollback`): a fleet of those databases.
     #[arg(
         short = 'd',
         long = "database",
         env = "DATABASE_URL",
-        hide_env_values = true
+        hide_env_values = true,
+        action = clap::ArgAction::Append
     )]
-    pub database: Option<String>,
+    pub database: Vec<String>,
+    /// A databases file (a fleet, for `apply`, `status` and `rollback`): TOML with
+    /// `[databases.NAME]` tables holding `url` or `url_env`, and optional `[groups]`. Wins over
+    /// DATABASE_URL.
+    #[arg(long, value_name = "FILE")]
+    pub databases: Option<PathBuf>,
+}
+
+/// How a fleet is run (`apply`, `rollback` over `--databases` or several `-d`).
+#[derive(Debug, Args, Clone)]
+pub struct FleetArgs {
+    /// Databases of a fleet run at a time.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
+    /// Run these databases of the fleet first and stop if any fails: a number (the first N),
+    /// a group of the databases file or a database's name.
+    #[arg(long, value_name = "NAME|N")]
+    pub canary: Option<String>,
+    /// A database of the fleet that fails does not stop the others (a canary still does).
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +201,9 @@ pub struct PlanArgs {
     /// chooses the dialect.
     #[arg(short = 'd', long = "database")]
     pub database: Option<String>,
+    /// A databases file: read each database of the fleet in turn (as `-d` reads one).
+    #[arg(long, value_name = "FILE", conflicts_with = "database")]
+    pub databases: Option<PathBuf>,
     /// SQL dialect to show (default: from --database or DATABASE_URL, else postgres).
     #[arg(long, value_enum)]
     pub dialect: Option<DialectKind>,
@@ -247,6 +273,8 @@ pub struct ApplyArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub settings: SettingsArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -259,6 +287,10 @@ pub struct StatusArgs {
     pub plans: Vec<PathBuf>,
     #[command(flatten)]
     pub db: DatabaseArgs,
+    /// Databases of a fleet read at a time.
+    #[arg(long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
     /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -292,6 +324,8 @@ pub struct RollbackArgs {
     pub allow_changed: bool,
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

@@ -6,6 +6,7 @@ pub mod check;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
+pub mod fleet;
 pub mod init;
 pub mod man;
 pub mod new;

@@ -72,6 +72,9 @@ fn read_database(
 /// Runs `bellows plan` on each plan file named (a folder: every plan in it, in file order);
 /// exits 2 if any is invalid.
 pub fn run(args: &PlanArgs) -> anyhow::Result<Exit> {
+    if args.databases.is_some() {
+        return super::fleet::plan(args);
+    }
     let dialect = dialect(args)?;
     let mut exit = Exit::Success;
     for file in super::plan_files::expand(&args.plans)? {

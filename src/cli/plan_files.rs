@@ -99,7 +99,14 @@ fn display_paths(paths: &[PathBuf]) -> String {
 
 /// The database URL from `--database`/`DATABASE_URL`, and its dialect.
 pub fn database(args: &DatabaseArgs) -> Result<(String, DialectKind), ExitError> {
-    let url = args.database.clone().ok_or_else(|| {
+    if args.database.len() > 1 || args.databases.is_some() {
+        return Err(ExitError::new(
+            Exit::Invalid,
+            "this command takes one database: give -d URL once (`apply`, `status` and \
+             `rollback` also take a fleet: -d repeated or --databases FILE)",
+        ));
+    }
+    let url = args.database.first().cloned().ok_or_else(|| {
         ExitError::new(
             Exit::Invalid,
             "no database given: pass --database URL (-d) or set DATABASE_URL \

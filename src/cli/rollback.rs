@@ -8,6 +8,9 @@ use crate::cli::{engine_error, Exit, ExitError};
 use crate::engine::{self, RollbackOptions, StopSignal};
 
 pub fn run(args: RollbackArgs) -> anyhow::Result<Exit> {
+    if let Some(fleet) = super::fleet::fleet(&args.db)? {
+        return super::fleet::rollback(fleet, args);
+    }
     let (url, dialect) = plan_files::database(&args.db)?;
     let plans = plan_files::load_all(std::slice::from_ref(&args.plan))?;
     if plans.len() != 1 {

@@ -12,6 +12,9 @@ use crate::engine::status::{PhaseState, Selection, StatusReport};
 use crate::engine::{self};
 
 pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
+    if let Some(fleet) = super::fleet::fleet(&args.db)? {
+        return super::fleet::status(fleet, args);
+    }
     let (url, _dialect) = plan_files::database(&args.db)?;
     let (paths, names): (Vec<PathBuf>, Vec<PathBuf>) =
         args.plans.iter().cloned().partition(|p| is_path(p));

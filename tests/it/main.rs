@@ -29,6 +29,7 @@ mod engine_transcripts;
 mod examples;
 mod faults;
 mod fixtures;
+mod fleet;
 mod logging;
 mod man;
 mod new;

@@ -4,6 +4,7 @@
 //! The drawing itself is pure ([`lines`]); [`terminal`] performs it and owns the spinner;
 //! [`json`] is the JSON reporter.
 
+pub mod fleet;
 pub mod json;
 pub mod lines;
 pub mod terminal;
