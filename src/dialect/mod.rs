@@ -3,6 +3,7 @@
 //! here talks to a database. What planning produces is in [`planned`].
 
 pub mod common;
+pub mod mysql;
 pub mod planned;
 pub mod postgres;
 pub mod recovery;
@@ -23,6 +24,10 @@ use planned::{PlannedOp, PlannedStep};
 pub enum DialectKind {
     Postgres,
     Sqlite,
+    /// MySQL and MariaDB (one dialect: MariaDB 10.6+ is what it is tested on; `mariadb` is
+    /// accepted as a name for it).
+    #[value(alias = "mariadb")]
+    Mysql,
 }
 
 impl DialectKind {
@@ -30,6 +35,7 @@ impl DialectKind {
         match self {
             DialectKind::Postgres => "postgres",
             DialectKind::Sqlite => "sqlite",
+            DialectKind::Mysql => "mysql",
         }
     }
 
@@ -39,6 +45,7 @@ impl DialectKind {
         match scheme.as_str() {
             "postgres" | "postgresql" => Some(DialectKind::Postgres),
             "sqlite" => Some(DialectKind::Sqlite),
+            "mysql" | "mariadb" => Some(DialectKind::Mysql),
             _ => None,
         }
     }
@@ -47,6 +54,7 @@ impl DialectKind {
         match self {
             DialectKind::Postgres => &postgres::Postgres,
             DialectKind::Sqlite => &sqlite::Sqlite,
+            DialectKind::Mysql => &mysql::Mysql,
         }
     }
 }

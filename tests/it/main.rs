@@ -19,6 +19,7 @@ mod engine_confirm;
 mod engine_errors;
 mod engine_examples;
 mod engine_locks;
+mod engine_mysql;
 mod engine_ops_postgres;
 mod engine_rollback;
 mod engine_sqlite;
