@@ -32,7 +32,7 @@ pub fn resolve_dialect(
             ExitError::new(
                 Exit::Invalid,
                 format!(
-                    "bellows does not know the database URL scheme `{scheme}:`; use postgres://…, postgresql://…, sqlite:… or pass --dialect postgres|sqlite"
+                    "bellows does not know the database URL scheme `{scheme}:`; use postgres://…, postgresql://…, sqlite:…, mysql://…, mariadb://… or pass --dialect postgres|sqlite|mysql"
                 ),
             )
         }),
@@ -181,9 +181,13 @@ mod tests {
             DialectKind::Postgres
         );
         assert_eq!(resolve_dialect(None, None).unwrap(), DialectKind::Postgres);
-        let error = resolve_dialect(None, Some("mysql://root:secret@h/db")).unwrap_err();
+        assert_eq!(
+            resolve_dialect(None, Some("mariadb://u@h/db")).unwrap(),
+            DialectKind::Mysql
+        );
+        let error = resolve_dialect(None, Some("oracle://root:secret@h/db")).unwrap_err();
         assert_eq!(error.exit, Exit::Invalid);
-        assert!(error.message.contains("`mysql:`"), "{}", error.message);
+        assert!(error.message.contains("`oracle:`"), "{}", error.message);
         assert!(!error.message.contains("secret"), "{}", error.message);
     }
 }

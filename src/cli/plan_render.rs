@@ -27,7 +27,7 @@ pub fn json(report: &PlanReport) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(&value)?)
 }
 
-const LOCKS: [Lock; 10] = [
+const LOCKS: [Lock; 11] = [
     Lock::None,
     Lock::AccessShare,
     Lock::RowShare,
@@ -38,6 +38,7 @@ const LOCKS: [Lock; 10] = [
     Lock::Exclusive,
     Lock::AccessExclusive,
     Lock::SqliteWrite,
+    Lock::Metadata,
 ];
 
 fn describe_locks(value: &mut Value) {
@@ -153,6 +154,7 @@ impl Painter {
                 match report.dialect {
                     DialectKind::Postgres => "postgres (PostgreSQL 12+)".to_string(),
                     DialectKind::Sqlite => "sqlite (SQLite 3.35+; what SQLite cannot alter in place is a table rebuild)".to_string(),
+                    DialectKind::Mysql => "mysql (MariaDB 10.6+; every ALTER states ALGORITHM and LOCK, so the server refuses rather than copies)".to_string(),
                 },
             ),
             (
@@ -437,6 +439,10 @@ impl Painter {
                 "database write lock for one short batch at a time; readers continue in WAL mode"
                     .to_string()
             }
+            DialectKind::Mysql => format!(
+                "InnoDB row locks on one batch of {} at a time (blocks neither reads nor other rows' writes)",
+                plan.table
+            ),
         };
         self.detail(out, &lock);
         if let Some(settings) = settings {

@@ -246,6 +246,12 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
             "`max_lag` watches PostgreSQL replicas; SQLite has none, so it is ignored".into(),
         );
     }
+    if op.max_lag.is_some() && dialect.kind() == super::DialectKind::Mysql {
+        notes.push(
+            "`max_lag` is not read from MySQL replicas yet (SHOW REPLICA STATUS): it is ignored"
+                .into(),
+        );
+    }
     PlannedOp {
         actions: vec![Action::Backfill(BackfillPlan {
             table: op.table.clone(),

@@ -3,6 +3,7 @@
 //! here talks to a database. What planning produces is in [`planned`].
 
 pub mod common;
+pub mod mysql;
 pub mod planned;
 pub mod postgres;
 pub mod recovery;
@@ -25,6 +26,10 @@ use planned::{PlannedOp, PlannedStep};
 pub enum DialectKind {
     Postgres,
     Sqlite,
+    /// MySQL and MariaDB (one dialect: MariaDB 10.6+ is what it is tested on; `mariadb` is
+    /// accepted as a name for it).
+    #[value(alias = "mariadb")]
+    Mysql,
 }
 
 impl DialectKind {
@@ -32,6 +37,7 @@ impl DialectKind {
         match self {
             DialectKind::Postgres => "postgres",
             DialectKind::Sqlite => "sqlite",
+            DialectKind::Mysql => "mysql",
         }
     }
 
@@ -41,6 +47,7 @@ impl DialectKind {
         match scheme.as_str() {
             "postgres" | "postgresql" => Some(DialectKind::Postgres),
             "sqlite" => Some(DialectKind::Sqlite),
+            "mysql" | "mariadb" => Some(DialectKind::Mysql),
             _ => None,
         }
     }
@@ -49,6 +56,7 @@ impl DialectKind {
         match self {
             DialectKind::Postgres => &postgres::Postgres,
             DialectKind::Sqlite => &sqlite::Sqlite,
+            DialectKind::Mysql => &mysql::Mysql,
         }
     }
 }

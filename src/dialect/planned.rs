@@ -24,6 +24,10 @@ pub enum Lock {
     AccessExclusive,
     /// SQLite: the single database write lock; readers in WAL mode are not blocked.
     SqliteWrite,
+    /// MySQL/MariaDB: the table's exclusive metadata lock, held for an instant at the start and
+    /// the end of an online `ALTER` (`ALGORITHM=INSTANT`, or `INPLACE, LOCK=NONE` in between).
+    /// Queued behind a long transaction, it blocks every later reader of the table.
+    Metadata,
 }
 
 impl Lock {
@@ -40,12 +44,13 @@ impl Lock {
             Lock::Exclusive => "EXCLUSIVE",
             Lock::AccessExclusive => "ACCESS EXCLUSIVE",
             Lock::SqliteWrite => "database write lock",
+            Lock::Metadata => "exclusive metadata lock",
         }
     }
 
     /// Whether holding (or queueing for) this lock blocks ordinary `SELECT`s on the table.
     pub fn blocks_reads(self) -> bool {
-        matches!(self, Lock::AccessExclusive)
+        matches!(self, Lock::AccessExclusive | Lock::Metadata)
     }
 
     /// Whether holding (or queueing for) this lock blocks `INSERT`/`UPDATE`/`DELETE`.
@@ -57,6 +62,7 @@ impl Lock {
                 | Lock::Exclusive
                 | Lock::AccessExclusive
                 | Lock::SqliteWrite
+                | Lock::Metadata
         )
     }
 }

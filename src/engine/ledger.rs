@@ -17,7 +17,7 @@ use crate::vocab::Phase;
 pub fn steps_table(kind: DialectKind) -> &'static str {
     match kind {
         DialectKind::Postgres => "bellows.steps",
-        DialectKind::Sqlite => "bellows_steps",
+        DialectKind::Sqlite | DialectKind::Mysql => "bellows_steps",
     }
 }
 

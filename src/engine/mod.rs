@@ -5,7 +5,7 @@
 //! actions ([`step`]), statements retried under their lock policy ([`retry`]), backfills batch by
 //! batch ([`backfill`]) → on failure, compensate the phase → report every event through a
 //! [`reporter::Reporter`]. The same code drives every database through the `Backend` trait;
-//! [`postgres`] and [`sqlite`] implement it.
+//! [`postgres`], [`sqlite`] and [`mysql`] implement it.
 
 pub mod apply;
 pub mod backend;
@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod error;
 pub mod failure;
 pub mod ledger;
+pub mod mysql;
 pub mod online_check;
 pub mod postgres;
 pub mod preview;
@@ -100,7 +101,7 @@ pub fn dialect_of(url: &str) -> Result<DialectKind, EngineError> {
         EngineError::refused(
             ErrorKind::Invalid,
             format!(
-                "unsupported database URL `{}`: use postgres://… or sqlite:path.db",
+                "unsupported database URL `{}`: use postgres://…, sqlite:path.db or mysql://… (mariadb://…)",
                 redact_url(url)
             ),
         )
@@ -136,6 +137,10 @@ macro_rules! with_backend {
             }
             DialectKind::Sqlite => {
                 type $backend = sqlite::SqliteBackend;
+                $body
+            }
+            DialectKind::Mysql => {
+                type $backend = mysql::MysqlBackend;
                 $body
             }
         }
@@ -213,9 +218,13 @@ mod tests {
 
     #[test]
     fn unknown_url_schemes_are_refused_as_invalid() {
-        let error = dialect_of("mysql://localhost/app").unwrap_err();
+        let error = dialect_of("oracle://localhost/app").unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Invalid);
         assert!(dialect_of("postgresql://x/y").is_ok());
         assert!(dialect_of("sqlite:x.db").is_ok());
+        assert_eq!(
+            dialect_of("mariadb://root@localhost/app").unwrap(),
+            DialectKind::Mysql
+        );
     }
 }

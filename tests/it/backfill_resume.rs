@@ -39,6 +39,13 @@ fn log_writes(db: &dyn TestDb, table: &str, key: &str) {
                WHEN OLD.email_verified IS NULL AND NEW.email_verified IS NOT NULL
                BEGIN INSERT INTO writes VALUES ('{tag}', {key}); END;"
         ),
+        DialectKind::Mysql => format!(
+            "CREATE TABLE IF NOT EXISTS writes (tbl varchar(100) NOT NULL, k varchar(200) NOT NULL);
+             CREATE TRIGGER log_write_{tag} AFTER UPDATE ON {table} FOR EACH ROW
+               IF OLD.email_verified IS NULL AND NEW.email_verified IS NOT NULL THEN
+                 INSERT INTO writes VALUES ('{tag}', {}); END IF;",
+            key.replace(" AS TEXT)", " AS CHAR)")
+        ),
     });
 }
 
@@ -60,6 +67,7 @@ fn assert_every_row_correct(db: &dyn TestDb, table: &str) {
     let row = match db.dialect() {
         DialectKind::Postgres => "row_to_json(t)::text",
         DialectKind::Sqlite => "'rowid ' || t.rowid",
+        DialectKind::Mysql => "CAST(t.id AS CHAR)",
     };
     let wrong = db.rows(&format!(
         "SELECT {row} FROM {table} t

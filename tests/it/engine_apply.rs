@@ -305,6 +305,10 @@ fn columns_of_users(db: &dyn TestDb) -> String {
             "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('users') ORDER BY cid"
                 .into()
         }
+        DialectKind::Mysql => "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, \
+             COALESCE(COLUMN_DEFAULT, 'NULL') FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' ORDER BY ORDINAL_POSITION"
+            .into(),
     }
 }
 

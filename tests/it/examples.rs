@@ -138,6 +138,7 @@ mod sql_on_the_fixtures {
         let folder = match db.dialect() {
             DialectKind::Postgres => "postgres",
             DialectKind::Sqlite => "sqlite",
+            DialectKind::Mysql => unreachable!("the examples have no MySQL schema"),
         };
         db.exec(&fixture(&format!("{folder}/schema.sql")));
         db.exec(&format!(

@@ -20,6 +20,7 @@ fn folder(db: &dyn TestDb) -> &'static str {
     match db.dialect() {
         DialectKind::Postgres => "postgres",
         DialectKind::Sqlite => "sqlite",
+        DialectKind::Mysql => unreachable!("the fixtures have no MySQL folder"),
     }
 }
 

@@ -20,6 +20,7 @@ mod engine_errors;
 mod engine_examples;
 mod engine_locks;
 mod engine_messages;
+mod engine_mysql;
 mod engine_ops_catalog;
 mod engine_ops_postgres;
 mod engine_rollback;

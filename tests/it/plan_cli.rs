@@ -233,9 +233,9 @@ fn with_database_plan_shows_applied_steps_and_rows_to_touch_and_changes_nothing(
 
 #[test]
 fn an_unknown_url_scheme_is_exit_2_without_showing_the_url() {
-    bellows_plan(&[EMAIL_VERIFIED, "-d", "mysql://root:hunter2@db/app"])
+    bellows_plan(&[EMAIL_VERIFIED, "-d", "oracle://root:hunter2@db/app"])
         .code(2)
-        .stderr_has("`mysql:`")
+        .stderr_has("`oracle:`")
         .stderr_lacks("hunter2")
         .run();
 }

@@ -10,6 +10,11 @@ use bellows::plan::load::load_str;
 
 /// The step(s) of `toml` planned for both dialects, one after the other.
 pub(crate) fn both_dialects(toml: &str) -> String {
+    planned_for(toml, &[DialectKind::Postgres, DialectKind::Sqlite])
+}
+
+/// The step(s) of `toml` planned for each of `dialects`, one after the other.
+fn planned_for(toml: &str, dialects: &[DialectKind]) -> String {
     let loaded = load_str(Path::new("snapshot.toml"), toml);
     assert!(
         !loaded.has_errors(),
@@ -17,7 +22,7 @@ pub(crate) fn both_dialects(toml: &str) -> String {
         loaded.diagnostics
     );
     let mut out = format!("{}\n", toml.trim());
-    for dialect in [DialectKind::Postgres, DialectKind::Sqlite] {
+    for &dialect in dialects {
         out.push_str(&format!("\n=== {dialect} ===\n"));
         let report = report(&loaded, dialect);
         if report.valid {
@@ -40,7 +45,14 @@ macro_rules! sql_snapshot {
         fn $name() {
             let mut settings = insta::Settings::clone_current();
             settings.set_omit_expression(true);
-            settings.bind(|| insta::assert_snapshot!(stringify!($name), both_dialects($toml)));
+            settings.bind(|| {
+                insta::assert_snapshot!(stringify!($name), both_dialects($toml));
+                // MySQL/MariaDB in a snapshot of its own.
+                insta::assert_snapshot!(
+                    format!("{}_mysql", stringify!($name)),
+                    planned_for($toml, &[DialectKind::Mysql])
+                );
+            });
         }
     };
 }

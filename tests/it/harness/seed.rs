@@ -27,6 +27,16 @@ pub fn seed_users_with(db: &dyn TestDb, rows: i64, extra_columns: &str) {
                   SELECT n, 'user ' || n, CASE WHEN n % 3 = 0 THEN '2024-01-01' END
                     FROM g WHERE {rows} > 0;"
         ),
+        // NOTE: the harness's sessions run with PIPES_AS_CONCAT; `seq` is a recursive CTE
+        // because MariaDB's sequence engine may not be installed.
+        DialectKind::Mysql => format!(
+            "CREATE TABLE users (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, name TEXT, verified_at DATETIME{extra_columns});
+             SET SESSION max_recursive_iterations = 4294967295;
+             INSERT INTO users (id, name, verified_at)
+                  WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {rows})
+                  SELECT n, CONCAT('user ', n), CASE WHEN n % 3 = 0 THEN NOW() - INTERVAL n SECOND END
+                    FROM g WHERE {rows} > 0;"
+        ),
     };
     db.exec(&sql);
 }

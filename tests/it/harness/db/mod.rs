@@ -4,10 +4,12 @@
 //! Every call is blocking; [`Session`] is one connection kept open for a test that needs its
 //! state (a transaction, an attached database, a pragma).
 
+mod mysql;
 mod postgres;
 mod sqlite;
 
 pub use bellows::dialect::DialectKind;
+pub use mysql::MysqlDb;
 pub use postgres::{server_url, with_database, PostgresDb};
 pub use sqlite::SqliteDb;
 
