@@ -151,6 +151,10 @@ pub struct CheckArgs {
     /// and every expression type-checks against the table as the earlier steps leave it.
     #[arg(short = 'd', long = "database", value_name = "URL")]
     pub database: Option<String>,
+    /// Also check that every step can run on this database (repeat for several); with `-d`,
+    /// the database's own kind is checked too.
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    pub dialect: Vec<DialectKind>,
     /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

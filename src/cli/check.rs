@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::args::{CheckArgs, Format};
 use super::{out, Exit, ExitError};
+use crate::dialect::DialectKind;
 use crate::plan::discover::plan_files;
 use crate::plan::load::{load_path, Loaded};
 use crate::plan::render::{locate, render_with, Located};
@@ -21,6 +22,16 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<Exit> {
         plan_files(&args.plans).map_err(|e| ExitError::new(Exit::Invalid, e.to_string()))?;
     let mut loaded: Vec<Loaded> = files.iter().map(|f| load_path(f)).collect();
     refuse_duplicate_names(&mut loaded);
+    let mut dialects = args.dialect.clone();
+    if let Some(kind) = args.database.as_deref().and_then(DialectKind::from_url) {
+        dialects.push(kind);
+    }
+    dialects.dedup();
+    for l in loaded.iter_mut() {
+        for &kind in &dialects {
+            add_unsupported(l, kind);
+        }
+    }
     if let Some(url) = &args.database {
         check_online(url, &mut loaded)?;
     }
@@ -50,6 +61,18 @@ fn check_online(url: &str, loaded: &mut [Loaded]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--dialect`: the steps `kind` cannot run, as errors at their step (as `plan --dialect` says).
+fn add_unsupported(loaded: &mut Loaded, kind: DialectKind) {
+    let mut found: Vec<Diagnostic> = super::plan_report::diagnostics(loaded, kind)
+        .into_iter()
+        .filter(|d| d.code == Code::Unsupported && !loaded.diagnostics.contains(d))
+        .collect();
+    loaded.diagnostics.append(&mut found);
+    loaded
+        .diagnostics
+        .sort_by_key(|d| d.span.as_ref().map(|s| s.start).unwrap_or(0));
 }
 
 /// A plan named like an earlier one of the same check gets an error: the ledger knows plans

@@ -354,7 +354,7 @@ async fn apply_phase<B: Backend>(
     check_phase_guards(backend, run, &pending, phase, options, reporter).await?;
     for planned in &pending {
         let context = ctx(run, planned, reporter, &options.stop);
-        if options.stop.is_stopped() {
+        if options.stop.stops_between_steps() {
             // Between steps: everything before is applied, this one has not started.
             return Err(EngineError::Interrupted {
                 message: format!(

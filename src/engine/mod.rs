@@ -79,19 +79,36 @@ impl Confirm for Answer {
 /// Set (by a Ctrl-C handler) to ask the run to stop at the next safe point: between steps,
 /// or after the current backfill batch has committed with its checkpoint.
 #[derive(Debug, Clone, Default)]
-pub struct StopSignal(Arc<AtomicBool>);
+pub struct StopSignal {
+    now: Arc<AtomicBool>,
+    after_step: Arc<AtomicBool>,
+}
 
 impl StopSignal {
     pub fn new() -> StopSignal {
         StopSignal::default()
     }
 
+    /// Stop at the next safe point (Ctrl-C): between steps, after a backfill batch, between a
+    /// step's actions.
     pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.now.store(true, Ordering::SeqCst);
     }
 
+    /// Let the step in progress finish, then stop before the next one (a fleet whose other
+    /// database failed).
+    pub fn stop_after_step(&self) {
+        self.after_step.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether to stop at the next safe point inside a step.
     pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.now.load(Ordering::SeqCst)
+    }
+
+    /// Whether to stop before starting another step.
+    pub fn stops_between_steps(&self) -> bool {
+        self.is_stopped() || self.after_step.load(Ordering::SeqCst)
     }
 }
 

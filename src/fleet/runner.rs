@@ -138,8 +138,9 @@ type Job<'a> = Pin<Box<dyn Future<Output = (usize, Result<(), EngineError>, Opti
 
 /// Runs `job` for each database as `policy` schedules it. `job` gets the database and the
 /// reporter to give the engine, and returns the engine's result and where the database now is.
-/// `stop` is shared by every database: Ctrl-C sets it, and so does the run itself when a
-/// failure halts it (those databases then end `Stopped`, not `Interrupted`).
+/// `stop` is shared by every database: Ctrl-C sets it (stop at the next safe point), and the
+/// run itself asks every running database to stop after its current step when a failure halts
+/// it (those databases then end `Stopped`, not `Interrupted`).
 pub async fn run_each<F>(
     fleet: &Fleet,
     policy: &Policy,
@@ -198,9 +199,11 @@ where
         };
         reporter.finished(&row);
         outcomes[i] = Some(row);
-        if schedule::halted(policy, &slots) && !stop.is_stopped() {
+        if schedule::halted(policy, &slots) && !stop.is_stopped() && !halted_by_failure {
+            // NOTE: the databases still running finish the step they are in (a backfill
+            // walks to its end), then stop before the next one; Ctrl-C stops them sooner.
             halted_by_failure = true;
-            stop.stop();
+            stop.stop_after_step();
         }
     }
     let databases: Vec<DatabaseOutcome> = outcomes

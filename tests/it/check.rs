@@ -409,3 +409,40 @@ fn json_output_of_clean_plans_is_ok() {
     assert_eq!(report["ok"], false);
     assert_eq!(report["totals"]["invalid"], 0);
 }
+
+#[test]
+fn check_dialect_refuses_the_steps_that_database_cannot_run() {
+    let plans = crate::harness::Plans::new();
+    let plan = plans.write(
+        "0001_comment.toml",
+        r#"
+[[expand]]
+op = "set_comment"
+table = "users"
+column = "email"
+comment = "where we write to"
+
+[[switch]]
+op = "add_check"
+table = "users"
+name = "users_email_has_at"
+check = "email LIKE '%@%'"
+"#,
+    );
+    let plan = plan.to_str().unwrap();
+    // Without --dialect nothing depends on the database.
+    Cli::new(["check", plan]).run();
+    Cli::new(["check", "--dialect", "sqlite", plan])
+        .code(2)
+        .stdout_has("error[unsupported]: set_comment is not supported on sqlite")
+        .stdout_has("checked 1 plan: 1 error")
+        .run();
+    Cli::new(["check", "--dialect", "mysql", "--dialect", "sqlite", plan])
+        .code(2)
+        .stdout_has("add_check is not supported on mysql")
+        .stdout_has("set_comment is not supported on mysql")
+        .stdout_has("set_comment is not supported on sqlite")
+        .stdout_has("checked 1 plan: 3 errors")
+        .run();
+    Cli::new(["check", "--dialect", "postgres", plan]).run();
+}

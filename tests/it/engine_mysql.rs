@@ -488,3 +488,76 @@ fn status_and_json_read_the_mysql_ledger() {
         "{status}"
     );
 }
+
+#[test]
+fn the_table_index_and_foreign_key_shapes_mariadb_has_apply_and_roll_back() {
+    round_trip(
+        "shapes",
+        r#"
+[[expand]]
+op = "create_table"
+table = "invoices"
+columns = [
+  { name = "id", type = "BIGINT" },
+  { name = "customer_id", type = "BIGINT", nullable = false, references = { table = "customers", column = "id", on_delete = "cascade" } },
+  { name = "number", type = "VARCHAR(32)", nullable = false, unique = true },
+  { name = "cents", type = "BIGINT", nullable = false, check = "cents >= 0" },
+  { name = "euros", type = "DECIMAL(12,2)", generated = "cents / 100" },
+]
+constraints = [
+  { type = "primary_key", name = "invoices_pk", columns = ["id"] },
+  { type = "unique", name = "invoices_customer_number", columns = ["customer_id", "number"] },
+  { type = "check", name = "invoices_positive", check = "id > 0" },
+]
+
+[[expand]]
+op = "add_index"
+table = "orders"
+columns = ["customer_id", { column = "total", order = "desc" }]
+
+[[expand]]
+op = "add_column"
+table = "customers"
+column = "referrer_id"
+type = "BIGINT"
+
+[[expand]]
+op = "add_foreign_key"
+table = "customers"
+columns = ["referrer_id"]
+references = { table = "customers", columns = ["id"] }
+on_delete = "set null"
+on_update = "cascade"
+"#,
+        |db| {
+            let create = db.show_create("invoices");
+            for part in [
+                "PRIMARY KEY (\"id\")",
+                "UNIQUE KEY \"invoices_customer_number\" (\"customer_id\",\"number\")",
+                "FOREIGN KEY (\"customer_id\") REFERENCES \"customers\" (\"id\") ON DELETE CASCADE",
+                "CONSTRAINT \"invoices_positive\" CHECK (\"id\" > 0)",
+                "GENERATED ALWAYS AS (\"cents\" / 100) STORED",
+            ] {
+                assert!(create.contains(part), "{part} missing from {create}");
+            }
+            db.exec(
+                "INSERT INTO invoices (id, customer_id, number, cents) VALUES (1, 1, 'A-1', 1250)",
+            );
+            assert_eq!(
+                db.rows("SELECT CAST(euros AS CHAR) FROM invoices"),
+                ["12.50"]
+            );
+            let refused = db.session().try_exec(
+                "INSERT INTO invoices (id, customer_id, number, cents) VALUES (2, 1, 'A-2', -1)",
+            );
+            assert!(refused.is_err(), "the column check holds");
+            db.exec("DELETE FROM invoices");
+            assert!(db
+                .show_create("orders")
+                .contains("(\"customer_id\",\"total\" DESC)"));
+            assert!(db
+                .show_create("customers")
+                .contains("ON DELETE SET NULL ON UPDATE CASCADE"));
+        },
+    );
+}

@@ -206,8 +206,8 @@ fn a_failing_guard_stops_the_fleet_unless_keep_going_and_a_failing_canary_touche
         .run();
     assert!(summary_row(&out.stdout, "bad").contains("expected 0, found 1"));
     assert!(dbs[1..].iter().all(|db| !db.ledger_exists()));
-    // The one running beside it stops at its next safe point (or finishes); the next run
-    // resumes it.
+    // The one running beside it finishes the step it is in, then stops (or finishes); none
+    // new starts; the next run resumes it.
     let out = apply_fleet(&file, &plan, &["--parallel", "2"])
         .code(3)
         .run();
@@ -218,6 +218,17 @@ fn a_failing_guard_stops_the_fleet_unless_keep_going_and_a_failing_canary_touche
             .any(|r| row.contains(r)),
         "{row}"
     );
+    if dbs[1].ledger_exists() {
+        let running = dbs[1].rows(&format!(
+            "SELECT phase || '/' || step_index FROM {} WHERE state = 'running'",
+            dbs[1].steps_table()
+        ));
+        assert!(
+            running.is_empty(),
+            "a database stopped beside a failing one finishes its step: {running:?} still running"
+        );
+    }
+    assert!(dbs[2..].iter().all(|db| !db.ledger_exists()));
 
     // --keep-going: the others complete, the exit is still the guard's.
     let out = apply_fleet(&file, &plan, &["--parallel", "2", "--keep-going"])

@@ -501,3 +501,37 @@ table = "billing.Order Items"
 column = "Old Name"
 "#
 );
+
+sql_snapshot!(
+    shapes_every_database_has,
+    r#"
+[[expand]]
+op = "create_table"
+table = "invoices"
+columns = [
+  { name = "id", type = "bigint" },
+  { name = "user_id", type = "bigint", nullable = false, references = { table = "users", column = "id", on_delete = "cascade" } },
+  { name = "number", type = "varchar(32)", nullable = false, unique = true },
+  { name = "cents", type = "bigint", nullable = false, check = "cents >= 0" },
+  { name = "euros", type = "numeric(12,2)", generated = "cents / 100.0" },
+]
+constraints = [
+  { type = "primary_key", name = "invoices_pk", columns = ["id"] },
+  { type = "unique", name = "invoices_user_number", columns = ["user_id", "number"] },
+  { type = "check", name = "invoices_positive", check = "id > 0" },
+]
+
+[[expand]]
+op = "add_index"
+table = "invoices"
+columns = ["user_id", { column = "cents", order = "desc" }]
+
+[[expand]]
+op = "add_foreign_key"
+table = "orders"
+columns = ["user_id"]
+references = { table = "users", columns = ["id"] }
+on_delete = "set null"
+on_update = "cascade"
+"#
+);

@@ -90,7 +90,19 @@ pub(super) fn create_table_body(my: &Mysql, op: &CreateTable) -> Result<Vec<Stri
             "comments in `create_table` are not written on MySQL/MariaDB yet; leave `comment` out, or add `COMMENT '…'` in a `sql` step".into(),
         );
     }
-    for reference in op.columns.iter().filter_map(|c| c.references.as_ref()) {
+    // NOTE: MariaDB (10.5+) honours a column's inline REFERENCES only with the referenced
+    // column named; MySQL 8 parses an inline REFERENCES and ignores it.
+    for (column, reference) in op
+        .columns
+        .iter()
+        .filter_map(|c| c.references.as_ref().map(|r| (c, r)))
+    {
+        if reference.column.is_none() {
+            return refuse(format!(
+                "a foreign key must name the referenced column on MySQL/MariaDB (no default to the primary key): write `references = {{ table = \"{}\", column = \"id\" }}` on `{}`",
+                reference.table, column.name
+            ));
+        }
         foreign_key_clauses(my, "create_table", &reference.actions)?;
     }
     for constraint in &op.constraints {
