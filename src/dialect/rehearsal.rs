@@ -104,6 +104,24 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
             // in the check's transaction); the tables they name are no longer followed.
             r.opaque = named_tables(&op.up);
         }
+        Op::AddUnique(_)
+        | Op::AddPrimaryKey(_)
+        | Op::DropNotNull(_)
+        | Op::SetComment(_)
+        | Op::SetReplicaIdentity(_) => table_settings(kind, op, &mut r),
+        Op::DropSync(_)
+        | Op::DropIndex(_)
+        | Op::DropConstraint(_)
+        | Op::RenameIndex(_)
+        | Op::RenameConstraint(_) => {}
+    }
+    r
+}
+
+/// Steps that change a table's constraints or settings: its columns must exist.
+fn table_settings(kind: DialectKind, op: &Op, r: &mut Rehearsal) {
+    let t = |table: &TableName| shadow(kind, table);
+    match op {
         Op::AddUnique(op) => {
             r.tables.push(op.table.clone());
             r.statements
@@ -129,13 +147,8 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
             }
         }
         Op::SetReplicaIdentity(op) => r.tables.push(op.table.clone()),
-        Op::DropSync(_)
-        | Op::DropIndex(_)
-        | Op::DropConstraint(_)
-        | Op::RenameIndex(_)
-        | Op::RenameConstraint(_) => {}
+        _ => {}
     }
-    r
 }
 
 fn create_table(kind: DialectKind, op: &CreateTable, r: &mut Rehearsal) {
