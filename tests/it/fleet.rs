@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::harness::running::Running;
 use crate::harness::{
     seed_users, seed_users_to_backfill, Cli, Plans, PostgresDb, SqliteDb, TestDb,
 };
@@ -255,6 +256,24 @@ fn log_writes(db: &dyn TestDb) {
 
 #[test]
 fn a_fleet_killed_with_sigkill_resumes_every_database_and_backfills_each_row_once() {
+    stop_mid_backfill_then_resume(|child| {
+        child.kill();
+        false
+    });
+}
+
+#[test]
+fn ctrl_c_stops_every_database_after_its_batch_exits_130_and_the_rerun_resumes_all() {
+    stop_mid_backfill_then_resume(|child| {
+        child.signal("INT");
+        true
+    });
+}
+
+/// A fleet of four backfills, stopped mid-way by `stop` (true when the run is left to end on
+/// its own, with 130), then run again: every database completes and every row is
+/// written exactly once.
+fn stop_mid_backfill_then_resume(stop: impl FnOnce(&mut Running) -> bool) {
     const ROWS: i64 = 3000;
     let dbs: Vec<PostgresDb> = (0..4).map(|_| PostgresDb::new()).collect();
     for db in &dbs {
@@ -271,11 +290,15 @@ fn a_fleet_killed_with_sigkill_resumes_every_database_and_backfills_each_row_onc
     let file = databases_file(&plans, &named(&all, "shard"), "");
     let mut child = apply_fleet(&file, &plan, &["--parallel", "2"]).spawn();
     child.wait_for_rows(&dbs[0], "0001_fill", 500);
-    child.kill();
+    let ends_itself = stop(&mut child);
+    if ends_itself {
+        let out = child.wait();
+        assert_eq!(out.code, Some(130), "Ctrl-C exits 130: {}", out.stderr);
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     for db in &dbs {
         while db.i64("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'bellows%'") > 0 {
-            assert!(Instant::now() < deadline, "the killed run's sessions never ended");
+            assert!(Instant::now() < deadline, "the stopped run's sessions never ended");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
