@@ -128,6 +128,11 @@ pub trait Dialect: Send + Sync {
     fn rename_constraint(&self, op: &RenameConstraint) -> Result<PlannedOp, Unsupported>;
     fn set_replica_identity(&self, op: &SetReplicaIdentity) -> Result<PlannedOp, Unsupported>;
 
+    /// The type a value is cast to for text (`CAST(x AS TEXT)`).
+    fn text_type(&self) -> &'static str {
+        "TEXT"
+    }
+
     /// First statement of a backfill batch: finds the next `limit` keys after `after` (all
     /// from the start when `None`) in key order. Returns one row: `scanned` (integer, 0 when the
     /// walk is done) and then, per key column, the batch's last key value as text (`last_0`, …).
@@ -163,7 +168,8 @@ pub trait Dialect: Send + Sync {
                 // NOTE: ORDER BY `batch.k0`, not `k0`: PostgreSQL names the output column of
                 // `CAST(k0 AS TEXT)` "k0" and would sort the text ("99" > "250").
                 format!(
-                    "(SELECT CAST({a} AS TEXT) FROM batch ORDER BY {} LIMIT 1) AS last_{i}",
+                    "(SELECT CAST({a} AS {}) FROM batch ORDER BY {} LIMIT 1) AS last_{i}",
+                    self.text_type(),
                     desc(&qualified)
                 )
             })

@@ -17,10 +17,7 @@ mod sync;
 
 use crate::dialect::common::{self, plain};
 use crate::dialect::planned::{Action, Lock, LockPolicy, PlannedOp, Statement, TableEffect, Undo};
-use crate::dialect::{
-    desc, key_select, quote_literal, row, row_literals, Dialect, DialectKind, KeySelect,
-    Unsupported,
-};
+use crate::dialect::{quote_literal, Dialect, DialectKind, Unsupported};
 use crate::ops::*;
 use crate::vocab::TableName;
 
@@ -198,43 +195,9 @@ impl Dialect for Mysql {
         Ok(planned)
     }
 
-    fn backfill_bounds_sql(
-        &self,
-        op: &Backfill,
-        key: &[String],
-        after: Option<&[String]>,
-        limit: u64,
-    ) -> String {
-        // NOTE: as the shared form, but `CAST(… AS CHAR)`: MySQL has no `TEXT` cast target.
-        let table = self.table(&op.table);
-        let KeySelect {
-            cols,
-            aliases,
-            select,
-        } = key_select(self, key);
-        let order = cols.join(", ");
-        let after_clause = match after {
-            Some(values) => format!("\n  WHERE {} > {}", row(&cols), row_literals(values)),
-            None => String::new(),
-        };
-        let qualified = aliases
-            .iter()
-            .map(|a| format!("batch.{a}"))
-            .collect::<Vec<_>>();
-        let last = aliases
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                format!(
-                    "(SELECT CAST({a} AS CHAR) FROM batch ORDER BY {} LIMIT 1) AS last_{i}",
-                    desc(&qualified)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(",\n       ");
-        format!(
-            "WITH batch AS (\n  SELECT {select} FROM {table}{after_clause}\n  ORDER BY {order}\n  LIMIT {limit}\n)\nSELECT (SELECT count(*) FROM batch) AS scanned,\n       {last}"
-        )
+    // NOTE: MySQL has no `TEXT` cast target; `CHAR` is its text.
+    fn text_type(&self) -> &'static str {
+        "CHAR"
     }
 
     fn set_default(&self, op: &SetDefault) -> Result<PlannedOp, Unsupported> {
