@@ -353,32 +353,7 @@ fn read_constraint(r: &mut TableReader<'_, '_>) -> Option<TableConstraint> {
         "check" if !require(r, kind, check.is_some(), "check") => return None,
         "check" => ConstraintKind::Check { check: check? },
         "foreign_key" if !require(r, kind, references.is_some(), "references") => return None,
-        "foreign_key" => {
-            let columns = columns?;
-            let references = references?;
-            if columns.len() != references.columns.len() {
-                let span = r.span();
-                r.report(
-                    Diagnostic::error(
-                        Code::InvalidValue,
-                        Some(span),
-                        format!(
-                            "a foreign key of {} has {} column(s) but references {}",
-                            r.context(),
-                            columns.len(),
-                            references.columns.len()
-                        ),
-                    )
-                    .with_help("`columns` and `references.columns` must pair up one to one"),
-                );
-                return None;
-            }
-            ConstraintKind::ForeignKey {
-                columns,
-                references,
-                actions,
-            }
-        }
+        "foreign_key" => foreign_key(r, columns?, references?, actions)?,
         _ => {
             let elements = elements?;
             if !require(r, kind, !elements.is_empty(), "elements") {
@@ -392,6 +367,37 @@ fn read_constraint(r: &mut TableReader<'_, '_>) -> Option<TableConstraint> {
         }
     };
     Some(TableConstraint { name, kind })
+}
+
+/// A `foreign_key` constraint, once its columns pair up with the referenced ones.
+fn foreign_key(
+    r: &mut TableReader<'_, '_>,
+    columns: Vec<String>,
+    references: References,
+    actions: ForeignKeyActions,
+) -> Option<ConstraintKind> {
+    if columns.len() != references.columns.len() {
+        let span = r.span();
+        r.report(
+            Diagnostic::error(
+                Code::InvalidValue,
+                Some(span),
+                format!(
+                    "a foreign key of {} has {} column(s) but references {}",
+                    r.context(),
+                    columns.len(),
+                    references.columns.len()
+                ),
+            )
+            .with_help("`columns` and `references.columns` must pair up one to one"),
+        );
+        return None;
+    }
+    Some(ConstraintKind::ForeignKey {
+        columns,
+        references,
+        actions,
+    })
 }
 
 impl Operation for CreateTable {

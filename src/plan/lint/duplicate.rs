@@ -49,103 +49,82 @@ fn does_again(op: &Op, first: &Step) -> bool {
 /// The message and help for `op` repeating the step labelled `first`; `None` for the ops that
 /// are never duplicates of one another.
 fn message(op: &Op, first: &str) -> Option<(String, &'static str)> {
-    let found = match op {
-        Op::CreateTable(c) => (
-            format!(
-                "create_table creates {}, which {first} already creates",
-                c.table
-            ),
-            REMOVE_ONE,
+    let (does, what, already, hint) = what_it_does(op)?;
+    Some((
+        format!(
+            "{} {does} {what}, which {first} already {already}",
+            op.name()
         ),
+        hint,
+    ))
+}
+
+/// What a step does, as "`does` `what`, which the first already `already`", and the hint.
+fn what_it_does(op: &Op) -> Option<(&'static str, String, &'static str, &'static str)> {
+    let on = |name: &str, table: &dyn std::fmt::Display| format!("constraint {name} on {table}");
+    Some(match op {
+        Op::CreateTable(c) => ("creates", c.table.to_string(), "creates", REMOVE_ONE),
         Op::AddColumn(a) => (
-            format!(
-                "add_column adds {}.{}, which {first} already adds",
-                a.table, a.column
-            ),
+            "adds",
+            format!("{}.{}", a.table, a.column),
+            "adds",
             REMOVE_ONE,
         ),
         Op::SyncColumn(s) => (
-            format!(
-                "sync_column keeps {}.{} in step, which {first} already does",
-                s.table, s.column
-            ),
+            "keeps",
+            format!("{}.{} in step", s.table, s.column),
+            "does",
             "one sync trigger per column: merge the two steps",
         ),
         Op::AddIndex(i) => (
-            format!(
-                "add_index builds index {}, which {first} already builds",
-                i.index_name()
-            ),
+            "builds",
+            format!("index {}", i.index_name()),
+            "builds",
             "give one of the indexes another `name`",
         ),
         Op::SetNotNull(s) => (
-            format!(
-                "set_not_null makes {}.{} NOT NULL, which {first} already does",
-                s.table, s.column
-            ),
+            "makes",
+            format!("{}.{} NOT NULL", s.table, s.column),
+            "does",
             REMOVE_ONE,
         ),
         Op::DropSync(d) => (
-            format!(
-                "drop_sync drops the sync trigger of {}.{}, which {first} already drops",
-                d.table, d.column
-            ),
+            "drops",
+            format!("the sync trigger of {}.{}", d.table, d.column),
+            "drops",
             REMOVE_ONE,
         ),
         Op::DropColumn(d) => (
-            format!(
-                "drop_column drops {}.{}, which {first} already drops",
-                d.table, d.column
-            ),
+            "drops",
+            format!("{}.{}", d.table, d.column),
+            "drops",
             REMOVE_ONE,
         ),
-        Op::DropTable(d) => (
-            format!("drop_table drops {}, which {first} already drops", d.table),
-            REMOVE_ONE,
-        ),
-        Op::DropIndex(d) => (
-            format!(
-                "drop_index drops index {}, which {first} already drops",
-                d.name
-            ),
-            REMOVE_ONE,
-        ),
+        Op::DropTable(d) => ("drops", d.table.to_string(), "drops", REMOVE_ONE),
+        Op::DropIndex(d) => ("drops", format!("index {}", d.name), "drops", REMOVE_ONE),
         Op::DropConstraint(d) => (
-            format!(
-                "drop_constraint drops {} on {}, which {first} already drops",
-                d.name, d.table
-            ),
+            "drops",
+            format!("{} on {}", d.name, d.table),
+            "drops",
             REMOVE_ONE,
         ),
-        Op::AddCheck(c) => (
-            format!(
-                "add_check adds constraint {} on {}, which {first} already adds",
-                c.name, c.table
-            ),
-            ANOTHER_NAME,
-        ),
+        Op::AddCheck(c) => ("adds", on(&c.name, &c.table), "adds", ANOTHER_NAME),
         Op::AddForeignKey(f) => (
-            format!(
-                "add_foreign_key adds constraint {} on {}, which {first} already adds",
-                f.constraint_name(),
-                f.table
-            ),
+            "adds",
+            on(&f.constraint_name(), &f.table),
+            "adds",
             ANOTHER_NAME,
         ),
         Op::AddUnique(u) => (
-            format!(
-                "add_unique adds constraint {} on {}, which {first} already adds",
-                u.constraint_name(),
-                u.table
-            ),
+            "adds",
+            on(&u.constraint_name(), &u.table),
+            "adds",
             ANOTHER_NAME,
         ),
         Op::AddPrimaryKey(p) => (
-            format!(
-                "add_primary_key adds constraint {} on {}, which {first} already adds",
-                p.constraint_name(),
-                p.table
-            ),
+            "adds",
+            on(&p.constraint_name(), &p.table),
+            "adds",
             ANOTHER_NAME,
         ),
         Op::Backfill(_)
@@ -158,6 +137,5 @@ fn message(op: &Op, first: &str) -> Option<(String, &'static str)> {
         | Op::RenameIndex(_)
         | Op::RenameConstraint(_)
         | Op::SetReplicaIdentity(_) => return None,
-    };
-    Some(found)
+    })
 }
