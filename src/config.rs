@@ -22,6 +22,7 @@ pub struct Overrides {
     pub pause: Option<Duration>,
     pub target_batch_time: Option<Duration>,
     pub pause_file: Option<PathBuf>,
+    pub replica_urls: Vec<String>,
 }
 
 /// Where a value came from, for `-v` and error messages.
@@ -49,6 +50,9 @@ pub struct Config {
     pub target_batch_time: Option<Duration>,
     pub max_lag: Option<Duration>,
     pub pause_file: Option<PathBuf>,
+    /// MySQL/MariaDB: the replicas `max_lag` watches (flag, else the environment's
+    /// comma-separated list); empty: the replicas the primary lists.
+    pub replica_urls: Vec<String>,
     /// Which of `batch_size`/`pause`/`target_batch_time` came from a flag or the environment
     /// (those beat a backfill step's own keys).
     pub forced: Forced,
@@ -133,6 +137,10 @@ impl Config {
                 .pause_file
                 .clone()
                 .or_else(|| environment.path(env::PAUSE_FILE)),
+            replica_urls: match flags.replica_urls.as_slice() {
+                [] => environment.list(env::REPLICA_URLS),
+                given => given.to_vec(),
+            },
             forced: Forced {
                 batch_size: flags.batch_size.is_some() || env_batch_size.is_some(),
                 pause: flags.pause.is_some() || env_pause.is_some(),
@@ -247,6 +255,20 @@ impl Environment<'_> {
         (self.0)(var.name)
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
+    }
+
+    /// A comma-separated list; blank items are left out.
+    fn list(&self, var: EnvVar) -> Vec<String> {
+        (self.0)(var.name)
+            .map(|value| {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -389,6 +411,23 @@ mod tests {
             config.pause_for(Some(Duration::from_secs(1))),
             Duration::from_millis(5)
         );
+    }
+
+    #[test]
+    fn replica_urls_come_from_the_flag_else_the_environment_list() {
+        let from_env = env(&[(env::REPLICA_URLS.name, " mysql://r1:3307 ,, mysql://r2 ")]);
+        let config = Config::resolve(&Overrides::default(), &from_env, &Settings::default());
+        assert_eq!(
+            config.unwrap().replica_urls,
+            vec!["mysql://r1:3307".to_string(), "mysql://r2".to_string()]
+        );
+        let flags = Overrides {
+            replica_urls: vec!["mysql://r3".into()],
+            ..Overrides::default()
+        };
+        let config = Config::resolve(&flags, &from_env, &Settings::default()).unwrap();
+        assert_eq!(config.replica_urls, vec!["mysql://r3".to_string()]);
+        assert!(Config::defaults().replica_urls.is_empty());
     }
 
     #[test]

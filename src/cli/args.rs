@@ -254,6 +254,10 @@ pub struct BackfillArgs {
     /// While this file exists, the backfill waits.
     #[arg(long)]
     pub pause_file: Option<PathBuf>,
+    /// MySQL/MariaDB: a replica `max_lag` watches (repeat for each; default: the replicas the
+    /// primary lists in SHOW SLAVE HOSTS).
+    #[arg(long = "replica-url", value_name = "URL")]
+    pub replica_urls: Vec<String>,
 }
 
 #[derive(Debug, Args)]

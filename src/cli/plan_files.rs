@@ -127,6 +127,7 @@ pub fn overrides(args: &SettingsArgs) -> Overrides {
         pause: args.backfill.pause,
         target_batch_time: args.backfill.target_batch_time,
         pause_file: args.backfill.pause_file.clone(),
+        replica_urls: args.backfill.replica_urls.clone(),
     }
 }
 

@@ -248,7 +248,7 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
     }
     if op.max_lag.is_some() && dialect.kind() == super::DialectKind::Mysql {
         notes.push(
-            "`max_lag` is not read from MySQL replicas yet (SHOW REPLICA STATUS): it is ignored"
+            "`max_lag` reads Seconds_Behind_Master (whole seconds) on each replica (--replica-url, else those SHOW SLAVE HOSTS lists); a replica whose lag is NULL or unreachable holds the backfill"
                 .into(),
         );
     }

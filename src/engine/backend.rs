@@ -15,6 +15,7 @@ use crate::vocab::{Phase, TableName};
 use super::error::EngineError;
 use super::ledger::{Mark, PlanLedger, PlanRecord, StepKey, StepRecord};
 use super::reporter::{AutovacuumKind, Blocker};
+use super::throttle::LagReading;
 
 /// Timeouts for one attempt of one statement, already resolved from the lock policy and the
 /// configuration. `None` means "no limit" (PostgreSQL `0`).
@@ -293,6 +294,16 @@ pub trait BatchRunner {
         &mut self,
         request: &BatchRequest<'_>,
     ) -> Result<BatchResult, AttemptError>;
+
+    /// The lag of the replicas `max_lag` watches: PostgreSQL reads `pg_stat_replication` on
+    /// the primary; MySQL asks each replica for its status — `replicas` (URLs), else the ones
+    /// the primary lists. A replica whose lag cannot be known is [`LagReading::Unknown`], never
+    /// no lag. SQLite has no replicas.
+    async fn replica_lag(
+        &mut self,
+        replicas: &[String],
+        limits: Limits,
+    ) -> Result<LagReading, AttemptError>;
 }
 
 /// The online check (`check -d`, `plan -d`): statements compiled inside one transaction that

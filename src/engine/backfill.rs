@@ -13,10 +13,7 @@ use super::ledger::StepRecord;
 use super::reporter::Event;
 use super::retry;
 use super::retry_policy::{self, RetryDecision};
-use super::throttle::{
-    replica_lag, BatchSizer, Throttle, ThrottleChecks, ThrottleDecision, ThrottleReason,
-    POSTGRES_REPLICA_LAG_SQL,
-};
+use super::throttle::{BatchSizer, Throttle, ThrottleChecks, ThrottleDecision, ThrottleReason};
 use super::ErrorKind;
 use crate::dialect::planned::{BackfillPlan, Expect, GuardQuery, LockPolicy};
 use crate::dialect::{quote_literal, BatchCheckpoint, DialectKind};
@@ -210,12 +207,9 @@ impl BatchLoop {
         record: &StepRecord,
     ) -> BatchLoop {
         let mut max_lag = ctx.config.max_lag_for(op.max_lag);
-        if max_lag.is_some() && B::KIND != DialectKind::Postgres {
+        if max_lag.is_some() && B::KIND == DialectKind::Sqlite {
             ctx.reporter.report(Event::Notice {
-                message: format!(
-                    "max_lag is ignored on {}: it watches PostgreSQL replicas",
-                    B::KIND.dialect().kind()
-                ),
+                message: "max_lag is ignored on SQLite: it has no replicas".into(),
             });
             max_lag = None;
         }
@@ -389,12 +383,12 @@ impl BatchLoop {
             };
         }
         if self.throttle.checks_replica_lag() {
-            let value = query_value(backend, ctx, "replica lag", POSTGRES_REPLICA_LAG_SQL).await?;
-            checks.replica_lag = replica_lag(match value {
-                GuardValue::Integer(n) => Some(n as f64),
-                GuardValue::Other(text) => text.parse::<f64>().ok(),
-                _ => None,
-            });
+            let limits = retry::limits_for(LockPolicy::Short, ctx.config);
+            let replicas = &ctx.config.replica_urls;
+            checks.replica_lag = retried(backend, ctx, "replica lag", async |backend: &mut B| {
+                backend.replica_lag(replicas, limits).await
+            })
+            .await?;
         }
         Ok(checks)
     }
@@ -404,7 +398,9 @@ impl BatchLoop {
         let kind = match reason {
             ThrottleReason::PauseFile { .. } => "pause_file",
             ThrottleReason::ThrottleQuery => "throttle_query",
-            ThrottleReason::ReplicaLag { .. } => "replica_lag",
+            ThrottleReason::ReplicaLag { .. } | ThrottleReason::ReplicaLagUnknown { .. } => {
+                "replica_lag"
+            }
             ThrottleReason::Pause => "pause",
         };
         if !reason.holds() {
@@ -613,8 +609,7 @@ fn interrupted(op: &Backfill, record: &StepRecord) -> StepError {
     )
 }
 
-/// Runs a throttle check query (a single value) through the backend's guard path; transient
-/// failures (lock timeout, lost connection, …) are retried with backoff like a batch.
+/// Runs a throttle check query (a single value) through the backend's guard path.
 async fn query_value<B: Backend>(
     backend: &mut B,
     ctx: &StepContext<'_>,
@@ -627,10 +622,24 @@ async fn query_value<B: Backend>(
         expect: Expect::Boolean(false),
     };
     let limits = retry::limits_for(LockPolicy::Short, ctx.config);
+    retried(backend, ctx, what, async |backend: &mut B| {
+        backend.guard(&guard, limits).await
+    })
+    .await
+}
+
+/// Runs one throttle check; transient failures (lock timeout, lost connection, …) are retried
+/// with backoff like a batch.
+async fn retried<B: Backend, T>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    what: &str,
+    mut check: impl AsyncFnMut(&mut B) -> Result<T, AttemptError>,
+) -> Result<T, StepError> {
     let attempts = ctx.config.lock_retries.max(1);
     let mut attempt = 1;
     loop {
-        let error = match backend.guard(&guard, limits).await {
+        let error = match check(backend).await {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };

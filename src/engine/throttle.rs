@@ -117,7 +117,7 @@ pub struct Throttle {
     pub pause: Duration,
     /// While this file exists, the backfill waits.
     pub pause_file: Option<PathBuf>,
-    /// PostgreSQL: wait while a replica replays more than this far behind.
+    /// Wait while a replica replays more than this far behind, or its lag cannot be known.
     pub max_lag: Option<Duration>,
     /// SQL returning a boolean: wait while it returns true.
     pub throttle_query: Option<String>,
@@ -145,11 +145,40 @@ pub struct ThrottleChecks {
     pub pause_file_exists: bool,
     /// What the throttle query returned; `None` when it is not configured or returned NULL.
     pub throttle_query: Option<bool>,
-    /// The largest replica lag ([`replica_lag`] of [`POSTGRES_REPLICA_LAG_SQL`]); `None` when
-    /// there is no replica, none lags, or lag is not checked.
-    pub replica_lag: Option<Duration>,
+    /// What the replicas' lag is ([`replica_lag`] of [`POSTGRES_REPLICA_LAG_SQL`], MySQL's
+    /// replica status); [`LagReading::None`] when there is no replica, none lags, or lag is not
+    /// checked.
+    pub replica_lag: LagReading,
     /// Time since the previous batch committed (`Duration::MAX` before the first batch).
     pub since_last_batch: Duration,
+}
+
+/// What the engine read of the replicas `max_lag` watches.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum LagReading {
+    /// No replica, or none lags.
+    #[default]
+    None,
+    /// The largest lag over the replicas.
+    Behind(Duration),
+    /// A replica whose lag cannot be known (its SQL thread stopped, it cannot be reached), and
+    /// why: the backfill holds, as if it lagged without bound.
+    Unknown(String),
+}
+
+impl LagReading {
+    /// The worst of two readings: unknown beats any lag, a larger lag beats a smaller.
+    pub fn worst(self, other: LagReading) -> LagReading {
+        match (self, other) {
+            (LagReading::Unknown(why), _) | (_, LagReading::Unknown(why)) => {
+                LagReading::Unknown(why)
+            }
+            (LagReading::Behind(a), LagReading::Behind(b)) => LagReading::Behind(a.max(b)),
+            (LagReading::Behind(a), LagReading::None)
+            | (LagReading::None, LagReading::Behind(a)) => LagReading::Behind(a),
+            (LagReading::None, LagReading::None) => LagReading::None,
+        }
+    }
 }
 
 /// Why the backfill is waiting.
@@ -161,6 +190,8 @@ pub enum ThrottleReason {
     ThrottleQuery,
     /// A replica lags more than `max_lag`.
     ReplicaLag { lag: Duration, max: Duration },
+    /// A replica's lag cannot be known; why.
+    ReplicaLagUnknown { why: String },
     /// The configured pause between batches.
     Pause,
 }
@@ -185,6 +216,9 @@ impl fmt::Display for ThrottleReason {
                 humantime::format_duration(round_to_millis(*lag)),
                 humantime::format_duration(round_to_millis(*max))
             ),
+            ThrottleReason::ReplicaLagUnknown { why } => {
+                write!(f, "replica lag unknown: {why}")
+            }
             ThrottleReason::Pause => f.write_str("pause between batches"),
         }
     }
@@ -209,7 +243,7 @@ impl Throttle {
         self.pause_file.as_deref().is_some_and(|p| p.exists())
     }
 
-    /// Whether the engine must run [`POSTGRES_REPLICA_LAG_SQL`] before batches.
+    /// Whether the engine must read the replicas' lag before batches.
     pub fn checks_replica_lag(&self) -> bool {
         self.max_lag.is_some()
     }
@@ -229,9 +263,15 @@ impl Throttle {
         if self.throttle_query.is_some() && checks.throttle_query == Some(true) {
             return self.hold(ThrottleReason::ThrottleQuery);
         }
-        if let (Some(max), Some(lag)) = (self.max_lag, checks.replica_lag) {
-            if lag > max {
-                return self.hold(ThrottleReason::ReplicaLag { lag, max });
+        if let Some(max) = self.max_lag {
+            match &checks.replica_lag {
+                LagReading::Behind(lag) if *lag > max => {
+                    return self.hold(ThrottleReason::ReplicaLag { lag: *lag, max });
+                }
+                LagReading::Unknown(why) => {
+                    return self.hold(ThrottleReason::ReplicaLagUnknown { why: why.clone() });
+                }
+                _ => {}
             }
         }
         match self.pause.checked_sub(checks.since_last_batch) {
@@ -262,10 +302,12 @@ pub const POSTGRES_REPLICA_LAG_SQL: &str = "SELECT CAST(EXTRACT(EPOCH FROM max(r
 
 /// The replica lag from the `lag_seconds` of [`POSTGRES_REPLICA_LAG_SQL`]: NULL, zero, negative
 /// or not a number is no lag.
-pub fn replica_lag(lag_seconds: Option<f64>) -> Option<Duration> {
+pub fn replica_lag(lag_seconds: Option<f64>) -> LagReading {
     lag_seconds
         .filter(|s| s.is_finite() && *s > 0.0)
-        .map(|s| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX))
+        .map_or(LagReading::None, |s| {
+            LagReading::Behind(Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX))
+        })
 }
 
 fn round_to_millis(d: Duration) -> Duration {
@@ -423,7 +465,7 @@ mod tests {
         let all_bad = ThrottleChecks {
             pause_file_exists: true,
             throttle_query: Some(true),
-            replica_lag: Some(Duration::from_secs(3600)),
+            replica_lag: LagReading::Behind(Duration::from_secs(3600)),
             since_last_batch: Duration::ZERO,
         };
         assert_eq!(throttle.decide(&all_bad), ThrottleDecision::Proceed);
@@ -483,7 +525,7 @@ mod tests {
         };
         assert_eq!(throttle.decide(&query), wait(ThrottleReason::ThrottleQuery));
         let lagging = ThrottleChecks {
-            replica_lag: Some(ms(1500)),
+            replica_lag: LagReading::Behind(ms(1500)),
             ..checks()
         };
         assert_eq!(
@@ -495,7 +537,7 @@ mod tests {
         );
         // At most max_lag behind, a false query and no file: go.
         let fine = ThrottleChecks {
-            replica_lag: Some(Duration::from_secs(1)),
+            replica_lag: LagReading::Behind(Duration::from_secs(1)),
             throttle_query: Some(false),
             ..checks()
         };
@@ -504,7 +546,7 @@ mod tests {
         let everything = ThrottleChecks {
             pause_file_exists: true,
             throttle_query: Some(true),
-            replica_lag: Some(ms(1500)),
+            replica_lag: LagReading::Behind(ms(1500)),
             since_last_batch: Duration::ZERO,
         };
         assert!(matches!(
@@ -523,6 +565,47 @@ mod tests {
             wait(ThrottleReason::ThrottleQuery)
         );
         assert!(ThrottleReason::ThrottleQuery.holds());
+    }
+
+    #[test]
+    fn unknown_lag_holds_and_is_never_zero() {
+        let throttle = Throttle {
+            max_lag: Some(Duration::from_secs(5)),
+            poll_interval: ms(250),
+            ..Throttle::default()
+        };
+        let why = "replica 127.0.0.1:3307: SQL thread stopped".to_string();
+        let unknown = ThrottleChecks {
+            replica_lag: LagReading::Unknown(why.clone()),
+            ..checks()
+        };
+        let held = ThrottleReason::ReplicaLagUnknown { why: why.clone() };
+        assert_eq!(
+            throttle.decide(&unknown),
+            ThrottleDecision::Wait {
+                reason: held.clone(),
+                duration: ms(250)
+            }
+        );
+        assert!(held.holds());
+        assert_eq!(
+            held.to_string(),
+            "replica lag unknown: replica 127.0.0.1:3307: SQL thread stopped"
+        );
+        // Without max_lag nothing is watched.
+        assert_eq!(
+            Throttle::default().decide(&unknown),
+            ThrottleDecision::Proceed
+        );
+        // The worst reading wins: unknown over any lag, then the larger lag.
+        let behind = |n| LagReading::Behind(ms(n));
+        assert_eq!(behind(5).worst(behind(9)), behind(9));
+        assert_eq!(LagReading::None.worst(behind(9)), behind(9));
+        assert_eq!(
+            behind(9).worst(LagReading::Unknown(why.clone())),
+            LagReading::Unknown(why)
+        );
+        assert_eq!(LagReading::None.worst(LagReading::None), LagReading::None);
     }
 
     #[test]
@@ -556,12 +639,12 @@ mod tests {
 
     #[test]
     fn replica_lag_reads_null_and_nonsense_as_no_lag() {
-        assert_eq!(replica_lag(None), None);
-        assert_eq!(replica_lag(Some(0.0)), None);
-        assert_eq!(replica_lag(Some(-1.0)), None);
-        assert_eq!(replica_lag(Some(f64::NAN)), None);
-        assert_eq!(replica_lag(Some(1.5)), Some(ms(1500)));
-        assert_eq!(replica_lag(Some(1e300)), Some(Duration::MAX));
+        assert_eq!(replica_lag(None), LagReading::None);
+        assert_eq!(replica_lag(Some(0.0)), LagReading::None);
+        assert_eq!(replica_lag(Some(-1.0)), LagReading::None);
+        assert_eq!(replica_lag(Some(f64::NAN)), LagReading::None);
+        assert_eq!(replica_lag(Some(1.5)), LagReading::Behind(ms(1500)));
+        assert_eq!(replica_lag(Some(1e300)), LagReading::Behind(Duration::MAX));
         assert!(POSTGRES_REPLICA_LAG_SQL.contains("pg_stat_replication"));
     }
 }

@@ -37,6 +37,10 @@ pub const PAUSE_FILE: EnvVar = EnvVar {
     name: "BELLOWS_PAUSE_FILE",
     sets: "pause_file",
 };
+pub const REPLICA_URLS: EnvVar = EnvVar {
+    name: "BELLOWS_REPLICA_URLS",
+    sets: "replica_urls",
+};
 
 /// Every `BELLOWS_*` variable bellows reads.
 pub const ALL: &[EnvVar] = &[
@@ -47,6 +51,7 @@ pub const ALL: &[EnvVar] = &[
     PAUSE,
     TARGET_BATCH_TIME,
     PAUSE_FILE,
+    REPLICA_URLS,
 ];
 
 #[cfg(test)]

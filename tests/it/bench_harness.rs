@@ -411,5 +411,8 @@ async fn the_replica_lag_query_runs_on_postgres() {
         .await
         .unwrap();
     // The test server has no replica: no lag.
-    assert_eq!(bellows::engine::throttle::replica_lag(lag), None);
+    assert_eq!(
+        bellows::engine::throttle::replica_lag(lag),
+        bellows::engine::throttle::LagReading::None
+    );
 }

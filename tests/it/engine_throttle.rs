@@ -170,7 +170,7 @@ fn sqlite_warns_that_max_lag_is_ignored() {
         .yes()
         .plan(&plan)
         .args(["--format", "json"])
-        .stdout_has("max_lag is ignored on sqlite")
+        .stdout_has("max_lag is ignored on SQLite: it has no replicas")
         .run();
     assert_all_correct(&db, 100);
 }

@@ -33,6 +33,7 @@ mod fixtures;
 mod fleet;
 mod logging;
 mod man;
+mod mysql_replica;
 mod new;
 mod online_check;
 mod plan_cli;

@@ -10,6 +10,7 @@
 
 mod catalog;
 mod ledger;
+mod replica;
 mod statement;
 
 use std::str::FromStr;
@@ -24,6 +25,7 @@ use super::backend::{
 };
 use super::error::{DbContext, EngineError, ErrorKind};
 use super::ledger::{PlanLedger, PlanRecord, StepRecord};
+use super::throttle::LagReading;
 use crate::dialect::DialectKind;
 use crate::vocab::Phase;
 
@@ -45,6 +47,10 @@ pub struct MysqlBackend {
     conn: MySqlConnection,
     /// MariaDB (`max_statement_time`) rather than MySQL (`max_execution_time`).
     mariadb: bool,
+    /// `VERSION()` as the server reports it.
+    version: String,
+    /// The replicas `max_lag` watches, found at its first reading.
+    replicas: Option<Vec<replica::Replica>>,
 }
 
 /// The MySQL error number of a database error.
@@ -213,6 +219,18 @@ impl MysqlBackend {
     }
 }
 
+/// The URL sqlx's MySQL driver takes.
+///
+/// NOTE: the driver speaks for MariaDB too; `mariadb://` is the same URL.
+fn mysql_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => {
+            format!("mysql://{rest}")
+        }
+        _ => url.to_string(),
+    }
+}
+
 fn connect_hint(error: &sqlx::Error) -> Option<String> {
     match error {
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) => Some(
@@ -234,13 +252,7 @@ impl Backend for MysqlBackend {
     const KIND: DialectKind = DialectKind::Mysql;
 
     async fn connect(url: &str, _application_name: &str) -> Result<Self, EngineError> {
-        // NOTE: sqlx's MySQL driver speaks for MariaDB too; `mariadb://` is the same URL.
-        let url = match url.split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => {
-                format!("mysql://{rest}")
-            }
-            _ => url.to_string(),
-        };
+        let url = mysql_url(url);
         let options =
             MySqlConnectOptions::from_str(&url).map_err(|error| EngineError::Connect {
                 error,
@@ -267,11 +279,16 @@ impl Backend for MysqlBackend {
             lock: None,
             conn,
             mariadb: version.to_ascii_lowercase().contains("mariadb"),
+            version,
+            replicas: None,
         })
     }
 
     async fn close(mut self) -> Result<(), EngineError> {
         let released = self.release_run_lock().await;
+        for replica in self.replicas.take().into_iter().flatten() {
+            replica.close().await;
+        }
         let _ = self.conn.close().await;
         released
     }
@@ -403,6 +420,23 @@ impl BatchRunner for MysqlBackend {
             .await
         })
         .await
+    }
+
+    async fn replica_lag(
+        &mut self,
+        replicas: &[String],
+        _limits: Limits,
+    ) -> Result<LagReading, AttemptError> {
+        if self.replicas.is_none() {
+            let found =
+                replica::watched(&mut self.conn, &self.options, &self.version, replicas).await?;
+            self.replicas = Some(found);
+        }
+        let mut worst = LagReading::None;
+        for replica in self.replicas.iter_mut().flatten() {
+            worst = worst.worst(replica.lag().await);
+        }
+        Ok(worst)
     }
 }
 

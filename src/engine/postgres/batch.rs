@@ -7,7 +7,11 @@ use sqlx::Row;
 use super::attempt::{classify, setting};
 use super::ledger::write_checkpoint;
 use super::PgBackend;
-use crate::engine::backend::{AttemptError, BatchRequest, BatchResult, BatchRunner, Limits};
+use crate::dialect::planned::{Expect, GuardQuery};
+use crate::engine::backend::{
+    AttemptError, BatchRequest, BatchResult, BatchRunner, GuardValue, Limits, StatementRunner,
+};
+use crate::engine::throttle::{replica_lag, LagReading, POSTGRES_REPLICA_LAG_SQL};
 
 impl BatchRunner for PgBackend {
     async fn backfill_batch(
@@ -24,6 +28,23 @@ impl BatchRunner for PgBackend {
             self.note(error);
         }
         result
+    }
+
+    async fn replica_lag(
+        &mut self,
+        _replicas: &[String],
+        limits: Limits,
+    ) -> Result<LagReading, AttemptError> {
+        let query = GuardQuery {
+            description: "replica lag".into(),
+            query: POSTGRES_REPLICA_LAG_SQL.into(),
+            expect: Expect::Boolean(false),
+        };
+        Ok(replica_lag(match self.guard(&query, limits).await? {
+            GuardValue::Integer(n) => Some(n as f64),
+            GuardValue::Other(text) => text.parse::<f64>().ok(),
+            _ => None,
+        }))
     }
 }
 

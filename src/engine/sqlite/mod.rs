@@ -27,6 +27,7 @@ use super::backend::{
 };
 use super::error::{DbContext, EngineError, ErrorKind};
 use super::ledger::{Mark, PlanLedger, PlanRecord, StepRecord};
+use super::throttle::LagReading;
 use crate::dialect::planned::{Capture, Expect, GuardQuery, Statement, TableRebuild};
 use crate::dialect::recovery::{Found, PlannedObject};
 use crate::dialect::{quote_ident, DialectKind};
@@ -725,6 +726,15 @@ impl BatchRunner for SqliteBackend {
             .await
         })
         .await
+    }
+
+    /// SQLite has no replicas (`max_lag` is ignored with a note while planning).
+    async fn replica_lag(
+        &mut self,
+        _replicas: &[String],
+        _limits: Limits,
+    ) -> Result<LagReading, AttemptError> {
+        Ok(LagReading::None)
     }
 }
 

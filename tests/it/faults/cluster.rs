@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::db::Server;
+use crate::harness::db::{is_root, spare_port};
 
 /// A running cluster; stopped and removed when dropped.
 pub struct Cluster {
@@ -165,20 +166,4 @@ fn bin_dir() -> Option<PathBuf> {
         let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
         Path::new(&path).parent().map(Path::to_path_buf)
     })
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// A loopback port nobody listens on right now.
-pub fn spare_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a spare loopback port")
 }

@@ -4,11 +4,13 @@
 //! Every call is blocking; [`Session`] is one connection kept open for a test that needs its
 //! state (a transaction, an attached database, a pragma).
 
+mod mariadb_pair;
 mod mysql;
 mod postgres;
 mod sqlite;
 
 pub use bellows::dialect::DialectKind;
+pub use mariadb_pair::MariadbPair;
 pub use mysql::MysqlDb;
 pub use postgres::{server_url, with_database, PostgresDb};
 pub use sqlite::SqliteDb;
@@ -166,4 +168,21 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("a tokio runtime")
+}
+
+/// Whether the tests run as root (servers of a test's own then run as their system user).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// A loopback port nobody listens on right now.
+pub fn spare_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a spare loopback port")
 }

@@ -40,8 +40,13 @@ async fn connect_ansi(url: &str) -> Result<MySqlConnection, sqlx::Error> {
 }
 
 impl MysqlDb {
+    /// A scratch database on the test server ([`mysql_server_url`]).
     pub fn new() -> MysqlDb {
-        let admin_url = mysql_server_url();
+        MysqlDb::on(mysql_server_url())
+    }
+
+    /// A scratch database on the server of `admin_url` (a test's own server).
+    pub fn on(admin_url: String) -> MysqlDb {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
