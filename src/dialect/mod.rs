@@ -6,6 +6,7 @@ pub mod common;
 pub mod mysql;
 pub mod planned;
 pub mod postgres;
+pub mod qualify;
 pub mod recovery;
 pub mod rehearsal;
 pub mod sqlite;

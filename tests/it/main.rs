@@ -46,3 +46,4 @@ mod sql_snapshots;
 mod sql_snapshots_catalog;
 mod status;
 mod sync_defaults;
+mod sync_rewrite;

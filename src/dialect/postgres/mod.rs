@@ -11,6 +11,7 @@ mod comments;
 mod constraints;
 mod indexes;
 mod keys;
+mod new_row;
 mod renames;
 mod replica;
 mod sync;
