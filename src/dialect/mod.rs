@@ -77,6 +77,20 @@ pub struct Unsupported {
     pub why: String,
 }
 
+/// Why a database without schemas to version refuses the operations that need a version
+/// schema, with the way that works everywhere.
+pub fn no_version_schemas(dialect: DialectKind, op: &'static str) -> Unsupported {
+    Unsupported {
+        dialect,
+        op,
+        why: format!(
+            "{dialect} has no schemas of views for the new application to use while the old one runs on the old names; \
+             rename the copy-and-sync way instead (`bellows new rename-column`: add_column, sync_column both ways, \
+             backfill, drop_column in contract)"
+        ),
+    }
+}
+
 /// Standard SQL identifier quoting: `"name"`, with embedded `"` doubled.
 pub fn quote_ident(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
@@ -128,6 +142,10 @@ pub trait Dialect: Send + Sync {
     fn rename_index(&self, op: &RenameIndex) -> Result<PlannedOp, Unsupported>;
     fn rename_constraint(&self, op: &RenameConstraint) -> Result<PlannedOp, Unsupported>;
     fn set_replica_identity(&self, op: &SetReplicaIdentity) -> Result<PlannedOp, Unsupported>;
+    fn rename_column(&self, op: &RenameColumn) -> Result<PlannedOp, Unsupported>;
+    fn rename_table(&self, op: &RenameTable) -> Result<PlannedOp, Unsupported>;
+    /// The version schema of a plan that renames ([`Version`]).
+    fn version(&self, op: &Version) -> Result<PlannedOp, Unsupported>;
 
     /// The type a value is cast to for text (`CAST(x AS TEXT)`).
     fn text_type(&self) -> &'static str {
@@ -267,6 +285,9 @@ pub fn plan_op(op: &Op, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported>
         Op::RenameIndex(op) => dialect.rename_index(op),
         Op::RenameConstraint(op) => dialect.rename_constraint(op),
         Op::SetReplicaIdentity(op) => dialect.set_replica_identity(op),
+        Op::RenameColumn(op) => dialect.rename_column(op),
+        Op::RenameTable(op) => dialect.rename_table(op),
+        Op::Version(op) => dialect.version(op),
     }
 }
 

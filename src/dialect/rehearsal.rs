@@ -109,7 +109,20 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
         | Op::DropNotNull(_)
         | Op::SetComment(_)
         | Op::SetReplicaIdentity(_) => table_settings(kind, op, &mut r),
+        Op::RenameColumn(op) => {
+            r.tables.push(op.table.clone());
+            r.statements.push(format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                t(&op.table),
+                ident(&op.column),
+                ident(&op.to)
+            ));
+        }
+        // NOTE: the shadow cannot follow the table to its new name; later steps on either name
+        // are not checked.
+        Op::RenameTable(op) => r.opaque = vec![op.table.clone(), op.renamed()],
         Op::DropSync(_)
+        | Op::Version(_)
         | Op::DropIndex(_)
         | Op::DropConstraint(_)
         | Op::RenameIndex(_)

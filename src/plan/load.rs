@@ -172,6 +172,7 @@ fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<(
     let Header {
         name,
         description,
+        version_schema,
         settings,
     } = header?;
 
@@ -180,6 +181,13 @@ fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "plan".to_string())
     });
+    let mut steps = steps;
+    add_version(
+        &name,
+        version_schema.as_deref(),
+        &mut steps.steps,
+        diagnostics,
+    );
     let plan = Plan {
         name,
         description,
@@ -189,6 +197,57 @@ fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<(
         steps: steps.steps,
     };
     Some((plan, steps.complete))
+}
+
+/// Adds the plan's version step (last of expand) when the plan needs a version schema; a
+/// `drop_column` `default` in a plan without one is an error.
+fn add_version(
+    plan: &str,
+    schema: Option<&str>,
+    steps: &mut Vec<Step>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let Some(version) = ops::version::derive(plan, schema, steps) else {
+        for step in steps.iter() {
+            if let Op::DropColumn(drop) = &step.op {
+                if drop.default.is_some() {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            Code::Contradiction,
+                            Some(step.span.clone()),
+                            format!(
+                                "drop_column {}.{} has a `default`, which only a plan with a version schema uses",
+                                drop.table, drop.column
+                            ),
+                        )
+                        .with_help("remove `default`, or give the plan a version schema (`version_schema = \"…\"` or a rename)"),
+                    );
+                }
+            }
+        }
+        return;
+    };
+    let span = steps
+        .iter()
+        .find(|s| ops::version::needs_version(&s.op))
+        .or(steps.first())
+        .map(|s| s.span.clone())
+        .unwrap_or(0..0);
+    let index = steps.iter().filter(|s| s.phase == Phase::Expand).count();
+    let at = steps
+        .iter()
+        .position(|s| s.phase > Phase::Expand)
+        .unwrap_or(steps.len());
+    steps.insert(
+        at,
+        Step {
+            phase: Phase::Expand,
+            index,
+            op: Op::Version(version),
+            span,
+            values: Vec::new(),
+        },
+    );
 }
 
 /// The steps of a plan file, phase by phase.
@@ -265,6 +324,7 @@ pub fn checksum(text: &str) -> String {
 struct Header {
     name: Option<String>,
     description: Option<String>,
+    version_schema: Option<String>,
     settings: Settings,
 }
 
@@ -280,6 +340,11 @@ fn read_header(r: &mut TableReader<'_, '_>) -> Option<Header> {
         KeyKind::String,
         "what the change does, for humans",
     );
+    let version_schema = r.opt_str(
+        "version_schema",
+        KeyKind::Identifier,
+        "the schema of views the new application uses (default: `bellows_` and the plan's name)",
+    );
     let settings = r
         .table(
             "settings",
@@ -294,6 +359,7 @@ fn read_header(r: &mut TableReader<'_, '_>) -> Option<Header> {
     Some(Header {
         name,
         description,
+        version_schema,
         settings,
     })
 }

@@ -45,6 +45,11 @@ pub fn not_null_check_name(table: &TableName, column: &str) -> String {
     shorten_identifier(&format!("bellows_not_null_{}_{}", table.name, column))
 }
 
+/// A plan's default version schema: `bellows_{plan}`.
+pub fn version_schema_name(plan: &str) -> String {
+    shorten_identifier(&format!("bellows_{plan}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

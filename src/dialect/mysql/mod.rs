@@ -161,6 +161,27 @@ impl Dialect for Mysql {
         Err(shapes::not_yet(self, "set_replica_identity"))
     }
 
+    fn rename_column(&self, _op: &RenameColumn) -> Result<PlannedOp, Unsupported> {
+        Err(crate::dialect::no_version_schemas(
+            self.kind(),
+            "rename_column",
+        ))
+    }
+
+    fn rename_table(&self, _op: &RenameTable) -> Result<PlannedOp, Unsupported> {
+        Err(crate::dialect::no_version_schemas(
+            self.kind(),
+            "rename_table",
+        ))
+    }
+
+    fn version(&self, _op: &Version) -> Result<PlannedOp, Unsupported> {
+        Err(crate::dialect::no_version_schemas(
+            self.kind(),
+            "version_schema",
+        ))
+    }
+
     fn add_column(&self, op: &AddColumn) -> Result<PlannedOp, Unsupported> {
         columns::add_column(self, op)
     }

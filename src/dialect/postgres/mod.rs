@@ -16,6 +16,7 @@ mod renames;
 mod replica;
 mod sync;
 mod tables;
+pub mod versions;
 
 use crate::dialect::common;
 use crate::dialect::planned::PlannedOp;
@@ -154,5 +155,17 @@ impl Dialect for Postgres {
 
     fn set_replica_identity(&self, op: &SetReplicaIdentity) -> Result<PlannedOp, Unsupported> {
         replica::set_replica_identity(self, op)
+    }
+
+    fn rename_column(&self, op: &RenameColumn) -> Result<PlannedOp, Unsupported> {
+        versions::rename_column(self, op)
+    }
+
+    fn rename_table(&self, op: &RenameTable) -> Result<PlannedOp, Unsupported> {
+        versions::rename_table(self, op)
+    }
+
+    fn version(&self, op: &Version) -> Result<PlannedOp, Unsupported> {
+        versions::version(self, op)
     }
 }
