@@ -11,7 +11,7 @@ mod sqlite;
 
 pub use bellows::dialect::DialectKind;
 pub use mariadb_pair::MariadbPair;
-pub use mysql::MysqlDb;
+pub use mysql::{mysql_server_url, MysqlDb};
 pub use postgres::{server_url, with_database, PostgresDb};
 pub use sqlite::SqliteDb;
 
