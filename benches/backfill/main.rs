@@ -52,7 +52,9 @@ struct Args {
     /// Batch size of the keyset reference contenders.
     #[arg(long, default_value_t = bellows::vocab::defaults::BATCH_SIZE)]
     keyset_batch_size: u64,
-    /// PostgreSQL server (any database on it); scratch databases are created and dropped there.
+    /// PostgreSQL or MySQL/MariaDB server (any database on it: `postgres://…`, `mysql://…`);
+    /// scratch databases are created and dropped there. On MySQL the keyset references, which
+    /// are PostgreSQL's, are left out.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     database: String,
     /// Which contenders to run, in this order.
@@ -154,8 +156,15 @@ struct Bench<'a> {
 /// wrong.
 async fn bench(args: &Args, server: &Server) -> Result<bool> {
     let mut contenders = Vec::new();
+    let mysql = support::conn::is_mysql_url(&args.database);
     for c in &args.contenders {
-        if !contenders.contains(c) {
+        let keyset = matches!(
+            c,
+            Contender::Keyset | Contender::KeysetAsync | Contender::KeysetOne
+        );
+        if mysql && keyset {
+            eprintln!("note: {c:?} is a PostgreSQL reference; left out on MySQL/MariaDB");
+        } else if !contenders.contains(c) {
             contenders.push(*c);
         }
     }
@@ -190,7 +199,7 @@ async fn bench(args: &Args, server: &Server) -> Result<bool> {
             .memory_gib
             .map_or("unknown".into(), |g| format!("{g:.1} GiB"))
     );
-    println!("server:   {}", machine.postgres);
+    println!("server:   {}", machine.server);
     println!("settings: {}", machine.settings.join(", "));
     let workload = match (args.connections, args.rate > 0.0) {
         (0, _) => "none".to_string(),
@@ -396,7 +405,8 @@ async fn contend(
             };
             let timeout = Duration::from_secs(ctx.args.timeout);
             let batch_size = ctx.args.keyset_batch_size;
-            match tokio::time::timeout(timeout, keyset::run(&mut conn, batch_size, mode)).await {
+            let pg = conn.postgres()?;
+            match tokio::time::timeout(timeout, keyset::run(pg, batch_size, mode)).await {
                 Ok(Ok(run)) => {
                     eprintln!("   {} rows in {} batches", run.updated, run.batches);
                     Outcome::Done {

@@ -50,6 +50,12 @@ pub fn diagnostics(plan: &Plan, source: &Source, findings: &[Finding]) -> Vec<Di
 
 fn diagnostic(step: &Step, source: &Source, problem: &Problem) -> Diagnostic {
     match problem {
+        Problem::NotAvailable { database } => Diagnostic::warning(
+            Code::SqlInvalid,
+            Some(first_line(step, source)),
+            format!("the online check is not available on {database} yet: the plan's SQL was not compiled against the database"),
+        )
+        .with_help("`apply` still refuses what the server refuses, step by step; on MySQL every ALTER states its ALGORITHM and LOCK, so the server refuses a blocking change instead of running it"),
         Problem::MissingTable { table } => {
             let span = step
                 .values

@@ -129,6 +129,23 @@ impl Painter {
         }
     }
 
+    /// How long the server really waits for a lock each attempt.
+    fn lock_wait(&self) -> Duration {
+        self.dialect.dialect().lock_wait(self.lock_timeout)
+    }
+
+    /// ` (the server waits 1s: …)` when the server cannot wait exactly `lock_timeout`.
+    fn rounded_wait(&self) -> String {
+        let wait = self.lock_wait();
+        if wait == self.lock_timeout {
+            return String::new();
+        }
+        format!(
+            " (the server waits {}: MySQL's lock_wait_timeout counts whole seconds)",
+            humantime::format_duration(wait)
+        )
+    }
+
     fn paint<D>(&self, text: D) -> StyledObject<D> {
         style(text).force_styling(self.styled)
     }
@@ -160,8 +177,9 @@ impl Painter {
             (
                 "locks",
                 format!(
-                    "lock_timeout {} per attempt, up to {} attempts",
+                    "lock_timeout {} per attempt{}, up to {} attempts",
                     humantime::format_duration(self.lock_timeout),
+                    self.rounded_wait(),
                     self.lock_retries
                 ),
             ),
@@ -550,7 +568,7 @@ impl Painter {
         let policy = match policy {
             LockPolicy::Short => format!(
                 "waits at most {} for its lock, up to {} attempts",
-                humantime::format_duration(self.lock_timeout),
+                humantime::format_duration(self.lock_wait()),
                 self.lock_retries
             ),
             LockPolicy::Long => {

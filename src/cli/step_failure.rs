@@ -110,7 +110,8 @@ fn notes(at: &StepFailure) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(code) = &db.sqlstate {
         notes.push(format!("sqlstate: {code}"));
-    } else if let Some(code) = &db.code {
+    }
+    if let Some(code) = &db.code {
         notes.push(format!("error code: {code}"));
     }
     if let Some(constraint) = &db.constraint {

@@ -105,6 +105,12 @@ pub fn quote_literal(text: &str) -> String {
 pub trait Dialect: Send + Sync {
     fn kind(&self) -> DialectKind;
 
+    /// How long the server really waits for a lock when the plan's `lock_timeout` is
+    /// `lock_timeout` (MySQL counts whole seconds).
+    fn lock_wait(&self, lock_timeout: std::time::Duration) -> std::time::Duration {
+        lock_timeout
+    }
+
     /// A quoted identifier.
     fn ident(&self, ident: &str) -> String {
         quote_ident(ident)

@@ -160,6 +160,9 @@ pub fn fingerprint(definition: &str) -> String {
 /// EXISTS] name ON …` statement builds; `None` for any other statement.
 pub fn index_of(sql: &str) -> Option<PlannedObject> {
     let words = tokens(sql);
+    if let Some(added) = added_index(&words) {
+        return Some(added);
+    }
     let mut i = 0;
     expect_word(&words, &mut i, "create")?;
     skip_word(&words, &mut i, "unique");
@@ -174,6 +177,47 @@ pub fn index_of(sql: &str) -> Option<PlannedObject> {
         kind: ObjectKind::Index,
         name,
         definition: sql.trim().trim_end_matches(';').to_string(),
+        intent: Intent::Create,
+        may_be_unvalidated: false,
+    })
+}
+
+/// MySQL's `ALTER TABLE t ADD [UNIQUE] INDEX|KEY name (a, b DESC), …`: the index, its definition
+/// the column list as MySQL's catalog gives it (`a,b`).
+fn added_index(words: &[Token]) -> Option<PlannedObject> {
+    let mut i = 0;
+    expect_word(words, &mut i, "alter")?;
+    expect_word(words, &mut i, "table")?;
+    last_name_part(words, &mut i)?;
+    expect_word(words, &mut i, "add")?;
+    skip_word(words, &mut i, "unique");
+    if !skip_word(words, &mut i, "index") {
+        expect_word(words, &mut i, "key")?;
+    }
+    let name = last_name_part(words, &mut i)?;
+    if !is_punct(words.get(i), "(") {
+        return None;
+    }
+    let (mut depth, mut columns, mut element_start) = (0, Vec::new(), true);
+    for token in &words[i..] {
+        match token {
+            Token::Punct(p) if p == "(" => depth += 1,
+            Token::Punct(p) if p == ")" => depth -= 1,
+            Token::Punct(p) if p == "," && depth == 1 => element_start = true,
+            Token::Word(w) | Token::Quoted(w) if depth == 1 && element_start => {
+                columns.push(w.clone());
+                element_start = false;
+            }
+            _ => {}
+        }
+        if depth == 0 {
+            break;
+        }
+    }
+    Some(PlannedObject {
+        kind: ObjectKind::Index,
+        name,
+        definition: columns.join(","),
         intent: Intent::Create,
         may_be_unvalidated: false,
     })
@@ -245,11 +289,23 @@ pub fn dropped_by(sql: &str) -> Option<PlannedObject> {
     } else {
         expect_word(&words, &mut i, "alter")?;
         expect_word(&words, &mut i, "table")?;
-        i = words
-            .windows(2)
-            .position(|w| is_word(&w[0], "drop") && is_word(&w[1], "constraint"))?
-            + 2;
-        ObjectKind::Constraint
+        // MySQL drops an index (`DROP INDEX`, `DROP KEY`) and a foreign key in ALTER TABLE too.
+        let (at, kind, words_long) = words.windows(3).enumerate().find_map(|(at, w)| {
+            if !is_word(&w[0], "drop") {
+                return None;
+            }
+            if is_word(&w[1], "constraint") {
+                Some((at, ObjectKind::Constraint, 2))
+            } else if is_word(&w[1], "index") || is_word(&w[1], "key") {
+                Some((at, ObjectKind::Index, 2))
+            } else if is_word(&w[1], "foreign") && is_word(&w[2], "key") {
+                Some((at, ObjectKind::Constraint, 3))
+            } else {
+                None
+            }
+        })?;
+        i = at + words_long;
+        kind
     };
     if skip_word(&words, &mut i, "if") {
         expect_word(&words, &mut i, "exists")?;
@@ -294,12 +350,13 @@ fn spanned(sql: &str) -> Vec<(Token, usize)> {
             i += 1;
             continue;
         }
-        let token = if c == '\'' || c == '"' {
+        let token = if c == '\'' || c == '"' || c == '`' {
             i = quoted_end(&chars, i);
             let text: String = chars[start..i].iter().collect();
-            if c == '"' {
+            if c != '\'' {
+                // NOTE: MySQL quotes identifiers with backticks.
                 let inner = text[1..text.len().saturating_sub(1).max(1)].to_string();
-                Token::Quoted(inner.replace("\"\"", "\""))
+                Token::Quoted(inner.replace(&format!("{c}{c}"), &c.to_string()))
             } else {
                 Token::Literal(text)
             }
@@ -327,7 +384,7 @@ fn is_word_char(c: char) -> bool {
 }
 
 fn is_operator_char(c: char) -> bool {
-    "+-*/<>=~!@#%^&|`?:".contains(c)
+    "+-*/<>=~!@#%^&|?:".contains(c)
 }
 
 /// The index just after the quoted text starting at `start` (a doubled quote escapes it).
@@ -538,6 +595,40 @@ mod tests {
         for (found, expected) in cases {
             assert_eq!(&decide(&planned, found), expected, "{found:?}");
         }
+    }
+
+    #[test]
+    fn mysql_statements_name_their_objects() {
+        let added = index_of(
+            "ALTER TABLE `shop`.`orders` ADD INDEX `orders_customer_total_idx` (`customer_id`, `total` DESC), ALGORITHM=INPLACE, LOCK=NONE",
+        )
+        .expect("an index");
+        assert_eq!(added.name, "orders_customer_total_idx");
+        assert_eq!(added.definition, "customer_id,total");
+        assert!(same_definition(&added.definition, "customer_id,total"));
+        let unique = index_of("ALTER TABLE `t` ADD UNIQUE KEY `t_a` (`a`)").expect("an index");
+        assert_eq!(
+            (unique.name.as_str(), unique.definition.as_str()),
+            ("t_a", "a")
+        );
+        let dropped = |sql| dropped_by(sql).map(|o| (o.kind, o.name));
+        assert_eq!(
+            dropped(
+                "ALTER TABLE `users` DROP INDEX `users_email_idx`, ALGORITHM=INPLACE, LOCK=NONE"
+            ),
+            Some((ObjectKind::Index, "users_email_idx".into()))
+        );
+        assert_eq!(
+            dropped("ALTER TABLE `orders` DROP FOREIGN KEY `orders_user_id_fkey`"),
+            Some((ObjectKind::Constraint, "orders_user_id_fkey".into()))
+        );
+        assert_eq!(
+            dropped("DROP INDEX `users_name_idx` ON `users`"),
+            Some((ObjectKind::Index, "users_name_idx".into()))
+        );
+        let fk = constraint_of("SET STATEMENT foreign_key_checks = 0 FOR ALTER TABLE `orders` ADD CONSTRAINT `orders_user_id_fkey` FOREIGN KEY (`user_id`) REFERENCES `users` (`id`)");
+        assert_eq!(fk.map(|c| c.name), Some("orders_user_id_fkey".into()));
+        assert_eq!(index_of("ALTER TABLE `t` ADD COLUMN `a` int"), None);
     }
 
     #[test]

@@ -313,6 +313,10 @@ pub trait BatchRunner {
 /// A backend without one keeps the defaults, which refuse the check.
 #[allow(async_fn_in_trait)]
 pub trait Rehearse {
+    /// Whether the backend has the online check; without it the check is skipped with a
+    /// warning instead of failing the command.
+    const REHEARSES: bool = false;
+
     /// The columns (name, type as the catalog spells it) of the real `table`, read from the
     /// catalog without locking it; `None` when there is no such table.
     async fn table_columns(

@@ -189,9 +189,9 @@ fn steps_changed(plan: &str, steps: &[super::ledger::ChangedStep]) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DbError {
     pub message: String,
-    /// The five-character SQLSTATE (PostgreSQL).
+    /// The five-character SQLSTATE (PostgreSQL, MySQL).
     pub sqlstate: Option<String>,
-    /// The database's own error code where it has no SQLSTATE (SQLite's result code).
+    /// The database's own error code (SQLite's result code, MySQL's error number).
     pub code: Option<String>,
     pub detail: Option<String>,
     pub hint: Option<String>,
@@ -224,6 +224,11 @@ impl DbError {
                 Some(sqlx::postgres::PgErrorPosition::Original(at)) => Some(at),
                 _ => None,
             };
+        }
+        if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+            // NOTE: sqlx gives MySQL's SQLSTATE as the code; its own error number is the code.
+            found.sqlstate = found.code.take();
+            found.code = Some(my.number().to_string());
         }
         Some(found)
     }

@@ -142,6 +142,15 @@ fn quoted_names(message: &str) -> Vec<&str> {
         .step_by(2)
         .filter(|name| !name.is_empty())
         .collect();
+    // MySQL quotes with single quotes, a column maybe with its table (`Unknown column 'u.nme'`).
+    names.extend(
+        message
+            .split('\'')
+            .skip(1)
+            .step_by(2)
+            .filter(|name| !name.is_empty())
+            .map(|name| name.rsplit('.').next().unwrap_or(name)),
+    );
     if let Some((_, last)) = message.rsplit_once(": ") {
         let last = last.trim();
         if !last.is_empty() && !last.contains(' ') {
@@ -288,5 +297,9 @@ mod tests {
         assert!(!contains_word("upper(full_name)", "name"));
         assert_eq!(quoted_names("a \"x\" b \"y\""), vec!["x", "y"]);
         assert_eq!(quoted_names("no such column: users.nme"), vec!["nme"]);
+        assert_eq!(
+            quoted_names("Unknown column 'users.nme' in 'SET'"),
+            vec!["nme", "SET"]
+        );
     }
 }

@@ -27,6 +27,7 @@ mod session;
 pub mod sqlite;
 pub mod status;
 mod step;
+pub mod step_row;
 pub mod throttle;
 pub mod transient;
 

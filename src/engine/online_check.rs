@@ -33,6 +33,8 @@ pub struct Finding {
 pub enum Problem {
     /// The step's table is not in the database and no earlier step creates it.
     MissingTable { table: String },
+    /// The database has no online check (MySQL): nothing was compiled against it.
+    NotAvailable { database: String },
     /// The database refused the step's SQL; `expression` is the plan's fragment it lies in.
     Refused {
         db: Box<DbError>,
@@ -65,6 +67,21 @@ fn key(table: &TableName) -> String {
 }
 
 async fn check<B: Backend>(backend: &mut B, plan: &Plan) -> Result<Vec<Finding>, EngineError> {
+    if !B::REHEARSES {
+        return Ok(plan
+            .steps
+            .iter()
+            .min_by_key(|s| (s.phase, s.index))
+            .map(|step| Finding {
+                phase: step.phase,
+                index: step.index,
+                problem: Problem::NotAvailable {
+                    database: B::KIND.dialect().kind().to_string(),
+                },
+            })
+            .into_iter()
+            .collect());
+    }
     // Steps the ledger records as run are in the real tables already (and so in the shadows):
     // replaying them would report their own work ("column already exists").
     let ledger = if backend.ledger_exists().await? {

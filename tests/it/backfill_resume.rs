@@ -363,7 +363,10 @@ const MID: i64 = 60_000;
 /// A users table of `rows` rows with the write log, and a plan of batches of 1000 with a pause.
 fn interrupted_setup(db: &dyn TestDb, plans: &Plans, rows: i64) -> String {
     seed_users_to_backfill(db, rows);
-    db.exec("ANALYZE users");
+    db.exec(match db.dialect() {
+        DialectKind::Mysql => "ANALYZE TABLE users",
+        _ => "ANALYZE users",
+    });
     log_writes(db, "users", "CAST(NEW.id AS TEXT)");
     backfill_plan(plans, "0001_fill", "users", 1000, "pause = \"15ms\"")
 }
@@ -376,7 +379,8 @@ fn assert_checkpoint_consistent(db: &dyn TestDb, rows: i64) -> i64 {
     assert!(done > 0 && done < rows, "rows done {done}");
     assert_eq!(
         db.rows(&format!(
-            "SELECT CAST(checkpoint AS TEXT) FROM {} WHERE plan = '0001_fill'",
+            "SELECT {} FROM {} WHERE plan = '0001_fill'",
+            db.as_text("checkpoint"),
             db.steps_table()
         )),
         [format!("[\"{done}\"]")],

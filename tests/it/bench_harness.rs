@@ -197,17 +197,21 @@ async fn the_keyset_references_backfill_every_row_once() {
         KeysetMode::OneStatement,
     ] {
         table::build_users(&mut conn, 2500).await.unwrap();
-        let run = keyset::run(&mut conn, 1000, mode).await.unwrap();
+        let run = keyset::run(conn.postgres().unwrap(), 1000, mode)
+            .await
+            .unwrap();
         assert_eq!((run.updated, run.batches), (2500, 3), "{mode:?}");
         assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 0, "{mode:?}");
         let checkpoint: (String, i64) =
             sqlx::query_as("SELECT last_key, rows_done FROM bench_checkpoint")
-                .fetch_one(&mut conn)
+                .fetch_one(conn.postgres().unwrap())
                 .await
                 .unwrap();
         assert_eq!(checkpoint, ("2500".to_string(), 2500), "{mode:?}");
         // A second walk finds nothing left to write (the plan's `where`).
-        let again = keyset::run(&mut conn, 1000, mode).await.unwrap();
+        let again = keyset::run(conn.postgres().unwrap(), 1000, mode)
+            .await
+            .unwrap();
         assert_eq!((again.updated, again.batches), (0, 3), "{mode:?}");
     }
     drop(conn);
@@ -223,12 +227,12 @@ async fn the_table_is_built_and_the_baseline_update_makes_every_row_right() {
     // Every row still needs the backfill; a third were never verified.
     assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 3000);
     let never: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE verified_at IS NULL")
-        .fetch_one(&mut conn)
+        .fetch_one(conn.postgres().unwrap())
         .await
         .unwrap();
     assert_eq!(never, 1000);
     let ids: (i64, i64) = sqlx::query_as("SELECT min(id), max(id) FROM users")
-        .fetch_one(&mut conn)
+        .fetch_one(conn.postgres().unwrap())
         .await
         .unwrap();
     assert_eq!(ids, (1, 3000));
@@ -242,7 +246,7 @@ async fn the_table_is_built_and_the_baseline_update_makes_every_row_right() {
     assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 0);
     // One row broken again is seen.
     sqlx::query("UPDATE users SET email_verified = NULL WHERE id = 7")
-        .execute(&mut conn)
+        .execute(conn.postgres().unwrap())
         .await
         .unwrap();
     assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 1);
@@ -257,7 +261,7 @@ async fn database_exists(server: &Server, url: &str) -> bool {
     let mut admin = server.admin().await.unwrap();
     sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)")
         .bind(name)
-        .fetch_one(&mut admin)
+        .fetch_one(admin.postgres().unwrap())
         .await
         .unwrap()
 }
@@ -285,7 +289,7 @@ async fn the_workload_runs_reads_and_writes_without_errors() {
     assert!(report.elapsed >= Duration::from_millis(400));
     let written: i64 =
         sqlx::query_scalar("SELECT count(*) FROM users WHERE payload LIKE 'workload %'")
-            .fetch_one(&mut conn)
+            .fetch_one(conn.postgres().unwrap())
             .await
             .unwrap();
     assert!(written > 0, "the workload's UPDATEs reached the table");
@@ -314,7 +318,7 @@ async fn workload_latency_counts_the_time_a_lock_held_it_up() {
     // Lock every row for 600 ms, as the single UPDATE does for its whole run.
     let mut holder = scratch::connect(&url, "bellows-test").await.unwrap();
     sqlx::raw_sql("BEGIN; UPDATE users SET email_verified = true")
-        .execute(&mut holder)
+        .execute(holder.postgres().unwrap())
         .await
         .unwrap();
     let config = WorkloadConfig {
@@ -326,7 +330,7 @@ async fn workload_latency_counts_the_time_a_lock_held_it_up() {
     let workload = Workload::start(&config).await.unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
     sqlx::raw_sql("ROLLBACK")
-        .execute(&mut holder)
+        .execute(holder.postgres().unwrap())
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -407,7 +411,7 @@ async fn the_replica_lag_query_runs_on_postgres() {
         .await
         .unwrap_or_else(|e| panic!("{e:#}; {}", scratch::START_HINT));
     let lag: Option<f64> = sqlx::query_scalar(bellows::engine::throttle::POSTGRES_REPLICA_LAG_SQL)
-        .fetch_one(&mut conn)
+        .fetch_one(conn.postgres().unwrap())
         .await
         .unwrap();
     // The test server has no replica: no lag.
@@ -415,4 +419,39 @@ async fn the_replica_lag_query_runs_on_postgres() {
         bellows::engine::throttle::replica_lag(lag),
         bellows::engine::throttle::LagReading::None
     );
+}
+
+#[tokio::test]
+async fn on_mariadb_the_table_the_single_update_and_the_workload_run_too() {
+    let server = Server::connect(&crate::harness::db::mysql_server_url())
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let url = server.create_database("mariadb").await.unwrap();
+    let mut conn = scratch::connect(&url, "bellows-test").await.unwrap();
+    assert!(conn.is_mysql());
+    table::build_users(&mut conn, 3000).await.unwrap();
+    assert_eq!(table::row_count(&mut conn).await.unwrap(), 3000);
+    assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 3000);
+    let config = WorkloadConfig {
+        url: url.clone(),
+        connections: 2,
+        rows: 3000,
+        rate: 100.0,
+    };
+    let workload = Workload::start(&config).await.unwrap();
+    let (updated, _) = table::baseline_update(&mut conn).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let report = workload.stop().await;
+    assert_eq!(updated, 3000);
+    assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 0);
+    assert!(report.ops > 0 && report.errors == 0, "{report:?}");
+    let machine = machine::Machine::read(&mut conn).await.unwrap();
+    assert!(machine.server.contains("MariaDB"), "{}", machine.server);
+    assert!(
+        conn.postgres().is_err(),
+        "the keyset references are PostgreSQL's"
+    );
+    drop(conn);
+    server.drop_database(&url).await.unwrap();
+    assert!(server.drop_all().await.is_empty());
 }

@@ -23,6 +23,7 @@ use crate::harness::{Session, SqliteDb, TestDb};
 // The tests
 
 backend_test! {
+    mysql: "its SQL is PostgreSQL's and SQLite's; engine_mysql round-trips every operation on MariaDB";
     fn every_operation_applies_and_rolls_back_to_the_same_catalog(db) {
         let case = Roundtrip::of(db.dialect());
         let mut s = with_schema(db);
@@ -62,6 +63,7 @@ backend_test! {
 }
 
 backend_test! {
+    mysql: "its SQL is PostgreSQL's and SQLite's; engine_mysql runs set_not_null's guard on MariaDB";
     fn set_not_null_starts_with_a_guard_that_counts_the_nulls(db) {
         let mut s = with_schema(db);
         let steps = planned(&load(SET_NOT_NULL_VERIFIED_AT), db.dialect());
@@ -75,6 +77,7 @@ backend_test! {
 }
 
 backend_test! {
+    mysql: "its SQL is PostgreSQL's and SQLite's; engine_mysql runs the drops on MariaDB";
     fn irreversible_drops_run(db) {
         let mut s = with_schema(db);
         let (before, plan, gone) = match db.dialect() {
@@ -100,6 +103,7 @@ backend_test! {
 }
 
 backend_test! {
+    mysql: "its SQL is PostgreSQL's and SQLite's; engine_mysql runs the sync triggers on MariaDB";
     /// The sync triggers of the two seed patterns, as the old and the new application write
     /// (on SQLite with recursive triggers off and on).
     fn sync_triggers_keep_both_applications_in_step_without_loops(db) {

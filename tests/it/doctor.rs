@@ -12,6 +12,14 @@ columns = ["name"]
 name = "users_name_idx"
 "#;
 
+/// `DROP INDEX users_name_idx` as `db` writes it (MySQL names the table).
+fn drop_index(db: &dyn TestDb) {
+    db.exec(match db.dialect() {
+        bellows::dialect::DialectKind::Mysql => "DROP INDEX users_name_idx ON users",
+        _ => "DROP INDEX users_name_idx",
+    });
+}
+
 fn doctor(db: &dyn TestDb, plan: &std::path::Path) -> Cli {
     Cli::new(["doctor", "-d", db.url()]).plan(plan)
 }
@@ -27,7 +35,7 @@ backend_test!(
             .stdout_has("1 object(s)")
             .run();
 
-        db.exec("DROP INDEX users_name_idx");
+        drop_index(db);
         doctor(db, &plan)
             .code(1)
             .stdout_has("missing")
@@ -49,7 +57,7 @@ backend_test!(
             .run();
 
         // A step whose undo an interrupted run began.
-        db.exec("DROP INDEX users_name_idx");
+        drop_index(db);
         Cli::apply(db).yes().plan(&plan).run();
         let steps = bellows::engine::ledger::steps_table(db.dialect());
         db.exec(&format!("UPDATE {steps} SET undo_done = 0"));

@@ -31,7 +31,8 @@ backend_test!(
         assert!(out.stderr.contains("^^^ in this `set`"), "{out}");
         let code = match db.dialect() {
             DialectKind::Postgres => "= sqlstate: 42703",
-            _ => "= error code: 1",
+            DialectKind::Mysql => "= sqlstate: 42S22",
+            DialectKind::Sqlite => "= error code: 1",
         };
         assert!(out.stderr.contains(code), "{out}");
         assert!(out.stderr.contains("the error is in the plan's SQL"), "{out}");
@@ -53,7 +54,11 @@ backend_test!(
                 assert_eq!(error["sqlstate"], "42703");
                 assert_eq!(error["database"]["message"], "column \"nme\" does not exist");
             }
-            _ => assert_eq!(error["database"]["code"], "1"),
+            DialectKind::Mysql => {
+                assert_eq!(error["sqlstate"], "42S22");
+                assert_eq!(error["database"]["code"], "1054");
+            }
+            DialectKind::Sqlite => assert_eq!(error["database"]["code"], "1"),
         }
     }
 );
@@ -67,13 +72,15 @@ backend_test!(
             "[[expand]]\nop = \"add_column\"\ntable = \"users\"\ncolumn = \"note\"\ntype = \"text\"\n\n\
              [[expand]]\nop = \"add_column\"\ntable = \"users\"\ncolumn = \"age\"\ntype = \"intger\"\n",
         );
-        // SQLite takes any type name; PostgreSQL refuses the typo.
-        let postgres = db.dialect() == DialectKind::Postgres;
-        let out = Cli::apply(db).plan(&plan).code(if postgres { 1 } else { 0 }).run();
-        if postgres {
+        // SQLite takes any type name; PostgreSQL and MySQL refuse the typo.
+        let refused = db.dialect() != DialectKind::Sqlite;
+        let out = Cli::apply(db).plan(&plan).code(if refused { 1 } else { 0 }).run();
+        if refused {
             assert!(out.stderr.contains(":11:9"), "{out}");
             assert!(out.stderr.contains("^^^^^^ in this `type`"), "{out}");
-            assert!(out.stderr.contains("= sqlstate: 42704"), "{out}");
+            if db.dialect() == DialectKind::Postgres {
+                assert!(out.stderr.contains("= sqlstate: 42704"), "{out}");
+            }
             assert!(out.stderr.contains("the expand phase was rolled back"), "{out}");
             assert!(!db.column_exists("users", "note"), "the phase was compensated");
         }

@@ -234,18 +234,21 @@ mod sql_on_the_fixtures {
     }
 
     backend_test!(
+        mysql: "the example fixtures (fixtures/) have PostgreSQL and SQLite schemas only";
         fn the_email_verified_example(db) {
             play(db, "0001_users_email_verified.toml");
         }
     );
 
     backend_test!(
+        mysql: "the example fixtures (fixtures/) have PostgreSQL and SQLite schemas only";
         fn the_rename_example(db) {
             play(db, "0002_users_rename_name_to_full_name.toml");
         }
     );
 
     backend_test!(
+        mysql: "the example fixtures (fixtures/) have PostgreSQL and SQLite schemas only";
         fn the_type_change_example(db) {
             play(db, "0003_orders_total_amount_numeric.toml");
         }

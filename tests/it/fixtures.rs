@@ -33,6 +33,7 @@ const COUNTS: &str = "SELECT
     (SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id)";
 
 backend_test!(
+    mysql: "fixtures/ has no MySQL folder";
     fn the_seed_makes_100000_users_70_percent_verified(db) {
         db.exec(&fixture(&format!("{}/schema.sql", folder(db))));
         db.exec(&fixture(&format!("{}/seed.sql", folder(db))));

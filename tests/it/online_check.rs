@@ -66,6 +66,7 @@ column = "verified_at"
 "#;
 
 backend_test! {
+    mysql: "the online check (-d) is not built for MySQL: it warns that it is not available";
     fn check_with_a_database_catches_what_only_the_database_knows(db) {
         seed_users(db, 3);
         let plans = Plans::new();
@@ -101,6 +102,7 @@ backend_test! {
 }
 
 backend_test! {
+    mysql: "the online check (-d) is not built for MySQL: it warns that it is not available";
     fn plan_with_a_database_refuses_what_the_database_refuses(db) {
         seed_users(db, 3);
         let plans = Plans::new();
@@ -116,6 +118,7 @@ backend_test! {
 }
 
 backend_test!(
+    mysql: "the online check (-d) is not built for MySQL: it warns that it is not available";
     fn steps_already_applied_are_not_replayed(db) {
         seed_users(db, 3);
         let plans = Plans::new();

@@ -45,6 +45,17 @@ fn email_verified_on_sqlite() {
 }
 
 #[test]
+fn email_verified_on_mysql_shows_the_lock_wait_the_server_keeps() {
+    let out = plan_ok(&[EMAIL_VERIFIED, "--dialect", "mysql"]);
+    assert!(
+        out.contains("lock_timeout 500ms per attempt (the server waits 1s: MySQL's lock_wait_timeout counts whole seconds), up to 20 attempts"),
+        "{out}"
+    );
+    assert!(out.contains("waits at most 1s for its lock"), "{out}");
+    assert!(!out.contains("waits at most 500ms"), "{out}");
+}
+
+#[test]
 fn rename_column_on_postgres() {
     snapshot("plan_rename_column_postgres", &plan_ok(&[RENAME_COLUMN]));
 }

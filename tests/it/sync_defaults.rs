@@ -3,6 +3,7 @@
 //! not written. The INSERTs of the issue, forward and reverse, on every backend; and `check`'s
 //! warnings where the rule cannot be exact.
 
+use crate::harness::db::DialectKind;
 use crate::harness::{Cli, Plans};
 
 backend_test!(
@@ -33,9 +34,11 @@ from = "upper(name)"
         db.exec("INSERT INTO f (id, name, label) VALUES (2, 'y', 'chosen')");
         // NULL is left out too.
         db.exec("INSERT INTO f (id, name, label) VALUES (3, 'z', NULL)");
+        // The default's text in other letters is a value of its own.
+        db.exec("INSERT INTO f (id, name, label) VALUES (4, 'w', 'NONE')");
         assert_eq!(
             db.rows("SELECT id, label FROM f ORDER BY id"),
-            ["1|X", "2|chosen", "3|Z"]
+            ["1|X", "2|chosen", "3|Z", "4|NONE"]
         );
     }
 );
@@ -44,9 +47,14 @@ backend_test!(
     fn reverse_sync_fills_the_old_column_left_at_its_default(db) {
         db.exec("CREATE TABLE r (id integer PRIMARY KEY, rating text NOT NULL DEFAULT '0')");
         let plans = Plans::new();
+        // MySQL casts to SIGNED and CHAR.
+        let (to_int, to_text) = match db.dialect() {
+            DialectKind::Mysql => ("SIGNED", "CHAR"),
+            _ => ("integer", "text"),
+        };
         let file = plans.write(
             "0001_rating.toml",
-            r#"
+            &r#"
 [[expand]]
 op = "add_column"
 table = "r"
@@ -57,9 +65,11 @@ type = "integer"
 op = "sync_column"
 table = "r"
 column = "rating_int"
-from = "CAST(rating AS integer)"
-reverse = { column = "rating", from = "CAST(rating_int AS text)" }
-"#,
+from = "CAST(rating AS INT_TYPE)"
+reverse = { column = "rating", from = "CAST(rating_int AS TEXT_TYPE)" }
+"#
+            .replace("INT_TYPE", to_int)
+            .replace("TEXT_TYPE", to_text),
         );
         Cli::apply(db).args(["--to", "expand"]).plan(&file).run();
         // The new application writes only the new column: the old one follows, default or not.

@@ -2,6 +2,7 @@
 //! tests (`tests/it/bench_harness.rs`) can check them too.
 
 pub mod child;
+pub mod conn;
 pub mod keyset;
 pub mod latency;
 pub mod machine;

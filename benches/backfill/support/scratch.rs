@@ -1,12 +1,11 @@
 //! Scratch databases: the benchmark creates one per contender and drops all of them, also
 //! when a contender fails or the run is interrupted.
 
-use std::str::FromStr;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::Connection;
+
+use super::conn::{is_mysql_url, Conn};
 
 /// The server the benchmark was pointed at, and the scratch databases it made there.
 pub struct Server {
@@ -16,6 +15,9 @@ pub struct Server {
 
 /// How to start the machine's PostgreSQL, for error messages.
 pub const START_HINT: &str = "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or point --database (or DATABASE_URL) at a server where this user may create databases";
+
+/// How to start the machine's MariaDB, for error messages.
+pub const MYSQL_START_HINT: &str = "start it with `service mariadb start`, or point --database at a server where this user may create databases";
 
 impl Server {
     /// Checks that `url` is reachable and returns the server.
@@ -29,13 +31,19 @@ impl Server {
     }
 
     /// A connection to the database named in the server's URL.
-    pub async fn admin(&self) -> Result<PgConnection> {
-        connect(&self.url, "bellows-bench").await.with_context(|| {
-            format!(
-                "cannot connect to PostgreSQL at {}; {START_HINT}",
-                redact(&self.url)
-            )
-        })
+    pub async fn admin(&self) -> Result<Conn> {
+        connect(&self.url, "bellows-bench")
+            .await
+            .with_context(|| match is_mysql_url(&self.url) {
+                true => format!(
+                    "cannot connect to MySQL/MariaDB at {}; {MYSQL_START_HINT}",
+                    redact(&self.url)
+                ),
+                false => format!(
+                    "cannot connect to PostgreSQL at {}; {START_HINT}",
+                    redact(&self.url)
+                ),
+            })
     }
 
     /// Creates a new empty database `bellows_bench_<pid>_<label>` and returns its URL.
@@ -43,8 +51,8 @@ impl Server {
         let name = format!("bellows_bench_{}_{label}", std::process::id());
         let mut admin = self.admin().await?;
         drop_database(&mut admin, &name).await?;
-        sqlx::raw_sql(&format!("CREATE DATABASE {}", quote_ident(&name)))
-            .execute(&mut admin)
+        admin
+            .execute(&format!("CREATE DATABASE {}", quote_ident(&admin, &name)))
             .await
             .with_context(|| format!("cannot create the scratch database {name}"))?;
         self.created.lock().unwrap().push(name.clone());
@@ -74,33 +82,36 @@ impl Server {
     }
 }
 
-/// Connects with an `application_name`, so that the bench's sessions are easy to tell apart in
-/// `pg_stat_activity`.
-pub async fn connect(url: &str, application_name: &str) -> Result<PgConnection> {
-    let options = PgConnectOptions::from_str(url)
-        .with_context(|| format!("invalid database URL {}", redact(url)))?
-        .application_name(application_name);
-    Ok(PgConnection::connect_with(&options).await?)
+/// Connects (see [`Conn::connect`]).
+pub async fn connect(url: &str, application_name: &str) -> Result<Conn> {
+    Conn::connect(url, application_name).await
 }
 
-async fn drop_database(admin: &mut PgConnection, name: &str) -> Result<()> {
-    // NOTE: `DROP DATABASE … WITH (FORCE)` exists only from PostgreSQL 13; ending the sessions
-    // first works from 12 on (a workload connection left over by an interrupted run, say).
-    sqlx::query(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-    )
-    .bind(name)
-    .execute(&mut *admin)
-    .await?;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {}", quote_ident(name)))
-        .execute(&mut *admin)
+async fn drop_database(admin: &mut Conn, name: &str) -> Result<()> {
+    if let Conn::Postgres(pg) = admin {
+        // NOTE: `DROP DATABASE … WITH (FORCE)` exists only from PostgreSQL 13; ending the
+        // sessions first works from 12 on (a workload connection left over by an interrupted
+        // run, say).
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(name)
+        .execute(&mut *pg)
+        .await?;
+    }
+    let sql = format!("DROP DATABASE IF EXISTS {}", quote_ident(admin, name));
+    admin
+        .execute(&sql)
         .await
         .with_context(|| format!("cannot drop the scratch database {name}"))?;
     Ok(())
 }
 
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+fn quote_ident(conn: &Conn, name: &str) -> String {
+    match conn {
+        Conn::Postgres(_) => format!("\"{}\"", name.replace('"', "\"\"")),
+        Conn::Mysql(_) => format!("`{}`", name.replace('`', "``")),
+    }
 }
 
 /// `url` with its database (the path) replaced by `name`; the query string is kept.

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use sqlx::postgres::PgConnection;
+
+use super::conn::Conn;
 
 /// The backfill every contender performs.
 pub const SET_COLUMN: &str = "email_verified";
@@ -19,72 +20,89 @@ pub const BASELINE_UPDATE_SQL: &str = "UPDATE users SET email_verified = (verifi
 pub const WRONG_ROWS_SQL: &str =
     "SELECT count(*) FROM users WHERE email_verified IS DISTINCT FROM (verified_at IS NOT NULL)";
 
+/// [`WRONG_ROWS_SQL`] as MySQL spells it (`<=>` is its IS NOT DISTINCT FROM).
+pub const MYSQL_WRONG_ROWS_SQL: &str =
+    "SELECT count(*) FROM users WHERE NOT (email_verified <=> (verified_at IS NOT NULL))";
+
 /// (Re)creates `users` with `rows` rows, ids 1..=rows: a third of them never verified. The
 /// `email_verified` column is added afterwards, as the expand phase would (no rewrite: every row
-/// reads NULL). Then `VACUUM ANALYZE` (hint bits, visibility map, statistics) and a `CHECKPOINT`
-/// so that every contender starts from the same clean state.
-pub async fn build_users(conn: &mut PgConnection, rows: u64) -> Result<Duration> {
+/// reads NULL). Then the statistics (PostgreSQL: `VACUUM ANALYZE` for hint bits and the
+/// visibility map, and a `CHECKPOINT`) so that every contender starts from the same clean state.
+pub async fn build_users(conn: &mut Conn, rows: u64) -> Result<Duration> {
     let started = Instant::now();
-    sqlx::raw_sql(
-        "DROP TABLE IF EXISTS users;
-         CREATE TABLE users (
-             id bigint PRIMARY KEY,
-             verified_at timestamptz,
-             payload text NOT NULL
-         )",
-    )
-    .execute(&mut *conn)
-    .await
-    .context("cannot create the users table")?;
-    sqlx::query(
-        "INSERT INTO users (id, verified_at, payload)
-         SELECT g,
-                CASE WHEN g % 3 = 0 THEN NULL
-                     ELSE timestamptz '2020-01-01 00:00:00+00' + g * interval '1 second' END,
-                md5(g::text)
-         FROM generate_series(1::bigint, $1::bigint) AS g",
-    )
-    .bind(i64::try_from(rows).context("row count too large")?)
-    .execute(&mut *conn)
-    .await
-    .context("cannot fill the users table")?;
-    sqlx::raw_sql("ALTER TABLE users ADD COLUMN email_verified boolean")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::raw_sql("VACUUM ANALYZE users")
-        .execute(&mut *conn)
+    i64::try_from(rows).context("row count too large")?;
+    let script = match conn {
+        Conn::Postgres(_) => format!(
+            "DROP TABLE IF EXISTS users;
+             CREATE TABLE users (id bigint PRIMARY KEY, verified_at timestamptz, payload text NOT NULL);
+             INSERT INTO users (id, verified_at, payload)
+             SELECT g,
+                    CASE WHEN g % 3 = 0 THEN NULL
+                         ELSE timestamptz '2020-01-01 00:00:00+00' + g * interval '1 second' END,
+                    md5(g::text)
+             FROM generate_series(1::bigint, {rows}::bigint) AS g;
+             ALTER TABLE users ADD COLUMN email_verified boolean"
+        ),
+        // NOTE: MariaDB's sequence engine (`seq_1_to_N`) makes the rows without a recursive
+        // query; the column is added instantly, as bellows' add_column does.
+        Conn::Mysql(_) => format!(
+            "DROP TABLE IF EXISTS users;
+             CREATE TABLE users (id bigint PRIMARY KEY, verified_at datetime NULL, payload varchar(64) NOT NULL) ENGINE=InnoDB;
+             INSERT INTO users (id, verified_at, payload)
+             SELECT seq, CASE WHEN seq % 3 = 0 THEN NULL
+                              ELSE TIMESTAMP '2020-01-01 00:00:00' + INTERVAL seq SECOND END,
+                    md5(seq)
+             FROM seq_1_to_{rows};
+             ALTER TABLE users ADD COLUMN email_verified boolean, ALGORITHM=INSTANT"
+        ),
+    };
+    conn.execute(&script)
         .await
-        .context("cannot vacuum the users table")?;
+        .context("cannot build and fill the users table")?;
+    // NOTE: apart: PostgreSQL runs a multi-statement message as one transaction, which VACUUM
+    // refuses.
+    let statistics = match conn {
+        Conn::Postgres(_) => "VACUUM ANALYZE users",
+        Conn::Mysql(_) => "ANALYZE TABLE users",
+    };
+    conn.execute(statistics)
+        .await
+        .context("cannot gather the users table's statistics")?;
     // NOTE: CHECKPOINT needs superuser or (PostgreSQL 15+) pg_checkpoint; without it the run
     // is only a little noisier, so a refusal is not an error.
-    let _ = sqlx::raw_sql("CHECKPOINT").execute(&mut *conn).await;
+    if !conn.is_mysql() {
+        let _ = conn.execute("CHECKPOINT").await;
+    }
     Ok(started.elapsed())
 }
 
-/// Runs [`BASELINE_UPDATE_SQL`]; returns the rows it updated and how long it took.
-pub async fn baseline_update(conn: &mut PgConnection) -> Result<(u64, Duration)> {
-    sqlx::raw_sql("SET statement_timeout = 0")
-        .execute(&mut *conn)
-        .await?;
+/// Runs [`BASELINE_UPDATE_SQL`] without a statement deadline; returns the rows it updated and
+/// how long it took.
+pub async fn baseline_update(conn: &mut Conn) -> Result<(u64, Duration)> {
+    conn.execute(match conn {
+        Conn::Postgres(_) => "SET statement_timeout = 0",
+        Conn::Mysql(_) => "SET SESSION max_statement_time = 0",
+    })
+    .await?;
     let started = Instant::now();
-    let done = sqlx::query(BASELINE_UPDATE_SQL)
-        .execute(&mut *conn)
+    let done = conn
+        .execute(BASELINE_UPDATE_SQL)
         .await
         .context("the single UPDATE failed")?;
-    Ok((done.rows_affected(), started.elapsed()))
+    Ok((done, started.elapsed()))
 }
 
 /// [`WRONG_ROWS_SQL`]: 0 when the backfill is complete and right.
-pub async fn wrong_rows(conn: &mut PgConnection) -> Result<i64> {
-    Ok(sqlx::query_scalar(WRONG_ROWS_SQL)
-        .fetch_one(&mut *conn)
-        .await?)
+pub async fn wrong_rows(conn: &mut Conn) -> Result<i64> {
+    let sql = match conn {
+        Conn::Postgres(_) => WRONG_ROWS_SQL,
+        Conn::Mysql(_) => MYSQL_WRONG_ROWS_SQL,
+    };
+    Ok(conn.integer(sql).await?)
 }
 
-pub async fn row_count(conn: &mut PgConnection) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM users")
-        .fetch_one(&mut *conn)
-        .await?)
+pub async fn row_count(conn: &mut Conn) -> Result<i64> {
+    Ok(conn.integer("SELECT count(*) FROM users").await?)
 }
 
 /// The plan each bellows contender applies: only a backfill step, with `batch_size` when given

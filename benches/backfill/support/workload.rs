@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use sqlx::postgres::PgConnection;
 use tokio::task::JoinHandle;
 
+use super::conn::Conn;
 use super::latency::{Latencies, LatencySummary};
 use super::scratch;
 
@@ -157,7 +157,7 @@ pub async fn run_for(config: &WorkloadConfig, duration: Duration) -> Result<Work
 }
 
 struct Worker {
-    conn: PgConnection,
+    conn: Conn,
     url: String,
     rows: u64,
     interval: Option<Duration>,
@@ -186,20 +186,9 @@ impl Worker {
             n += 1;
             let id = (self.random.next() % self.rows + 1) as i64;
             let result = if n.is_multiple_of(2) {
-                sqlx::query("UPDATE users SET payload = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(format!("workload {n}"))
-                    .execute(&mut self.conn)
-                    .await
-                    .map(|_| ())
+                self.conn.point_update(id, format!("workload {n}")).await
             } else {
-                sqlx::query(
-                    "SELECT id, verified_at, email_verified, payload FROM users WHERE id = $1",
-                )
-                .bind(id)
-                .fetch_optional(&mut self.conn)
-                .await
-                .map(|_| ())
+                self.conn.point_select(id).await
             };
             match result {
                 Ok(()) => {

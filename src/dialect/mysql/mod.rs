@@ -107,6 +107,13 @@ impl Dialect for Mysql {
         DialectKind::Mysql
     }
 
+    /// NOTE: `lock_wait_timeout` takes whole seconds: the plan's `lock_timeout` is rounded up,
+    /// to at least one second.
+    fn lock_wait(&self, lock_timeout: std::time::Duration) -> std::time::Duration {
+        let millis = u64::try_from(lock_timeout.as_millis()).unwrap_or(u64::MAX);
+        std::time::Duration::from_secs(millis.div_ceil(1000).max(1))
+    }
+
     fn ident(&self, ident: &str) -> String {
         quote_backtick(ident)
     }

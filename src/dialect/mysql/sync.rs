@@ -107,21 +107,16 @@ pub(super) fn sync_column(my: &Mysql, op: &SyncColumn) -> Result<PlannedOp, Unsu
     let [insert_name, update_name] = trigger_names(&op.table, &op.column);
     let column = my.ident(&op.column);
     let from = qualify_new(&op.from);
-    let (insert_body, update_body) = match &op.reverse {
-        None => (
-            format!("IF NEW.{column} IS NULL THEN SET NEW.{column} = ({from}); END IF"),
-            format!("IF NEW.{column} <=> OLD.{column} THEN SET NEW.{column} = ({from}); END IF"),
-        ),
+    let insert_body = insert_body(my, op);
+    let update_body = match &op.reverse {
+        None => {
+            format!("IF NEW.{column} <=> OLD.{column} THEN SET NEW.{column} = ({from}); END IF")
+        }
         Some(reverse) => {
             let other = my.ident(&reverse.column);
             let back = qualify_new(&reverse.from);
-            (
-                format!(
-                    "IF NEW.{column} IS NULL THEN SET NEW.{column} = ({from}); END IF;\n  IF NEW.{other} IS NULL THEN SET NEW.{other} = ({back}); END IF"
-                ),
-                format!(
-                    "IF NOT (NEW.{column} <=> OLD.{column}) AND NEW.{other} <=> OLD.{other} THEN SET NEW.{other} = ({back});\n  ELSEIF NEW.{column} <=> OLD.{column} THEN SET NEW.{column} = ({from}); END IF"
-                ),
+            format!(
+                "IF NOT (NEW.{column} <=> OLD.{column}) AND NEW.{other} <=> OLD.{other} THEN SET NEW.{other} = ({back});\n  ELSEIF NEW.{column} <=> OLD.{column} THEN SET NEW.{column} = ({from}); END IF"
             )
         }
     };
@@ -138,17 +133,18 @@ pub(super) fn sync_column(my: &Mysql, op: &SyncColumn) -> Result<PlannedOp, Unsu
     let check = Statement::ddl(common::sync_expression_check(my, op), Lock::None, &op.table);
     let mut notes = vec![
         format!(
-            "two BEFORE triggers (INSERT, UPDATE): an insert that leaves {col} NULL, or an update that does not change it, sets {col} from `{}`",
+            "two BEFORE triggers (INSERT, UPDATE): an insert that leaves {col} out (NULL, or equal to its default), or an update that does not change it, sets {col} from `{}`",
             op.from.split_whitespace().collect::<Vec<_>>().join(" "),
             col = op.column
         ),
         "the expression's column names are read as the new row's (NEW.column)".into(),
+        "a default fills a column before the trigger sees the row: on an insert, a value equal to the column's literal default (information_schema.COLUMNS, read when the row is written) counts as not written; an expression default is never recognised".into(),
         "a BEFORE trigger only assigns NEW: it writes no row itself and cannot loop".into(),
         "CREATE TRIGGER takes the table's exclusive metadata lock for an instant".into(),
     ];
     if let Some(reverse) = &op.reverse {
         notes.push(format!(
-            "reverse: a write that sets {col} but not {other} sets {other} from `{}`",
+            "reverse: an insert that writes {col} but leaves {other} out (NULL, or equal to its default), or an update that changes {col} but not {other}, sets {other} from `{}`",
             reverse
                 .from
                 .split_whitespace()
@@ -167,6 +163,49 @@ pub(super) fn sync_column(my: &Mysql, op: &SyncColumn) -> Result<PlannedOp, Unsu
         undo: Undo::Actions(drop_triggers(my, &op.table, &op.column)),
         notes,
     })
+}
+
+/// The INSERT trigger's body: what the insert wrote is decided first (not NULL and not the
+/// column's default), then the column(s) it left out are filled, as on PostgreSQL.
+fn insert_body(my: &Mysql, op: &SyncColumn) -> String {
+    let column = my.ident(&op.column);
+    let from = qualify_new(&op.from);
+    let wrote_column = wrote_on_insert(my, &op.table, &op.column);
+    let Some(reverse) = &op.reverse else {
+        return format!("IF NOT {wrote_column} THEN SET NEW.{column} = ({from}); END IF");
+    };
+    let other = my.ident(&reverse.column);
+    let back = qualify_new(&reverse.from);
+    let wrote_other = wrote_on_insert(my, &op.table, &reverse.column);
+    format!(
+        "DECLARE bellows_wrote_column BOOLEAN DEFAULT {wrote_column};\n  \
+         DECLARE bellows_wrote_other BOOLEAN DEFAULT {wrote_other};\n  \
+         IF NOT bellows_wrote_column AND (bellows_wrote_other OR NEW.{column} IS NULL) THEN SET NEW.{column} = ({from}); END IF;\n  \
+         IF NOT bellows_wrote_other AND (bellows_wrote_column OR NEW.{other} IS NULL) THEN SET NEW.{other} = ({back}); END IF"
+    )
+}
+
+/// Whether an INSERT wrote `column`: not NULL, and not equal to the column's default as
+/// `information_schema.COLUMNS` has it when the row is written (so a later `set_default` is
+/// followed). A BEFORE INSERT trigger sees the default already filled in.
+// NOTE: MariaDB keeps a literal default quoted (`'none'`, `0`), MySQL 8 unquoted (`none`): the
+// value is compared both ways, byte for byte (not under the catalog's case-blind collation). An
+// expression default (`current_timestamp()`) never equals a value's text, so such a column counts
+// as written whenever it is not NULL; MariaDB spells "no default given" `NULL`.
+fn wrote_on_insert(my: &Mysql, table: &TableName, column: &str) -> String {
+    let value = format!("NEW.{}", my.ident(column));
+    let schema = match &table.schema {
+        Some(schema) => quote_literal(schema),
+        None => "DATABASE()".into(),
+    };
+    format!(
+        "({value} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = {schema} AND TABLE_NAME = {} AND COLUMN_NAME = {} \
+         AND COLUMN_DEFAULT IS NOT NULL AND COLUMN_DEFAULT <> 'NULL' \
+         AND CAST(COLUMN_DEFAULT AS BINARY) IN (CAST(QUOTE({value}) AS BINARY), CAST(CAST({value} AS CHAR) AS BINARY))))",
+        quote_literal(&table.name),
+        quote_literal(column)
+    )
 }
 
 fn drop_triggers(my: &Mysql, table: &TableName, column: &str) -> Vec<Action> {

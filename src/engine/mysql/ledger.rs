@@ -2,15 +2,14 @@
 //! database, with the same columns as PostgreSQL's `bellows.plans` / `bellows.steps`. Times are
 //! DOUBLE seconds since the Unix epoch; captures and checkpoints are JSON text.
 
-use std::collections::BTreeMap;
-
-use sqlx::mysql::{MySqlConnection, MySqlRow};
+use sqlx::mysql::MySqlConnection;
 use sqlx::Row;
 
-use crate::engine::error::{DbContext, EngineError, ErrorKind};
+use crate::engine::error::{DbContext, EngineError};
 use crate::engine::ledger::{
-    from_epoch, group_steps, to_epoch, Mark, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
+    from_epoch, group_steps, Mark, PlanLedger, PlanRecord, StepKey, StepRecord,
 };
+use crate::engine::step_row::{bind_step, step_of, upsert_step_sql, Upsert};
 use crate::vocab::Phase;
 
 const NOW: &str = "UNIX_TIMESTAMP(NOW(6))";
@@ -66,46 +65,6 @@ pub async fn create(conn: &mut MySqlConnection) -> Result<(), EngineError> {
             .context(|| "creating the ledger tables (bellows_plans, bellows_steps)".into())?;
     }
     Ok(())
-}
-
-fn bad(what: &str, value: &str) -> EngineError {
-    EngineError::refused(
-        ErrorKind::Failed,
-        format!(
-            "the ledger (bellows_steps) holds an unknown {what} `{value}`; was it written by a newer bellows?"
-        ),
-    )
-}
-
-fn step_of(row: &MySqlRow) -> Result<StepRecord, EngineError> {
-    let phase: String = row.get("phase");
-    let state: String = row.get("state");
-    let captures: String = row.get("captures");
-    let checkpoint: Option<String> = row.get("checkpoint");
-    Ok(StepRecord {
-        phase: Phase::parse(&phase).ok_or_else(|| bad("phase", &phase))?,
-        index: row.get::<i32, _>("step_index").max(0) as usize,
-        op: row.get("op"),
-        target: row.get("target"),
-        state: StepState::parse(&state).ok_or_else(|| bad("state", &state))?,
-        started_at: row.get::<Option<f64>, _>("started_at").map(from_epoch),
-        finished_at: row.get::<Option<f64>, _>("finished_at").map(from_epoch),
-        error: row.get("error"),
-        captures: serde_json::from_str::<BTreeMap<String, String>>(&captures)
-            .map_err(|_| bad("captures value", &captures))?,
-        checkpoint: match checkpoint {
-            Some(text) => Some(
-                serde_json::from_str::<Vec<String>>(&text).map_err(|_| bad("checkpoint", &text))?,
-            ),
-            None => None,
-        },
-        rows_done: row.get::<i64, _>("rows_done").max(0) as u64,
-        actions_done: row.get::<i32, _>("actions_done").max(0) as usize,
-        undo_done: row
-            .get::<Option<i32>, _>("undo_done")
-            .map(|n| n.max(0) as usize),
-        definition: row.get("definition"),
-    })
 }
 
 pub async fn read(
@@ -170,39 +129,11 @@ pub async fn save_step(
     plan: &str,
     step: &StepRecord,
 ) -> Result<(), EngineError> {
-    let captures = serde_json::to_string(&step.captures).unwrap_or_else(|_| "{}".into());
-    let checkpoint = step
-        .checkpoint
-        .as_ref()
-        .map(|c| serde_json::to_string(c).unwrap_or_else(|_| "[]".into()));
-    sqlx::query(
-        "INSERT INTO bellows_steps (plan, phase, step_index, op, target, state, started_at,
-                                    finished_at, error, captures, checkpoint, rows_done,
-                                    actions_done, undo_done, definition)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON DUPLICATE KEY UPDATE
-            op = VALUES(op), target = VALUES(target), state = VALUES(state),
-            started_at = VALUES(started_at), finished_at = VALUES(finished_at),
-            error = VALUES(error), captures = VALUES(captures),
-            checkpoint = VALUES(checkpoint), rows_done = VALUES(rows_done),
-            actions_done = VALUES(actions_done), undo_done = VALUES(undo_done),
-            definition = VALUES(definition)",
+    bind_step(
+        sqlx::query(&upsert_step_sql(Upsert::OnDuplicateKey)),
+        plan,
+        step,
     )
-    .bind(plan)
-    .bind(step.phase.as_str())
-    .bind(step.index as i64)
-    .bind(&step.op)
-    .bind(&step.target)
-    .bind(step.state.as_str())
-    .bind(step.started_at.map(to_epoch))
-    .bind(step.finished_at.map(to_epoch))
-    .bind(&step.error)
-    .bind(captures)
-    .bind(checkpoint)
-    .bind(step.rows_done as i64)
-    .bind(step.actions_done as i64)
-    .bind(step.undo_done.map(|n| n as i64))
-    .bind(&step.definition)
     .execute(conn)
     .await
     .context(|| {

@@ -80,8 +80,7 @@ pub(crate) fn classify(error: sqlx::Error) -> AttemptError {
 
 /// Whole seconds for `lock_wait_timeout` (at least 1): MySQL has no finer setting.
 fn lock_wait_seconds(timeout: Duration) -> u64 {
-    let millis = timeout.as_millis() as u64;
-    millis.div_ceil(1000).max(1)
+    DialectKind::Mysql.dialect().lock_wait(timeout).as_secs()
 }
 
 fn parse_version(text: &str) -> (u32, u32) {

@@ -13,6 +13,8 @@ fn millis(limit: Option<std::time::Duration>) -> u128 {
 }
 
 impl Rehearse for PgBackend {
+    const REHEARSES: bool = true;
+
     async fn table_columns(
         &mut self,
         table: &TableName,

@@ -8,6 +8,8 @@ use crate::engine::error::{DbContext, DbError, EngineError};
 use crate::vocab::TableName;
 
 impl Rehearse for SqliteBackend {
+    const REHEARSES: bool = true;
+
     async fn table_columns(
         &mut self,
         table: &TableName,

@@ -3,10 +3,20 @@
 //! filters of `transcript.rs`.
 
 /// `backend_test!(fn name(db) { … })` makes a module `name` with one test per backend,
-/// `name::postgres` and `name::sqlite`, each running the body with `db: &dyn TestDb` on a
-/// scratch database of its own. A new backend is one more test in the expansion.
+/// `name::postgres`, `name::sqlite` and `name::mysql`, each running the body with
+/// `db: &dyn TestDb` on a scratch database of its own. A new backend is one more test in the
+/// expansion.
+///
+/// `backend_test!(mysql: "reason"; fn name(db) { … })` leaves MySQL out: `name::mysql` is an
+/// ignored test whose ignore message is the reason (`cargo test -- --ignored` still runs it).
 macro_rules! backend_test {
     ($(#[$meta:meta])* fn $name:ident($db:ident) $body:block) => {
+        backend_test!(@expand [] $(#[$meta])* fn $name($db) $body);
+    };
+    (mysql: $reason:literal; $(#[$meta:meta])* fn $name:ident($db:ident) $body:block) => {
+        backend_test!(@expand [#[ignore = $reason]] $(#[$meta])* fn $name($db) $body);
+    };
+    (@expand [$(#[$mysql:meta])?] $(#[$meta:meta])* fn $name:ident($db:ident) $body:block) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
@@ -22,6 +32,12 @@ macro_rules! backend_test {
             #[test]
             fn sqlite() {
                 body(&$crate::harness::SqliteDb::new());
+            }
+
+            #[test]
+            $(#[$mysql])?
+            fn mysql() {
+                body(&$crate::harness::MysqlDb::new());
             }
         }
     };

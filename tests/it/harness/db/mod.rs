@@ -11,7 +11,7 @@ mod sqlite;
 
 pub use bellows::dialect::DialectKind;
 pub use mariadb_pair::MariadbPair;
-pub use mysql::MysqlDb;
+pub use mysql::{mysql_server_url, MysqlDb};
 pub use postgres::{server_url, with_database, PostgresDb};
 pub use sqlite::SqliteDb;
 
@@ -97,6 +97,11 @@ pub trait TestDb {
 
     /// The ledger's table of steps, as SQL names it (`bellows.steps`, `bellows_steps`).
     fn steps_table(&self) -> &'static str;
+
+    /// `expr` cast to text, as the database spells it (MySQL casts to CHAR).
+    fn as_text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS TEXT)")
+    }
 
     /// The ledger's table of plans.
     fn plans_table(&self) -> &'static str;

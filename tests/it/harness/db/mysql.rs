@@ -235,6 +235,10 @@ impl TestDb for MysqlDb {
         "bellows_steps"
     }
 
+    fn as_text(&self, expr: &str) -> String {
+        format!("CAST({expr} AS CHAR)")
+    }
+
     fn plans_table(&self) -> &'static str {
         "bellows_plans"
     }
