@@ -135,6 +135,9 @@ pub struct BatchRequest<'a> {
     /// (`Dialect::backfill_batch_sql`), when the dialect has one; then `bounds_sql` and
     /// `update_sql` are not used.
     pub batch_sql: Option<String>,
+    /// Batches one after another on the server, each its own transaction with its checkpoint,
+    /// for a while (`Dialect::backfill_loop_sql`); when given, it is run instead of one batch.
+    pub loop_sql: Option<String>,
     /// Rows walked before this batch; the checkpoint records `rows_done + scanned`.
     pub rows_done: u64,
     pub limits: Limits,
@@ -148,6 +151,35 @@ pub struct BatchResult {
     pub updated: u64,
     /// The checkpoint now in the ledger (the batch's last key).
     pub last_key: Option<Vec<String>>,
+    /// Batches run (several from a `loop_sql`), the last of them counted even when empty.
+    pub batches: u64,
+}
+
+impl BatchResult {
+    /// No row left: the walk is complete.
+    pub fn empty() -> BatchResult {
+        BatchResult {
+            scanned: 0,
+            updated: 0,
+            last_key: None,
+            batches: 1,
+        }
+    }
+
+    /// One batch that walked `scanned` keys up to `last_key`.
+    pub fn one(scanned: u64, updated: u64, last_key: Vec<String>) -> BatchResult {
+        BatchResult {
+            scanned,
+            updated,
+            last_key: Some(last_key),
+            batches: 1,
+        }
+    }
+
+    /// Whether a batch came back short of `limit` rows: the end of the table.
+    pub fn reached_end(&self, limit: u64) -> bool {
+        self.scanned < limit.saturating_mul(self.batches)
+    }
 }
 
 /// The run lock: one run at a time per database.

@@ -198,6 +198,10 @@ pub struct BatchLoop {
     pause_reported: bool,
 }
 
+/// The longest a server-side loop of batches runs before the engine reports progress and looks
+/// at the pause file and Ctrl-C again.
+const LOOP_BUDGET: Duration = Duration::from_millis(250);
+
 /// How often a stopped run is noticed while sleeping.
 const STOP_POLL: Duration = Duration::from_millis(50);
 
@@ -269,7 +273,8 @@ impl BatchLoop {
             }
             let limit = self.sizer.size();
             let batch_started = Instant::now();
-            let result = match one_batch(backend, ctx, op, key, record, limit).await {
+            let budget = self.loop_budget();
+            let result = match one_batch(backend, ctx, op, key, record, limit, budget).await {
                 Ok(result) => result,
                 Err(error) => {
                     self.retry_batch(backend, ctx, op, record, error, attempt)
@@ -287,8 +292,9 @@ impl BatchLoop {
             }
             self.sizer.record(result.scanned, batch_started.elapsed());
             last_batch = Some(Instant::now());
+            let reached_end = result.reached_end(limit);
             record.batch_done(result.scanned, result.last_key);
-            if result.scanned < limit {
+            if reached_end {
                 // NOTE: a short batch reached the end of the table. Stop here rather than chase
                 // rows the application keeps appending: rows written from now on are the
                 // plan's `sync_column` trigger's to fill (a walk that follows inserts may
@@ -299,6 +305,17 @@ impl BatchLoop {
             }
             self.report(ctx, record, false);
         }
+    }
+
+    /// How long the server may run batches one after another in one round trip
+    /// (`Dialect::backfill_loop_sql`): only when nothing paces the batches (no pause, throttle
+    /// query, max_lag or target_batch_time), so that pacing still happens between batches.
+    fn loop_budget(&self) -> Option<Duration> {
+        let paced = !self.throttle.pause.is_zero()
+            || self.throttle.throttle_query.is_some()
+            || self.throttle.max_lag.is_some()
+            || self.sizer.target().is_some();
+        (!paced).then_some(LOOP_BUDGET)
     }
 
     /// After attempt `attempt` of a batch failed with `error`: waits as [`retry_policy::next`]
@@ -518,7 +535,9 @@ impl BatchLoop {
     }
 }
 
-/// Renders and runs one batch of at most `limit` rows after the record's checkpoint.
+/// Renders and runs one batch of at most `limit` rows after the record's checkpoint; or, with
+/// a `loop_budget` and a checkpoint, batches one after another on the server for about that
+/// long, when the dialect can.
 async fn one_batch<B: Backend>(
     backend: &mut B,
     ctx: &StepContext<'_>,
@@ -526,6 +545,7 @@ async fn one_batch<B: Backend>(
     key: &[String],
     record: &StepRecord,
     limit: u64,
+    loop_budget: Option<Duration>,
 ) -> Result<BatchResult, AttemptError> {
     let dialect = B::KIND.dialect();
     let after = record.checkpoint.as_deref();
@@ -542,11 +562,18 @@ async fn one_batch<B: Backend>(
         None => dialect.backfill_bounds_sql(op, key, after, limit),
     };
     let update_sql = |upto: &[String]| dialect.backfill_update_sql(op, key, after, upto);
+    let loop_sql = match (loop_budget, after) {
+        (Some(budget), Some(after)) => {
+            dialect.backfill_loop_sql(op, key, after, limit, &checkpoint, budget)
+        }
+        _ => None,
+    };
     let request = BatchRequest {
         step: ctx.key(),
         bounds_sql,
         update_sql: &update_sql,
         batch_sql,
+        loop_sql,
         rows_done: record.rows_done,
         limits: retry::limits_for(LockPolicy::Short, ctx.config),
     };

@@ -185,6 +185,21 @@ fn the_generated_plans_are_valid_bellows_plans() {
     }
 }
 
+#[test]
+fn the_plan_shape_adds_syncs_and_backfills_the_column() {
+    let text = table::plan_shape("bench_plan");
+    let loaded = bellows::plan::load::load_str(Path::new("bench.toml"), &text);
+    assert!(!loaded.has_errors(), "{text}\n{:#?}", loaded.diagnostics);
+    let ops: Vec<&str> = loaded
+        .plan
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.op.name())
+        .collect();
+    assert_eq!(ops, ["add_column", "sync_column", "backfill"]);
+}
+
 #[tokio::test]
 async fn the_keyset_references_backfill_every_row_once() {
     let (server, url) = scratch_database("keyset").await;
@@ -196,7 +211,7 @@ async fn the_keyset_references_backfill_every_row_once() {
         KeysetMode::Dialect { async_commit: true },
         KeysetMode::OneStatement,
     ] {
-        table::build_users(&mut conn, 2500).await.unwrap();
+        table::build_users(&mut conn, 2500, true).await.unwrap();
         let run = keyset::run(&mut conn, 1000, mode).await.unwrap();
         assert_eq!((run.updated, run.batches), (2500, 3), "{mode:?}");
         assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 0, "{mode:?}");
@@ -218,7 +233,7 @@ async fn the_keyset_references_backfill_every_row_once() {
 async fn the_table_is_built_and_the_baseline_update_makes_every_row_right() {
     let (server, url) = scratch_database("table").await;
     let mut conn = scratch::connect(&url, "bellows-test").await.unwrap();
-    table::build_users(&mut conn, 3000).await.unwrap();
+    table::build_users(&mut conn, 3000, true).await.unwrap();
     assert_eq!(table::row_count(&mut conn).await.unwrap(), 3000);
     // Every row still needs the backfill; a third were never verified.
     assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 3000);
@@ -233,7 +248,7 @@ async fn the_table_is_built_and_the_baseline_update_makes_every_row_right() {
         .unwrap();
     assert_eq!(ids, (1, 3000));
     // Rebuilding gives the same table again.
-    table::build_users(&mut conn, 3000).await.unwrap();
+    table::build_users(&mut conn, 3000, true).await.unwrap();
     assert_eq!(table::row_count(&mut conn).await.unwrap(), 3000);
 
     let (updated, elapsed) = table::baseline_update(&mut conn).await.unwrap();
@@ -266,7 +281,7 @@ async fn database_exists(server: &Server, url: &str) -> bool {
 async fn the_workload_runs_reads_and_writes_without_errors() {
     let (server, url) = scratch_database("workload").await;
     let mut conn = scratch::connect(&url, "bellows-test").await.unwrap();
-    table::build_users(&mut conn, 2000).await.unwrap();
+    table::build_users(&mut conn, 2000, true).await.unwrap();
 
     // Flat out: as many operations as the connections can do.
     let config = WorkloadConfig {
@@ -310,7 +325,7 @@ async fn the_workload_runs_reads_and_writes_without_errors() {
 async fn workload_latency_counts_the_time_a_lock_held_it_up() {
     let (server, url) = scratch_database("locked").await;
     let mut conn = scratch::connect(&url, "bellows-test").await.unwrap();
-    table::build_users(&mut conn, 10).await.unwrap();
+    table::build_users(&mut conn, 10, true).await.unwrap();
     // Lock every row for 600 ms, as the single UPDATE does for its whole run.
     let mut holder = scratch::connect(&url, "bellows-test").await.unwrap();
     sqlx::raw_sql("BEGIN; UPDATE users SET email_verified = true")

@@ -20,10 +20,14 @@ pub const WRONG_ROWS_SQL: &str =
     "SELECT count(*) FROM users WHERE email_verified IS DISTINCT FROM (verified_at IS NOT NULL)";
 
 /// (Re)creates `users` with `rows` rows, ids 1..=rows: a third of them never verified. The
-/// `email_verified` column is added afterwards, as the expand phase would (no rewrite: every row
-/// reads NULL). Then `VACUUM ANALYZE` (hint bits, visibility map, statistics) and a `CHECKPOINT`
+/// `email_verified` column is added afterwards when `with_column`, as the expand phase would (no
+/// rewrite: every row reads NULL; without it the contender's plan adds it). Then `VACUUM ANALYZE` (hint bits, visibility map, statistics) and a `CHECKPOINT`
 /// so that every contender starts from the same clean state.
-pub async fn build_users(conn: &mut PgConnection, rows: u64) -> Result<Duration> {
+pub async fn build_users(
+    conn: &mut PgConnection,
+    rows: u64,
+    with_column: bool,
+) -> Result<Duration> {
     let started = Instant::now();
     sqlx::raw_sql(
         "DROP TABLE IF EXISTS users;
@@ -48,9 +52,11 @@ pub async fn build_users(conn: &mut PgConnection, rows: u64) -> Result<Duration>
     .execute(&mut *conn)
     .await
     .context("cannot fill the users table")?;
-    sqlx::raw_sql("ALTER TABLE users ADD COLUMN email_verified boolean")
-        .execute(&mut *conn)
-        .await?;
+    if with_column {
+        sqlx::raw_sql("ALTER TABLE users ADD COLUMN email_verified boolean")
+            .execute(&mut *conn)
+            .await?;
+    }
     sqlx::raw_sql("VACUUM ANALYZE users")
         .execute(&mut *conn)
         .await
@@ -103,4 +109,30 @@ pub fn backfill_plan(name: &str, batch_size: Option<u64>) -> String {
         plan.push_str(&format!("batch_size = {size}\n"));
     }
     plan
+}
+
+/// The plan of the README and of issue 11, whole: the expand phase adds `email_verified` and
+/// its sync trigger, the backfill fills the rows that existed before (default settings).
+pub fn plan_shape(name: &str) -> String {
+    format!(
+        "name = \"{name}\"\n\
+         description = \"bellows benchmark: add, sync and backfill users.{SET_COLUMN}\"\n\
+         \n\
+         [[expand]]\n\
+         op = \"add_column\"\n\
+         table = \"users\"\n\
+         column = \"{SET_COLUMN}\"\n\
+         type = \"boolean\"\n\
+         \n\
+         [[expand]]\n\
+         op = \"sync_column\"\n\
+         table = \"users\"\n\
+         column = \"{SET_COLUMN}\"\n\
+         from = \"{SET_EXPRESSION}\"\n\
+         \n\
+         [[backfill]]\n\
+         table = \"users\"\n\
+         set = {{ {SET_COLUMN} = \"{SET_EXPRESSION}\" }}\n\
+         where = \"{FILTER}\"\n"
+    )
 }

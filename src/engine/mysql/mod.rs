@@ -367,11 +367,7 @@ async fn batch(
         .await?;
     let scanned: i64 = row.try_get(0)?;
     if scanned <= 0 {
-        return Ok(BatchResult {
-            scanned: 0,
-            updated: 0,
-            last_key: None,
-        });
+        return Ok(BatchResult::empty());
     }
     let mut last = Vec::new();
     for i in 1..row.len() {
@@ -384,11 +380,7 @@ async fn batch(
         .rows_affected();
     let rows_done = request.rows_done + scanned as u64;
     ledger::write_checkpoint(conn, request.step, &last, rows_done).await?;
-    Ok(BatchResult {
-        scanned: scanned as u64,
-        updated,
-        last_key: Some(last),
-    })
+    Ok(BatchResult::one(scanned as u64, updated, last))
 }
 
 impl BatchRunner for MysqlBackend {
