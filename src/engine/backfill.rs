@@ -14,8 +14,8 @@ use super::reporter::Event;
 use super::retry;
 use super::retry_policy::{self, RetryDecision};
 use super::throttle::{
-    replica_lag, BatchSizer, Throttle, ThrottleChecks, ThrottleDecision, ThrottleReason,
-    POSTGRES_REPLICA_LAG_SQL,
+    BatchSizer, ReplayWatch, ReplicaLag, ReplicaState, Throttle, ThrottleChecks, ThrottleDecision,
+    ThrottleReason, POSTGRES_REPLICA_LAG_SQL,
 };
 use super::ErrorKind;
 use crate::dialect::planned::{BackfillPlan, Expect, GuardQuery, LockPolicy};
@@ -196,6 +196,10 @@ pub struct BatchLoop {
     /// The hold in force (kind, reason, since when), reported when it starts and ends.
     held: Option<(&'static str, String, Instant)>,
     pause_reported: bool,
+    /// The slowest standby's replay position between checks (`max_lag`).
+    replay: ReplayWatch,
+    /// Whether the warning that this role cannot read the standbys' lag was given.
+    lag_unreadable_warned: bool,
 }
 
 /// The longest a server-side loop of batches runs before the engine reports progress and looks
@@ -244,6 +248,8 @@ impl BatchLoop {
             last_report: None,
             held: None,
             pause_reported: false,
+            replay: ReplayWatch::default(),
+            lag_unreadable_warned: false,
         }
     }
 
@@ -372,7 +378,7 @@ impl BatchLoop {
 
     /// Looks at what the throttle is configured to watch.
     async fn checks<B: Backend>(
-        &self,
+        &mut self,
         backend: &mut B,
         ctx: &StepContext<'_>,
         last_batch: Option<Instant>,
@@ -407,13 +413,32 @@ impl BatchLoop {
         }
         if self.throttle.checks_replica_lag() {
             let value = query_value(backend, ctx, "replica lag", POSTGRES_REPLICA_LAG_SQL).await?;
-            checks.replica_lag = replica_lag(match value {
-                GuardValue::Integer(n) => Some(n as f64),
-                GuardValue::Other(text) => text.parse::<f64>().ok(),
+            let state = match value {
+                GuardValue::Other(text) => ReplicaState::parse(&text),
                 _ => None,
-            });
+            };
+            checks.replica_lag = state.map(|state| self.replica_lag(ctx, &state));
         }
         Ok(checks)
+    }
+
+    /// The standbys' lag from what the check read; warns once when this role cannot see it.
+    fn replica_lag(&mut self, ctx: &StepContext<'_>, state: &ReplicaState) -> ReplicaLag {
+        if !state.readable && !self.lag_unreadable_warned {
+            self.lag_unreadable_warned = true;
+            ctx.reporter.report(Event::Notice {
+                message:
+                    "warning: max_lag cannot be enforced: this role cannot read the standbys' \
+                          lag in pg_stat_replication (every lag column reads NULL); grant it \
+                          pg_monitor (or pg_read_all_stats), or run as a superuser"
+                        .into(),
+            });
+        }
+        ReplicaLag {
+            replay_lag: state.replay_lag,
+            unreplayed_bytes: state.unreplayed_bytes,
+            stalled: self.replay.observe(state, Instant::now()),
+        }
     }
 
     /// Reports a wait when it starts (or its reason changes); the plain pause once.

@@ -421,10 +421,33 @@ async fn the_replica_lag_query_runs_on_postgres() {
     let mut conn = scratch::connect(&server_url(), "bellows-test")
         .await
         .unwrap_or_else(|e| panic!("{e:#}; {}", scratch::START_HINT));
-    let lag: Option<f64> = sqlx::query_scalar(bellows::engine::throttle::POSTGRES_REPLICA_LAG_SQL)
+    let text: String = sqlx::query_scalar(bellows::engine::throttle::POSTGRES_REPLICA_LAG_SQL)
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    // The test server has no replica: no lag.
-    assert_eq!(bellows::engine::throttle::replica_lag(lag), None);
+    // The test server has no replica: no lag; the test role (a superuser) may read it.
+    let state = bellows::engine::throttle::ReplicaState::parse(&text).expect(&text);
+    assert_eq!(
+        (state.replay_lag, state.unreplayed_bytes, state.standbys),
+        (None, 0, 0)
+    );
+    assert!(state.readable);
+    // A role without pg_read_all_stats is told it cannot read it.
+    sqlx::raw_sql("DROP ROLE IF EXISTS bellows_no_stats; CREATE ROLE bellows_no_stats; SET ROLE bellows_no_stats")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let text: String = sqlx::query_scalar(bellows::engine::throttle::POSTGRES_REPLICA_LAG_SQL)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    sqlx::raw_sql("RESET ROLE; DROP ROLE bellows_no_stats")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        !bellows::engine::throttle::ReplicaState::parse(&text)
+            .unwrap()
+            .readable
+    );
 }
