@@ -254,6 +254,22 @@ pub trait Dialect: Send + Sync {
         None
     }
 
+    /// Batches of `limit` rows after `after`, one after another on the server for about
+    /// `budget`, each its own transaction with its checkpoint, when the dialect can; the outcome
+    /// is left where the engine's backend reads it (PostgreSQL: the session setting
+    /// `bellows.backfill_loop`).
+    fn backfill_loop_sql(
+        &self,
+        _op: &Backfill,
+        _key: &[String],
+        _after: &[String],
+        _limit: u64,
+        _checkpoint: &BatchCheckpoint,
+        _budget: std::time::Duration,
+    ) -> Option<String> {
+        None
+    }
+
     /// Counts the rows the backfill will touch (for `plan` with a database and for progress).
     fn backfill_count_sql(&self, op: &Backfill) -> String {
         let table = self.table(&op.table);

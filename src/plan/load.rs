@@ -397,7 +397,7 @@ pub(crate) fn read_settings(r: &mut TableReader<'_, '_>) -> Option<Settings> {
             "target_batch_time",
             "default target duration of a backfill batch",
         ),
-        max_lag: r.opt_duration(
+        max_lag: r.opt_max_lag(
             "max_lag",
             "default replica lag above which the backfill pauses",
         ),

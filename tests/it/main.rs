@@ -39,6 +39,7 @@ mod online_check;
 mod plan_cli;
 mod progress;
 mod recovery;
+mod replica_lag;
 mod schema;
 mod shapes;
 mod sql_check;

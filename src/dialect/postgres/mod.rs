@@ -26,6 +26,10 @@ use crate::vocab::TableName;
 
 pub struct Postgres;
 
+/// The session setting a backfill loop block (`Dialect::backfill_loop_sql`) leaves its outcome
+/// in: a JSON array `[batches, rows_done, updated, [last key as text, …]]`.
+pub const BACKFILL_LOOP_STATE: &str = "bellows.backfill_loop";
+
 impl Postgres {
     fn alter(&self, table: &TableName, action: impl AsRef<str>) -> String {
         format!("ALTER TABLE {} {}", self.table(table), action.as_ref())
@@ -87,6 +91,18 @@ impl Dialect for Postgres {
         checkpoint: &BatchCheckpoint,
     ) -> Option<String> {
         backfill::backfill_batch_sql(self, op, key, after, limit, checkpoint)
+    }
+
+    fn backfill_loop_sql(
+        &self,
+        op: &Backfill,
+        key: &[String],
+        after: &[String],
+        limit: u64,
+        checkpoint: &BatchCheckpoint,
+        budget: std::time::Duration,
+    ) -> Option<String> {
+        backfill::backfill_loop_sql(self, op, key, after, limit, checkpoint, budget)
     }
 
     fn set_default(&self, op: &SetDefault) -> Result<PlannedOp, Unsupported> {

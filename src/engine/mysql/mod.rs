@@ -25,7 +25,7 @@ use super::backend::{
 };
 use super::error::{DbContext, EngineError, ErrorKind};
 use super::ledger::{PlanLedger, PlanRecord, StepRecord};
-use super::throttle::LagReading;
+use super::throttle::{LagReading, ReplicaState};
 use crate::dialect::DialectKind;
 use crate::vocab::Phase;
 
@@ -383,11 +383,7 @@ async fn batch(
         .await?;
     let scanned: i64 = row.try_get(0)?;
     if scanned <= 0 {
-        return Ok(BatchResult {
-            scanned: 0,
-            updated: 0,
-            last_key: None,
-        });
+        return Ok(BatchResult::empty());
     }
     let mut last = Vec::new();
     for i in 1..row.len() {
@@ -400,11 +396,7 @@ async fn batch(
         .rows_affected();
     let rows_done = request.rows_done + scanned as u64;
     ledger::write_checkpoint(conn, request.step, &last, rows_done).await?;
-    Ok(BatchResult {
-        scanned: scanned as u64,
-        updated,
-        last_key: Some(last),
-    })
+    Ok(BatchResult::one(scanned as u64, updated, last))
 }
 
 impl BatchRunner for MysqlBackend {
@@ -425,17 +417,19 @@ impl BatchRunner for MysqlBackend {
         &mut self,
         replicas: &[String],
         _limits: Limits,
-    ) -> Result<LagReading, AttemptError> {
+    ) -> Result<ReplicaState, AttemptError> {
         if self.replicas.is_none() {
             let found =
                 replica::watched(&mut self.conn, &self.options, &self.version, replicas).await?;
             self.replicas = Some(found);
         }
         let mut worst = LagReading::None;
+        let mut count = 0;
         for replica in self.replicas.iter_mut().flatten() {
             worst = worst.worst(replica.lag().await);
+            count += 1;
         }
-        Ok(worst)
+        Ok(worst.into_state(count))
     }
 }
 

@@ -27,7 +27,7 @@ use super::backend::{
 };
 use super::error::{DbContext, EngineError, ErrorKind};
 use super::ledger::{Mark, PlanLedger, PlanRecord, StepRecord};
-use super::throttle::LagReading;
+use super::throttle::ReplicaState;
 use crate::dialect::planned::{Capture, Expect, GuardQuery, Statement, TableRebuild};
 use crate::dialect::recovery::{Found, PlannedObject};
 use crate::dialect::{quote_ident, DialectKind};
@@ -303,11 +303,7 @@ async fn batch(
         .await?;
     let scanned: i64 = row.try_get(0)?;
     if scanned <= 0 {
-        return Ok(BatchResult {
-            scanned: 0,
-            updated: 0,
-            last_key: None,
-        });
+        return Ok(BatchResult::empty());
     }
     let mut last = Vec::new();
     for i in 1..row.len() {
@@ -321,11 +317,7 @@ async fn batch(
         .rows_affected();
     let rows_done = request.rows_done + scanned as u64;
     ledger::write_checkpoint(conn, request.step, &last, rows_done).await?;
-    Ok(BatchResult {
-        scanned: scanned as u64,
-        updated,
-        last_key: Some(last),
-    })
+    Ok(BatchResult::one(scanned as u64, updated, last))
 }
 
 impl Backend for SqliteBackend {
@@ -733,8 +725,8 @@ impl BatchRunner for SqliteBackend {
         &mut self,
         _replicas: &[String],
         _limits: Limits,
-    ) -> Result<LagReading, AttemptError> {
-        Ok(LagReading::None)
+    ) -> Result<ReplicaState, AttemptError> {
+        Ok(ReplicaState::default())
     }
 }
 
