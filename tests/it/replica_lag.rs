@@ -77,8 +77,11 @@ fn max_lag_holds_the_backfill_while_the_standby_does_not_replay_and_lets_it_fini
         .spawn();
     let held = run.wait_for("\"kind\":\"replica_lag\"");
     assert!(held.contains("replica_lag"), "{held}");
+    // NOTE: on a loaded machine the standby's last replay_lag can itself be over a second
+    // (measured: "replica lag 1s 36ms" under a parallel test run); either names the lag.
     assert!(
-        held.contains("replay has not advanced for") && held.contains("over max_lag 1s"),
+        (held.contains("replay has not advanced for") || held.contains("\"replica lag "))
+            && held.contains("over max_lag 1s"),
         "the event names the lag: {held}"
     );
     // Held: no batch commits while replay is paused.
