@@ -208,3 +208,39 @@ END
 $bellows$"
     )
 }
+
+/// One JSON value: `{ current_schema, versions: [{ schema, plan, views: [{ view, table,
+/// table_schema, touched }] }] }`, every schema marked by [`schema_comment`], each view with the
+/// table it reads; `touched` when that table is one of `tables` (as this session resolves them).
+pub fn version_schemas_sql(tables: &[crate::vocab::TableName]) -> String {
+    let touched = tables
+        .iter()
+        .map(|t| format!("to_regclass({})", quote_literal(&Postgres.table(t))))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT json_build_object(
+  'current_schema', current_schema(),
+  'versions', COALESCE((
+    SELECT json_agg(json_build_object(
+      'schema', n.nspname,
+      'plan', obj_description(n.oid, 'pg_namespace')::json->>'bellows_version_of',
+      'views', COALESCE((
+        SELECT json_agg(json_build_object(
+          'view', v.view, 'table', v.tab, 'table_schema', v.tab_schema, 'touched', v.touched)
+          ORDER BY v.view)
+        FROM (SELECT DISTINCT c.relname AS view, format('%I.%I', tn.nspname, t.relname) AS tab,
+                     tn.nspname AS tab_schema, t.oid = ANY (ARRAY[{touched}]::oid[]) AS touched
+                FROM pg_class c
+                JOIN pg_rewrite r ON r.ev_class = c.oid
+                JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                                AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid
+                JOIN pg_class t ON t.oid = d.refobjid AND t.relkind IN ('r', 'p')
+                JOIN pg_namespace tn ON tn.oid = t.relnamespace
+               WHERE c.relnamespace = n.oid AND c.relkind = 'v') AS v), '[]'::json))
+      ORDER BY n.nspname)
+    FROM pg_namespace n
+    WHERE obj_description(n.oid, 'pg_namespace') LIKE '{{\"bellows_version_of\":%'), '[]'::json)
+)::text"
+    )
+}
