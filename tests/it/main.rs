@@ -45,3 +45,4 @@ mod sql_snapshots;
 mod sql_snapshots_catalog;
 mod status;
 mod sync_defaults;
+mod versioned_views;
