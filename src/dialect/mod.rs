@@ -143,6 +143,7 @@ pub trait Dialect: Send + Sync {
     fn set_replica_identity(&self, op: &SetReplicaIdentity) -> Result<PlannedOp, Unsupported>;
     fn rename_column(&self, op: &RenameColumn) -> Result<PlannedOp, Unsupported>;
     fn rename_table(&self, op: &RenameTable) -> Result<PlannedOp, Unsupported>;
+    fn change_type(&self, op: &ChangeType) -> Result<PlannedOp, Unsupported>;
     /// The version schema of a plan that renames ([`Version`]).
     fn version(&self, op: &Version) -> Result<PlannedOp, Unsupported>;
 
@@ -286,6 +287,7 @@ pub fn plan_op(op: &Op, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported>
         Op::SetReplicaIdentity(op) => dialect.set_replica_identity(op),
         Op::RenameColumn(op) => dialect.rename_column(op),
         Op::RenameTable(op) => dialect.rename_table(op),
+        Op::ChangeType(op) => dialect.change_type(op),
         Op::Version(op) => dialect.version(op),
     }
 }

@@ -118,6 +118,20 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
                 ident(&op.to)
             ));
         }
+        Op::ChangeType(op) => {
+            r.tables.push(op.table.clone());
+            r.statements.push(format!(
+                "ALTER TABLE {} DROP COLUMN {}",
+                t(&op.table),
+                ident(&op.column)
+            ));
+            r.statements.push(format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                t(&op.table),
+                ident(&op.hidden()),
+                ident(&op.column)
+            ));
+        }
         // NOTE: the shadow cannot follow the table to its new name; later steps on either name
         // are not checked.
         Op::RenameTable(op) => r.opaque = vec![op.table.clone(), op.renamed()],

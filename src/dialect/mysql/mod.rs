@@ -175,6 +175,13 @@ impl Dialect for Mysql {
         ))
     }
 
+    fn change_type(&self, _op: &ChangeType) -> Result<PlannedOp, Unsupported> {
+        Err(crate::dialect::no_version_schemas(
+            self.kind(),
+            "change_type",
+        ))
+    }
+
     fn version(&self, _op: &Version) -> Result<PlannedOp, Unsupported> {
         Err(crate::dialect::no_version_schemas(
             self.kind(),
