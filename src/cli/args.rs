@@ -140,6 +140,10 @@ pub struct NewArgs {
     /// SQL expression that fills the column (add-column, change-type, add-not-null).
     #[arg(long)]
     pub from: Option<String>,
+    /// The database the plan is for: on sqlite and mysql, rename-column and change-type write
+    /// the copy-and-sync form (a second column), which needs --new-column and --type.
+    #[arg(long, value_enum, default_value = "postgres")]
+    pub dialect: DialectKind,
 }
 
 #[derive(Debug, Args)]

@@ -84,8 +84,8 @@ pub fn no_version_schemas(dialect: DialectKind, op: &'static str) -> Unsupported
         op,
         why: format!(
             "{dialect} has no schemas of views for the new application to use while the old one runs on the old names; \
-             rename the copy-and-sync way instead (`bellows new rename-column`: add_column, sync_column both ways, \
-             backfill, drop_column in contract)"
+             rename or retype the copy-and-sync way instead (`bellows new --template rename-column --dialect {dialect}`: \
+             add_column, sync_column both ways, backfill, drop_column in contract)"
         ),
     }
 }
