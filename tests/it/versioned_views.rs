@@ -469,3 +469,46 @@ fn rollback_drops_the_version_schema_and_restores_the_dump() {
         "after rolling back contract and expand"
     );
 }
+
+/// The sync trigger of a type change runs under the search_path bellows created it with: a new
+/// application whose version schema shows another shape of a table the conversion reads is
+/// not affected (pgroll #829).
+#[test]
+fn sync_triggers_do_not_follow_the_writers_search_path() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE TABLE rates (id integer PRIMARY KEY, factor integer NOT NULL);
+         INSERT INTO rates VALUES (1, 100);
+         CREATE TABLE prices (id integer PRIMARY KEY, cents text);
+         INSERT INTO prices VALUES (1, '250');",
+    );
+    let plans = Plans::new();
+    let file = plans.write(
+        "0007_prices.toml",
+        r#"
+[[contract]]
+op = "change_type"
+table = "prices"
+column = "cents"
+type = "numeric(12,2)"
+using = "CAST(cents AS numeric) / (SELECT factor FROM rates WHERE id = 1)"
+reverse = "CAST(cents * (SELECT factor FROM rates WHERE id = 1) AS text)"
+
+[[contract]]
+op = "rename_column"
+table = "rates"
+column = "factor"
+to = "multiplier"
+"#,
+    );
+    Cli::apply(&db).args(["--to", "switch"]).plan(&file).run();
+    let mut session = db.session();
+    session.exec("SET search_path = bellows_0007_prices, public");
+    assert_eq!(session.rows("SELECT multiplier FROM rates"), ["100"]);
+    session.exec("INSERT INTO prices (id, cents) VALUES (2, 3.5)");
+    session.exec("RESET search_path");
+    assert_eq!(
+        session.rows("SELECT cents || ' ' || bellows_new_cents FROM prices ORDER BY id"),
+        ["250.00 2.50", "350.00 3.50"]
+    );
+}
