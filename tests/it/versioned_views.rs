@@ -512,3 +512,85 @@ to = "multiplier"
         ["250.00 2.50", "350.00 3.50"]
     );
 }
+
+/// A type change's backfill is batched like any backfill: interrupted (SIGINT, exit 130) it
+/// keeps its checkpoint, and the next apply resumes there and converts every row.
+#[test]
+fn a_type_change_backfill_is_batched_and_resumes_after_an_interruption() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE TABLE amounts (id bigint PRIMARY KEY, cents text NOT NULL);
+         INSERT INTO amounts SELECT g, g::text FROM generate_series(1, 20000) g;",
+    );
+    let plans = Plans::new();
+    let file = plans.write(
+        "0008_amounts.toml",
+        r#"
+[settings]
+batch_size = 500
+pause = "20ms"
+
+[[contract]]
+op = "change_type"
+table = "amounts"
+column = "cents"
+type = "bigint"
+using = "CAST(cents AS bigint)"
+reverse = "CAST(cents AS text)"
+"#,
+    );
+    let mut child = Cli::apply(&db).args(["--to", "switch"]).plan(&file).spawn();
+    let done = child.wait_for_rows(&db, "0008_amounts", 2000);
+    child.signal("INT");
+    let (code, text) = child.wait().code_and_text();
+    assert_eq!(code, Some(130), "{text}");
+    let (state, done_after) = db.backfill_progress("0008_amounts").unwrap();
+    assert_ne!(state, "applied");
+    assert!(
+        done_after >= done && done_after < 20_000,
+        "rows done {done_after}"
+    );
+    assert_eq!(done_after % 500, 0, "whole batches only");
+    assert_eq!(
+        db.i64("SELECT count(*) FROM amounts WHERE bellows_new_cents IS NOT NULL"),
+        done_after
+    );
+    Cli::apply(&db)
+        .args(["--to", "switch", "--pause", "0ms"])
+        .plan(&file)
+        .run();
+    assert_eq!(
+        db.i64("SELECT count(*) FROM amounts WHERE bellows_new_cents = id"),
+        20_000
+    );
+    Cli::apply(&db).yes().plan(&file).run();
+    assert_eq!(
+        db.i64("SELECT (sum(cents) - sum(id))::bigint FROM amounts"),
+        0
+    );
+    assert_eq!(
+        db.rows("SELECT data_type FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'amounts' AND column_name = 'cents'"),
+        ["bigint"]
+    );
+}
+
+/// SQLite has no schemas to version: apply refuses a plan that renames with no copy, before
+/// changing anything, naming the copy-and-sync way.
+#[test]
+fn sqlite_refuses_renames_with_no_copy_at_apply() {
+    let db = crate::harness::SqliteDb::new();
+    db.exec("CREATE TABLE users (id integer PRIMARY KEY, name text)");
+    let plans = Plans::new();
+    let file = plans.write(
+        "0001_rename.toml",
+        "[[contract]]\nop = \"rename_column\"\ntable = \"users\"\ncolumn = \"name\"\nto = \"full_name\"\n",
+    );
+    Cli::apply(&db)
+        .yes()
+        .plan(&file)
+        .code(2)
+        .stderr_has("is not supported on sqlite")
+        .stderr_has("copy-and-sync")
+        .run();
+    assert!(db.column_exists("users", "name"));
+}

@@ -185,7 +185,7 @@ impl Dialect for Mysql {
     fn version(&self, _op: &Version) -> Result<PlannedOp, Unsupported> {
         Err(crate::dialect::no_version_schemas(
             self.kind(),
-            "version_schema",
+            "a version schema (rename_column, rename_table, change_type)",
         ))
     }
 
