@@ -116,6 +116,20 @@ pub async fn read<B: Backend>(
         .collect())
 }
 
+/// A DROP of a version's view or schema: ACCESS EXCLUSIVE on the views for an instant, under
+/// `lock_timeout` (an application's statements through them wait that long at most).
+fn drop_statement(sql: String) -> Statement {
+    Statement {
+        sql,
+        lock: Lock::AccessExclusive,
+        table: None,
+        effect: TableEffect::None,
+        transaction: true,
+        policy: LockPolicy::Short,
+        special: None,
+    }
+}
+
 /// What to do about an older version's view of a table the plan being applied changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Release {
@@ -186,20 +200,11 @@ pub async fn release<B: Backend>(
     for release in releases(&versions, &ledgers, plan, makes_views) {
         match release {
             Release::Drop { schema, view } => {
-                let sql = format!(
+                let statement = drop_statement(format!(
                     "DROP VIEW IF EXISTS {}.{}",
                     crate::dialect::quote_ident(&schema),
                     crate::dialect::quote_ident(&view)
-                );
-                let statement = Statement {
-                    sql,
-                    lock: Lock::AccessExclusive,
-                    table: None,
-                    effect: TableEffect::None,
-                    transaction: true,
-                    policy: LockPolicy::Short,
-                    special: None,
-                };
+                ));
                 backend
                     .execute(&statement, limits, None, &|_| {})
                     .await
@@ -291,15 +296,10 @@ pub async fn remove<B: Backend>(
                 }
             }
             for name in names {
-                let statement = Statement {
-                    sql: format!("DROP SCHEMA IF EXISTS {} CASCADE", crate::dialect::quote_ident(name)),
-                    lock: Lock::AccessExclusive,
-                    table: None,
-                    effect: TableEffect::None,
-                    transaction: true,
-                    policy: LockPolicy::Short,
-                    special: None,
-                };
+                let statement = drop_statement(format!(
+                    "DROP SCHEMA IF EXISTS {} CASCADE",
+                    crate::dialect::quote_ident(name)
+                ));
                 backend.execute(&statement, limits, None, &|_| {}).await.map_err(|e| {
                     EngineError::refused(ErrorKind::Failed, format!("could not drop the version schema {name}: {e}"))
                 })?;
