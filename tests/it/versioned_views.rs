@@ -594,3 +594,23 @@ fn sqlite_refuses_renames_with_no_copy_at_apply() {
         .run();
     assert!(db.column_exists("users", "name"));
 }
+
+/// `check -d` finds a rename of a column that is not there before anything runs.
+#[test]
+fn check_against_the_database_finds_a_rename_of_a_missing_column() {
+    let db = PostgresDb::new();
+    db.exec(SETUP);
+    let plans = Plans::new();
+    let file = plans.write(
+        "0009_typo.toml",
+        "[[contract]]\nop = \"rename_column\"\ntable = \"users\"\ncolumn = \"nmae\"\nto = \"full_name\"\n",
+    );
+    Cli::check()
+        .args(["-d", &db.url])
+        .plan(&file)
+        .code(2)
+        .stdout_has("nmae")
+        .run();
+    let good = plans.write("0010_ok.toml", RENAME);
+    Cli::check().args(["-d", &db.url]).plan(&good).run();
+}
