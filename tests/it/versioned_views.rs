@@ -457,6 +457,16 @@ fn rollback_drops_the_version_schema_and_restores_the_dump() {
     Cli::status(&db)
         .stdout_has("SET search_path = bellows_0005_users_rename_only, public;")
         .run();
+    let status = Cli::status(&db).args(["--format", "json"]).run().json();
+    assert_eq!(
+        status["versions"][0]["plan"], "0005_users_rename_only",
+        "{status}"
+    );
+    assert_eq!(
+        status["versions"][0]["connection_option"],
+        "options=-c search_path=bellows_0005_users_rename_only,public"
+    );
+    assert_eq!(status["versions"][0]["views"][0]["view"], "people");
     Cli::rollback(&db).yes().plan(&file).run();
     assert_eq!(schema_dump(&db.url), before, "after rolling back expand");
 
