@@ -190,6 +190,7 @@ async fn apply_plan<B: Backend>(
         reporter.report(Event::NothingToDo {
             plan: plan.name.clone(),
         });
+        report_version(backend, run, reporter).await?;
         summary.up_to_date.push(plan.name.clone());
         return Ok(false);
     }
