@@ -85,8 +85,8 @@ pub fn no_version_schemas(dialect: DialectKind, op: &'static str) -> Unsupported
         op,
         why: format!(
             "{dialect} has no schemas of views for the new application to use while the old one runs on the old names; \
-             rename the copy-and-sync way instead (`bellows new rename-column`: add_column, sync_column both ways, \
-             backfill, drop_column in contract)"
+             rename or retype the copy-and-sync way instead (`bellows new --template rename-column --dialect {dialect}`: \
+             add_column, sync_column both ways, backfill, drop_column in contract)"
         ),
     }
 }
@@ -150,6 +150,7 @@ pub trait Dialect: Send + Sync {
     fn set_replica_identity(&self, op: &SetReplicaIdentity) -> Result<PlannedOp, Unsupported>;
     fn rename_column(&self, op: &RenameColumn) -> Result<PlannedOp, Unsupported>;
     fn rename_table(&self, op: &RenameTable) -> Result<PlannedOp, Unsupported>;
+    fn change_type(&self, op: &ChangeType) -> Result<PlannedOp, Unsupported>;
     /// The version schema of a plan that renames ([`Version`]).
     fn version(&self, op: &Version) -> Result<PlannedOp, Unsupported>;
 
@@ -309,6 +310,7 @@ pub fn plan_op(op: &Op, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported>
         Op::SetReplicaIdentity(op) => dialect.set_replica_identity(op),
         Op::RenameColumn(op) => dialect.rename_column(op),
         Op::RenameTable(op) => dialect.rename_table(op),
+        Op::ChangeType(op) => dialect.change_type(op),
         Op::Version(op) => dialect.version(op),
     }
 }

@@ -12,6 +12,7 @@ pub mod add_index;
 pub mod add_primary_key;
 pub mod add_unique;
 pub mod backfill;
+pub mod change_type;
 pub mod create_table;
 pub mod drop_column;
 pub mod drop_constraint;
@@ -31,6 +32,7 @@ pub mod set_not_null;
 pub mod set_replica_identity;
 
 pub use set_replica_identity::ReplicaIdentity;
+pub use sync_column::ReverseSync;
 pub mod sql;
 pub mod sync_column;
 pub mod version;
@@ -175,6 +177,7 @@ operations! {
     drop_constraint => DropConstraint,
     rename_column => RenameColumn,
     rename_table => RenameTable,
+    change_type => ChangeType,
     drop_column => DropColumn,
     drop_table => DropTable,
     ;

@@ -62,7 +62,31 @@ impl Operation for Version {
 
 /// Whether `op` makes its plan need a version schema.
 pub fn needs_version(op: &Op) -> bool {
-    matches!(op, Op::RenameColumn(_) | Op::RenameTable(_))
+    matches!(
+        op,
+        Op::RenameColumn(_) | Op::RenameTable(_) | Op::ChangeType(_)
+    )
+}
+
+/// The tables whose columns `op` changes or drops: an older version's view of one of them is
+/// released before the plan runs (see `engine::versions`).
+pub fn tables_changed(op: &Op) -> Vec<TableName> {
+    let one = |t: &TableName| vec![t.clone()];
+    match op {
+        Op::AddColumn(o) => one(&o.table),
+        Op::SyncColumn(o) => one(&o.table),
+        Op::SetDefault(o) => one(&o.table),
+        Op::DropDefault(o) => one(&o.table),
+        Op::SetNotNull(o) => one(&o.table),
+        Op::DropNotNull(o) => one(&o.table),
+        Op::DropColumn(o) => one(&o.table),
+        Op::DropTable(o) => one(&o.table),
+        Op::RenameColumn(o) => one(&o.table),
+        Op::ChangeType(o) => one(&o.table),
+        Op::RenameTable(o) => vec![o.table.clone(), o.renamed()],
+        Op::Version(o) => o.tables.iter().map(|t| t.table.clone()).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The version of a plan with these steps: `Some` when a step needs one or the plan names its
@@ -86,6 +110,11 @@ pub fn derive(plan: &str, schema: Option<&str>, steps: &[Step]) -> Option<Versio
             Op::RenameTable(op) => rename_table(&mut version, op),
             Op::RenameColumn(op) => rename_column(&mut version, op),
             Op::DropColumn(op) => drop_column(&mut version, op),
+            Op::ChangeType(op) => {
+                let entry = version.entry(&op.table);
+                entry.renames.push((op.hidden(), op.column.clone()));
+                entry.hidden.push(op.column.clone());
+            }
             _ => {}
         }
     }

@@ -227,24 +227,51 @@ fn add_version(
         }
         return;
     };
+    let changes: Vec<(ops::ChangeType, crate::vocab::Span)> = steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Op::ChangeType(change) => Some((change.clone(), s.span.clone())),
+            _ => None,
+        })
+        .collect();
+    for (change, span) in changes {
+        add_step(
+            steps,
+            Phase::Expand,
+            Op::AddColumn(change.add_column()),
+            &span,
+        );
+        add_step(steps, Phase::Expand, Op::SyncColumn(change.sync()), &span);
+        add_step(
+            steps,
+            Phase::Backfill,
+            Op::Backfill(change.backfill()),
+            &span,
+        );
+    }
     let span = steps
         .iter()
         .find(|s| ops::version::needs_version(&s.op))
         .or(steps.first())
         .map(|s| s.span.clone())
         .unwrap_or(0..0);
-    let index = steps.iter().filter(|s| s.phase == Phase::Expand).count();
+    add_step(steps, Phase::Expand, Op::Version(version), &span);
+}
+
+/// Adds a step bellows derives from the plan's own as the last of `phase`.
+fn add_step(steps: &mut Vec<Step>, phase: Phase, op: Op, span: &crate::vocab::Span) {
+    let index = steps.iter().filter(|s| s.phase == phase).count();
     let at = steps
         .iter()
-        .position(|s| s.phase > Phase::Expand)
+        .position(|s| s.phase > phase)
         .unwrap_or(steps.len());
     steps.insert(
         at,
         Step {
-            phase: Phase::Expand,
+            phase,
             index,
-            op: Op::Version(version),
-            span,
+            op,
+            span: span.clone(),
             values: Vec::new(),
         },
     );

@@ -48,3 +48,4 @@ mod sql_snapshots_catalog;
 mod status;
 mod sync_defaults;
 mod sync_rewrite;
+mod versioned_views;

@@ -563,3 +563,16 @@ column = "legacy"
 default = "0"
 "#
 );
+
+sql_snapshot!(
+    change_type,
+    r#"
+[[contract]]
+op = "change_type"
+table = "users"
+column = "score"
+type = "integer"
+using = "CAST(score AS integer)"
+reverse = "CAST(score AS text)"
+"#
+);

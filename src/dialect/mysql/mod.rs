@@ -182,10 +182,17 @@ impl Dialect for Mysql {
         ))
     }
 
+    fn change_type(&self, _op: &ChangeType) -> Result<PlannedOp, Unsupported> {
+        Err(crate::dialect::no_version_schemas(
+            self.kind(),
+            "change_type",
+        ))
+    }
+
     fn version(&self, _op: &Version) -> Result<PlannedOp, Unsupported> {
         Err(crate::dialect::no_version_schemas(
             self.kind(),
-            "version_schema",
+            "a version schema (rename_column, rename_table, change_type)",
         ))
     }
 

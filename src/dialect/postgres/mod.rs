@@ -181,6 +181,10 @@ impl Dialect for Postgres {
         versions::rename_table(self, op)
     }
 
+    fn change_type(&self, op: &ChangeType) -> Result<PlannedOp, Unsupported> {
+        versions::change_type(self, op)
+    }
+
     fn version(&self, op: &Version) -> Result<PlannedOp, Unsupported> {
         versions::version(self, op)
     }

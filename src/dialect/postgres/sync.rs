@@ -245,9 +245,12 @@ impl Postgres {
                 "SELECT ({expression}) INTO NEW.{target} FROM (SELECT NEW.*) AS bellows_row;"
             ),
         };
+        // NOTE: `SET search_path FROM CURRENT`: the names in `from` resolve as they did when the
+        // step checked them, not through the search_path of whoever writes the row (a new
+        // application's version schema would otherwise come first).
         let mut body = String::new();
         body.push_str(&format!(
-            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger\nLANGUAGE plpgsql AS $bellows$\n#variable_conflict use_column\n"
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger\nLANGUAGE plpgsql SET search_path FROM CURRENT AS $bellows$\n#variable_conflict use_column\n"
         ));
         let mut declare = vec![
             "bellows_default text;".to_string(),

@@ -62,6 +62,40 @@ pub(super) fn rename_table(pg: &Postgres, op: &RenameTable) -> Result<PlannedOp,
     })
 }
 
+pub(super) fn change_type(pg: &Postgres, op: &ChangeType) -> Result<PlannedOp, Unsupported> {
+    let hidden = op.hidden();
+    let mut actions = pg.drop_sync_statements(&op.table, &hidden);
+    for action in [
+        format!("DROP COLUMN {}", pg.ident(&op.column)),
+        format!(
+            "RENAME COLUMN {} TO {}",
+            pg.ident(&hidden),
+            pg.ident(&op.column)
+        ),
+    ] {
+        actions.push(Action::Execute(Statement::ddl(
+            pg.alter(&op.table, action),
+            Lock::AccessExclusive,
+            &op.table,
+        )));
+    }
+    Ok(PlannedOp {
+        actions,
+        undo: Undo::Irreversible(format!(
+            "change_type drops the old column {}.{}",
+            op.table, op.column
+        )),
+        notes: vec![
+            format!(
+                "drops the sync trigger, the old column, and gives {hidden} (backfilled, of type {}) the name {}: catalog-only, each lock held for an instant",
+                op.type_, op.column
+            ),
+            "the version schema's view already showed the new column under this name; it keeps reading it (views keep columns by number)".into(),
+            "the old column's NOT NULL, default, indexes and constraints go with it: add them to the new one in the plan (set_not_null after this step; add_index on the hidden column in expand)".into(),
+        ],
+    })
+}
+
 pub(super) fn version(pg: &Postgres, op: &Version) -> Result<PlannedOp, Unsupported> {
     let mut actions = vec![Action::Execute(plain(schema_sql(op)))];
     let mut undo = Vec::new();
@@ -188,8 +222,12 @@ BEGIN
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION 'table % has no column %', {shown_table}, missing;
   END IF;
+  -- A column shown under the name of a hidden one (change_type) takes its place.
   SELECT string_agg(CASE WHEN r.shown IS NULL THEN quote_ident(a.attname)
-                         ELSE format('%I AS %I', a.attname, r.shown) END, ', ' ORDER BY a.attnum)
+                         ELSE format('%I AS %I', a.attname, r.shown) END, ', '
+                    ORDER BY COALESCE((SELECT h.attnum FROM pg_attribute h
+                                        WHERE h.attrelid = base AND h.attname = r.shown
+                                          AND h.attname = ANY ({hidden}) AND NOT h.attisdropped), a.attnum))
     INTO columns
     FROM pg_attribute a
     LEFT JOIN unnest({physical}, {shown}) AS r(physical, shown) ON r.physical = a.attname
@@ -206,5 +244,41 @@ BEGIN
   END LOOP;
 END
 $bellows$"
+    )
+}
+
+/// One JSON value: `{ current_schema, versions: [{ schema, plan, views: [{ view, table,
+/// table_schema, touched }] }] }`, every schema marked by [`schema_comment`], each view with the
+/// table it reads; `touched` when that table is one of `tables` (as this session resolves them).
+pub fn version_schemas_sql(tables: &[crate::vocab::TableName]) -> String {
+    let touched = tables
+        .iter()
+        .map(|t| format!("to_regclass({})", quote_literal(&Postgres.table(t))))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT json_build_object(
+  'current_schema', current_schema(),
+  'versions', COALESCE((
+    SELECT json_agg(json_build_object(
+      'schema', n.nspname,
+      'plan', obj_description(n.oid, 'pg_namespace')::json->>'bellows_version_of',
+      'views', COALESCE((
+        SELECT json_agg(json_build_object(
+          'view', v.view, 'table', v.tab, 'table_schema', v.tab_schema, 'touched', v.touched)
+          ORDER BY v.view)
+        FROM (SELECT DISTINCT c.relname AS view, format('%I.%I', tn.nspname, t.relname) AS tab,
+                     tn.nspname AS tab_schema, t.oid = ANY (ARRAY[{touched}]::oid[]) AS touched
+                FROM pg_class c
+                JOIN pg_rewrite r ON r.ev_class = c.oid
+                JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                                AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> c.oid
+                JOIN pg_class t ON t.oid = d.refobjid AND t.relkind IN ('r', 'p')
+                JOIN pg_namespace tn ON tn.oid = t.relnamespace
+               WHERE c.relnamespace = n.oid AND c.relkind = 'v') AS v), '[]'::json))
+      ORDER BY n.nspname)
+    FROM pg_namespace n
+    WHERE obj_description(n.oid, 'pg_namespace') LIKE '{{\"bellows_version_of\":%'), '[]'::json)
+)::text"
     )
 }

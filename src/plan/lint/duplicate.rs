@@ -139,6 +139,7 @@ fn what_it_does(op: &Op) -> Option<(&'static str, String, &'static str, &'static
         | Op::SetReplicaIdentity(_)
         | Op::RenameColumn(_)
         | Op::RenameTable(_)
+        | Op::ChangeType(_)
         | Op::Version(_) => return None,
     })
 }
