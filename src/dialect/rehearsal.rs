@@ -109,6 +109,23 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
         | Op::DropNotNull(_)
         | Op::SetComment(_)
         | Op::SetReplicaIdentity(_) => table_settings(kind, op, &mut r),
+        Op::RenameColumn(_) | Op::ChangeType(_) | Op::RenameTable(_) | Op::Version(_) => {
+            versioned(kind, op, &mut r)
+        }
+        Op::DropSync(_)
+        | Op::DropIndex(_)
+        | Op::DropConstraint(_)
+        | Op::RenameIndex(_)
+        | Op::RenameConstraint(_) => {}
+    }
+    r
+}
+
+/// The steps of a versioned plan: renames in place, a type change's swap, the version's views.
+fn versioned(kind: DialectKind, op: &Op, r: &mut Rehearsal) {
+    let t = |table: &TableName| shadow(kind, table);
+    let ident = |name: &str| quote_ident(name);
+    match op {
         Op::RenameColumn(op) => {
             r.tables.push(op.table.clone());
             r.statements.push(format!(
@@ -150,13 +167,8 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
                 }
             }
         }
-        Op::DropSync(_)
-        | Op::DropIndex(_)
-        | Op::DropConstraint(_)
-        | Op::RenameIndex(_)
-        | Op::RenameConstraint(_) => {}
+        _ => {}
     }
-    r
 }
 
 /// Steps that change a table's constraints or settings: its columns must exist.
