@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::vocab::lag::MaxLag;
+
 use crate::plan::model::Settings;
 use crate::vocab::defaults;
 use crate::vocab::duration::parse_duration;
@@ -48,7 +50,7 @@ pub struct Config {
     pub batch_size: u64,
     pub pause: Duration,
     pub target_batch_time: Option<Duration>,
-    pub max_lag: Option<Duration>,
+    pub max_lag: Option<MaxLag>,
     pub pause_file: Option<PathBuf>,
     /// MySQL/MariaDB: the replicas `max_lag` watches (flag, else the environment's
     /// comma-separated list); empty: the replicas the primary lists.
@@ -178,7 +180,7 @@ impl Config {
     }
 
     /// The `max_lag` of one backfill step: the step's key, else the plan's `[settings]`.
-    pub fn max_lag_for(&self, step: Option<Duration>) -> Option<Duration> {
+    pub fn max_lag_for(&self, step: Option<MaxLag>) -> Option<MaxLag> {
         step.or(self.max_lag)
     }
 
@@ -435,15 +437,16 @@ mod tests {
         let ms = Duration::from_millis;
         let plan = Settings {
             target_batch_time: Some(ms(200)),
-            max_lag: Some(ms(3000)),
+            max_lag: Some(MaxLag::Time(ms(3000))),
             ..Settings::default()
         };
         let config = Config::resolve(&Overrides::default(), &env(&[]), &plan).unwrap();
         // step > plan [settings]
         assert_eq!(config.target_batch_time_for(Some(ms(50))), Some(ms(50)));
         assert_eq!(config.target_batch_time_for(None), Some(ms(200)));
-        assert_eq!(config.max_lag_for(Some(ms(10))), Some(ms(10)));
-        assert_eq!(config.max_lag_for(None), Some(ms(3000)));
+        let bytes = Some(MaxLag::Bytes(16 << 20));
+        assert_eq!(config.max_lag_for(bytes), bytes);
+        assert_eq!(config.max_lag_for(None), Some(MaxLag::Time(ms(3000))));
         assert_eq!(config.pause_file, None);
         // env > step
         let config = Config::resolve(

@@ -97,6 +97,9 @@ enum Contender {
     KeysetAsync,
     /// Each batch as one statement (bounds, update, checkpoint), `synchronous_commit = off`.
     KeysetOne,
+    /// `bellows apply` of the whole plan shape of the README (issue 11): `add_column`,
+    /// `sync_column` and the backfill with default settings, on a table without the column.
+    Plan,
 }
 
 fn main() -> ExitCode {
@@ -171,7 +174,7 @@ async fn bench(args: &Args, server: &Server) -> Result<bool> {
     let needs_bellows = contenders
         .iter()
         .chain(args.scaling.then_some(&args.scaling_contender))
-        .any(|c| matches!(c, Contender::Default | Contender::Tuned));
+        .any(|c| matches!(c, Contender::Default | Contender::Tuned | Contender::Plan));
     let binary = if needs_bellows {
         let path = child::locate_binary(
             std::env::var_os("BELLOWS_BIN"),
@@ -275,6 +278,7 @@ fn contender_name(contender: Contender, rows: u64, base_rows: u64) -> String {
         Contender::Keyset => "keyset loop".to_string(),
         Contender::KeysetAsync => "keyset async".to_string(),
         Contender::KeysetOne => "keyset one-statement".to_string(),
+        Contender::Plan => "bellows plan shape".to_string(),
     };
     if rows == base_rows {
         name
@@ -350,7 +354,7 @@ async fn contend(
         "{name}: building users with {} rows",
         report::thousands(rows)
     );
-    let built = table::build_users(&mut conn, rows).await?;
+    let built = table::build_users(&mut conn, rows, contender != Contender::Plan).await?;
     eprintln!("   built in {:.1}s", built.as_secs_f64());
     let config = WorkloadConfig {
         url: url.to_string(),
@@ -421,7 +425,12 @@ async fn contend(
         }
         Contender::Default | Contender::Tuned => {
             let batch_size = (contender == Contender::Tuned).then_some(ctx.args.tuned_batch_size);
-            run_bellows(ctx, label, url, batch_size).await
+            let plan = table::backfill_plan(&format!("bench_{label}"), batch_size);
+            run_bellows(ctx, label, url, &plan).await
+        }
+        Contender::Plan => {
+            let plan = table::plan_shape(&format!("bench_{label}"));
+            run_bellows(ctx, label, url, &plan).await
         }
     };
     let workload = match running {
@@ -459,15 +468,12 @@ async fn contend(
 }
 
 /// Writes the plan and runs `bellows apply PLAN -d URL --yes --format json`.
-async fn run_bellows(ctx: &Bench<'_>, label: &str, url: &str, batch_size: Option<u64>) -> Outcome {
+async fn run_bellows(ctx: &Bench<'_>, label: &str, url: &str, plan_text: &str) -> Outcome {
     let Some(binary) = &ctx.binary else {
         return Outcome::Failed("no bellows binary".into());
     };
     let plan = ctx.work_dir.join(format!("{label}.toml"));
-    if let Err(error) = std::fs::write(
-        &plan,
-        table::backfill_plan(&format!("bench_{label}"), batch_size),
-    ) {
+    if let Err(error) = std::fs::write(&plan, plan_text) {
         return Outcome::Failed(format!("cannot write {}: {error}", plan.display()));
     }
     let args: Vec<OsString> = vec![

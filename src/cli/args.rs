@@ -63,6 +63,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Show each plan's phases and steps as the ledger records them.
     Status(StatusArgs),
+    /// List the version schemas (PostgreSQL) with their plans and search_path lines; with
+    /// --remove, drop those of finished plans.
+    Versions(VersionsArgs),
     /// Undo applied steps in reverse order.
     Rollback(RollbackArgs),
     /// Compare the ledger with the catalog and report any drift (exit 1 when there is some).
@@ -137,6 +140,10 @@ pub struct NewArgs {
     /// SQL expression that fills the column (add-column, change-type, add-not-null).
     #[arg(long)]
     pub from: Option<String>,
+    /// The database the plan is for: on sqlite and mysql, rename-column and change-type write
+    /// the copy-and-sync form (a second column), which needs --new-column and --type.
+    #[arg(long, value_enum, default_value = "postgres")]
+    pub dialect: DialectKind,
 }
 
 #[derive(Debug, Args)]
@@ -299,6 +306,25 @@ pub struct StatusArgs {
     #[arg(long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub parallel: u16,
+    /// How to print: human lines or JSON.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Drop the version schemas of finished plans (their views are pass-throughs; an
+    /// application whose search_path names a dropped schema finds the tables themselves).
+    #[arg(long)]
+    pub remove: bool,
+    /// Do not ask before removing (required without a terminal).
+    #[arg(long, short = 'y', requires = "remove")]
+    pub yes: bool,
+    /// How long dropping a schema waits for the locks of its views.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "500ms", value_name = "DURATION")]
+    pub lock_timeout: Duration,
     /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

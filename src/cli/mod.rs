@@ -23,6 +23,7 @@ pub mod schema;
 pub mod status;
 pub mod step_failure;
 pub mod templates;
+pub mod versions;
 
 use std::process::ExitCode;
 
@@ -57,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(args),
         Command::Status(args) => status::run(args),
+        Command::Versions(args) => versions::run(args),
         Command::Rollback(args) => rollback::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Demo(args) => demo::run(args),

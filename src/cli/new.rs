@@ -36,6 +36,7 @@ pub fn run(args: NewArgs) -> anyhow::Result<Exit> {
         to: args.to,
         type_: args.type_,
         from: args.from,
+        copy_and_sync: args.dialect != crate::dialect::DialectKind::Postgres,
     };
     let values = complete(template, values)?;
     if values.to.is_some() && values.to == values.column {
@@ -57,12 +58,12 @@ pub fn run(args: NewArgs) -> anyhow::Result<Exit> {
 /// terminal a missing required value is an error naming its flag.
 fn complete(template: Template, mut values: Values) -> anyhow::Result<Values> {
     let template_name = templates::template_name(template);
-    for (field, _) in templates::fields(template) {
+    for (field, _) in templates::fields(template, values.copy_and_sync) {
         if let Some(value) = values.get(*field) {
             templates::check_value(*field, value).map_err(invalid)?;
         }
     }
-    let missing: Vec<(Field, Need)> = templates::fields(template)
+    let missing: Vec<(Field, Need)> = templates::fields(template, values.copy_and_sync)
         .iter()
         .copied()
         .filter(|(field, _)| values.get(*field).is_none())

@@ -484,10 +484,7 @@ impl Painter {
                 .max_lag
                 .filter(|_| self.dialect == DialectKind::Postgres)
             {
-                parts.push(format!(
-                    "waits while a replica lags more than {}",
-                    humantime::format_duration(lag)
-                ));
+                parts.push(format!("waits while a replica lags more than {lag}"));
             }
             if let Some(query) = &settings.throttle_query {
                 parts.push(format!("waits while `{query}` returns true"));

@@ -69,8 +69,7 @@ pub struct BackfillSettings {
     pub pause: Option<Duration>,
     #[serde(with = "crate::vocab::duration::opt_duration")]
     pub target_batch_time: Option<Duration>,
-    #[serde(with = "crate::vocab::duration::opt_duration")]
-    pub max_lag: Option<Duration>,
+    pub max_lag: Option<crate::vocab::lag::MaxLag>,
     pub throttle_query: Option<String>,
 }
 

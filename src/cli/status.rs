@@ -95,6 +95,38 @@ pub fn render(report: &StatusReport) -> Vec<String> {
         });
         return lines;
     }
+    lines.extend(render_plans(report));
+    lines.extend(render_versions(report));
+    lines
+}
+
+/// The version schemas, each with its plan and the lines the new application sets.
+pub fn render_versions(report: &StatusReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !report.versions.is_empty() {
+        lines.push(style("version schemas").bold().to_string());
+    }
+    for version in &report.versions {
+        let views: Vec<&str> = version.views.iter().map(|v| v.view.as_str()).collect();
+        lines.push(format!(
+            "  {} of plan {}  {}",
+            style(&version.schema).cyan(),
+            version.plan,
+            style(if views.is_empty() {
+                "(no views left: the tables themselves)".to_string()
+            } else {
+                format!("(views: {})", views.join(", "))
+            })
+            .dim()
+        ));
+        lines.push(format!("    SET search_path = {};", version.search_path));
+        lines.push(format!("    {}", version.connection_option));
+    }
+    lines
+}
+
+fn render_plans(report: &StatusReport) -> Vec<String> {
+    let mut lines = Vec::new();
     for plan in &report.plans {
         let mut head = format!(
             "{} {}",

@@ -278,16 +278,32 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
 // NOTE: neither database checks the body of a trigger (function) when it is created, so a typo
 // in `from` would otherwise only surface as an error in every write of the application.
 pub fn sync_expression_check(dialect: &dyn Dialect, op: &SyncColumn) -> String {
-    let mut set = vec![format!("{} = ({})", dialect.ident(&op.column), op.from)];
+    sync_expression_check_as(dialect, op, None, &|expression| expression.to_string())
+}
+
+/// [`sync_expression_check`] with the table named `alias` in the statement and each
+/// expression as `trigger` makes it: the check compiles what the trigger will run.
+pub fn sync_expression_check_as(
+    dialect: &dyn Dialect,
+    op: &SyncColumn,
+    alias: Option<&str>,
+    trigger: &dyn Fn(&str) -> String,
+) -> String {
+    let mut set = vec![format!(
+        "{} = ({})",
+        dialect.ident(&op.column),
+        trigger(&op.from)
+    )];
     if let Some(reverse) = &op.reverse {
         set.push(format!(
             "{} = ({})",
             dialect.ident(&reverse.column),
-            reverse.from
+            trigger(&reverse.from)
         ));
     }
+    let alias = alias.map(|a| format!(" AS {a}")).unwrap_or_default();
     format!(
-        "EXPLAIN UPDATE {} SET {} WHERE false",
+        "EXPLAIN UPDATE {}{alias} SET {} WHERE false",
         dialect.table(&op.table),
         set.join(", ")
     )

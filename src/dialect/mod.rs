@@ -6,6 +6,7 @@ pub mod common;
 pub mod mysql;
 pub mod planned;
 pub mod postgres;
+pub mod qualify;
 pub mod recovery;
 pub mod rehearsal;
 pub mod sqlite;
@@ -76,6 +77,20 @@ pub struct Unsupported {
     pub why: String,
 }
 
+/// Why a database without schemas to version refuses the operations that need a version
+/// schema, with the way that works everywhere.
+pub fn no_version_schemas(dialect: DialectKind, op: &'static str) -> Unsupported {
+    Unsupported {
+        dialect,
+        op,
+        why: format!(
+            "{dialect} has no schemas of views for the new application to use while the old one runs on the old names; \
+             rename or retype the copy-and-sync way instead (`bellows new --template rename-column --dialect {dialect}`: \
+             add_column, sync_column both ways, backfill, drop_column in contract)"
+        ),
+    }
+}
+
 /// Standard SQL identifier quoting: `"name"`, with embedded `"` doubled.
 pub fn quote_ident(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
@@ -133,6 +148,11 @@ pub trait Dialect: Send + Sync {
     fn rename_index(&self, op: &RenameIndex) -> Result<PlannedOp, Unsupported>;
     fn rename_constraint(&self, op: &RenameConstraint) -> Result<PlannedOp, Unsupported>;
     fn set_replica_identity(&self, op: &SetReplicaIdentity) -> Result<PlannedOp, Unsupported>;
+    fn rename_column(&self, op: &RenameColumn) -> Result<PlannedOp, Unsupported>;
+    fn rename_table(&self, op: &RenameTable) -> Result<PlannedOp, Unsupported>;
+    fn change_type(&self, op: &ChangeType) -> Result<PlannedOp, Unsupported>;
+    /// The version schema of a plan that renames ([`Version`]).
+    fn version(&self, op: &Version) -> Result<PlannedOp, Unsupported>;
 
     /// The type a value is cast to for text (`CAST(x AS TEXT)`).
     fn text_type(&self) -> &'static str {
@@ -235,6 +255,22 @@ pub trait Dialect: Send + Sync {
         None
     }
 
+    /// Batches of `limit` rows after `after`, one after another on the server for about
+    /// `budget`, each its own transaction with its checkpoint, when the dialect can; the outcome
+    /// is left where the engine's backend reads it (PostgreSQL: the session setting
+    /// `bellows.backfill_loop`).
+    fn backfill_loop_sql(
+        &self,
+        _op: &Backfill,
+        _key: &[String],
+        _after: &[String],
+        _limit: u64,
+        _checkpoint: &BatchCheckpoint,
+        _budget: std::time::Duration,
+    ) -> Option<String> {
+        None
+    }
+
     /// Counts the rows the backfill will touch (for `plan` with a database and for progress).
     fn backfill_count_sql(&self, op: &Backfill) -> String {
         let table = self.table(&op.table);
@@ -272,6 +308,10 @@ pub fn plan_op(op: &Op, dialect: &dyn Dialect) -> Result<PlannedOp, Unsupported>
         Op::RenameIndex(op) => dialect.rename_index(op),
         Op::RenameConstraint(op) => dialect.rename_constraint(op),
         Op::SetReplicaIdentity(op) => dialect.set_replica_identity(op),
+        Op::RenameColumn(op) => dialect.rename_column(op),
+        Op::RenameTable(op) => dialect.rename_table(op),
+        Op::ChangeType(op) => dialect.change_type(op),
+        Op::Version(op) => dialect.version(op),
     }
 }
 

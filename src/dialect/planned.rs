@@ -226,7 +226,7 @@ pub struct BatchSettings {
     pub batch_size: Option<u64>,
     pub pause: Option<Duration>,
     pub target_batch_time: Option<Duration>,
-    pub max_lag: Option<Duration>,
+    pub max_lag: Option<crate::vocab::lag::MaxLag>,
     pub throttle_query: Option<String>,
 }
 

@@ -705,6 +705,15 @@ mod tests {
                 "CREATE TRIGGER \"bellows_sync_orders_total\" BEFORE INSERT OR UPDATE ON \"orders\" FOR EACH ROW EXECUTE FUNCTION \"bellows_sync_orders_total\"()",
                 "CREATE TRIGGER bellows_sync_orders_total BEFORE INSERT OR UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION bellows_sync_orders_total()",
             ),
+            // A sync's UPDATE trigger, and its INSERT trigger whose name needs quoting.
+            (
+                "CREATE TRIGGER \"bellows_sync_t_b\" BEFORE UPDATE ON \"t\" FOR EACH ROW WHEN (NOT (NEW.\"b\" IS DISTINCT FROM OLD.\"b\") OR NOT (NEW.\"a\" IS DISTINCT FROM OLD.\"a\")) EXECUTE FUNCTION \"bellows_sync_t_b\"()",
+                "CREATE TRIGGER bellows_sync_t_b BEFORE UPDATE ON public.t FOR EACH ROW WHEN (((NOT (new.b IS DISTINCT FROM old.b)) OR (NOT (new.a IS DISTINCT FROM old.a)))) EXECUTE FUNCTION bellows_sync_t_b()",
+            ),
+            (
+                "CREATE TRIGGER \"bellows_sync_t_b$insert\" BEFORE INSERT ON \"t\" FOR EACH ROW EXECUTE FUNCTION \"bellows_sync_t_b\"()",
+                "CREATE TRIGGER \"bellows_sync_t_b$insert\" BEFORE INSERT ON public.t FOR EACH ROW EXECUTE FUNCTION bellows_sync_t_b()",
+            ),
         ];
         for (planned, found) in cases {
             assert!(same_definition(planned, found), "{planned}\n  vs {found}");
@@ -770,6 +779,11 @@ mod tests {
                 "CREATE TRIGGER bellows_sync_orders_total BEFORE INSERT ON public.orders FOR EACH ROW EXECUTE FUNCTION f()",
                 ObjectKind::Trigger,
                 "bellows_sync_orders_total",
+            ),
+            (
+                "CREATE TRIGGER \"bellows_sync_t_b$insert\" BEFORE INSERT ON \"t\" FOR EACH ROW EXECUTE FUNCTION \"bellows_sync_t_b\"()",
+                ObjectKind::Trigger,
+                "bellows_sync_t_b$insert",
             ),
         ];
         for (sql, kind, name) in cases {

@@ -109,6 +109,47 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
         | Op::DropNotNull(_)
         | Op::SetComment(_)
         | Op::SetReplicaIdentity(_) => table_settings(kind, op, &mut r),
+        Op::RenameColumn(op) => {
+            r.tables.push(op.table.clone());
+            r.statements.push(format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                t(&op.table),
+                ident(&op.column),
+                ident(&op.to)
+            ));
+        }
+        Op::ChangeType(op) => {
+            r.tables.push(op.table.clone());
+            r.statements.push(format!(
+                "ALTER TABLE {} DROP COLUMN {}",
+                t(&op.table),
+                ident(&op.column)
+            ));
+            r.statements.push(format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                t(&op.table),
+                ident(&op.hidden()),
+                ident(&op.column)
+            ));
+        }
+        // NOTE: the shadow cannot follow the table to its new name; later steps on either name
+        // are not checked.
+        Op::RenameTable(op) => r.opaque = vec![op.table.clone(), op.renamed()],
+        // The columns each view renames or leaves out must exist when the views are made.
+        Op::Version(op) => {
+            for table in &op.tables {
+                r.tables.push(table.table.clone());
+                let named: Vec<String> = table
+                    .renames
+                    .iter()
+                    .map(|(column, _)| column.clone())
+                    .chain(table.hidden.iter().cloned())
+                    .collect();
+                if !named.is_empty() {
+                    r.statements.push(select_columns(&t(&table.table), &named));
+                }
+            }
+        }
         Op::DropSync(_)
         | Op::DropIndex(_)
         | Op::DropConstraint(_)

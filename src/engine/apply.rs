@@ -190,10 +190,12 @@ async fn apply_plan<B: Backend>(
         reporter.report(Event::NothingToDo {
             plan: plan.name.clone(),
         });
+        report_version(backend, run, reporter).await?;
         summary.up_to_date.push(plan.name.clone());
         return Ok(false);
     }
     refuse_broken_concurrently(backend, run, &phases).await?;
+    release_older_versions(backend, run).await?;
     reporter.report(Event::PlanStarted {
         plan: plan.name.clone(),
         checksum: plan.checksum.clone(),
@@ -212,6 +214,7 @@ async fn apply_plan<B: Backend>(
         apply_phase(backend, run, &mut ledger, phase, options, reporter).await?;
         applied.push(phase);
     }
+    report_version(backend, run, reporter).await?;
     reporter.report(Event::PlanDone {
         plan: plan.name.clone(),
         duration: started.elapsed(),
@@ -263,6 +266,53 @@ fn confirm_contract(
         ErrorKind::Invalid,
         format!("stopped before the contract phase of `{plan}` ({done}): {reason}"),
     ))
+}
+
+/// Says what the new application sets to use the plan's version schema, once it exists.
+async fn report_version<B: Backend>(
+    backend: &mut B,
+    run: &PlanRun,
+    reporter: &dyn Reporter,
+) -> Result<(), EngineError> {
+    let Some(schema) = run.plan.steps.iter().find_map(|s| match &s.op {
+        crate::ops::Op::Version(v) => Some(v.schema.clone()),
+        _ => None,
+    }) else {
+        return Ok(());
+    };
+    let versions = super::versions::read(backend, &[]).await?;
+    if let Some(version) = versions.into_iter().find(|v| v.schema == schema) {
+        reporter.report(Event::VersionReady {
+            plan: run.plan.name.clone(),
+            schema: version.schema,
+            search_path: version.search_path,
+            connection_option: version.connection_option,
+        });
+    }
+    Ok(())
+}
+
+/// Drops the views that finished plans' version schemas have of the tables this plan changes
+/// (they are pass-throughs by then), so that none blocks its DDL.
+async fn release_older_versions<B: Backend>(
+    backend: &mut B,
+    run: &PlanRun,
+) -> Result<(), EngineError> {
+    let mut tables = Vec::new();
+    for step in &run.plan.steps {
+        for table in crate::ops::version::tables_changed(&step.op) {
+            if !tables.contains(&table) {
+                tables.push(table);
+            }
+        }
+    }
+    let makes_views = run
+        .plan
+        .steps
+        .iter()
+        .any(|s| matches!(s.op, crate::ops::Op::Version(_)));
+    let limits = super::retry::limits_for(crate::dialect::planned::LockPolicy::Short, &run.config);
+    super::versions::release(backend, &run.plan.name, &tables, makes_views, limits).await
 }
 
 /// Refuses `CONCURRENTLY` on PostgreSQL 14.0–14.3 before anything of the plan runs.

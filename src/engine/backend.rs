@@ -15,7 +15,7 @@ use crate::vocab::{Phase, TableName};
 use super::error::EngineError;
 use super::ledger::{Mark, PlanLedger, PlanRecord, StepKey, StepRecord};
 use super::reporter::{AutovacuumKind, Blocker};
-use super::throttle::LagReading;
+use super::throttle::ReplicaState;
 
 /// Timeouts for one attempt of one statement, already resolved from the lock policy and the
 /// configuration. `None` means "no limit" (PostgreSQL `0`).
@@ -136,6 +136,9 @@ pub struct BatchRequest<'a> {
     /// (`Dialect::backfill_batch_sql`), when the dialect has one; then `bounds_sql` and
     /// `update_sql` are not used.
     pub batch_sql: Option<String>,
+    /// Batches one after another on the server, each its own transaction with its checkpoint,
+    /// for a while (`Dialect::backfill_loop_sql`); when given, it is run instead of one batch.
+    pub loop_sql: Option<String>,
     /// Rows walked before this batch; the checkpoint records `rows_done + scanned`.
     pub rows_done: u64,
     pub limits: Limits,
@@ -149,6 +152,35 @@ pub struct BatchResult {
     pub updated: u64,
     /// The checkpoint now in the ledger (the batch's last key).
     pub last_key: Option<Vec<String>>,
+    /// Batches run (several from a `loop_sql`), the last of them counted even when empty.
+    pub batches: u64,
+}
+
+impl BatchResult {
+    /// No row left: the walk is complete.
+    pub fn empty() -> BatchResult {
+        BatchResult {
+            scanned: 0,
+            updated: 0,
+            last_key: None,
+            batches: 1,
+        }
+    }
+
+    /// One batch that walked `scanned` keys up to `last_key`.
+    pub fn one(scanned: u64, updated: u64, last_key: Vec<String>) -> BatchResult {
+        BatchResult {
+            scanned,
+            updated,
+            last_key: Some(last_key),
+            batches: 1,
+        }
+    }
+
+    /// Whether a batch came back short of `limit` rows: the end of the table.
+    pub fn reached_end(&self, limit: u64) -> bool {
+        self.scanned < limit.saturating_mul(self.batches)
+    }
 }
 
 /// The run lock: one run at a time per database.
@@ -295,15 +327,15 @@ pub trait BatchRunner {
         request: &BatchRequest<'_>,
     ) -> Result<BatchResult, AttemptError>;
 
-    /// The lag of the replicas `max_lag` watches: PostgreSQL reads `pg_stat_replication` on
-    /// the primary; MySQL asks each replica for its status — `replicas` (URLs), else the ones
-    /// the primary lists. A replica whose lag cannot be known is [`LagReading::Unknown`], never
-    /// no lag. SQLite has no replicas.
+    /// The replicas `max_lag` watches: PostgreSQL reads `pg_stat_replication` on the primary;
+    /// MySQL asks each replica for its status — `replicas` (URLs), else the ones the primary
+    /// lists. A replica whose lag cannot be known is [`ReplicaState::unknown`], never no lag.
+    /// SQLite has no replicas.
     async fn replica_lag(
         &mut self,
         replicas: &[String],
         limits: Limits,
-    ) -> Result<LagReading, AttemptError>;
+    ) -> Result<ReplicaState, AttemptError>;
 }
 
 /// The online check (`check -d`, `plan -d`): statements compiled inside one transaction that

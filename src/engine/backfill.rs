@@ -13,11 +13,15 @@ use super::ledger::StepRecord;
 use super::reporter::Event;
 use super::retry;
 use super::retry_policy::{self, RetryDecision};
-use super::throttle::{BatchSizer, Throttle, ThrottleChecks, ThrottleDecision, ThrottleReason};
+use super::throttle::{
+    BatchSizer, ReplayWatch, ReplicaLag, ReplicaState, Throttle, ThrottleChecks, ThrottleDecision,
+    ThrottleReason,
+};
 use super::ErrorKind;
 use crate::dialect::planned::{BackfillPlan, Expect, GuardQuery, LockPolicy};
 use crate::dialect::{quote_literal, BatchCheckpoint, DialectKind};
 use crate::ops::Backfill;
+use crate::vocab::lag::MaxLag;
 
 /// How often progress is reported (at most).
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
@@ -193,7 +197,15 @@ pub struct BatchLoop {
     /// The hold in force (kind, reason, since when), reported when it starts and ends.
     held: Option<(&'static str, String, Instant)>,
     pause_reported: bool,
+    /// The slowest standby's replay position between checks (`max_lag`).
+    replay: ReplayWatch,
+    /// Whether the warning that this role cannot read the standbys' lag was given.
+    lag_unreadable_warned: bool,
 }
+
+/// The longest a server-side loop of batches runs before the engine reports progress and looks
+/// at the pause file and Ctrl-C again.
+const LOOP_BUDGET: Duration = Duration::from_millis(250);
 
 /// How often a stopped run is noticed while sleeping.
 const STOP_POLL: Duration = Duration::from_millis(50);
@@ -210,6 +222,15 @@ impl BatchLoop {
         if max_lag.is_some() && B::KIND == DialectKind::Sqlite {
             ctx.reporter.report(Event::Notice {
                 message: "max_lag is ignored on SQLite: it has no replicas".into(),
+            });
+            max_lag = None;
+        }
+        if let (Some(MaxLag::Bytes(_)), DialectKind::Mysql) = (max_lag, B::KIND) {
+            ctx.reporter.report(Event::Notice {
+                message: "warning: max_lag is a size of WAL not yet replayed, which only \
+                          PostgreSQL reports; MySQL/MariaDB replicas report seconds: give \
+                          max_lag as a duration (\"2s\"). Ignored on this database"
+                    .into(),
             });
             max_lag = None;
         }
@@ -234,6 +255,8 @@ impl BatchLoop {
             last_report: None,
             held: None,
             pause_reported: false,
+            replay: ReplayWatch::default(),
+            lag_unreadable_warned: false,
         }
     }
 
@@ -263,7 +286,8 @@ impl BatchLoop {
             }
             let limit = self.sizer.size();
             let batch_started = Instant::now();
-            let result = match one_batch(backend, ctx, op, key, record, limit).await {
+            let budget = self.loop_budget();
+            let result = match one_batch(backend, ctx, op, key, record, limit, budget).await {
                 Ok(result) => result,
                 Err(error) => {
                     self.retry_batch(backend, ctx, op, record, error, attempt)
@@ -281,8 +305,9 @@ impl BatchLoop {
             }
             self.sizer.record(result.scanned, batch_started.elapsed());
             last_batch = Some(Instant::now());
+            let reached_end = result.reached_end(limit);
             record.batch_done(result.scanned, result.last_key);
-            if result.scanned < limit {
+            if reached_end {
                 // NOTE: a short batch reached the end of the table. Stop here rather than chase
                 // rows the application keeps appending: rows written from now on are the
                 // plan's `sync_column` trigger's to fill (a walk that follows inserts may
@@ -293,6 +318,17 @@ impl BatchLoop {
             }
             self.report(ctx, record, false);
         }
+    }
+
+    /// How long the server may run batches one after another in one round trip
+    /// (`Dialect::backfill_loop_sql`): only when nothing paces the batches (no pause, throttle
+    /// query, max_lag or target_batch_time), so that pacing still happens between batches.
+    fn loop_budget(&self) -> Option<Duration> {
+        let paced = !self.throttle.pause.is_zero()
+            || self.throttle.throttle_query.is_some()
+            || self.throttle.max_lag.is_some()
+            || self.sizer.target().is_some();
+        (!paced).then_some(LOOP_BUDGET)
     }
 
     /// After attempt `attempt` of a batch failed with `error`: waits as [`retry_policy::next`]
@@ -349,7 +385,7 @@ impl BatchLoop {
 
     /// Looks at what the throttle is configured to watch.
     async fn checks<B: Backend>(
-        &self,
+        &mut self,
         backend: &mut B,
         ctx: &StepContext<'_>,
         last_batch: Option<Instant>,
@@ -385,12 +421,33 @@ impl BatchLoop {
         if self.throttle.checks_replica_lag() {
             let limits = retry::limits_for(LockPolicy::Short, ctx.config);
             let replicas = &ctx.config.replica_urls;
-            checks.replica_lag = retried(backend, ctx, "replica lag", async |backend: &mut B| {
+            let state = retried(backend, ctx, "replica lag", async |backend: &mut B| {
                 backend.replica_lag(replicas, limits).await
             })
             .await?;
+            checks.replica_lag = Some(self.replica_lag(ctx, &state));
         }
         Ok(checks)
+    }
+
+    /// The standbys' lag from what the check read; warns once when this role cannot see it.
+    fn replica_lag(&mut self, ctx: &StepContext<'_>, state: &ReplicaState) -> ReplicaLag {
+        if !state.readable && !self.lag_unreadable_warned {
+            self.lag_unreadable_warned = true;
+            ctx.reporter.report(Event::Notice {
+                message:
+                    "warning: max_lag cannot be enforced: this role cannot read the standbys' \
+                          lag in pg_stat_replication (every lag column reads NULL); grant it \
+                          pg_monitor (or pg_read_all_stats), or run as a superuser"
+                        .into(),
+            });
+        }
+        ReplicaLag {
+            replay_lag: state.replay_lag,
+            unreplayed_bytes: state.unreplayed_bytes,
+            stalled: self.replay.observe(state, Instant::now()),
+            unknown: state.unknown.clone(),
+        }
     }
 
     /// Reports a wait when it starts (or its reason changes); the plain pause once.
@@ -514,7 +571,9 @@ impl BatchLoop {
     }
 }
 
-/// Renders and runs one batch of at most `limit` rows after the record's checkpoint.
+/// Renders and runs one batch of at most `limit` rows after the record's checkpoint; or, with
+/// a `loop_budget` and a checkpoint, batches one after another on the server for about that
+/// long, when the dialect can.
 async fn one_batch<B: Backend>(
     backend: &mut B,
     ctx: &StepContext<'_>,
@@ -522,6 +581,7 @@ async fn one_batch<B: Backend>(
     key: &[String],
     record: &StepRecord,
     limit: u64,
+    loop_budget: Option<Duration>,
 ) -> Result<BatchResult, AttemptError> {
     let dialect = B::KIND.dialect();
     let after = record.checkpoint.as_deref();
@@ -538,11 +598,18 @@ async fn one_batch<B: Backend>(
         None => dialect.backfill_bounds_sql(op, key, after, limit),
     };
     let update_sql = |upto: &[String]| dialect.backfill_update_sql(op, key, after, upto);
+    let loop_sql = match (loop_budget, after) {
+        (Some(budget), Some(after)) => {
+            dialect.backfill_loop_sql(op, key, after, limit, &checkpoint, budget)
+        }
+        _ => None,
+    };
     let request = BatchRequest {
         step: ctx.key(),
         bounds_sql,
         update_sql: &update_sql,
         batch_sql,
+        loop_sql,
         rows_done: record.rows_done,
         limits: retry::limits_for(LockPolicy::Short, ctx.config),
     };

@@ -31,18 +31,10 @@ pub async fn batch_in_steps<C: BatchSteps>(
 ) -> Result<BatchResult, sqlx::Error> {
     let (scanned, last) = conn.bounds(&request.bounds_sql).await?;
     if scanned <= 0 {
-        return Ok(BatchResult {
-            scanned: 0,
-            updated: 0,
-            last_key: None,
-        });
+        return Ok(BatchResult::empty());
     }
     let updated = conn.update(&(request.update_sql)(&last)).await?;
     let rows_done = request.rows_done + scanned as u64;
     conn.checkpoint(request.step, &last, rows_done).await?;
-    Ok(BatchResult {
-        scanned: scanned as u64,
-        updated,
-        last_key: Some(last),
-    })
+    Ok(BatchResult::one(scanned as u64, updated, last))
 }

@@ -31,6 +31,7 @@ mod step;
 pub mod step_row;
 pub mod throttle;
 pub mod transient;
+pub mod versions;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -211,6 +212,19 @@ pub async fn online_check(
 /// interrupted steps), without creating or changing anything.
 pub async fn doctor(url: &str, runs: &[PlanRun]) -> Result<doctor::DoctorReport, EngineError> {
     with_backend!(url, B => doctor::examine::<B>(url, runs).await)
+}
+
+/// Drops the version schemas nothing needs (`bellows versions --remove`), after asking.
+pub async fn remove_versions(
+    url: &str,
+    confirm: &dyn Confirm,
+    lock_timeout: std::time::Duration,
+) -> Result<versions::Removal, EngineError> {
+    let limits = backend::Limits {
+        lock_timeout: Some(lock_timeout),
+        statement_timeout: None,
+    };
+    with_backend!(url, B => versions::remove::<B>(url, confirm, limits).await)
 }
 
 /// Reads the ledger (without creating it) for the selected plans.

@@ -256,6 +256,15 @@ pub enum Event {
         #[serde(skip_serializing_if = "Vec::is_empty")]
         pending: Vec<Phase>,
     },
+    /// A plan's version schema exists: what the new application sets to use it.
+    VersionReady {
+        plan: String,
+        schema: String,
+        /// `bellows_0004_users, public`: the value of `search_path`.
+        search_path: String,
+        /// `options=-c search_path=…`, for a connection string.
+        connection_option: String,
+    },
     /// Something worth saying that fits no other event.
     Notice {
         message: String,

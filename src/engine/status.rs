@@ -17,6 +17,10 @@ pub struct StatusReport {
     /// Whether the database has a ledger at all.
     pub ledger: bool,
     pub plans: Vec<PlanStatus>,
+    /// PostgreSQL: the version schemas of the database, each with its plan and what the new
+    /// application sets to use it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<super::versions::VersionSchema>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -179,6 +183,7 @@ pub fn merge(
     StatusReport {
         ledger: has_ledger,
         plans,
+        versions: Vec::new(),
     }
 }
 
@@ -303,7 +308,9 @@ pub async fn read<B: Backend>(
         }
         let ledger = backend.read_ledger(None).await?;
         let lock_held = backend.run_lock_held().await?;
-        Ok(merge(ledger, selection, true, lock_held))
+        let mut report = merge(ledger, selection, true, lock_held);
+        report.versions = super::versions::read(&mut backend, &[]).await?;
+        Ok(report)
     }
     .await;
     let _ = backend.close().await;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::vocab::defaults::{MAX_BATCH_SIZE, MIN_BATCH_SIZE};
+use crate::vocab::lag::MaxLag;
 
 /// How much one batch may grow the size: at most ×1.5 per step, so a lucky fast batch (a cached
 /// stretch of the table) cannot make the next one huge.
@@ -118,7 +119,7 @@ pub struct Throttle {
     /// While this file exists, the backfill waits.
     pub pause_file: Option<PathBuf>,
     /// Wait while a replica replays more than this far behind, or its lag cannot be known.
-    pub max_lag: Option<Duration>,
+    pub max_lag: Option<MaxLag>,
     /// SQL returning a boolean: wait while it returns true.
     pub throttle_query: Option<String>,
     /// How long to wait before checking a holding condition again.
@@ -145,40 +146,12 @@ pub struct ThrottleChecks {
     pub pause_file_exists: bool,
     /// What the throttle query returned; `None` when it is not configured or returned NULL.
     pub throttle_query: Option<bool>,
-    /// What the replicas' lag is ([`replica_lag`] of [`POSTGRES_REPLICA_LAG_SQL`], MySQL's
-    /// replica status); [`LagReading::None`] when there is no replica, none lags, or lag is not
-    /// checked.
-    pub replica_lag: LagReading,
+    /// How far the replicas are behind ([`ReplicaState`] of [`POSTGRES_REPLICA_LAG_SQL`], with
+    /// how long replay has stalled from a [`ReplayWatch`]; MySQL's replica status); `None` when
+    /// lag is not checked.
+    pub replica_lag: Option<ReplicaLag>,
     /// Time since the previous batch committed (`Duration::MAX` before the first batch).
     pub since_last_batch: Duration,
-}
-
-/// What the engine read of the replicas `max_lag` watches.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub enum LagReading {
-    /// No replica, or none lags.
-    #[default]
-    None,
-    /// The largest lag over the replicas.
-    Behind(Duration),
-    /// A replica whose lag cannot be known (its SQL thread stopped, it cannot be reached), and
-    /// why: the backfill holds, as if it lagged without bound.
-    Unknown(String),
-}
-
-impl LagReading {
-    /// The worst of two readings: unknown beats any lag, a larger lag beats a smaller.
-    pub fn worst(self, other: LagReading) -> LagReading {
-        match (self, other) {
-            (LagReading::Unknown(why), _) | (_, LagReading::Unknown(why)) => {
-                LagReading::Unknown(why)
-            }
-            (LagReading::Behind(a), LagReading::Behind(b)) => LagReading::Behind(a.max(b)),
-            (LagReading::Behind(a), LagReading::None)
-            | (LagReading::None, LagReading::Behind(a)) => LagReading::Behind(a),
-            (LagReading::None, LagReading::None) => LagReading::None,
-        }
-    }
 }
 
 /// Why the backfill is waiting.
@@ -189,7 +162,7 @@ pub enum ThrottleReason {
     /// The throttle query returned true.
     ThrottleQuery,
     /// A replica lags more than `max_lag`.
-    ReplicaLag { lag: Duration, max: Duration },
+    ReplicaLag { lag: LagSeen, max: MaxLag },
     /// A replica's lag cannot be known; why.
     ReplicaLagUnknown { why: String },
     /// The configured pause between batches.
@@ -210,12 +183,13 @@ impl fmt::Display for ThrottleReason {
                 write!(f, "pause file {} exists", path.display())
             }
             ThrottleReason::ThrottleQuery => f.write_str("throttle query returned true"),
-            ThrottleReason::ReplicaLag { lag, max } => write!(
-                f,
-                "replica lag {} is over max_lag {}",
-                humantime::format_duration(round_to_millis(*lag)),
-                humantime::format_duration(round_to_millis(*max))
-            ),
+            ThrottleReason::ReplicaLag { lag, max } => {
+                let max = match max {
+                    MaxLag::Time(d) => MaxLag::Time(round_to_millis(*d)),
+                    bytes => *bytes,
+                };
+                write!(f, "{lag}, over max_lag {max}")
+            }
             ThrottleReason::ReplicaLagUnknown { why } => {
                 write!(f, "replica lag unknown: {why}")
             }
@@ -243,7 +217,7 @@ impl Throttle {
         self.pause_file.as_deref().is_some_and(|p| p.exists())
     }
 
-    /// Whether the engine must read the replicas' lag before batches.
+    /// Whether the engine must run [`POSTGRES_REPLICA_LAG_SQL`] before batches.
     pub fn checks_replica_lag(&self) -> bool {
         self.max_lag.is_some()
     }
@@ -263,15 +237,12 @@ impl Throttle {
         if self.throttle_query.is_some() && checks.throttle_query == Some(true) {
             return self.hold(ThrottleReason::ThrottleQuery);
         }
-        if let Some(max) = self.max_lag {
-            match &checks.replica_lag {
-                LagReading::Behind(lag) if *lag > max => {
-                    return self.hold(ThrottleReason::ReplicaLag { lag: *lag, max });
-                }
-                LagReading::Unknown(why) => {
-                    return self.hold(ThrottleReason::ReplicaLagUnknown { why: why.clone() });
-                }
-                _ => {}
+        if let (Some(max), Some(lag)) = (self.max_lag, &checks.replica_lag) {
+            if let Some(why) = &lag.unknown {
+                return self.hold(ThrottleReason::ReplicaLagUnknown { why: why.clone() });
+            }
+            if let Some(seen) = lag.over(max) {
+                return self.hold(ThrottleReason::ReplicaLag { lag: seen, max });
             }
         }
         match self.pause.checked_sub(checks.since_last_batch) {
@@ -291,23 +262,210 @@ impl Throttle {
     }
 }
 
-/// PostgreSQL: the largest replay lag over all replicas, in seconds (`lag_seconds`, double
-/// precision); NULL when there is no replica or none has a measured lag.
+/// PostgreSQL: how far the standbys are behind, as one text row of five fields: the largest
+/// `replay_lag` in seconds, the most WAL sent to a standby and not yet replayed (bytes), the
+/// smallest `replay_lsn`, the number of standbys, and whether this role may read their lag
+/// (`pg_read_all_stats`, which superusers and `pg_monitor` have).
 ///
-/// NOTE: `replay_lag` goes back to NULL a little while after a replica has caught up and no WAL
-/// is written, which is "no lag". It is also NULL for a role that is neither superuser nor a
-/// member of `pg_read_all_stats`/`pg_monitor`: such a role cannot see lag at all, so the engine
-/// should say so when `max_lag` is set.
-pub const POSTGRES_REPLICA_LAG_SQL: &str = "SELECT CAST(EXTRACT(EPOCH FROM max(replay_lag)) AS double precision) AS lag_seconds FROM pg_stat_replication";
+/// NOTE: `replay_lag` is only refreshed when the standby replays: with replay paused it keeps
+/// its last value (0.07 s with 6.5 MB unreplayed, measured) — hence the unreplayed WAL and the
+/// replay position too. A role without `pg_read_all_stats` sees the standbys with every lag
+/// column NULL.
+pub const POSTGRES_REPLICA_LAG_SQL: &str = "SELECT concat_ws(' ', \
+coalesce(CAST(EXTRACT(EPOCH FROM max(replay_lag)) AS double precision), 0), \
+coalesce(max(pg_wal_lsn_diff(sent_lsn, replay_lsn)), 0), \
+coalesce(CAST(min(replay_lsn) AS text), '-'), \
+count(*), \
+pg_has_role('pg_read_all_stats', 'USAGE')) \
+FROM pg_stat_replication";
 
-/// The replica lag from the `lag_seconds` of [`POSTGRES_REPLICA_LAG_SQL`]: NULL, zero, negative
-/// or not a number is no lag.
-pub fn replica_lag(lag_seconds: Option<f64>) -> LagReading {
+/// The replicas as the engine read them: PostgreSQL's standbys as [`POSTGRES_REPLICA_LAG_SQL`]
+/// shows them; MySQL's replicas from their own status ([`LagReading::into_state`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReplicaState {
+    pub replay_lag: Option<Duration>,
+    pub unreplayed_bytes: u64,
+    pub replay_lsn: Option<String>,
+    pub standbys: u64,
+    /// Whether this role may read the lag at all.
+    pub readable: bool,
+    /// A replica whose lag cannot be known, and why: the backfill holds, never counts it as
+    /// no lag.
+    pub unknown: Option<String>,
+}
+
+/// What the engine read of one MySQL replica, or the worst over several.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum LagReading {
+    /// No replica, or none lags.
+    #[default]
+    None,
+    /// The largest lag over the replicas.
+    Behind(Duration),
+    /// A replica whose lag cannot be known (its SQL thread stopped, it cannot be reached), and
+    /// why: the backfill holds, as if it lagged without bound.
+    Unknown(String),
+}
+
+impl LagReading {
+    /// The worst of two readings: unknown beats any lag, a larger lag beats a smaller.
+    pub fn worst(self, other: LagReading) -> LagReading {
+        match (self, other) {
+            (LagReading::Unknown(why), _) | (_, LagReading::Unknown(why)) => {
+                LagReading::Unknown(why)
+            }
+            (LagReading::Behind(a), LagReading::Behind(b)) => LagReading::Behind(a.max(b)),
+            (LagReading::Behind(a), LagReading::None)
+            | (LagReading::None, LagReading::Behind(a)) => LagReading::Behind(a),
+            (LagReading::None, LagReading::None) => LagReading::None,
+        }
+    }
+
+    /// As the throttle reads replicas: a lag is a replay lag, unknown is unknown; MySQL's
+    /// replicas report no WAL position, and the role can always read what it was given.
+    pub fn into_state(self, replicas: u64) -> ReplicaState {
+        let (replay_lag, unknown) = match self {
+            LagReading::None => (None, None),
+            LagReading::Behind(lag) => (Some(lag), None),
+            LagReading::Unknown(why) => (None, Some(why)),
+        };
+        ReplicaState {
+            replay_lag,
+            standbys: replicas,
+            readable: true,
+            unknown,
+            ..ReplicaState::default()
+        }
+    }
+}
+
+impl ReplicaState {
+    /// Reads the text row of [`POSTGRES_REPLICA_LAG_SQL`]; `None` when it is not that shape.
+    pub fn parse(text: &str) -> Option<ReplicaState> {
+        let fields: Vec<&str> = text.split(' ').collect();
+        let [lag, bytes, lsn, standbys, readable] = fields.as_slice() else {
+            return None;
+        };
+        Some(ReplicaState {
+            replay_lag: replica_lag(lag.parse::<f64>().ok()),
+            unreplayed_bytes: bytes
+                .parse::<f64>()
+                .ok()
+                .filter(|b| *b > 0.0)
+                .map_or(0, |b| b as u64),
+            replay_lsn: (*lsn != "-").then(|| lsn.to_string()),
+            standbys: standbys.parse().ok()?,
+            readable: matches!(*readable, "true" | "t"),
+            unknown: None,
+        })
+    }
+}
+
+/// Watches the slowest standby's replay position between checks: while WAL waits to be
+/// replayed and the position does not move, replay has stalled since the check that first saw
+/// that position (a lower bound of the lag, which `replay_lag` does not show while paused).
+#[derive(Debug, Clone, Default)]
+pub struct ReplayWatch {
+    position: Option<String>,
+    since: Option<std::time::Instant>,
+}
+
+impl ReplayWatch {
+    /// How long replay has not advanced as of `now`, given what the check saw.
+    pub fn observe(&mut self, state: &ReplicaState, now: std::time::Instant) -> Duration {
+        if state.unreplayed_bytes == 0 || state.replay_lsn.is_none() {
+            *self = ReplayWatch::default();
+            return Duration::ZERO;
+        }
+        if self.position != state.replay_lsn {
+            self.position = state.replay_lsn.clone();
+            self.since = Some(now);
+            return Duration::ZERO;
+        }
+        self.since
+            .map_or(Duration::ZERO, |since| now.saturating_duration_since(since))
+    }
+}
+
+/// What the checks found about the standbys.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReplicaLag {
+    pub replay_lag: Option<Duration>,
+    pub unreplayed_bytes: u64,
+    /// How long replay has not advanced with WAL waiting ([`ReplayWatch`]).
+    pub stalled: Duration,
+    /// A replica whose lag cannot be known, and why ([`ReplicaState::unknown`]).
+    pub unknown: Option<String>,
+}
+
+/// The lag that holds a backfill back, as it is reported.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LagSeen {
+    /// `replay_lag`.
+    Replay(Duration),
+    /// Replay has not advanced for this long, with this much WAL waiting.
+    Stalled { stalled: Duration, bytes: u64 },
+    /// WAL not yet replayed.
+    Bytes(u64),
+}
+
+impl ReplicaLag {
+    /// The lag over `max`, if any: a time limit is passed by `replay_lag` or by replay stalled
+    /// that long with WAL waiting; a size limit by the WAL not yet replayed.
+    pub fn over(&self, max: MaxLag) -> Option<LagSeen> {
+        match max {
+            MaxLag::Bytes(limit) => {
+                (self.unreplayed_bytes > limit).then_some(LagSeen::Bytes(self.unreplayed_bytes))
+            }
+            MaxLag::Time(limit) => {
+                if let Some(lag) = self.replay_lag.filter(|lag| *lag > limit) {
+                    return Some(LagSeen::Replay(lag));
+                }
+                (self.unreplayed_bytes > 0 && self.stalled > limit).then_some(LagSeen::Stalled {
+                    stalled: self.stalled,
+                    bytes: self.unreplayed_bytes,
+                })
+            }
+        }
+    }
+}
+
+impl fmt::Display for LagSeen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let time = |d: &Duration| humantime::format_duration(round_to_millis(*d)).to_string();
+        match self {
+            LagSeen::Replay(lag) => write!(f, "replica lag {}", time(lag)),
+            LagSeen::Stalled { stalled, bytes } => write!(
+                f,
+                "replica replay has not advanced for {} with {} of WAL not yet replayed",
+                time(stalled),
+                approximate_bytes(*bytes)
+            ),
+            LagSeen::Bytes(bytes) => write!(
+                f,
+                "replica has {} of WAL not yet replayed",
+                approximate_bytes(*bytes)
+            ),
+        }
+    }
+}
+
+/// A byte count for people: `6.5 MB`, `900 kB`, `12 B`.
+fn approximate_bytes(bytes: u64) -> String {
+    let units = [("GB", 1u64 << 30), ("MB", 1 << 20), ("kB", 1 << 10)];
+    for (unit, size) in units {
+        if bytes >= size {
+            return format!("{:.1} {unit}", bytes as f64 / size as f64);
+        }
+    }
+    format!("{bytes} B")
+}
+
+/// A `replay_lag` in seconds: NULL, zero, negative or not a number is no lag.
+pub fn replica_lag(lag_seconds: Option<f64>) -> Option<Duration> {
     lag_seconds
         .filter(|s| s.is_finite() && *s > 0.0)
-        .map_or(LagReading::None, |s| {
-            LagReading::Behind(Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX))
-        })
+        .map(|s| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX))
 }
 
 fn round_to_millis(d: Duration) -> Duration {
@@ -450,6 +608,13 @@ mod tests {
         );
     }
 
+    fn lagging(millis: u64) -> ReplicaLag {
+        ReplicaLag {
+            replay_lag: Some(ms(millis)),
+            ..ReplicaLag::default()
+        }
+    }
+
     fn checks() -> ThrottleChecks {
         ThrottleChecks {
             since_last_batch: Duration::MAX,
@@ -465,7 +630,7 @@ mod tests {
         let all_bad = ThrottleChecks {
             pause_file_exists: true,
             throttle_query: Some(true),
-            replica_lag: LagReading::Behind(Duration::from_secs(3600)),
+            replica_lag: Some(lagging(3_600_000)),
             since_last_batch: Duration::ZERO,
         };
         assert_eq!(throttle.decide(&all_bad), ThrottleDecision::Proceed);
@@ -501,7 +666,7 @@ mod tests {
         let throttle = Throttle {
             pause: ms(50),
             pause_file: Some(PathBuf::from("/tmp/bellows.pause")),
-            max_lag: Some(Duration::from_secs(1)),
+            max_lag: Some(MaxLag::Time(Duration::from_secs(1))),
             throttle_query: Some("SELECT load > 0.9 FROM stats".into()),
             poll_interval: ms(250),
         };
@@ -524,20 +689,20 @@ mod tests {
             ..checks()
         };
         assert_eq!(throttle.decide(&query), wait(ThrottleReason::ThrottleQuery));
-        let lagging = ThrottleChecks {
-            replica_lag: LagReading::Behind(ms(1500)),
+        let lagging_checks = ThrottleChecks {
+            replica_lag: Some(lagging(1500)),
             ..checks()
         };
         assert_eq!(
-            throttle.decide(&lagging),
+            throttle.decide(&lagging_checks),
             wait(ThrottleReason::ReplicaLag {
-                lag: ms(1500),
-                max: Duration::from_secs(1)
+                lag: LagSeen::Replay(ms(1500)),
+                max: MaxLag::Time(Duration::from_secs(1))
             })
         );
         // At most max_lag behind, a false query and no file: go.
         let fine = ThrottleChecks {
-            replica_lag: LagReading::Behind(Duration::from_secs(1)),
+            replica_lag: Some(lagging(1000)),
             throttle_query: Some(false),
             ..checks()
         };
@@ -546,7 +711,7 @@ mod tests {
         let everything = ThrottleChecks {
             pause_file_exists: true,
             throttle_query: Some(true),
-            replica_lag: LagReading::Behind(ms(1500)),
+            replica_lag: Some(lagging(1500)),
             since_last_batch: Duration::ZERO,
         };
         assert!(matches!(
@@ -568,15 +733,77 @@ mod tests {
     }
 
     #[test]
+    fn reasons_read_well() {
+        let lag = ThrottleReason::ReplicaLag {
+            lag: LagSeen::Replay(Duration::from_micros(2_345_678)),
+            max: MaxLag::Time(Duration::from_secs(1)),
+        };
+        assert_eq!(lag.to_string(), "replica lag 2s 345ms, over max_lag 1s");
+        let stalled = ThrottleReason::ReplicaLag {
+            lag: LagSeen::Stalled {
+                stalled: ms(1200),
+                bytes: 6_815_744,
+            },
+            max: MaxLag::Time(Duration::from_secs(1)),
+        };
+        assert_eq!(
+            stalled.to_string(),
+            "replica replay has not advanced for 1s 200ms with 6.5 MB of WAL not yet replayed, over max_lag 1s"
+        );
+        let bytes = ThrottleReason::ReplicaLag {
+            lag: LagSeen::Bytes(2 << 20),
+            max: MaxLag::Bytes(1 << 20),
+        };
+        assert_eq!(
+            bytes.to_string(),
+            "replica has 2.0 MB of WAL not yet replayed, over max_lag 1MB"
+        );
+        let file = ThrottleReason::PauseFile {
+            path: PathBuf::from("/tmp/p"),
+        };
+        assert_eq!(file.to_string(), "pause file /tmp/p exists");
+    }
+
+    #[test]
+    fn the_pause_file_is_seen_while_it_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pause");
+        let throttle = Throttle {
+            pause_file: Some(path.clone()),
+            ..Throttle::default()
+        };
+        assert!(!throttle.pause_file_present());
+        std::fs::write(&path, "").unwrap();
+        assert!(throttle.pause_file_present());
+        std::fs::remove_file(&path).unwrap();
+        assert!(!throttle.pause_file_present());
+        assert!(!Throttle::default().pause_file_present());
+    }
+
+    #[test]
+    fn replica_lag_reads_null_and_nonsense_as_no_lag() {
+        assert_eq!(replica_lag(None), None);
+        assert_eq!(replica_lag(Some(0.0)), None);
+        assert_eq!(replica_lag(Some(-1.0)), None);
+        assert_eq!(replica_lag(Some(f64::NAN)), None);
+        assert_eq!(replica_lag(Some(1.5)), Some(ms(1500)));
+        assert_eq!(replica_lag(Some(1e300)), Some(Duration::MAX));
+        assert!(POSTGRES_REPLICA_LAG_SQL.contains("pg_stat_replication"));
+    }
+
+    #[test]
     fn unknown_lag_holds_and_is_never_zero() {
         let throttle = Throttle {
-            max_lag: Some(Duration::from_secs(5)),
+            max_lag: Some(MaxLag::Time(Duration::from_secs(5))),
             poll_interval: ms(250),
             ..Throttle::default()
         };
         let why = "replica 127.0.0.1:3307: SQL thread stopped".to_string();
         let unknown = ThrottleChecks {
-            replica_lag: LagReading::Unknown(why.clone()),
+            replica_lag: Some(ReplicaLag {
+                unknown: Some(why.clone()),
+                ..ReplicaLag::default()
+            }),
             ..checks()
         };
         let held = ThrottleReason::ReplicaLagUnknown { why: why.clone() };
@@ -603,48 +830,75 @@ mod tests {
         assert_eq!(LagReading::None.worst(behind(9)), behind(9));
         assert_eq!(
             behind(9).worst(LagReading::Unknown(why.clone())),
-            LagReading::Unknown(why)
+            LagReading::Unknown(why.clone())
         );
         assert_eq!(LagReading::None.worst(LagReading::None), LagReading::None);
+        // As the throttle reads it.
+        let state = behind(9).into_state(2);
+        assert_eq!((state.replay_lag, state.standbys), (Some(ms(9)), 2));
+        assert!(state.readable && state.unknown.is_none());
+        assert_eq!(
+            LagReading::Unknown(why.clone()).into_state(1).unknown,
+            Some(why)
+        );
     }
 
     #[test]
-    fn reasons_read_well() {
-        let lag = ThrottleReason::ReplicaLag {
-            lag: Duration::from_micros(2_345_678),
-            max: Duration::from_secs(1),
-        };
-        assert_eq!(lag.to_string(), "replica lag 2s 345ms is over max_lag 1s");
-        let file = ThrottleReason::PauseFile {
-            path: PathBuf::from("/tmp/p"),
-        };
-        assert_eq!(file.to_string(), "pause file /tmp/p exists");
+    fn the_replica_state_reads_its_five_fields() {
+        let state = ReplicaState::parse("0.07 6815744 0/3000060 1 true").unwrap();
+        assert_eq!(state.replay_lag, Some(ms(70)));
+        assert_eq!(state.unreplayed_bytes, 6_815_744);
+        assert_eq!(state.replay_lsn.as_deref(), Some("0/3000060"));
+        assert_eq!((state.standbys, state.readable), (1, true));
+        let none = ReplicaState::parse("0 0 - 0 false").unwrap();
+        assert_eq!((none.replay_lsn, none.readable), (None, false));
+        assert_eq!(ReplicaState::parse("1.5"), None);
     }
 
     #[test]
-    fn the_pause_file_is_seen_while_it_exists() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("pause");
-        let throttle = Throttle {
-            pause_file: Some(path.clone()),
-            ..Throttle::default()
+    fn replay_that_does_not_advance_with_wal_waiting_is_lag_though_replay_lag_is_stale() {
+        let start = std::time::Instant::now();
+        let at = |millis| start + ms(millis);
+        let state = |lsn: &str, bytes| ReplicaState {
+            replay_lag: Some(ms(70)),
+            unreplayed_bytes: bytes,
+            replay_lsn: Some(lsn.into()),
+            standbys: 1,
+            readable: true,
+            unknown: None,
         };
-        assert!(!throttle.pause_file_present());
-        std::fs::write(&path, "").unwrap();
-        assert!(throttle.pause_file_present());
-        std::fs::remove_file(&path).unwrap();
-        assert!(!throttle.pause_file_present());
-        assert!(!Throttle::default().pause_file_present());
-    }
-
-    #[test]
-    fn replica_lag_reads_null_and_nonsense_as_no_lag() {
-        assert_eq!(replica_lag(None), LagReading::None);
-        assert_eq!(replica_lag(Some(0.0)), LagReading::None);
-        assert_eq!(replica_lag(Some(-1.0)), LagReading::None);
-        assert_eq!(replica_lag(Some(f64::NAN)), LagReading::None);
-        assert_eq!(replica_lag(Some(1.5)), LagReading::Behind(ms(1500)));
-        assert_eq!(replica_lag(Some(1e300)), LagReading::Behind(Duration::MAX));
-        assert!(POSTGRES_REPLICA_LAG_SQL.contains("pg_stat_replication"));
+        let mut watch = ReplayWatch::default();
+        assert_eq!(watch.observe(&state("0/10", 100), at(0)), Duration::ZERO);
+        assert_eq!(watch.observe(&state("0/10", 5000), at(700)), ms(700));
+        let stalled = watch.observe(&state("0/10", 9000), at(1500));
+        let lag = ReplicaLag {
+            replay_lag: Some(ms(70)),
+            unreplayed_bytes: 9000,
+            stalled,
+            unknown: None,
+        };
+        let second = MaxLag::Time(Duration::from_secs(1));
+        assert_eq!(
+            lag.over(second),
+            Some(LagSeen::Stalled {
+                stalled: ms(1500),
+                bytes: 9000
+            })
+        );
+        assert_eq!(lag.over(MaxLag::Bytes(8000)), Some(LagSeen::Bytes(9000)));
+        assert_eq!(lag.over(MaxLag::Bytes(9000)), None);
+        // Replay moved on: the clock starts again; nothing waiting: no lag.
+        assert_eq!(watch.observe(&state("0/20", 300), at(1600)), Duration::ZERO);
+        assert_eq!(watch.observe(&state("0/20", 0), at(3000)), Duration::ZERO);
+        assert_eq!(watch.observe(&state("0/20", 10), at(3100)), Duration::ZERO);
+        assert_eq!(
+            ReplicaLag {
+                stalled: ms(1500),
+                ..ReplicaLag::default()
+            }
+            .over(second),
+            None,
+            "stalled with nothing waiting is no lag"
+        );
     }
 }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{Expression, Operation};
+use crate::vocab::lag::MaxLag;
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
 use std::time::Duration;
@@ -24,8 +25,7 @@ pub struct Backfill {
     pub pause: Option<Duration>,
     #[serde(with = "crate::vocab::duration::opt_duration")]
     pub target_batch_time: Option<Duration>,
-    #[serde(with = "crate::vocab::duration::opt_duration")]
-    pub max_lag: Option<Duration>,
+    pub max_lag: Option<MaxLag>,
     pub throttle_query: Option<String>,
 }
 
@@ -54,9 +54,9 @@ impl Operation for Backfill {
             "target_batch_time",
             "adapt the batch size so a batch takes about this long",
         );
-        let max_lag = r.opt_duration(
+        let max_lag = r.opt_max_lag(
             "max_lag",
-            "PostgreSQL: pause while a replica lags more than this",
+            "PostgreSQL: pause while a replica lags more than this (a duration, or a size of WAL not yet replayed: \"16MB\")",
         );
         let throttle_query = r.opt_str(
             "throttle_query",

@@ -12,6 +12,7 @@ pub mod add_index;
 pub mod add_primary_key;
 pub mod add_unique;
 pub mod backfill;
+pub mod change_type;
 pub mod create_table;
 pub mod drop_column;
 pub mod drop_constraint;
@@ -21,16 +22,20 @@ pub mod drop_not_null;
 pub mod drop_sync;
 pub mod drop_table;
 pub mod guard;
+pub mod rename_column;
 pub mod rename_constraint;
 pub mod rename_index;
+pub mod rename_table;
 pub mod set_comment;
 pub mod set_default;
 pub mod set_not_null;
 pub mod set_replica_identity;
 
 pub use set_replica_identity::ReplicaIdentity;
+pub use sync_column::ReverseSync;
 pub mod sql;
 pub mod sync_column;
+pub mod version;
 
 use serde::Serialize;
 
@@ -87,16 +92,19 @@ pub struct OpSpec {
 }
 
 /// Builds [`Op`] (one variant per operation type) and [`OPS`] (the registry) from one list, so
-/// the two cannot disagree. The modules themselves are declared above, as plain `mod` lines.
+/// the two cannot disagree; the `derived` operations are steps bellows adds to a plan itself,
+/// in [`Op`] but not in the registry. The modules themselves are declared above, as plain `mod` lines.
 macro_rules! operations {
-    ($($module:ident => $ty:ident),* $(,)?) => {
+    ($($module:ident => $ty:ident),* $(,)? ; derived: $($dmodule:ident => $dty:ident),* $(,)?) => {
         $(pub use $module::$ty;)*
+        $(pub use $dmodule::$dty;)*
 
         /// Any operation of a plan.
         #[derive(Debug, Clone, PartialEq, Serialize)]
         #[serde(tag = "op", rename_all = "snake_case")]
         pub enum Op {
             $($ty($ty),)*
+            $($dty($dty),)*
         }
 
         /// Every operation, in the order the README's table of operations lists them.
@@ -112,19 +120,19 @@ macro_rules! operations {
 
         impl Op {
             pub fn name(&self) -> &'static str {
-                match self { $(Op::$ty(_) => <$ty as Operation>::NAME,)* }
+                match self { $(Op::$ty(_) => <$ty as Operation>::NAME,)* $(Op::$dty(_) => <$dty as Operation>::NAME,)* }
             }
 
             pub fn phases(&self) -> &'static [Phase] {
-                match self { $(Op::$ty(_) => <$ty as Operation>::PHASES,)* }
+                match self { $(Op::$ty(_) => <$ty as Operation>::PHASES,)* $(Op::$dty(_) => <$dty as Operation>::PHASES,)* }
             }
 
             pub fn target(&self) -> String {
-                match self { $(Op::$ty(op) => op.target(),)* }
+                match self { $(Op::$ty(op) => op.target(),)* $(Op::$dty(op) => op.target(),)* }
             }
 
             pub fn expressions(&self) -> Vec<Expression<'_>> {
-                match self { $(Op::$ty(op) => op.expressions(),)* }
+                match self { $(Op::$ty(op) => op.expressions(),)* $(Op::$dty(op) => op.expressions(),)* }
             }
 
             /// What the step does, as canonical JSON (keys sorted), for the ledger to remember:
@@ -167,8 +175,14 @@ operations! {
     drop_sync => DropSync,
     drop_index => DropIndex,
     drop_constraint => DropConstraint,
+    rename_column => RenameColumn,
+    rename_table => RenameTable,
+    change_type => ChangeType,
     drop_column => DropColumn,
     drop_table => DropTable,
+    ;
+    // Steps bellows adds to a plan (never written in one, so not in `OPS`).
+    derived: version => Version,
 }
 
 /// JSON with every object's keys sorted.

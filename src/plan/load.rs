@@ -172,6 +172,7 @@ fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<(
     let Header {
         name,
         description,
+        version_schema,
         settings,
     } = header?;
 
@@ -180,6 +181,13 @@ fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "plan".to_string())
     });
+    let mut steps = steps;
+    add_version(
+        &name,
+        version_schema.as_deref(),
+        &mut steps.steps,
+        diagnostics,
+    );
     let plan = Plan {
         name,
         description,
@@ -189,6 +197,84 @@ fn parse(path: &Path, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<(
         steps: steps.steps,
     };
     Some((plan, steps.complete))
+}
+
+/// Adds the plan's version step (last of expand) when the plan needs a version schema; a
+/// `drop_column` `default` in a plan without one is an error.
+fn add_version(
+    plan: &str,
+    schema: Option<&str>,
+    steps: &mut Vec<Step>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let Some(version) = ops::version::derive(plan, schema, steps) else {
+        for step in steps.iter() {
+            if let Op::DropColumn(drop) = &step.op {
+                if drop.default.is_some() {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            Code::Contradiction,
+                            Some(step.span.clone()),
+                            format!(
+                                "drop_column {}.{} has a `default`, which only a plan with a version schema uses",
+                                drop.table, drop.column
+                            ),
+                        )
+                        .with_help("remove `default`, or give the plan a version schema (`version_schema = \"…\"` or a rename)"),
+                    );
+                }
+            }
+        }
+        return;
+    };
+    let changes: Vec<(ops::ChangeType, crate::vocab::Span)> = steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Op::ChangeType(change) => Some((change.clone(), s.span.clone())),
+            _ => None,
+        })
+        .collect();
+    for (change, span) in changes {
+        add_step(
+            steps,
+            Phase::Expand,
+            Op::AddColumn(change.add_column()),
+            &span,
+        );
+        add_step(steps, Phase::Expand, Op::SyncColumn(change.sync()), &span);
+        add_step(
+            steps,
+            Phase::Backfill,
+            Op::Backfill(change.backfill()),
+            &span,
+        );
+    }
+    let span = steps
+        .iter()
+        .find(|s| ops::version::needs_version(&s.op))
+        .or(steps.first())
+        .map(|s| s.span.clone())
+        .unwrap_or(0..0);
+    add_step(steps, Phase::Expand, Op::Version(version), &span);
+}
+
+/// Adds a step bellows derives from the plan's own as the last of `phase`.
+fn add_step(steps: &mut Vec<Step>, phase: Phase, op: Op, span: &crate::vocab::Span) {
+    let index = steps.iter().filter(|s| s.phase == phase).count();
+    let at = steps
+        .iter()
+        .position(|s| s.phase > phase)
+        .unwrap_or(steps.len());
+    steps.insert(
+        at,
+        Step {
+            phase,
+            index,
+            op,
+            span: span.clone(),
+            values: Vec::new(),
+        },
+    );
 }
 
 /// The steps of a plan file, phase by phase.
@@ -265,6 +351,7 @@ pub fn checksum(text: &str) -> String {
 struct Header {
     name: Option<String>,
     description: Option<String>,
+    version_schema: Option<String>,
     settings: Settings,
 }
 
@@ -280,6 +367,11 @@ fn read_header(r: &mut TableReader<'_, '_>) -> Option<Header> {
         KeyKind::String,
         "what the change does, for humans",
     );
+    let version_schema = r.opt_str(
+        "version_schema",
+        KeyKind::Identifier,
+        "the schema of views the new application uses (default: `bellows_` and the plan's name)",
+    );
     let settings = r
         .table(
             "settings",
@@ -294,6 +386,7 @@ fn read_header(r: &mut TableReader<'_, '_>) -> Option<Header> {
     Some(Header {
         name,
         description,
+        version_schema,
         settings,
     })
 }
@@ -331,7 +424,7 @@ pub(crate) fn read_settings(r: &mut TableReader<'_, '_>) -> Option<Settings> {
             "target_batch_time",
             "default target duration of a backfill batch",
         ),
-        max_lag: r.opt_duration(
+        max_lag: r.opt_max_lag(
             "max_lag",
             "default replica lag above which the backfill pauses",
         ),

@@ -26,8 +26,7 @@ pub struct Settings {
     pub pause: Option<Duration>,
     #[serde(with = "opt_duration")]
     pub target_batch_time: Option<Duration>,
-    #[serde(with = "opt_duration")]
-    pub max_lag: Option<Duration>,
+    pub max_lag: Option<crate::vocab::lag::MaxLag>,
 }
 
 /// One step of a plan: an operation in a phase.

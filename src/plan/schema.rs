@@ -136,6 +136,11 @@ fn kind_schema(kind: &KeyKind) -> Value {
             "pattern": duration_pattern(),
             "examples": ["250ms", "2s", "5m", "1m 30s"],
         }),
+        KeyKind::MaxLag => json!({
+            "type": "string",
+            "pattern": crate::vocab::lag::max_lag_pattern(),
+            "examples": ["2s", "500ms", "16MB", "1GB"],
+        }),
         KeyKind::IdentList => json!({
             "anyOf": [
                 non_blank.clone(),

@@ -6,6 +6,7 @@ pub mod defaults;
 pub mod diagnostic;
 pub mod duration;
 pub mod env;
+pub mod lag;
 pub mod naming;
 pub mod phase;
 pub mod reader;

@@ -45,6 +45,16 @@ pub fn not_null_check_name(table: &TableName, column: &str) -> String {
     shorten_identifier(&format!("bellows_not_null_{}_{}", table.name, column))
 }
 
+/// A plan's default version schema: `bellows_{plan}`.
+pub fn version_schema_name(plan: &str) -> String {
+    shorten_identifier(&format!("bellows_{plan}"))
+}
+
+/// The hidden column of the new type that `change_type` adds: `bellows_new_{column}`.
+pub fn change_type_column(column: &str) -> String {
+    shorten_identifier(&format!("bellows_new_{column}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use super::diagnostic::{did_you_mean, Code, Diagnostic};
 use super::duration::parse_duration;
+use super::lag::{parse_max_lag, MaxLag};
 use super::span::Span;
 use super::table_name::TableName;
 
@@ -42,6 +43,8 @@ pub enum KeyKind {
     Integer,
     /// A duration string with a unit: `"250ms"`, `"2s"`, `"5m"`.
     Duration,
+    /// A duration or a byte size: `"2s"`, `"16MB"`.
+    MaxLag,
     /// An identifier or an array of identifiers.
     IdentList,
     /// A table mapping column names to SQL expressions.
@@ -520,6 +523,32 @@ impl<'a, 'i> TableReader<'a, 'i> {
                         format!("`{name}` in {context} is not a valid duration: `{text}` ({why})"),
                     )
                     .with_help("write a number with a unit: \"250ms\", \"2s\", \"5m\", \"1h\""),
+                );
+                None
+            }
+        }
+    }
+
+    /// A replica lag: a duration or a byte size (`max_lag`).
+    pub fn opt_max_lag(&mut self, name: &'static str, doc: &'static str) -> Option<MaxLag> {
+        let value = self.get(name, KeyKind::MaxLag, false, doc)?;
+        let parsed = match value.get_ref() {
+            DeValue::String(text) => parse_max_lag(text).map_err(|why| format!("`{text}` ({why})")),
+            other => Err(format!("found {}", describe(other))),
+        };
+        match parsed {
+            Ok(lag) => Some(lag),
+            Err(why) => {
+                let context = self.context.clone();
+                self.report(
+                    Diagnostic::error(
+                        Code::InvalidDuration,
+                        Some(value.span()),
+                        format!("`{name}` in {context} must be a duration or a size: {why}"),
+                    )
+                    .with_help(format!(
+                        "write a duration or a size, as a string: {name} = \"2s\" or \"16MB\""
+                    )),
                 );
                 None
             }

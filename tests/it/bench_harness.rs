@@ -185,6 +185,21 @@ fn the_generated_plans_are_valid_bellows_plans() {
     }
 }
 
+#[test]
+fn the_plan_shape_adds_syncs_and_backfills_the_column() {
+    let text = table::plan_shape("bench_plan");
+    let loaded = bellows::plan::load::load_str(Path::new("bench.toml"), &text);
+    assert!(!loaded.has_errors(), "{text}\n{:#?}", loaded.diagnostics);
+    let ops: Vec<&str> = loaded
+        .plan
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.op.name())
+        .collect();
+    assert_eq!(ops, ["add_column", "sync_column", "backfill"]);
+}
+
 #[tokio::test]
 async fn the_keyset_references_backfill_every_row_once() {
     let (server, url) = scratch_database("keyset").await;
@@ -196,7 +211,7 @@ async fn the_keyset_references_backfill_every_row_once() {
         KeysetMode::Dialect { async_commit: true },
         KeysetMode::OneStatement,
     ] {
-        table::build_users(&mut conn, 2500).await.unwrap();
+        table::build_users(&mut conn, 2500, true).await.unwrap();
         let run = keyset::run(conn.postgres().unwrap(), 1000, mode)
             .await
             .unwrap();
@@ -222,7 +237,7 @@ async fn the_keyset_references_backfill_every_row_once() {
 async fn the_table_is_built_and_the_baseline_update_makes_every_row_right() {
     let (server, url) = scratch_database("table").await;
     let mut conn = scratch::connect(&url, "bellows-test").await.unwrap();
-    table::build_users(&mut conn, 3000).await.unwrap();
+    table::build_users(&mut conn, 3000, true).await.unwrap();
     assert_eq!(table::row_count(&mut conn).await.unwrap(), 3000);
     // Every row still needs the backfill; a third were never verified.
     assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 3000);
@@ -237,7 +252,7 @@ async fn the_table_is_built_and_the_baseline_update_makes_every_row_right() {
         .unwrap();
     assert_eq!(ids, (1, 3000));
     // Rebuilding gives the same table again.
-    table::build_users(&mut conn, 3000).await.unwrap();
+    table::build_users(&mut conn, 3000, true).await.unwrap();
     assert_eq!(table::row_count(&mut conn).await.unwrap(), 3000);
 
     let (updated, elapsed) = table::baseline_update(&mut conn).await.unwrap();
@@ -270,7 +285,7 @@ async fn database_exists(server: &Server, url: &str) -> bool {
 async fn the_workload_runs_reads_and_writes_without_errors() {
     let (server, url) = scratch_database("workload").await;
     let mut conn = scratch::connect(&url, "bellows-test").await.unwrap();
-    table::build_users(&mut conn, 2000).await.unwrap();
+    table::build_users(&mut conn, 2000, true).await.unwrap();
 
     // Flat out: as many operations as the connections can do.
     let config = WorkloadConfig {
@@ -314,7 +329,7 @@ async fn the_workload_runs_reads_and_writes_without_errors() {
 async fn workload_latency_counts_the_time_a_lock_held_it_up() {
     let (server, url) = scratch_database("locked").await;
     let mut conn = scratch::connect(&url, "bellows-test").await.unwrap();
-    table::build_users(&mut conn, 10).await.unwrap();
+    table::build_users(&mut conn, 10, true).await.unwrap();
     // Lock every row for 600 ms, as the single UPDATE does for its whole run.
     let mut holder = scratch::connect(&url, "bellows-test").await.unwrap();
     sqlx::raw_sql("BEGIN; UPDATE users SET email_verified = true")
@@ -410,14 +425,34 @@ async fn the_replica_lag_query_runs_on_postgres() {
     let mut conn = scratch::connect(&server_url(), "bellows-test")
         .await
         .unwrap_or_else(|e| panic!("{e:#}; {}", scratch::START_HINT));
-    let lag: Option<f64> = sqlx::query_scalar(bellows::engine::throttle::POSTGRES_REPLICA_LAG_SQL)
+    let text: String = sqlx::query_scalar(bellows::engine::throttle::POSTGRES_REPLICA_LAG_SQL)
         .fetch_one(conn.postgres().unwrap())
         .await
         .unwrap();
-    // The test server has no replica: no lag.
+    // The test server has no replica: no lag; the test role (a superuser) may read it.
+    let state = bellows::engine::throttle::ReplicaState::parse(&text).expect(&text);
     assert_eq!(
-        bellows::engine::throttle::replica_lag(lag),
-        bellows::engine::throttle::LagReading::None
+        (state.replay_lag, state.unreplayed_bytes, state.standbys),
+        (None, 0, 0)
+    );
+    assert!(state.readable);
+    // A role without pg_read_all_stats is told it cannot read it.
+    sqlx::raw_sql("DROP ROLE IF EXISTS bellows_no_stats; CREATE ROLE bellows_no_stats; SET ROLE bellows_no_stats")
+        .execute(conn.postgres().unwrap())
+        .await
+        .unwrap();
+    let text: String = sqlx::query_scalar(bellows::engine::throttle::POSTGRES_REPLICA_LAG_SQL)
+        .fetch_one(conn.postgres().unwrap())
+        .await
+        .unwrap();
+    sqlx::raw_sql("RESET ROLE; DROP ROLE bellows_no_stats")
+        .execute(conn.postgres().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        !bellows::engine::throttle::ReplicaState::parse(&text)
+            .unwrap()
+            .readable
     );
 }
 
@@ -429,7 +464,7 @@ async fn on_mariadb_the_table_the_single_update_and_the_workload_run_too() {
     let url = server.create_database("mariadb").await.unwrap();
     let mut conn = scratch::connect(&url, "bellows-test").await.unwrap();
     assert!(conn.is_mysql());
-    table::build_users(&mut conn, 3000).await.unwrap();
+    table::build_users(&mut conn, 3000, true).await.unwrap();
     assert_eq!(table::row_count(&mut conn).await.unwrap(), 3000);
     assert_eq!(table::wrong_rows(&mut conn).await.unwrap(), 3000);
     let config = WorkloadConfig {

@@ -553,7 +553,8 @@ impl Roundtrip {
                     r#"CREATE UNIQUE INDEX "Total ""cents"" idx" ON billing."Order Items" USING btree ("Total Cents")"#,
                     "constraint users users_org_fk2 FOREIGN KEY (org_id) REFERENCES orgs(id) ON DELETE SET NULL valid=t",
                     r#"constraint billing."Order Items" "Amount ""positive""" CHECK (("Amount ""EUR""" >= (0)::numeric)) valid=t"#,
-                    "trigger CREATE TRIGGER bellows_sync_users_full_name BEFORE INSERT OR UPDATE",
+                    r#"trigger CREATE TRIGGER "bellows_sync_users_full_name$insert" BEFORE INSERT ON public.users FOR EACH ROW EXECUTE"#,
+                    "trigger CREATE TRIGGER bellows_sync_users_full_name BEFORE UPDATE ON public.users FOR EACH ROW WHEN (((NOT (new.full_name IS DISTINCT FROM old.full_name)) OR (NOT (new.name IS DISTINCT FROM old.name))))",
                     "table active_users",
                 ],
                 gone: &[

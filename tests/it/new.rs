@@ -39,16 +39,7 @@ const TEMPLATES: [(&str, &[&str]); 5] = [
     ),
     (
         "rename-column",
-        &[
-            "--table",
-            "users",
-            "--column",
-            "name",
-            "--to",
-            "full_name",
-            "--type",
-            "text",
-        ],
+        &["--table", "users", "--column", "name", "--to", "full_name"],
     ),
     (
         "change-type",
@@ -57,8 +48,6 @@ const TEMPLATES: [(&str, &[&str]); 5] = [
             "orders",
             "--column",
             "total_amount",
-            "--to",
-            "total",
             "--type",
             "numeric(12,2)",
         ],
@@ -94,13 +83,55 @@ fn every_template_writes_the_next_numbered_plan_and_it_loads_clean() {
         .run();
     for entry in std::fs::read_dir(dir.path().join("plans")).unwrap() {
         let path = entry.unwrap().path();
-        for dialect in ["postgres", "sqlite"] {
-            bellows(dir.path())
-                .args(["plan", "--dialect", dialect])
-                .arg(&path)
-                .run();
+        bellows(dir.path())
+            .args(["plan", "--dialect", "postgres"])
+            .arg(&path)
+            .run();
+        // Renames and type changes with no copy need PostgreSQL's version schemas: SQLite and
+        // MySQL refuse them, naming the copy-and-sync way.
+        let versioned = ["rename_column", "change_type"]
+            .iter()
+            .any(|t| path.to_string_lossy().contains(t));
+        for dialect in ["sqlite", "mysql"] {
+            let check = bellows(dir.path())
+                .args(["check", "--dialect", dialect])
+                .arg(&path);
+            if versioned {
+                check
+                    .code(2)
+                    .stdout_has("has no schemas of views")
+                    .stdout_has(&format!("--dialect {dialect}`"))
+                    .run();
+            } else if dialect == "sqlite" {
+                check.run();
+            }
         }
     }
+    // The copy-and-sync forms for SQLite and MySQL, which need the new column and its type.
+    for (template, flags) in &TEMPLATES[1..3] {
+        let name = format!("sqlite_{}", template.replace('-', "_"));
+        bellows(dir.path())
+            .args(["new", &name, "--template", template, "--dialect", "sqlite"])
+            .args(*flags)
+            .code(2)
+            .stderr_has("template needs --")
+            .run();
+        let missing: &[&str] = if *template == "rename-column" {
+            &["--type", "text"]
+        } else {
+            &["--new-column", "total"]
+        };
+        bellows(dir.path())
+            .args(["new", &name, "--template", template, "--dialect", "sqlite"])
+            .args(*flags)
+            .args(missing)
+            .run();
+    }
+    bellows(dir.path())
+        .args(["check", "--deny-warnings", "--dialect", "sqlite"])
+        .arg(dir.path().join("plans/0006_sqlite_rename_column.toml"))
+        .arg(dir.path().join("plans/0007_sqlite_change_type.toml"))
+        .run();
 }
 
 #[test]
@@ -158,6 +189,19 @@ fn without_a_terminal_missing_values_name_the_flags_to_pass() {
         ])
         .code(2)
         .stdout_is("")
+        .stderr_has("the rename-column template needs --column and --new-column")
+        .run();
+    bellows(dir.path())
+        .args([
+            "new",
+            "rename",
+            "--template",
+            "rename-column",
+            "--table",
+            "users",
+        ])
+        .args(["--dialect", "mysql"])
+        .code(2)
         .stderr_has("the rename-column template needs --column, --new-column and --type")
         .run();
     assert!(!dir.path().join("plans").exists(), "nothing may be written");
@@ -282,6 +326,8 @@ fn names_that_need_quoting_make_plans_that_load_clean() {
             "select",
             "--type",
             "text",
+            "--dialect",
+            "sqlite",
         ])
         .run();
     let path = dir.path().join("plans/0001_odd.toml");
@@ -314,12 +360,12 @@ fn on_a_terminal_missing_values_are_asked_for() {
         .spawn()
         .and_then(|mut child| {
             use std::io::Write;
-            // column, new column, new type, conversion (empty: the default CAST)
+            // column, new type, conversion (empty: the default CAST)
             child
                 .stdin
                 .take()
                 .unwrap()
-                .write_all(b"total_amount\rtotal\rnumeric(12,2)\r\r")?;
+                .write_all(b"total_amount\rnumeric(12,2)\r\r")?;
             child.wait_with_output()
         })
         .expect("`script` (util-linux) runs the command on a pseudo-terminal; install util-linux");
@@ -337,10 +383,10 @@ fn on_a_terminal_missing_values_are_asked_for() {
     loads_clean(&path);
     let text = std::fs::read_to_string(path).unwrap();
     assert!(
-        text.contains(r#"from = "CAST(total_amount AS numeric(12,2))""#),
+        text.contains(r#"using = "CAST(total_amount AS numeric(12,2))""#),
         "{text}"
     );
-    assert!(text.contains(r#"column = "total""#), "{text}");
+    assert!(text.contains(r#"op = "change_type""#), "{text}");
 }
 
 /// Runs `bellows ARGS` in `dir` on a pseudo-terminal (`script`), typing `keys`.
@@ -373,12 +419,12 @@ fn on_a_terminal(dir: &Path, args: &str, keys: &[u8]) -> (bool, String) {
 #[test]
 fn on_a_terminal_the_name_and_the_template_are_asked_for() {
     let dir = tempfile::tempdir().unwrap();
-    // name; the menu's second entry (rename-column); table, column, new column, type (a bad
-    // one first).
+    // name; the menu's third entry (change-type); table, column, type (a bad one first), no
+    // conversion.
     let (ok, transcript) = on_a_terminal(
         dir.path(),
         "new",
-        b"users_nick\r\x1b[B\rusers\rname\rnick\rvarchar(32\rvarchar(32)\r",
+        b"users_nick\r\x1b[B\x1b[B\rusers\rname\rvarchar(32\rvarchar(32)\r\r",
     );
     assert!(ok, "{transcript}");
     assert!(transcript.contains("Plan name"), "{transcript}");
@@ -388,10 +434,7 @@ fn on_a_terminal_the_name_and_the_template_are_asked_for() {
     let path = dir.path().join("plans/0001_users_nick.toml");
     loads_clean(&path);
     let text = std::fs::read_to_string(path).unwrap();
-    assert!(
-        text.contains("rename_column") || text.contains("\"nick\""),
-        "{text}"
-    );
+    assert!(text.contains("change_type"), "{text}");
     assert!(text.contains("varchar(32)"), "{text}");
 }
 

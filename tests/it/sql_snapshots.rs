@@ -535,3 +535,44 @@ on_delete = "set null"
 on_update = "cascade"
 "#
 );
+
+sql_snapshot!(
+    versioned_renames,
+    r#"
+[[expand]]
+op = "add_column"
+table = "users"
+column = "nickname"
+type = "text"
+
+[[contract]]
+op = "rename_column"
+table = "users"
+column = "name"
+to = "full_name"
+
+[[contract]]
+op = "rename_table"
+table = "billing.orders"
+to = "purchases"
+
+[[contract]]
+op = "drop_column"
+table = "users"
+column = "legacy"
+default = "0"
+"#
+);
+
+sql_snapshot!(
+    change_type,
+    r#"
+[[contract]]
+op = "change_type"
+table = "users"
+column = "score"
+type = "integer"
+using = "CAST(score AS integer)"
+reverse = "CAST(score AS text)"
+"#
+);

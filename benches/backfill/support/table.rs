@@ -25,12 +25,19 @@ pub const MYSQL_WRONG_ROWS_SQL: &str =
     "SELECT count(*) FROM users WHERE NOT (email_verified <=> (verified_at IS NOT NULL))";
 
 /// (Re)creates `users` with `rows` rows, ids 1..=rows: a third of them never verified. The
-/// `email_verified` column is added afterwards, as the expand phase would (no rewrite: every row
-/// reads NULL). Then the statistics (PostgreSQL: `VACUUM ANALYZE` for hint bits and the
+/// `email_verified` column is added afterwards when `with_column`, as the expand phase would (no
+/// rewrite: every row reads NULL; without it the contender's plan adds it). Then the statistics (PostgreSQL: `VACUUM ANALYZE` for hint bits and the
 /// visibility map, and a `CHECKPOINT`) so that every contender starts from the same clean state.
-pub async fn build_users(conn: &mut Conn, rows: u64) -> Result<Duration> {
+pub async fn build_users(conn: &mut Conn, rows: u64, with_column: bool) -> Result<Duration> {
     let started = Instant::now();
     i64::try_from(rows).context("row count too large")?;
+    let add_column = match (with_column, &*conn) {
+        (false, _) => "",
+        (true, Conn::Postgres(_)) => ";\n ALTER TABLE users ADD COLUMN email_verified boolean",
+        (true, Conn::Mysql(_)) => {
+            ";\n ALTER TABLE users ADD COLUMN email_verified boolean, ALGORITHM=INSTANT"
+        }
+    };
     let script = match conn {
         Conn::Postgres(_) => format!(
             "DROP TABLE IF EXISTS users;
@@ -40,8 +47,7 @@ pub async fn build_users(conn: &mut Conn, rows: u64) -> Result<Duration> {
                     CASE WHEN g % 3 = 0 THEN NULL
                          ELSE timestamptz '2020-01-01 00:00:00+00' + g * interval '1 second' END,
                     md5(g::text)
-             FROM generate_series(1::bigint, {rows}::bigint) AS g;
-             ALTER TABLE users ADD COLUMN email_verified boolean"
+             FROM generate_series(1::bigint, {rows}::bigint) AS g{add_column}"
         ),
         // NOTE: MariaDB's sequence engine (`seq_1_to_N`) makes the rows without a recursive
         // query; the column is added instantly, as bellows' add_column does.
@@ -52,8 +58,7 @@ pub async fn build_users(conn: &mut Conn, rows: u64) -> Result<Duration> {
              SELECT seq, CASE WHEN seq % 3 = 0 THEN NULL
                               ELSE TIMESTAMP '2020-01-01 00:00:00' + INTERVAL seq SECOND END,
                     md5(seq)
-             FROM seq_1_to_{rows};
-             ALTER TABLE users ADD COLUMN email_verified boolean, ALGORITHM=INSTANT"
+             FROM seq_1_to_{rows}{add_column}"
         ),
     };
     conn.execute(&script)
@@ -121,4 +126,29 @@ pub fn backfill_plan(name: &str, batch_size: Option<u64>) -> String {
         plan.push_str(&format!("batch_size = {size}\n"));
     }
     plan
+}
+/// The plan of the README and of issue 11, whole: the expand phase adds `email_verified` and
+/// its sync trigger, the backfill fills the rows that existed before (default settings).
+pub fn plan_shape(name: &str) -> String {
+    format!(
+        "name = \"{name}\"\n\
+         description = \"bellows benchmark: add, sync and backfill users.{SET_COLUMN}\"\n\
+         \n\
+         [[expand]]\n\
+         op = \"add_column\"\n\
+         table = \"users\"\n\
+         column = \"{SET_COLUMN}\"\n\
+         type = \"boolean\"\n\
+         \n\
+         [[expand]]\n\
+         op = \"sync_column\"\n\
+         table = \"users\"\n\
+         column = \"{SET_COLUMN}\"\n\
+         from = \"{SET_EXPRESSION}\"\n\
+         \n\
+         [[backfill]]\n\
+         table = \"users\"\n\
+         set = {{ {SET_COLUMN} = \"{SET_EXPRESSION}\" }}\n\
+         where = \"{FILTER}\"\n"
+    )
 }

@@ -344,6 +344,15 @@ fn notice_line(event: &Event) -> Option<String> {
             pending,
         } => plan_done(plan, *took, None, pending),
         Event::Notice { message } => format!("  {} {message}", style("note:").yellow()),
+        Event::VersionReady {
+            plan,
+            schema,
+            search_path,
+            connection_option,
+        } => format!(
+            "  {} the new application of {plan} uses version schema {schema}:\n    SET search_path = {search_path};\n    or in its connection string: {connection_option}",
+            style("version:").cyan().bold()
+        ),
         _ => return None,
     })
 }

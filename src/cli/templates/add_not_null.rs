@@ -5,18 +5,24 @@ use super::toml_writer::{s, Doc};
 use super::values::{Field, Values};
 
 pub fn write(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Result<(), Field> {
-    let from = values.required(Field::From)?;
     let col = ident(column);
-    doc.header(&format!(
-        "Make {table}.{column} NOT NULL; rows that are NULL now get `{from}`"
-    ));
+    match values.from.as_deref() {
+        Some(from) => doc.header(&format!(
+            "Make {table}.{column} NOT NULL; rows that are NULL now get `{from}`"
+        )),
+        None => doc.header(&format!(
+            "Make {table}.{column} NOT NULL; no row may be NULL (a guard checks)"
+        )),
+    }
     doc.comment(
         "\nNothing to expand: the column exists. Deploy an application version that never\n\
          writes NULL into it before the switch phase.",
     );
 
-    doc.phase("backfill", "fill the NULLs in small keyset batches.");
-    doc.backfill(table, &[(column, from)], &format!("{col} IS NULL"));
+    if let Some(from) = values.from.as_deref() {
+        doc.phase("backfill", "fill the NULLs in small keyset batches.");
+        doc.backfill(table, &[(column, from)], &format!("{col} IS NULL"));
+    }
 
     doc.phase(
         "switch",

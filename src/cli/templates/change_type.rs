@@ -1,5 +1,6 @@
-//! The change-type template: a new column of the new type filled by a conversion, guarded,
-//! then the old column dropped.
+//! The change-type template: on PostgreSQL `change_type` (the column keeps its name, through
+//! the plan's version schema); elsewhere a new column of the new type filled by a conversion,
+//! guarded, then the old column dropped.
 
 use super::guard_then_contract;
 use super::reserved_words::ident;
@@ -63,6 +64,57 @@ pub fn write(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Resul
         column,
         to,
         &format!("{new} IS DISTINCT FROM ({convert})"),
+    );
+    Ok(())
+}
+
+/// PostgreSQL: `change_type` in contract; bellows adds the hidden column, its sync and backfill.
+pub fn write_versioned(
+    doc: &mut Doc,
+    table: &str,
+    column: &str,
+    values: &Values,
+) -> Result<(), Field> {
+    let type_ = values.required(Field::Type)?;
+    let old = ident(column);
+    let using = match values.from.as_deref() {
+        Some(from) => from.to_string(),
+        None => format!("CAST({old} AS {type_})"),
+    };
+    doc.header(&format!(
+        "Change the type of {table}.{column} to {type_}, keeping its name (PostgreSQL)"
+    ));
+    doc.comment(
+        "\nbellows adds to expand a hidden column of the new type kept in step both ways, to\n\
+         backfill a batched copy into it, and makes the plan's version schema: `bellows apply`\n\
+         prints the search_path the new application sets to read and write the new type.\n\
+         Deploy it after `bellows apply --to switch`, stop the old one, then apply contract.",
+    );
+    doc.phase(
+        "contract",
+        "drop the old column and give the new one its name (instant). Its NOT NULL, default,\n\
+         indexes and constraints go with the old column: add them back below if needed.",
+    );
+    doc.step(
+        "contract",
+        &[
+            ("op", s("change_type"), None),
+            ("table", s(table), None),
+            ("column", s(column), None),
+            ("type", s(type_), None),
+            (
+                "using",
+                s(&using),
+                Some(&format!("the new value; {column} is the old one here")),
+            ),
+            (
+                "reverse",
+                s(&old),
+                Some(&format!(
+                    "the old value; {column} is the new one here (assigned: via text if no cast)"
+                )),
+            ),
+        ],
     );
     Ok(())
 }

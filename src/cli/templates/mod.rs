@@ -37,15 +37,31 @@ pub fn template_name(template: Template) -> &'static str {
 pub fn template_about(template: Template) -> &'static str {
     match template {
         Template::AddColumn => "add a column and fill it",
-        Template::RenameColumn => "rename a column without downtime",
-        Template::ChangeType => "change a column's type through a new column",
+        Template::RenameColumn => "rename a column without downtime (no copy on PostgreSQL)",
+        Template::ChangeType => "change a column's type keeping its name",
         Template::AddNotNull => "make a column NOT NULL",
         Template::AddIndex => "build an index concurrently",
     }
 }
 
-/// The values a template uses, in the order they are asked for.
-pub fn fields(template: Template) -> &'static [(Field, Need)] {
+/// The values a template uses, in the order they are asked for; `copy_and_sync`: the form for
+/// databases without version schemas.
+pub fn fields(template: Template, copy_and_sync: bool) -> &'static [(Field, Need)] {
+    use Field::*;
+    use Need::*;
+    match (template, copy_and_sync) {
+        (Template::RenameColumn, false) => &[(Table, Required), (Column, Required), (To, Required)],
+        (Template::ChangeType, false) => &[
+            (Table, Required),
+            (Column, Required),
+            (Type, Required),
+            (From, Optional),
+        ],
+        _ => copy_and_sync_fields(template),
+    }
+}
+
+fn copy_and_sync_fields(template: Template) -> &'static [(Field, Need)] {
     use Field::*;
     use Need::*;
     match template {
@@ -68,7 +84,7 @@ pub fn fields(template: Template) -> &'static [(Field, Need)] {
             (Type, Required),
             (From, Optional),
         ],
-        Template::AddNotNull => &[(Table, Required), (Column, Required), (From, Required)],
+        Template::AddNotNull => &[(Table, Required), (Column, Required), (From, Optional)],
         Template::AddIndex => &[(Table, Required), (Column, Required)],
     }
 }
@@ -92,6 +108,9 @@ pub fn prompt(template: Template, field: Field) -> &'static str {
         }
         (Template::ChangeType, Field::From) => {
             "SQL expression converting the old value (empty: CAST(old AS type))"
+        }
+        (Template::AddNotNull, Field::From) => {
+            "Value for rows that are NULL now (SQL expression; empty: none may be, a guard checks)"
         }
         (_, Field::From) => "Value for rows that are NULL now (SQL expression, e.g. false)",
     }
@@ -164,6 +183,12 @@ pub fn render(
     let mut doc = Doc::new(template_name(template), name, path);
     match template {
         Template::AddColumn => add_column::write(&mut doc, table, column, values)?,
+        Template::RenameColumn if !values.copy_and_sync => {
+            rename_column::write_versioned(&mut doc, table, column, values)?
+        }
+        Template::ChangeType if !values.copy_and_sync => {
+            change_type::write_versioned(&mut doc, table, column, values)?
+        }
         Template::RenameColumn => rename_column::write(&mut doc, table, column, values)?,
         Template::ChangeType => change_type::write(&mut doc, table, column, values)?,
         Template::AddNotNull => add_not_null::write(&mut doc, table, column, values)?,

@@ -1,5 +1,6 @@
-//! The rename-column template: a new column kept in step with the old one both ways, filled,
-//! guarded, then the old one dropped.
+//! The rename-column template: on PostgreSQL a rename with no copy through the plan's version
+//! schema; elsewhere a new column kept in step with the old one both ways, filled, guarded, then
+//! the old one dropped.
 
 use super::guard_then_contract;
 use super::reserved_words::ident;
@@ -69,5 +70,38 @@ pub fn write(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Resul
         "Indexes and constraints on {column} are dropped with it; recreate them on {to} in\n\
          expand (`add_index`, `add_check`, `add_foreign_key`) if the new version needs them."
     ));
+    Ok(())
+}
+
+/// PostgreSQL: `rename_column` in contract; the version schema shows the new name meanwhile.
+pub fn write_versioned(
+    doc: &mut Doc,
+    table: &str,
+    column: &str,
+    values: &Values,
+) -> Result<(), Field> {
+    let to = values.required(Field::To)?;
+    doc.header(&format!(
+        "Rename {table}.{column} to {to} with no copy (PostgreSQL: a version schema of views)"
+    ));
+    doc.comment(
+        "\nExpand makes the plan's version schema: `bellows apply` prints the search_path the new\n\
+         application sets to see the new name while the old one goes on with the old name.\n\
+         Deploy it after `bellows apply --to switch`, stop the old one, then apply contract.",
+    );
+    doc.phase(
+        "contract",
+        "rename the column in the catalog (instant, no row written); the new version's\n\
+         view follows it by itself.",
+    );
+    doc.step(
+        "contract",
+        &[
+            ("op", s("rename_column"), None),
+            ("table", s(table), None),
+            ("column", s(column), None),
+            ("to", s(to), None),
+        ],
+    );
     Ok(())
 }

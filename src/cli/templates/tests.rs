@@ -20,6 +20,7 @@ fn values(table: &str, column: &str, to: &str, type_: &str, from: Option<&str>) 
         to: Some(to.into()),
         type_: Some(type_.into()),
         from: from.map(str::to_string),
+        copy_and_sync: false,
     }
 }
 
@@ -36,13 +37,11 @@ fn loads_clean(text: &str) -> usize {
 
 #[test]
 fn every_template_loads_clean_with_plain_names() {
-    for template in ALL {
+    for (template, copy_and_sync) in ALL.iter().flat_map(|t| [(*t, false), (*t, true)]) {
         // A column-derived `from`: a constant one draws the `sync-inexact` warning.
         for from in [None, Some("verified_at IS NOT NULL")] {
-            let v = values("users", "email_verified", "verified", "boolean", from);
-            if template == Template::AddNotNull && from.is_none() {
-                continue;
-            }
+            let mut v = values("users", "email_verified", "verified", "boolean", from);
+            v.copy_and_sync = copy_and_sync;
             let text = render(template, "test", "plans/0001_test.toml", &v).unwrap();
             assert!(loads_clean(&text) >= 1, "{}", template_name(template));
         }
@@ -51,8 +50,8 @@ fn every_template_loads_clean_with_plain_names() {
 
 #[test]
 fn every_template_loads_clean_with_names_that_need_quoting() {
-    for template in ALL {
-        let v = values(
+    for (template, copy_and_sync) in ALL.iter().flat_map(|t| [(*t, false), (*t, true)]) {
+        let mut v = values(
             "billing.Order Items",
             "weird\"name",
             "select",
@@ -60,6 +59,7 @@ fn every_template_loads_clean_with_names_that_need_quoting() {
             // Valid SQL (`check` parses it) that needs TOML escapes: quotes and a backslash.
             Some("'it''s' || \"quoted\" || ' \\ here'"),
         );
+        v.copy_and_sync = copy_and_sync;
         let text = render(template, "odd-names_2", "plans/0001_test.toml", &v).unwrap();
         assert!(loads_clean(&text) >= 1, "{}", template_name(template));
     }
@@ -67,20 +67,41 @@ fn every_template_loads_clean_with_names_that_need_quoting() {
 
 #[test]
 fn templates_use_the_steps_the_pattern_needs() {
-    let v = values("users", "name", "full_name", "text", None);
-    let loaded = load_str(
-        Path::new("x.toml"),
-        &render(Template::RenameColumn, "rename", "plans/0001_test.toml", &v).unwrap(),
-    );
-    let ops: Vec<String> = loaded
-        .plan
-        .unwrap()
-        .steps
-        .iter()
-        .map(|s| format!("{}:{}", s.phase, s.op.name()))
-        .collect();
+    let ops = |template: Template, v: &Values| -> Vec<String> {
+        let text = render(template, "rename", "plans/0001_test.toml", v).unwrap();
+        let loaded = load_str(Path::new("x.toml"), &text);
+        loaded
+            .plan
+            .unwrap()
+            .steps
+            .iter()
+            .map(|s| format!("{}:{}", s.phase, s.op.name()))
+            .collect()
+    };
+    let mut v = values("users", "name", "full_name", "text", None);
     assert_eq!(
-        ops,
+        ops(Template::RenameColumn, &v),
+        ["expand:version", "contract:rename_column"]
+    );
+    assert_eq!(
+        ops(Template::ChangeType, &v),
+        [
+            "expand:add_column",
+            "expand:sync_column",
+            "expand:version",
+            "backfill:backfill",
+            "contract:change_type"
+        ]
+    );
+    v.from = None;
+    assert_eq!(
+        ops(Template::AddNotNull, &v),
+        ["switch:guard", "contract:set_not_null"],
+        "without --from, a guard only"
+    );
+    v.copy_and_sync = true;
+    assert_eq!(
+        ops(Template::RenameColumn, &v),
         [
             "expand:add_column",
             "expand:sync_column",
@@ -107,7 +128,13 @@ fn add_column_without_from_only_adds_the_column() {
 
 #[test]
 fn change_type_defaults_to_a_cast() {
-    let v = values("orders", "total_amount", "total", "numeric(12,2)", None);
+    let mut v = values("orders", "total_amount", "total", "numeric(12,2)", None);
+    let text = render(Template::ChangeType, "t", "plans/0001_test.toml", &v).unwrap();
+    assert!(
+        text.contains("using = \"CAST(total_amount AS numeric(12,2))\""),
+        "{text}"
+    );
+    v.copy_and_sync = true;
     let text = render(Template::ChangeType, "t", "plans/0001_test.toml", &v).unwrap();
     assert!(
         text.contains("from = \"CAST(total_amount AS numeric(12,2))\""),
@@ -137,10 +164,7 @@ fn a_missing_value_is_named() {
         render(Template::RenameColumn, "r", "plans/0001_test.toml", &v),
         Err(Field::To)
     );
-    assert_eq!(
-        render(Template::AddNotNull, "r", "plans/0001_test.toml", &v),
-        Err(Field::From)
-    );
+    assert!(render(Template::AddNotNull, "r", "plans/0001_test.toml", &v).is_ok());
     assert_eq!(
         render(
             Template::AddColumn,
@@ -155,9 +179,12 @@ fn a_missing_value_is_named() {
 
 #[test]
 fn required_fields_match_what_render_needs() {
-    for template in ALL {
-        let mut v = Values::default();
-        for (field, need) in fields(template) {
+    for (template, copy_and_sync) in ALL.iter().flat_map(|t| [(*t, false), (*t, true)]) {
+        let mut v = Values {
+            copy_and_sync,
+            ..Values::default()
+        };
+        for (field, need) in fields(template, copy_and_sync) {
             if *need == Need::Required {
                 v.set(*field, Some("x".into()));
             }
@@ -245,8 +272,24 @@ fn templates_snapshot() {
             values("orders", "user_id", "", "", None),
         ),
     ];
-    for (template, v) in cases {
+    for (template, mut v) in cases {
+        // The copy-and-sync forms (SQLite, MySQL) under the template's name.
+        v.copy_and_sync = true;
         let text = render(template, "example", "plans/0001_test.toml", &v).unwrap();
         insta::assert_snapshot!(template_name(template), text);
+        if matches!(template, Template::RenameColumn | Template::ChangeType) {
+            v.copy_and_sync = false;
+            let text = render(template, "example", "plans/0001_test.toml", &v).unwrap();
+            insta::assert_snapshot!(format!("{}-postgres", template_name(template)), text);
+        }
     }
+    let guard_only = values("users", "email", "", "", None);
+    let text = render(
+        Template::AddNotNull,
+        "example",
+        "plans/0001_test.toml",
+        &guard_only,
+    )
+    .unwrap();
+    insta::assert_snapshot!("add-not-null-guard-only", text);
 }

@@ -40,6 +40,9 @@ pub struct Values {
     pub to: Option<String>,
     pub type_: Option<String>,
     pub from: Option<String>,
+    /// Write the copy-and-sync form of rename-column and change-type (a second column), for
+    /// databases without version schemas (`bellows new --dialect sqlite|mysql`).
+    pub copy_and_sync: bool,
 }
 
 impl Values {

@@ -2,12 +2,12 @@
 //! one for INSERT, one for UPDATE) and `drop_sync`.
 
 use sqlparser::dialect::MySqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::dialect::common;
 use crate::dialect::planned::{
     Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, Statement, TableEffect, Undo,
 };
+use crate::dialect::qualify::{self, is_word, WordAt, WordRole};
 use crate::dialect::{quote_literal, Dialect, Unsupported};
 use crate::ops::*;
 use crate::vocab::naming::{shorten_identifier, sync_trigger_name};
@@ -75,43 +75,23 @@ const SQL_WORDS: &[&str] = &[
 // NOTE: MySQL has no `SELECT NEW.*` to evaluate an expression against the row being written,
 // as PostgreSQL's trigger function does; the column references are rewritten instead.
 pub(crate) fn qualify_new(expression: &str) -> String {
-    let Ok(tokens) = Tokenizer::new(&MySqlDialect {}, expression).tokenize() else {
-        return expression.to_string();
-    };
-    let significant = |i: usize, step: isize| -> Option<&Token> {
-        let mut j = i as isize + step;
-        while j >= 0 && (j as usize) < tokens.len() {
-            match &tokens[j as usize] {
-                Token::Whitespace(_) => j += step,
-                token => return Some(token),
-            }
-        }
-        None
-    };
-    let mut out = String::new();
-    for (i, token) in tokens.iter().enumerate() {
-        let Token::Word(word) = token else {
-            out.push_str(&token.to_string());
-            continue;
-        };
-        let previous = significant(i, -1);
-        let next = significant(i, 1);
-        let quoted = word.quote_style.is_some();
-        let function = matches!(next, Some(Token::LParen));
-        let qualified =
-            matches!(previous, Some(Token::Period)) || matches!(next, Some(Token::Period));
-        let after_as = matches!(previous, Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("as"));
-        let sql_word = !quoted
-            && SQL_WORDS
-                .iter()
-                .any(|w| w.eq_ignore_ascii_case(&word.value));
-        if (quoted || !(function || sql_word)) && !qualified && !after_as {
-            out.push_str(&format!("NEW.`{}`", word.value.replace('`', "``")));
+    let role = |at: &WordAt<'_>| {
+        let sql_word = at
+            .plain()
+            .is_some_and(|w| SQL_WORDS.iter().any(|s| s.eq_ignore_ascii_case(&w)));
+        let column = at.quoted() || !(at.called() || sql_word);
+        if column && !at.qualified() && !is_word(at.previous, "as") {
+            WordRole::Column
         } else {
-            out.push_str(&token.to_string());
+            WordRole::Sql
         }
+    };
+    match qualify::columns(&MySqlDialect {}, expression, role) {
+        Some(columns) => qualify::rewrite(expression, &columns, |_, word| {
+            format!("NEW.`{}`", word.value.replace('`', "``"))
+        }),
+        None => expression.to_string(),
     }
-    out
 }
 
 /// The two trigger names of a sync: `<name>_ins` and `<name>_upd`.

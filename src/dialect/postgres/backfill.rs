@@ -3,7 +3,8 @@
 use crate::dialect::common;
 use crate::dialect::planned::PlannedOp;
 use crate::dialect::{
-    desc, key_select, row, row_literals, BatchCheckpoint, Dialect, KeySelect, Unsupported,
+    desc, key_select, quote_literal, row, row_literals, BatchCheckpoint, Dialect, KeySelect,
+    Unsupported,
 };
 use crate::ops::*;
 
@@ -25,13 +26,32 @@ pub(super) fn backfill_batch_sql(
     limit: u64,
     checkpoint: &BatchCheckpoint,
 ) -> Option<String> {
+    Some(batch_statement(
+        pg,
+        op,
+        key,
+        after.map(row_literals),
+        limit,
+        checkpoint,
+    ))
+}
+
+/// The batch statement after the key `after` (an SQL row: literals, or PL/pgSQL variables).
+fn batch_statement(
+    pg: &Postgres,
+    op: &Backfill,
+    key: &[String],
+    after: Option<String>,
+    limit: u64,
+    checkpoint: &BatchCheckpoint,
+) -> String {
     let table = pg.table(&op.table);
     let KeySelect {
         cols,
         aliases,
         select,
     } = key_select(pg, key);
-    let after_condition = after.map(|values| format!("{} > {}", row(&cols), row_literals(values)));
+    let after_condition = after.map(|after| format!("{} > {after}", row(&cols)));
     let after_clause = after_condition
         .as_ref()
         .map(|c| format!("\n  WHERE {c}"))
@@ -62,7 +82,7 @@ pub(super) fn backfill_batch_sql(
         .map(|(i, a)| format!("(SELECT CAST({a} AS TEXT) FROM last) AS last_{i}"))
         .collect::<Vec<_>>()
         .join(",\n       ");
-    Some(format!(
+    format!(
         "WITH batch AS (\n  SELECT {select} FROM {table}{after_clause}\n  ORDER BY {order}\n  LIMIT {limit}\n), last AS (\n  SELECT {aliases} FROM batch ORDER BY {desc} LIMIT 1\n), done AS (\n  UPDATE {table}\n  SET {set}\n  WHERE {conditions}\n  RETURNING 1\n), saved AS (\n  UPDATE {ledger}\n  SET checkpoint = (SELECT jsonb_build_array({last_text}) FROM last),\n      rows_done = {rows_done} + (SELECT count(*) FROM batch)\n  WHERE plan = {plan} AND phase = {phase} AND step_index = {index}\n    AND EXISTS (SELECT 1 FROM last)\n)\nSELECT (SELECT count(*) FROM batch) AS scanned,\n       (SELECT count(*) FROM done) AS updated,\n       {outputs}",
         order = cols.join(", "),
         aliases = aliases.join(", "),
@@ -74,5 +94,116 @@ pub(super) fn backfill_batch_sql(
         plan = checkpoint.plan,
         phase = checkpoint.phase,
         index = checkpoint.step_index,
+    )
+}
+
+// NOTE: a server-side loop of batches, one round trip for many: a DO block may COMMIT between
+// statements (when it is sent alone, outside a transaction block), so each batch is still its
+// own transaction with its checkpoint, exactly as when the client sends them one by one; the
+// batch statement is planned once for the block instead of once per batch. The loop stops
+// after a short batch (the end of the table) or once `budget` has passed, so that the engine
+// reports progress and looks at its throttles and at Ctrl-C between blocks.
+pub(super) fn backfill_loop_sql(
+    pg: &Postgres,
+    op: &Backfill,
+    key: &[String],
+    after: &[String],
+    limit: u64,
+    checkpoint: &BatchCheckpoint,
+    budget: std::time::Duration,
+) -> Option<String> {
+    if after.len() != key.len() {
+        return None;
+    }
+    let after_vars: Vec<String> = (0..key.len())
+        .map(|i| format!("bellows_after_{i}"))
+        .collect();
+    let last_vars: Vec<String> = (0..key.len())
+        .map(|i| format!("bellows_last_{i}"))
+        .collect();
+    let mut declare = Vec::new();
+    for (i, (column, value)) in key.iter().zip(after).enumerate() {
+        let column = format!("{}.{}", pg.table(&op.table), pg.ident(column));
+        declare.push(format!(
+            "bellows_after_{i} {column}%TYPE := {};",
+            quote_literal(value)
+        ));
+        declare.push(format!("bellows_key_{i} text := {};", quote_literal(value)));
+        declare.push(format!("bellows_last_{i} text;"));
+    }
+    let start = checkpoint.rows_done.clone();
+    let checkpoint = BatchCheckpoint {
+        rows_done: "bellows_done".into(),
+        ..checkpoint.clone()
+    };
+    let statement = batch_statement(pg, op, key, Some(row(&after_vars)), limit, &checkpoint);
+    let advance: String = (0..key.len())
+        .map(|i| {
+            format!("      bellows_after_{i} := bellows_last_{i};\n      bellows_key_{i} := bellows_last_{i};\n")
+        })
+        .collect();
+    let keys: Vec<String> = (0..key.len()).map(|i| format!("bellows_key_{i}")).collect();
+    Some(format!(
+        "DO $bellows$\n#variable_conflict use_column\nDECLARE\n  {declare}\n  bellows_done bigint := {rows_done};\n  bellows_scanned bigint;\n  bellows_updated bigint;\n  bellows_all_updated bigint := 0;\n  bellows_batches bigint := 0;\n  bellows_until timestamptz := clock_timestamp() + interval '{budget} milliseconds';\nBEGIN\n  LOOP\n    {statement}\n    INTO bellows_scanned, bellows_updated, {last};\n    bellows_batches := bellows_batches + 1;\n    IF bellows_scanned > 0 THEN\n      bellows_done := bellows_done + bellows_scanned;\n      bellows_all_updated := bellows_all_updated + bellows_updated;\n{advance}    END IF;\n    COMMIT;\n    EXIT WHEN bellows_scanned < {limit} OR clock_timestamp() >= bellows_until;\n  END LOOP;\n  PERFORM set_config({state}, jsonb_build_array(bellows_batches, bellows_done, bellows_all_updated, jsonb_build_array({keys}))::text, false);\nEND\n$bellows$",
+        declare = declare.join("\n  "),
+        rows_done = start,
+        budget = budget.as_millis(),
+        statement = statement.replace('\n', "\n    "),
+        last = last_vars.join(", "),
+        state = quote_literal(super::BACKFILL_LOOP_STATE),
+        keys = keys.join(", "),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::TableName;
+
+    #[test]
+    fn a_loop_of_batches_walks_after_its_variables_and_commits_each_batch() {
+        let op = Backfill {
+            table: TableName::parse("billing.Order Items"),
+            set: vec![("email_verified".into(), "verified_at IS NOT NULL".into())],
+            filter: Some("email_verified IS NULL".into()),
+            key: None,
+            batch_size: None,
+            pause: None,
+            target_batch_time: None,
+            max_lag: None,
+            throttle_query: None,
+        };
+        let checkpoint = BatchCheckpoint {
+            ledger: "bellows.steps".into(),
+            plan: "'p'".into(),
+            phase: "'backfill'".into(),
+            step_index: "0".into(),
+            rows_done: "2000".into(),
+        };
+        let key = vec!["tenant".to_string(), "Placed At".to_string()];
+        let after = vec!["7".to_string(), "2024-01-01 00:00:00.5+00".to_string()];
+        let sql = backfill_loop_sql(
+            &Postgres,
+            &op,
+            &key,
+            &after,
+            1000,
+            &checkpoint,
+            std::time::Duration::from_millis(250),
+        )
+        .unwrap();
+        insta::assert_snapshot!(sql);
+        // A checkpoint that does not fit the key is not looped over.
+        let short = &after[..1];
+        let none = backfill_loop_sql(
+            &Postgres,
+            &op,
+            &key,
+            short,
+            10,
+            &checkpoint,
+            Default::default(),
+        );
+        assert_eq!(none, None);
+    }
 }

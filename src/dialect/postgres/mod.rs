@@ -11,10 +11,12 @@ mod comments;
 mod constraints;
 mod indexes;
 mod keys;
+mod new_row;
 mod renames;
 mod replica;
 mod sync;
 mod tables;
+pub mod versions;
 
 use crate::dialect::common;
 use crate::dialect::planned::PlannedOp;
@@ -23,6 +25,10 @@ use crate::ops::*;
 use crate::vocab::TableName;
 
 pub struct Postgres;
+
+/// The session setting a backfill loop block (`Dialect::backfill_loop_sql`) leaves its outcome
+/// in: a JSON array `[batches, rows_done, updated, [last key as text, …]]`.
+pub const BACKFILL_LOOP_STATE: &str = "bellows.backfill_loop";
 
 impl Postgres {
     fn alter(&self, table: &TableName, action: impl AsRef<str>) -> String {
@@ -85,6 +91,18 @@ impl Dialect for Postgres {
         checkpoint: &BatchCheckpoint,
     ) -> Option<String> {
         backfill::backfill_batch_sql(self, op, key, after, limit, checkpoint)
+    }
+
+    fn backfill_loop_sql(
+        &self,
+        op: &Backfill,
+        key: &[String],
+        after: &[String],
+        limit: u64,
+        checkpoint: &BatchCheckpoint,
+        budget: std::time::Duration,
+    ) -> Option<String> {
+        backfill::backfill_loop_sql(self, op, key, after, limit, checkpoint, budget)
     }
 
     fn set_default(&self, op: &SetDefault) -> Result<PlannedOp, Unsupported> {
@@ -153,5 +171,21 @@ impl Dialect for Postgres {
 
     fn set_replica_identity(&self, op: &SetReplicaIdentity) -> Result<PlannedOp, Unsupported> {
         replica::set_replica_identity(self, op)
+    }
+
+    fn rename_column(&self, op: &RenameColumn) -> Result<PlannedOp, Unsupported> {
+        versions::rename_column(self, op)
+    }
+
+    fn rename_table(&self, op: &RenameTable) -> Result<PlannedOp, Unsupported> {
+        versions::rename_table(self, op)
+    }
+
+    fn change_type(&self, op: &ChangeType) -> Result<PlannedOp, Unsupported> {
+        versions::change_type(self, op)
+    }
+
+    fn version(&self, op: &Version) -> Result<PlannedOp, Unsupported> {
+        versions::version(self, op)
     }
 }

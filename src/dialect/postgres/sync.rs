@@ -7,23 +7,84 @@ use crate::dialect::planned::{
 use crate::dialect::{quote_literal, Dialect, Unsupported};
 use crate::ops::add_column::VOLATILE_FUNCTIONS;
 use crate::ops::*;
-use crate::vocab::naming::sync_trigger_name;
+use crate::vocab::naming::{shorten_identifier, sync_trigger_name};
 use crate::vocab::TableName;
 
-use super::Postgres;
+use super::{new_row, Postgres};
+
+/// The triggers of a sync: `[update, insert]`. The UPDATE trigger keeps the name of the
+/// one trigger (and function) a sync had before; the INSERT trigger is `<name>$insert`.
+// NOTE: BEFORE triggers of one event fire in name order. `$` sorts before every other
+// character of an unquoted name, so the triggers of several syncs on one table still fire in
+// the order of their column names, as the single trigger of each did.
+fn trigger_names(table: &TableName, column: &str) -> [String; 2] {
+    let name = sync_trigger_name(table, column);
+    [name.clone(), shorten_identifier(&format!("{name}$insert"))]
+}
+
+/// What a trigger function evaluates for `expression`: the expression over `NEW` when it can
+/// be rewritten safely (assigned directly), else `None` (selected from the row as written).
+fn over_new(expression: &str) -> Option<String> {
+    new_row::over_row(expression, "NEW")
+}
+
+/// The UPDATE trigger's `WHEN`: false for a write that sets every synced column (the
+/// function would do nothing), so such a write, like a backfill's, never calls the function.
+// NOTE: `NOT (a IS DISTINCT FROM b)` is how the server prints `a IS NOT DISTINCT FROM b`
+// (pg_get_triggerdef), so recovery recognises the trigger it made.
+fn update_when(pg: &Postgres, op: &SyncColumn) -> String {
+    let unchanged = |column: &str| {
+        let column = pg.ident(column);
+        format!("NOT (NEW.{column} IS DISTINCT FROM OLD.{column})")
+    };
+    let mut when = unchanged(&op.column);
+    if let Some(reverse) = &op.reverse {
+        when.push_str(&format!(" OR {}", unchanged(&reverse.column)));
+    }
+    when
+}
 
 pub(super) fn sync_column(pg: &Postgres, op: &SyncColumn) -> Result<PlannedOp, Unsupported> {
-    let name = sync_trigger_name(&op.table, &op.column);
-    let trigger = Statement::ddl(
-        format!(
-            "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
-            pg.ident(&name),
-            pg.table(&op.table),
-            pg.in_schema_of(&op.table, &name)
-        ),
-        Lock::ShareRowExclusive,
+    let [update_name, insert_name] = trigger_names(&op.table, &op.column);
+    let function = pg.in_schema_of(&op.table, &sync_trigger_name(&op.table, &op.column));
+    let trigger = |name: &str, event: &str| {
+        Statement::ddl(
+            format!(
+                "CREATE TRIGGER {} BEFORE {event} ON {} FOR EACH ROW{} EXECUTE FUNCTION {function}()",
+                pg.ident(name),
+                pg.table(&op.table),
+                if event == "UPDATE" {
+                    format!(" WHEN ({})", update_when(pg, op))
+                } else {
+                    String::new()
+                }
+            ),
+            Lock::ShareRowExclusive,
+            &op.table,
+        )
+    };
+    // The check compiles the expressions as the function evaluates them: over the row named
+    // `new` where they are rewritten.
+    let check = Statement::ddl(
+        common::sync_expression_check_as(pg, op, Some("new"), &|expression| {
+            over_new(expression).unwrap_or_else(|| expression.to_string())
+        }),
+        Lock::RowExclusive,
         &op.table,
     );
+    Ok(PlannedOp {
+        actions: vec![
+            Action::Execute(check),
+            Action::Execute(plain(pg.sync_function_sql(op))),
+            Action::Execute(trigger(&insert_name, "INSERT")),
+            Action::Execute(trigger(&update_name, "UPDATE")),
+        ],
+        undo: Undo::Actions(pg.drop_sync_statements(&op.table, &op.column)),
+        notes: sync_notes(op),
+    })
+}
+
+fn sync_notes(op: &SyncColumn) -> Vec<String> {
     let mut notes = vec![
         format!(
             "an insert that leaves {col} out (NULL, or equal to its default), or an update that does not change it, sets {col} from `{}`",
@@ -33,31 +94,29 @@ pub(super) fn sync_column(pg: &Postgres, op: &SyncColumn) -> Result<PlannedOp, U
         "a BEFORE trigger only assigns NEW: it writes no row itself and cannot loop".into(),
         "a default fills a column before the trigger sees the row: on an insert, a value equal to the column's current default (read from the catalog) counts as not written; a default that calls a volatile function is not compared".into(),
     ];
-    if let Some(reverse) = &op.reverse {
-        notes.push(format!(
-            "reverse: an insert that writes {col} but leaves {other} out (NULL, or equal to its default), or an update that changes {col} but not {other}, sets {other} from `{}`",
-            one_line(&reverse.from),
-            col = op.column,
-            other = reverse.column
-        ));
-    }
+    let when = match &op.reverse {
+        Some(reverse) => {
+            notes.push(format!(
+                "reverse: an insert that writes {col} but leaves {other} out (NULL, or equal to its default), or an update that changes {col} but not {other}, sets {other} from `{}`",
+                one_line(&reverse.from),
+                col = op.column,
+                other = reverse.column
+            ));
+            format!(
+                "the UPDATE trigger's WHEN clause skips the function for an update that changes both {} and {}: it would do nothing",
+                op.column, reverse.column
+            )
+        }
+        None => format!(
+            "the UPDATE trigger's WHEN clause skips the function for an update that changes {}: it would do nothing, so a backfill's own writes never call it",
+            op.column
+        ),
+    };
+    notes.push(when);
     notes.push(
         "EXPLAIN first checks the expressions against the table (columns and types), so a mistake fails here instead of in the application's writes".into(),
     );
-    let check = Statement::ddl(
-        common::sync_expression_check(pg, op),
-        Lock::RowExclusive,
-        &op.table,
-    );
-    Ok(PlannedOp {
-        actions: vec![
-            Action::Execute(check),
-            Action::Execute(plain(pg.sync_function_sql(op))),
-            Action::Execute(trigger),
-        ],
-        undo: Undo::Actions(pg.drop_sync_statements(&op.table, &op.column)),
-        notes,
-    })
+    notes
 }
 
 pub(super) fn drop_sync(pg: &Postgres, op: &DropSync) -> Result<PlannedOp, Unsupported> {
@@ -72,25 +131,22 @@ pub(super) fn drop_sync(pg: &Postgres, op: &DropSync) -> Result<PlannedOp, Unsup
         ),
         missing: None,
     };
+    let [update_name, insert_name] = trigger_names(&op.table, &op.column);
     let capture_trigger = Capture {
         name: "sync_trigger",
-        description: format!("the definition of the trigger {name} on {}", op.table),
+        description: format!(
+            "the definitions of the triggers {update_name} and {insert_name} on {}",
+            op.table
+        ),
         query: format!(
-            "SELECT pg_get_triggerdef(t.oid)\nFROM pg_trigger t\nWHERE t.tgrelid = {} AND t.tgname = {}",
+            "SELECT string_agg(pg_get_triggerdef(t.oid), E';\\n' ORDER BY t.tgname)\nFROM pg_trigger t\nWHERE t.tgrelid = {} AND t.tgname IN ({}, {})",
             pg.regclass(&op.table),
-            quote_literal(&name)
+            quote_literal(&update_name),
+            quote_literal(&insert_name)
         ),
         missing: None,
     };
-    let drop_trigger = Statement::ddl(
-        format!(
-            "DROP TRIGGER {} ON {}",
-            pg.ident(&name),
-            pg.table(&op.table)
-        ),
-        Lock::AccessExclusive,
-        &op.table,
-    );
+    let drop_triggers = pg.drop_trigger_statements(&op.table, &op.column, false);
     let drop_function = plain(format!("DROP FUNCTION {function}()"));
     let restore_function = ExecuteSaved {
         name: "sync_function",
@@ -104,7 +160,7 @@ pub(super) fn drop_sync(pg: &Postgres, op: &DropSync) -> Result<PlannedOp, Unsup
     };
     let restore_trigger = ExecuteSaved {
         name: "sync_trigger",
-        description: format!("recreate the trigger {name} on {} as saved", op.table),
+        description: format!("recreate the triggers {name} on {} as saved", op.table),
         lock: Lock::ShareRowExclusive,
         table: Some(op.table.clone()),
         effect: TableEffect::None,
@@ -116,9 +172,11 @@ pub(super) fn drop_sync(pg: &Postgres, op: &DropSync) -> Result<PlannedOp, Unsup
         actions: vec![
             Action::Capture(capture_function),
             Action::Capture(capture_trigger),
-            Action::Execute(drop_trigger),
-            Action::Execute(drop_function),
-        ],
+        ]
+        .into_iter()
+        .chain(drop_triggers)
+        .chain([Action::Execute(drop_function)])
+        .collect(),
         undo: Undo::Actions(vec![
             Action::ExecuteSaved(restore_function),
             Action::ExecuteSaved(restore_trigger),
@@ -132,21 +190,39 @@ pub(super) fn drop_sync(pg: &Postgres, op: &DropSync) -> Result<PlannedOp, Unsup
 impl Postgres {
     pub(super) fn drop_sync_statements(&self, table: &TableName, column: &str) -> Vec<Action> {
         let name = sync_trigger_name(table, column);
-        vec![
-            Action::Execute(Statement::ddl(
-                format!(
-                    "DROP TRIGGER IF EXISTS {} ON {}",
-                    self.ident(&name),
-                    self.table(table)
-                ),
-                Lock::AccessExclusive,
-                table,
-            )),
-            Action::Execute(plain(format!(
-                "DROP FUNCTION IF EXISTS {}()",
-                self.in_schema_of(table, &name)
-            ))),
-        ]
+        let mut actions = self.drop_trigger_statements(table, column, true);
+        actions.push(Action::Execute(plain(format!(
+            "DROP FUNCTION IF EXISTS {}()",
+            self.in_schema_of(table, &name)
+        ))));
+        actions
+    }
+
+    /// Drops the triggers of a sync: the UPDATE trigger (`IF EXISTS` when `if_exists`) and the
+    /// INSERT trigger, always `IF EXISTS` (a sync made before it existed has one trigger, for
+    /// both events, under the UPDATE trigger's name).
+    fn drop_trigger_statements(
+        &self,
+        table: &TableName,
+        column: &str,
+        if_exists: bool,
+    ) -> Vec<Action> {
+        let [update_name, insert_name] = trigger_names(table, column);
+        [(update_name, if_exists), (insert_name, true)]
+            .into_iter()
+            .map(|(name, if_exists)| {
+                Action::Execute(Statement::ddl(
+                    format!(
+                        "DROP TRIGGER {}{} ON {}",
+                        if if_exists { "IF EXISTS " } else { "" },
+                        self.ident(&name),
+                        self.table(table)
+                    ),
+                    Lock::AccessExclusive,
+                    table,
+                ))
+            })
+            .collect()
     }
 
     /// The PL/pgSQL function behind `sync_column`: a BEFORE trigger only assigns `NEW`, so it
@@ -158,15 +234,23 @@ impl Postgres {
     pub(super) fn sync_function_sql(&self, op: &SyncColumn) -> String {
         let function = self.in_schema_of(&op.table, &sync_trigger_name(&op.table, &op.column));
         let column = self.ident(&op.column);
-        // NOTE: `from` is an expression over bare column names. Selecting it from the one-row
-        // derived table `(SELECT NEW.*)` evaluates it against the row being written;
+        // NOTE: `from` is an expression over bare column names. Rewritten over NEW
+        // (`upper(NEW.name)`) it is assigned directly: PL/pgSQL evaluates a simple expression
+        // without a query. Otherwise selecting it from the one-row derived table
+        // `(SELECT NEW.*)` evaluates it against the row being written;
         // `#variable_conflict use_column` lets a column share a name with a PL/pgSQL variable.
-        let assign = |target: &str, expression: &str| {
-            format!("SELECT ({expression}) INTO NEW.{target} FROM (SELECT NEW.*) AS bellows_row;")
+        let assign = |target: &str, expression: &str| match over_new(expression) {
+            Some(direct) => format!("NEW.{target} := ({direct});"),
+            None => format!(
+                "SELECT ({expression}) INTO NEW.{target} FROM (SELECT NEW.*) AS bellows_row;"
+            ),
         };
+        // NOTE: `SET search_path FROM CURRENT`: the names in `from` resolve as they did when the
+        // step checked them, not through the search_path of whoever writes the row (a new
+        // application's version schema would otherwise come first).
         let mut body = String::new();
         body.push_str(&format!(
-            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger\nLANGUAGE plpgsql AS $bellows$\n#variable_conflict use_column\n"
+            "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger\nLANGUAGE plpgsql SET search_path FROM CURRENT AS $bellows$\n#variable_conflict use_column\n"
         ));
         let mut declare = vec![
             "bellows_default text;".to_string(),

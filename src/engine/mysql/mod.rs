@@ -27,7 +27,7 @@ use super::batch_steps::{batch_in_steps, BatchSteps};
 use super::error::{DbContext, EngineError, ErrorKind};
 use super::ledger::StepKey;
 use super::ledger::{PlanLedger, PlanRecord, StepRecord};
-use super::throttle::LagReading;
+use super::throttle::{LagReading, ReplicaState};
 use crate::dialect::DialectKind;
 use crate::vocab::Phase;
 
@@ -421,17 +421,19 @@ impl BatchRunner for MysqlBackend {
         &mut self,
         replicas: &[String],
         _limits: Limits,
-    ) -> Result<LagReading, AttemptError> {
+    ) -> Result<ReplicaState, AttemptError> {
         if self.replicas.is_none() {
             let found =
                 replica::watched(&mut self.conn, &self.options, &self.version, replicas).await?;
             self.replicas = Some(found);
         }
         let mut worst = LagReading::None;
+        let mut count = 0;
         for replica in self.replicas.iter_mut().flatten() {
             worst = worst.worst(replica.lag().await);
+            count += 1;
         }
-        Ok(worst)
+        Ok(worst.into_state(count))
     }
 }
 

@@ -8,12 +8,13 @@ use super::attempt::{classify, setting};
 use super::ledger::write_checkpoint;
 use super::PgBackend;
 use crate::dialect::planned::{Expect, GuardQuery};
+use crate::dialect::postgres::BACKFILL_LOOP_STATE;
 use crate::engine::backend::{
     AttemptError, BatchRequest, BatchResult, BatchRunner, GuardValue, Limits, StatementRunner,
 };
 use crate::engine::batch_steps::{batch_in_steps, BatchSteps};
 use crate::engine::ledger::StepKey;
-use crate::engine::throttle::{replica_lag, LagReading, POSTGRES_REPLICA_LAG_SQL};
+use crate::engine::throttle::{ReplicaState, POSTGRES_REPLICA_LAG_SQL};
 
 impl BatchRunner for PgBackend {
     async fn backfill_batch(
@@ -22,9 +23,10 @@ impl BatchRunner for PgBackend {
     ) -> Result<BatchResult, AttemptError> {
         self.ensure_work().await?;
         let begin = begin_batch(request.limits);
-        let result = match &request.batch_sql {
-            Some(batch_sql) => one_message(&mut self.work, &begin, batch_sql).await,
-            None => in_steps(&mut self.work, &begin, request).await,
+        let result = match (&request.loop_sql, &request.batch_sql) {
+            (Some(loop_sql), _) => in_a_loop(&mut self.work, request, loop_sql).await,
+            (None, Some(batch_sql)) => one_message(&mut self.work, &begin, batch_sql).await,
+            (None, None) => in_steps(&mut self.work, &begin, request).await,
         };
         if let Err(error) = &result {
             self.note(error);
@@ -36,16 +38,19 @@ impl BatchRunner for PgBackend {
         &mut self,
         _replicas: &[String],
         limits: Limits,
-    ) -> Result<LagReading, AttemptError> {
+    ) -> Result<ReplicaState, AttemptError> {
         let query = GuardQuery {
             description: "replica lag".into(),
             query: POSTGRES_REPLICA_LAG_SQL.into(),
             expect: Expect::Boolean(false),
         };
-        Ok(replica_lag(match self.guard(&query, limits).await? {
-            GuardValue::Integer(n) => Some(n as f64),
-            GuardValue::Other(text) => text.parse::<f64>().ok(),
-            _ => None,
+        let text = match self.guard(&query, limits).await? {
+            GuardValue::Other(text) => text,
+            other => format!("{other:?}"),
+        };
+        Ok(ReplicaState::parse(&text).unwrap_or_else(|| ReplicaState {
+            unknown: Some(format!("pg_stat_replication read as {text:?}")),
+            ..ReplicaState::default()
         }))
     }
 }
@@ -87,16 +92,62 @@ async fn one_message(
     let scanned: i64 = row.try_get("scanned").map_err(AttemptError::Failed)?;
     let updated: i64 = row.try_get("updated").map_err(AttemptError::Failed)?;
     if scanned <= 0 {
-        return Ok(BatchResult {
-            scanned: 0,
-            updated: 0,
-            last_key: None,
-        });
+        return Ok(BatchResult::empty());
     }
-    Ok(BatchResult {
-        scanned: scanned as u64,
-        updated: updated.max(0) as u64,
-        last_key: Some(last_key(row, 2).map_err(AttemptError::Failed)?),
+    Ok(BatchResult::one(
+        scanned as u64,
+        updated.max(0) as u64,
+        last_key(row, 2).map_err(AttemptError::Failed)?,
+    ))
+}
+
+/// The dialect's loop of batches (`Dialect::backfill_loop_sql`), sent alone so that it may
+/// commit each batch, under the batch's limits for the session meanwhile; then its outcome.
+// NOTE: `synchronous_commit = off` as for one batch (see `begin_batch`): each batch's
+// checkpoint commits with its rows.
+async fn in_a_loop(
+    work: &mut PgConnection,
+    request: &BatchRequest<'_>,
+    loop_sql: &str,
+) -> Result<BatchResult, AttemptError> {
+    let limits = request.limits;
+    sqlx::raw_sql(&format!(
+        "SET lock_timeout = {}; SET statement_timeout = {}; SET synchronous_commit = off",
+        setting(limits.lock_timeout),
+        setting(limits.statement_timeout)
+    ))
+    .execute(&mut *work)
+    .await
+    .map_err(classify)?;
+    let ran = sqlx::raw_sql(loop_sql).execute(&mut *work).await;
+    let state = sqlx::raw_sql(&format!(
+        "RESET lock_timeout; RESET statement_timeout; RESET synchronous_commit; SELECT current_setting('{BACKFILL_LOOP_STATE}', true)"
+    ))
+    .fetch_all(&mut *work)
+    .await;
+    ran.map_err(classify)?;
+    let rows = state.map_err(classify)?;
+    let text: Option<String> = match rows.first() {
+        Some(row) => row.try_get(0).map_err(AttemptError::Failed)?,
+        None => None,
+    };
+    loop_outcome(text.as_deref().unwrap_or_default(), request.rows_done).ok_or_else(|| {
+        AttemptError::Failed(sqlx::Error::Protocol(format!(
+            "the backfill loop left no outcome ({text:?})"
+        )))
+    })
+}
+
+/// The [`BatchResult`] of a loop from its outcome `[batches, rows_done, updated, [key…]]`.
+fn loop_outcome(state: &str, rows_done_before: u64) -> Option<BatchResult> {
+    let (batches, rows_done, updated, key): (u64, u64, u64, Vec<Option<String>>) =
+        serde_json::from_str(state).ok()?;
+    let scanned = rows_done.checked_sub(rows_done_before)?;
+    Some(BatchResult {
+        scanned,
+        updated,
+        last_key: (scanned > 0).then(|| key.into_iter().map(Option::unwrap_or_default).collect()),
+        batches: batches.max(1),
     })
 }
 
@@ -153,4 +204,35 @@ fn last_key(row: &PgRow, first: usize) -> Result<Vec<String>, sqlx::Error> {
         last.push(value.unwrap_or_default());
     }
     Ok(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loop_outcome;
+
+    #[test]
+    fn a_loop_outcome_is_what_its_batches_walked_in_all() {
+        let result = loop_outcome(r#"[7, 7500, 6000, ["7500", null]]"#, 1000).unwrap();
+        assert_eq!(
+            (result.scanned, result.updated, result.batches),
+            (6500, 6000, 7)
+        );
+        assert_eq!(
+            result.last_key,
+            Some(vec!["7500".to_string(), String::new()])
+        );
+        assert!(
+            result.reached_end(1000),
+            "7 batches of 1000 walked 6500: the last was short"
+        );
+        let full = loop_outcome(r#"[3, 3000, 3000, ["3000"]]"#, 0).unwrap();
+        assert!(!full.reached_end(1000));
+        let nothing = loop_outcome(r#"[1, 3000, 0, ["3000"]]"#, 3000).unwrap();
+        assert_eq!((nothing.scanned, nothing.last_key), (0, None));
+        assert!(loop_outcome("", 0).is_none());
+        assert!(
+            loop_outcome(r#"[1, 10, 0, []]"#, 20).is_none(),
+            "rows done went back"
+        );
+    }
 }

@@ -28,7 +28,7 @@ use super::backend::{
 use super::batch_steps::{batch_in_steps, BatchSteps};
 use super::error::{DbContext, EngineError, ErrorKind};
 use super::ledger::{Mark, PlanLedger, PlanRecord, StepKey, StepRecord};
-use super::throttle::LagReading;
+use super::throttle::ReplicaState;
 use crate::dialect::planned::{Capture, Expect, GuardQuery, Statement, TableRebuild};
 use crate::dialect::recovery::{Found, PlannedObject};
 use crate::dialect::{quote_ident, DialectKind};
@@ -724,8 +724,8 @@ impl BatchRunner for SqliteBackend {
         &mut self,
         _replicas: &[String],
         _limits: Limits,
-    ) -> Result<LagReading, AttemptError> {
-        Ok(LagReading::None)
+    ) -> Result<ReplicaState, AttemptError> {
+        Ok(ReplicaState::default())
     }
 }
 

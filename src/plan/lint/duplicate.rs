@@ -136,6 +136,10 @@ fn what_it_does(op: &Op) -> Option<(&'static str, String, &'static str, &'static
         | Op::SetComment(_)
         | Op::RenameIndex(_)
         | Op::RenameConstraint(_)
-        | Op::SetReplicaIdentity(_) => return None,
+        | Op::SetReplicaIdentity(_)
+        | Op::RenameColumn(_)
+        | Op::RenameTable(_)
+        | Op::ChangeType(_)
+        | Op::Version(_) => return None,
     })
 }

@@ -19,6 +19,28 @@ impl Cluster {
     /// initdb + start; `Err` with the reason when the machine cannot run one (no binaries).
     pub fn start() -> Result<Cluster, String> {
         let bin = bin_dir().ok_or("no PostgreSQL server binaries (initdb, pg_ctl) found")?;
+        let cluster = Cluster::empty()?;
+        let data = cluster.data();
+        cluster.run(
+            &bin.join("initdb"),
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        )?;
+        cluster.start_server(&bin)?;
+        Ok(cluster)
+    }
+
+    /// A temporary directory (owned by the postgres user when we are root) and a spare port.
+    fn empty() -> Result<Cluster, String> {
         let dir = tempfile::Builder::new()
             .prefix("bellows-cluster-")
             .tempdir()
@@ -37,27 +59,19 @@ impl Cluster {
                 return Err("could not give the cluster directory to the postgres user".into());
             }
         }
-        let data = cluster.data();
-        cluster.run(
-            &bin.join("initdb"),
-            &[
-                "-D",
-                &data,
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ],
-        )?;
+        Ok(cluster)
+    }
+
+    /// Starts the server of the data directory (`pg_ctl start`), waiting until it accepts
+    /// connections.
+    fn start_server(&self, bin: &Path) -> Result<(), String> {
+        let data = self.data();
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off \
              -c max_connections=60 -c shared_buffers=32MB",
-            cluster.port, data
+            self.port, data
         );
-        cluster.run(
+        self.run(
             &bin.join("pg_ctl"),
             &[
                 "-D",
@@ -65,12 +79,37 @@ impl Cluster {
                 "-o",
                 &options,
                 "-l",
-                &cluster.log(),
+                &self.log(),
                 "-w",
                 "start",
             ],
+        )
+    }
+
+    /// A streaming standby of this cluster (`pg_basebackup -R`: it follows this one), in a
+    /// temporary directory of its own on a spare port.
+    pub fn standby(&self) -> Result<Cluster, String> {
+        let bin = bin_dir().ok_or("no PostgreSQL server binaries (pg_basebackup) found")?;
+        let standby = Cluster::empty()?;
+        standby.run(
+            &bin.join("pg_basebackup"),
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-D",
+                &standby.data(),
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
+            ],
         )?;
-        Ok(cluster)
+        standby.start_server(&bin)?;
+        Ok(standby)
     }
 
     pub fn server(&self) -> Server {

@@ -20,8 +20,8 @@
 
 mod aim;
 mod checks;
-mod cluster;
-mod db;
+pub(crate) mod cluster;
+pub(crate) mod db;
 mod proxy;
 mod rng;
 mod scenario;

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The application's write cost of a `sync_column` trigger (issue 11): pgbench's TPC-B and a
+# single-row UPDATE script on pgbench_accounts, in one database per variant, rounds interleaved
+# so that every variant sees the same machine:
+#
+#   none     the column added, no sync
+#   sync     add_column + sync_column applied by BELLOWS_BIN (default target/release/bellows)
+#   before   the same applied by BELLOWS_BEFORE_BIN, when set (an earlier bellows, to compare)
+#
+# Environment: DATABASE_URL (a server where the user may create databases), SCALE (10),
+# CLIENTS (4), RUN_SECONDS (10), ROUNDS (3). Scratch databases bellows_sync_cost_* are dropped
+# at the end, also on failure.
+set -euo pipefail
+
+url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+bin=${BELLOWS_BIN:-target/release/bellows}
+scale=${SCALE:-10}
+clients=${CLIENTS:-4}
+run_seconds=${RUN_SECONDS:-10}
+rounds=${ROUNDS:-3}
+work=$(mktemp -d)
+variants=(none sync)
+if [[ -n "${BELLOWS_BEFORE_BIN:-}" ]]; then variants+=(before); fi
+
+db_url() { echo "${url%/*}/bellows_sync_cost_$1"; }
+cleanup() {
+  for v in "${variants[@]}"; do
+    psql -X -q "$url" -c "DROP DATABASE IF EXISTS bellows_sync_cost_$v WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cat >"$work/none.toml" <<'EOF'
+[[expand]]
+op = "add_column"
+table = "pgbench_accounts"
+column = "abalance_cents"
+type = "bigint"
+EOF
+cp "$work/none.toml" "$work/sync.toml"
+cat >>"$work/sync.toml" <<'EOF'
+
+[[expand]]
+op = "sync_column"
+table = "pgbench_accounts"
+column = "abalance_cents"
+from = "abalance * 100"
+EOF
+cat >"$work/update.sql" <<EOF
+\set aid random(1, 100000 * $scale)
+\set delta random(-5000, 5000)
+UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
+EOF
+
+for v in "${variants[@]}"; do
+  psql -X -q "$url" -c "DROP DATABASE IF EXISTS bellows_sync_cost_$v WITH (FORCE)" -c "CREATE DATABASE bellows_sync_cost_$v" >/dev/null
+  pgbench -i -q -s "$scale" "$(db_url "$v")" >/dev/null 2>&1
+  case $v in
+    none) plan=none.toml; runner=$bin ;;
+    sync) plan=sync.toml; runner=$bin ;;
+    before) plan=sync.toml; runner=$BELLOWS_BEFORE_BIN ;;
+  esac
+  "$runner" apply "$work/$plan" --database "$(db_url "$v")" --yes --format json >"$work/$v.apply.log" 2>&1 \
+    || { echo "bellows apply failed for $v:"; cat "$work/$v.apply.log"; exit 1; }
+  psql -X -q "$(db_url "$v")" -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
+done
+
+tps() { # variant, extra pgbench arguments…
+  local v=$1; shift
+  pgbench -n -T "$run_seconds" -c "$clients" -j 2 "$@" "$(db_url "$v")" 2>/dev/null \
+    | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p'
+}
+
+declare -A sum
+for ((r = 1; r <= rounds; r++)); do
+  for v in "${variants[@]}"; do
+    t=$(tps "$v"); sum[tpcb_$v]=$(echo "${sum[tpcb_$v]:-0} + $t" | bc -l)
+    u=$(tps "$v" -f "$work/update.sql"); sum[update_$v]=$(echo "${sum[update_$v]:-0} + $u" | bc -l)
+    printf 'round %d  %-7s TPC-B %8.0f tps   single-row UPDATE %8.0f tps\n' "$r" "$v" "$t" "$u"
+  done
+done
+
+echo
+printf '%-8s %14s %10s %20s %10s\n' variant "TPC-B tps" "vs none" "single UPDATE tps" "vs none"
+for v in "${variants[@]}"; do
+  t=$(echo "${sum[tpcb_$v]} / $rounds" | bc -l); u=$(echo "${sum[update_$v]} / $rounds" | bc -l)
+  tn=$(echo "${sum[tpcb_none]} / $rounds" | bc -l); un=$(echo "${sum[update_none]} / $rounds" | bc -l)
+  printf '%-8s %14.0f %10.3f %20.0f %10.3f\n' "$v" "$t" "$(echo "$t / $tn" | bc -l)" "$u" "$(echo "$u / $un" | bc -l)"
+done
+
+# The synced column is right on every row the benchmark touched.
+for v in "${variants[@]}"; do
+  [[ $v == none ]] && continue
+  wrong=$(psql -X -At "$(db_url "$v")" -c "SELECT count(*) FROM pgbench_accounts WHERE abalance_cents IS NOT NULL AND abalance_cents <> abalance * 100")
+  touched=$(psql -X -At "$(db_url "$v")" -c "SELECT count(*) FROM pgbench_accounts WHERE abalance_cents IS NOT NULL")
+  echo "verified: $v: $touched rows synced, $wrong wrong"
+  [[ $wrong == 0 ]] || exit 1
+done
