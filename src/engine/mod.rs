@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod backend;
 pub mod backfill;
+mod batch_steps;
 mod context;
 pub mod doctor;
 pub mod error;

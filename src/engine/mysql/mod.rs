@@ -23,7 +23,9 @@ use super::backend::{
     AttemptError, Backend, BatchRequest, BatchResult, BatchRunner, LedgerStore, Limits, RunLock,
     RunLocker,
 };
+use super::batch_steps::{batch_in_steps, BatchSteps};
 use super::error::{DbContext, EngineError, ErrorKind};
+use super::ledger::StepKey;
 use super::ledger::{PlanLedger, PlanRecord, StepRecord};
 use super::throttle::{LagReading, ReplicaState};
 use crate::dialect::DialectKind;
@@ -372,31 +374,33 @@ impl LedgerStore for MysqlBackend {
     }
 }
 
-/// One backfill batch inside its transaction: bounds, update, checkpoint.
-async fn batch(
-    conn: &mut MySqlConnection,
-    request: &BatchRequest<'_>,
-) -> Result<BatchResult, sqlx::Error> {
-    let row = sqlx::query(&request.bounds_sql)
-        .persistent(false)
-        .fetch_one(&mut *conn)
-        .await?;
-    let scanned: i64 = row.try_get(0)?;
-    if scanned <= 0 {
-        return Ok(BatchResult::empty());
+impl BatchSteps for MySqlConnection {
+    async fn bounds(&mut self, sql: &str) -> Result<(i64, Vec<String>), sqlx::Error> {
+        let row = sqlx::query(sql)
+            .persistent(false)
+            .fetch_one(&mut *self)
+            .await?;
+        let mut last = Vec::new();
+        for i in 1..row.len() {
+            last.push(statement::text_cell(&row, i)?.unwrap_or_default());
+        }
+        Ok((row.try_get(0)?, last))
     }
-    let mut last = Vec::new();
-    for i in 1..row.len() {
-        last.push(statement::text_cell(&row, i)?.unwrap_or_default());
+
+    /// NOTE: the comment names the update in the process list (see `wait_for_orphans`).
+    async fn update(&mut self, sql: &str) -> Result<u64, sqlx::Error> {
+        let update = format!("/* bellows batch */ {sql}");
+        Ok(sqlx::raw_sql(&update).execute(self).await?.rows_affected())
     }
-    let update = format!("/* bellows batch */ {}", (request.update_sql)(&last));
-    let updated = sqlx::raw_sql(&update)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    let rows_done = request.rows_done + scanned as u64;
-    ledger::write_checkpoint(conn, request.step, &last, rows_done).await?;
-    Ok(BatchResult::one(scanned as u64, updated, last))
+
+    async fn checkpoint(
+        &mut self,
+        step: StepKey<'_>,
+        last: &[String],
+        rows_done: u64,
+    ) -> Result<(), sqlx::Error> {
+        ledger::write_checkpoint(self, step, last, rows_done).await
+    }
 }
 
 impl BatchRunner for MysqlBackend {
@@ -406,7 +410,7 @@ impl BatchRunner for MysqlBackend {
     ) -> Result<BatchResult, AttemptError> {
         self.attempt(request.limits, None, async |conn| {
             statement::in_transaction(conn, async |conn| {
-                batch(conn, request).await.map_err(classify)
+                batch_in_steps(conn, request).await.map_err(classify)
             })
             .await
         })

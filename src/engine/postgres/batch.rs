@@ -12,6 +12,8 @@ use crate::dialect::postgres::BACKFILL_LOOP_STATE;
 use crate::engine::backend::{
     AttemptError, BatchRequest, BatchResult, BatchRunner, GuardValue, Limits, StatementRunner,
 };
+use crate::engine::batch_steps::{batch_in_steps, BatchSteps};
+use crate::engine::ledger::StepKey;
 use crate::engine::throttle::{ReplicaState, POSTGRES_REPLICA_LAG_SQL};
 
 impl BatchRunner for PgBackend {
@@ -160,25 +162,9 @@ async fn in_steps(
         .await
         .map_err(classify)?;
     let result: Result<BatchResult, sqlx::Error> = async {
-        let row = sqlx::query(&request.bounds_sql)
-            .persistent(false)
-            .fetch_one(&mut *work)
-            .await?;
-        let scanned: i64 = row.try_get(0)?;
-        if scanned <= 0 {
-            sqlx::raw_sql("COMMIT").execute(&mut *work).await?;
-            return Ok(BatchResult::empty());
-        }
-        let last = last_key(&row, 1)?;
-        let update = (request.update_sql)(&last);
-        let updated = sqlx::raw_sql(&update)
-            .execute(&mut *work)
-            .await?
-            .rows_affected();
-        let rows_done = request.rows_done + scanned as u64;
-        write_checkpoint(&mut *work, request.step, &last, rows_done).await?;
+        let done = batch_in_steps(&mut *work, request).await?;
         sqlx::raw_sql("COMMIT").execute(&mut *work).await?;
-        Ok(BatchResult::one(scanned as u64, updated, last))
+        Ok(done)
     }
     .await;
     match result {
@@ -191,6 +177,26 @@ async fn in_steps(
 }
 
 /// The batch's last key: the row's columns from `first` on, as text.
+impl BatchSteps for PgConnection {
+    async fn bounds(&mut self, sql: &str) -> Result<(i64, Vec<String>), sqlx::Error> {
+        let row = sqlx::query(sql).persistent(false).fetch_one(self).await?;
+        Ok((row.try_get(0)?, last_key(&row, 1)?))
+    }
+
+    async fn update(&mut self, sql: &str) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::raw_sql(sql).execute(self).await?.rows_affected())
+    }
+
+    async fn checkpoint(
+        &mut self,
+        step: StepKey<'_>,
+        last: &[String],
+        rows_done: u64,
+    ) -> Result<(), sqlx::Error> {
+        write_checkpoint(self, step, last, rows_done).await
+    }
+}
+
 fn last_key(row: &PgRow, first: usize) -> Result<Vec<String>, sqlx::Error> {
     let mut last = Vec::new();
     for i in first..row.len() {

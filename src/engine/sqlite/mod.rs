@@ -25,8 +25,9 @@ use super::backend::{
     AttemptError, Backend, BatchRequest, BatchResult, BatchRunner, Catalog, GuardValue,
     LedgerStore, Leftover, Limits, RunLock, RunLocker, ServerVersion, StatementRunner, WaitNotice,
 };
+use super::batch_steps::{batch_in_steps, BatchSteps};
 use super::error::{DbContext, EngineError, ErrorKind};
-use super::ledger::{Mark, PlanLedger, PlanRecord, StepRecord};
+use super::ledger::{Mark, PlanLedger, PlanRecord, StepKey, StepRecord};
 use super::throttle::ReplicaState;
 use crate::dialect::planned::{Capture, Expect, GuardQuery, Statement, TableRebuild};
 use crate::dialect::recovery::{Found, PlannedObject};
@@ -293,31 +294,29 @@ impl SqliteBackend {
 }
 
 /// One backfill batch inside its transaction: bounds, update, checkpoint.
-async fn batch(
-    conn: &mut SqliteConnection,
-    request: &BatchRequest<'_>,
-) -> Result<BatchResult, sqlx::Error> {
-    let row = sqlx::query(&request.bounds_sql)
-        .persistent(false)
-        .fetch_one(&mut *conn)
-        .await?;
-    let scanned: i64 = row.try_get(0)?;
-    if scanned <= 0 {
-        return Ok(BatchResult::empty());
+impl BatchSteps for SqliteConnection {
+    async fn bounds(&mut self, sql: &str) -> Result<(i64, Vec<String>), sqlx::Error> {
+        let row = sqlx::query(sql).persistent(false).fetch_one(self).await?;
+        let mut last = Vec::new();
+        for i in 1..row.len() {
+            let value: Option<String> = row.try_get(i)?;
+            last.push(value.unwrap_or_default());
+        }
+        Ok((row.try_get(0)?, last))
     }
-    let mut last = Vec::new();
-    for i in 1..row.len() {
-        let value: Option<String> = row.try_get(i)?;
-        last.push(value.unwrap_or_default());
+
+    async fn update(&mut self, sql: &str) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::raw_sql(sql).execute(self).await?.rows_affected())
     }
-    let update = (request.update_sql)(&last);
-    let updated = sqlx::raw_sql(&update)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    let rows_done = request.rows_done + scanned as u64;
-    ledger::write_checkpoint(conn, request.step, &last, rows_done).await?;
-    Ok(BatchResult::one(scanned as u64, updated, last))
+
+    async fn checkpoint(
+        &mut self,
+        step: StepKey<'_>,
+        last: &[String],
+        rows_done: u64,
+    ) -> Result<(), sqlx::Error> {
+        ledger::write_checkpoint(self, step, last, rows_done).await
+    }
 }
 
 impl Backend for SqliteBackend {
@@ -713,7 +712,7 @@ impl BatchRunner for SqliteBackend {
     ) -> Result<BatchResult, AttemptError> {
         self.attempt(request.limits, "the backfill batch", async |conn| {
             in_write_transaction(conn, classify, async |conn| {
-                batch(conn, request).await.map_err(classify)
+                batch_in_steps(conn, request).await.map_err(classify)
             })
             .await
         })
