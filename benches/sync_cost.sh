@@ -91,7 +91,9 @@ tps() { # variant, extra pgbench arguments…
 
 declare -A seen
 for ((r = 1; r <= rounds; r++)); do
-  for v in "${variants[@]}"; do
+  # Each round starts with another variant, so none always follows the same one.
+  order=("${variants[@]:$(((r - 1) % ${#variants[@]}))}" "${variants[@]:0:$(((r - 1) % ${#variants[@]}))}")
+  for v in "${order[@]}"; do
     t=$(tps "$v"); seen[tpcb_$v]+="$t "
     u=$(tps "$v" -f "$work/update.sql"); seen[update_$v]+="$u "
     l=$(loop_rate "$v"); seen[loop_$v]+="$l "
