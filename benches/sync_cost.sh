@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The application's write cost of a `sync_column` trigger (issue 11): pgbench's TPC-B and a
+# The application's write cost of a `sync_column` trigger: pgbench's TPC-B and a
 # single-row UPDATE script on pgbench_accounts, in one database per variant, rounds interleaved
 # so that every variant sees the same machine:
 #
@@ -7,8 +7,14 @@
 #   sync     add_column + sync_column applied by BELLOWS_BIN (default target/release/bellows)
 #   before   the same applied by BELLOWS_BEFORE_BIN, when set (an earlier bellows, to compare)
 #
+# and, least disturbed by other load on the machine, a server-side loop of LOOP_UPDATES (50000)
+# single-row updates in one DO block per variant and round: no network, no commit, so the
+# trigger's CPU cost is as large a share as it can be.
+#
 # Environment: DATABASE_URL (a server where the user may create databases), SCALE (10),
-# CLIENTS (4), RUN_SECONDS (10), ROUNDS (3). Scratch databases bellows_sync_cost_* are dropped
+# CLIENTS (4), RUN_SECONDS (10), ROUNDS (3), SYNCHRONOUS_COMMIT (off: pgbench's commits do not
+# wait for the WAL flush, so that the trigger's own CPU cost is not hidden behind fsync; `on` to
+# measure as the server is configured). Each variant's figure is its median over the rounds. Scratch databases bellows_sync_cost_* are dropped
 # at the end, also on failure.
 set -euo pipefail
 
@@ -18,6 +24,7 @@ scale=${SCALE:-10}
 clients=${CLIENTS:-4}
 run_seconds=${RUN_SECONDS:-10}
 rounds=${ROUNDS:-3}
+export PGOPTIONS="${PGOPTIONS:-} -c synchronous_commit=${SYNCHRONOUS_COMMIT:-off}"
 work=$(mktemp -d)
 variants=(none sync)
 if [[ -n "${BELLOWS_BEFORE_BIN:-}" ]]; then variants+=(before); fi
@@ -66,27 +73,42 @@ for v in "${variants[@]}"; do
   psql -X -q "$(db_url "$v")" -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
 done
 
+loop_rate() { # variant: single-row updates per second in a server-side loop
+  local started ended
+  started=$(date +%s.%N)
+  psql -X -q "$(db_url "$1")" -c "DO \$\$ BEGIN FOR i IN 1..${LOOP_UPDATES:-50000} LOOP
+    UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = (i * 7919) % (100000 * $scale) + 1;
+    END LOOP; END \$\$" >/dev/null
+  ended=$(date +%s.%N)
+  echo "${LOOP_UPDATES:-50000} / ($ended - $started)" | bc -l
+}
+
 tps() { # variant, extra pgbench arguments…
   local v=$1; shift
   pgbench -n -T "$run_seconds" -c "$clients" -j 2 "$@" "$(db_url "$v")" 2>/dev/null \
     | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p'
 }
 
-declare -A sum
+declare -A seen
 for ((r = 1; r <= rounds; r++)); do
-  for v in "${variants[@]}"; do
-    t=$(tps "$v"); sum[tpcb_$v]=$(echo "${sum[tpcb_$v]:-0} + $t" | bc -l)
-    u=$(tps "$v" -f "$work/update.sql"); sum[update_$v]=$(echo "${sum[update_$v]:-0} + $u" | bc -l)
-    printf 'round %d  %-7s TPC-B %8.0f tps   single-row UPDATE %8.0f tps\n' "$r" "$v" "$t" "$u"
+  # Each round starts with another variant, so none always follows the same one.
+  order=("${variants[@]:$(((r - 1) % ${#variants[@]}))}" "${variants[@]:0:$(((r - 1) % ${#variants[@]}))}")
+  for v in "${order[@]}"; do
+    t=$(tps "$v"); seen[tpcb_$v]+="$t "
+    u=$(tps "$v" -f "$work/update.sql"); seen[update_$v]+="$u "
+    l=$(loop_rate "$v"); seen[loop_$v]+="$l "
+    printf 'round %d  %-7s TPC-B %8.0f tps   single-row UPDATE %8.0f tps   server loop %8.0f updates/s\n' "$r" "$v" "$t" "$u" "$l"
   done
 done
 
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
-printf '%-8s %14s %10s %20s %10s\n' variant "TPC-B tps" "vs none" "single UPDATE tps" "vs none"
+printf '%-8s %10s %8s %18s %8s %18s %8s\n' variant "TPC-B tps" "vs none" "single UPDATE tps" "vs none" "server loop /s" "vs none"
+tn=$(median "${seen[tpcb_none]}"); un=$(median "${seen[update_none]}"); ln=$(median "${seen[loop_none]}")
 for v in "${variants[@]}"; do
-  t=$(echo "${sum[tpcb_$v]} / $rounds" | bc -l); u=$(echo "${sum[update_$v]} / $rounds" | bc -l)
-  tn=$(echo "${sum[tpcb_none]} / $rounds" | bc -l); un=$(echo "${sum[update_none]} / $rounds" | bc -l)
-  printf '%-8s %14.0f %10.3f %20.0f %10.3f\n' "$v" "$t" "$(echo "$t / $tn" | bc -l)" "$u" "$(echo "$u / $un" | bc -l)"
+  t=$(median "${seen[tpcb_$v]}"); u=$(median "${seen[update_$v]}"); l=$(median "${seen[loop_$v]}")
+  printf '%-8s %10.0f %8.3f %18.0f %8.3f %18.0f %8.3f\n' "$v" "$t" "$(echo "$t / $tn" | bc -l)" \
+    "$u" "$(echo "$u / $un" | bc -l)" "$l" "$(echo "$l / $ln" | bc -l)"
 done
 
 # The synced column is right on every row the benchmark touched.

@@ -1,4 +1,4 @@
-//! The backfill benchmark of issue 4: on the same freshly built `users` table of N rows, a
+//! The backfill benchmark: on the same freshly built `users` table of N rows, a
 //! single `UPDATE` of the whole table (the speed limit) against bellows' keyset backfill with
 //! default and with tuned settings, each beside a concurrent application workload whose
 //! throughput, latency and errors are reported. See `benches/README.md`.
@@ -26,7 +26,7 @@ use support::workload::{self, Workload, WorkloadConfig, WorkloadReport};
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-/// Issue 4's targets.
+/// The targets the benchmark checks (benches/README.md).
 const TARGET_RATIO: f64 = 0.75;
 const TARGET_P99: Duration = Duration::from_millis(50);
 const TARGET_SCALING: f64 = 11.0;
@@ -97,7 +97,7 @@ enum Contender {
     KeysetAsync,
     /// Each batch as one statement (bounds, update, checkpoint), `synchronous_commit = off`.
     KeysetOne,
-    /// `bellows apply` of the whole plan shape of the README (issue 11): `add_column`,
+    /// `bellows apply` of the whole plan shape of the README: `add_column`,
     /// `sync_column` and the backfill with default settings, on a table without the column.
     Plan,
 }
@@ -506,7 +506,7 @@ async fn run_bellows(ctx: &Bench<'_>, label: &str, url: &str, plan_text: &str) -
     }
 }
 
-/// Prints verification, errors, failures and the issue's targets; returns whether every
+/// Prints verification, errors, failures and the targets; returns whether every
 /// contender finished with every row right.
 fn print_findings(
     results: &[ContenderResult],
@@ -546,7 +546,7 @@ fn print_findings(
     let find = |name: &str| results.iter().find(|r| r.name == name);
     let baseline = find("single UPDATE").and_then(ContenderResult::rows_per_second);
     println!();
-    println!("targets of issue 4:");
+    println!("targets:");
     for r in results
         .iter()
         .filter(|r| r.name != "single UPDATE" && !matches!(r.outcome, Outcome::Reference))

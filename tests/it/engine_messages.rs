@@ -1,4 +1,4 @@
-//! What `apply` and `check` say in the cases issue 8 found wrong: a step's guard reported once,
+//! What `apply` and `check` say in the cases users found wrong: a step's guard reported once,
 //! `drop_constraint` on an index name, `check` agreeing with `plan` on a rewriting `add_column`,
 //! and a tiny unanalysed table's backfill total counted exactly.
 

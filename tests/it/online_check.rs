@@ -1,5 +1,5 @@
 //! `check -d` and `plan -d`: the plan's SQL compiled against the database, as the plan will have
-//! shaped it by then, with nothing changed (issue 14, finding 1).
+//! shaped it by then, with nothing changed.
 
 use crate::harness::*;
 use bellows::dialect::DialectKind;

@@ -1,4 +1,4 @@
-//! Snapshots of the planned SQL of the catalog and key operations of issue 8 (`set_comment`,
+//! Snapshots of the planned SQL of the catalog and key operations (`set_comment`,
 //! `add_column`'s `comment`, `drop_not_null`, `add_unique`, `add_primary_key`, `rename_index`,
 //! `rename_constraint`, `set_replica_identity`), for PostgreSQL and SQLite, as `bellows plan`
 //! prints them.

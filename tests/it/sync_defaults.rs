@@ -1,6 +1,6 @@
-//! `sync_column` when the synced column has a DEFAULT (issue 8, bug 1): a default fills the
+//! `sync_column` when the synced column has a DEFAULT: a default fills the
 //! column before the trigger sees the row, so on INSERT a value equal to the default counts as
-//! not written. The INSERTs of the issue, forward and reverse, on every backend; and `check`'s
+//! not written. The INSERTs users reported, forward and reverse, on every backend; and `check`'s
 //! warnings where the rule cannot be exact.
 
 use crate::harness::db::DialectKind;

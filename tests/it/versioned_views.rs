@@ -1,4 +1,4 @@
-//! Version schemas on a real PostgreSQL (issue 9): renames with no copy while an old and a new
+//! Version schemas on a real PostgreSQL: renames with no copy while an old and a new
 //! application run side by side, no row written by a rename, row-level security through the
 //! views, no view of an untouched table, a later plan on the same table, rollback to the same
 //! `pg_dump`.

@@ -127,7 +127,7 @@ pub fn backfill_plan(name: &str, batch_size: Option<u64>) -> String {
     }
     plan
 }
-/// The plan of the README and of issue 11, whole: the expand phase adds `email_verified` and
+/// The plan of the README, whole: the expand phase adds `email_verified` and
 /// its sync trigger, the backfill fills the rows that existed before (default settings).
 pub fn plan_shape(name: &str) -> String {
     format!(
