@@ -482,7 +482,7 @@ fn rollback_drops_the_version_schema_and_restores_the_dump() {
 
 /// The sync trigger of a type change runs under the search_path bellows created it with: a new
 /// application whose version schema shows another shape of a table the conversion reads is
-/// not affected (pgroll #829).
+/// not affected.
 #[test]
 fn sync_triggers_do_not_follow_the_writers_search_path() {
     let db = PostgresDb::new();
