@@ -64,34 +64,41 @@ pub(super) fn rename_table(pg: &Postgres, op: &RenameTable) -> Result<PlannedOp,
 
 pub(super) fn change_type(pg: &Postgres, op: &ChangeType) -> Result<PlannedOp, Unsupported> {
     let hidden = op.hidden();
-    let mut actions = pg.drop_sync_statements(&op.table, &hidden);
-    for action in [
-        format!("DROP COLUMN {}", pg.ident(&op.column)),
+    // NOTE: one transaction for all of it: a DROP COLUMN refused (a view or a foreign key of
+    // the user's own depends on the old column) must not leave the sync triggers dropped, the
+    // new version's writes no longer reaching the old column.
+    let mut sql: Vec<String> = pg
+        .drop_sync_statements(&op.table, &hidden)
+        .into_iter()
+        .filter_map(|action| match action {
+            Action::Execute(statement) => Some(statement.sql),
+            _ => None,
+        })
+        .collect();
+    sql.push(pg.alter(&op.table, format!("DROP COLUMN {}", pg.ident(&op.column))));
+    sql.push(pg.alter(
+        &op.table,
         format!(
             "RENAME COLUMN {} TO {}",
             pg.ident(&hidden),
             pg.ident(&op.column)
         ),
-    ] {
-        actions.push(Action::Execute(Statement::ddl(
-            pg.alter(&op.table, action),
-            Lock::AccessExclusive,
-            &op.table,
-        )));
-    }
+    ));
+    let statement = Statement::ddl(sql.join(";\n"), Lock::AccessExclusive, &op.table);
     Ok(PlannedOp {
-        actions,
+        actions: vec![Action::Execute(statement)],
         undo: Undo::Irreversible(format!(
             "change_type drops the old column {}.{}",
             op.table, op.column
         )),
         notes: vec![
             format!(
-                "drops the sync trigger, the old column, and gives {hidden} (backfilled, of type {}) the name {}: catalog-only, each lock held for an instant",
+                "drops the sync trigger, the old column, and gives {hidden} (backfilled, of type {}) the name {}, in one transaction: catalog-only, the lock held for an instant",
                 op.type_, op.column
             ),
             "the version schema's view already showed the new column under this name; it keeps reading it (views keep columns by number)".into(),
             "the old column's NOT NULL, default, indexes and constraints go with it: add them to the new one in the plan (set_not_null after this step; add_index on the hidden column in expand)".into(),
+            "a view of your own or another table's foreign key that uses the old column makes the step fail with nothing changed: drop it in a `sql` step before this one, and recreate it after".into(),
         ],
     })
 }

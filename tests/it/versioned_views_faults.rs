@@ -1,0 +1,47 @@
+//! Version schemas when something goes wrong (issue 9, review): a type change refused by an
+//! object of the user's own changes nothing, a rollback gives a column its own default back,
+//! a conversion that fails on a row says which and where it is written.
+
+use crate::harness::{Cli, Plans, PostgresDb, TestDb};
+
+/// A view of the user's own on the old column makes contract's DROP COLUMN fail: the whole
+/// `change_type` step is undone with it, so the sync triggers still keep both columns in step,
+/// and once the view is gone the same apply finishes.
+#[test]
+fn a_refused_type_change_keeps_its_sync_triggers() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE TABLE invoices (id integer PRIMARY KEY, cents integer NOT NULL DEFAULT 0);
+         INSERT INTO invoices VALUES (1, 150);
+         CREATE VIEW big_invoices AS SELECT id, cents FROM invoices WHERE cents > 100;",
+    );
+    let plans = Plans::new();
+    let file = plans.write(
+        "0001_invoices.toml",
+        r#"
+[[contract]]
+op = "change_type"
+table = "invoices"
+column = "cents"
+type = "numeric(12,2)"
+using = "cents / 100.0"
+reverse = "(cents * 100)::integer"
+"#,
+    );
+    Cli::apply(&db).args(["--to", "switch"]).plan(&file).run();
+    Cli::apply(&db)
+        .yes()
+        .plan(&file)
+        .code(1)
+        .stderr_has("big_invoices")
+        .run();
+    assert!(db.column_exists("invoices", "bellows_new_cents"));
+    // The new application's write still reaches the old column.
+    let mut new_app = db.session();
+    new_app.exec("SET search_path = bellows_0001_invoices, public");
+    new_app.exec("UPDATE invoices SET cents = 2.5 WHERE id = 1");
+    assert_eq!(db.rows("SELECT cents::text FROM invoices"), ["250"]);
+    db.exec("DROP VIEW big_invoices");
+    Cli::apply(&db).yes().plan(&file).run();
+    assert_eq!(db.rows("SELECT cents::text FROM invoices"), ["2.50"]);
+}
