@@ -45,3 +45,48 @@ reverse = "(cents * 100)::integer"
     Cli::apply(&db).yes().plan(&file).run();
     assert_eq!(db.rows("SELECT cents::text FROM invoices"), ["2.50"]);
 }
+
+/// `drop_column`'s `default` on a column that has one of its own: rollback gives the column its
+/// own default back (not none).
+#[test]
+fn rollback_restores_the_default_a_drop_column_replaced() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE TABLE events (id integer PRIMARY KEY, name text,
+                              created_at timestamptz NOT NULL DEFAULT now(), legacy integer NOT NULL)",
+    );
+    let plans = Plans::new();
+    let file = plans.write(
+        "0002_events.toml",
+        r#"
+[[contract]]
+op = "rename_column"
+table = "events"
+column = "name"
+to = "title"
+
+[[contract]]
+op = "drop_column"
+table = "events"
+column = "created_at"
+default = "'2000-01-01'"
+
+[[contract]]
+op = "drop_column"
+table = "events"
+column = "legacy"
+default = "0"
+"#,
+    );
+    let default_of = |column: &str| {
+        db.rows(&format!(
+            "SELECT coalesce(column_default, 'none') FROM information_schema.columns
+              WHERE table_name = 'events' AND column_name = '{column}'"
+        ))
+    };
+    Cli::apply(&db).args(["--to", "switch"]).plan(&file).run();
+    assert_eq!(default_of("legacy"), ["0"]);
+    Cli::rollback(&db).yes().plan(&file).run();
+    assert_eq!(default_of("created_at"), ["now()"]);
+    assert_eq!(default_of("legacy"), ["none"]);
+}

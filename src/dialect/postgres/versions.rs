@@ -8,7 +8,9 @@
 //! touched and ends as a pass-through, and nothing depends on `search_path`.
 
 use crate::dialect::common::plain;
-use crate::dialect::planned::{Action, Lock, PlannedOp, Statement, Undo};
+use crate::dialect::planned::{
+    Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, Statement, TableEffect, Undo,
+};
 use crate::dialect::{quote_literal, Dialect, Unsupported};
 use crate::ops::version::VersionedTable;
 use crate::ops::*;
@@ -106,18 +108,42 @@ pub(super) fn change_type(pg: &Postgres, op: &ChangeType) -> Result<PlannedOp, U
 pub(super) fn version(pg: &Postgres, op: &Version) -> Result<PlannedOp, Unsupported> {
     let mut actions = vec![Action::Execute(plain(schema_sql(op)))];
     let mut undo = Vec::new();
+    if let Some(first) = op.defaults.first() {
+        // NOTE: one capture for every default the step sets (a capture's name is fixed): the
+        // SQL that restores each column's own default, which rollback runs.
+        let queries: Vec<String> = op
+            .defaults
+            .iter()
+            .map(|d| format!("({})", pg.previous_default_query(&d.table, &d.column)))
+            .collect();
+        actions.push(Action::Capture(Capture {
+            name: "previous_defaults",
+            description: "the current defaults of the columns the new version does not see, as the SQL that restores them".into(),
+            query: format!("SELECT concat_ws('; ', {})", queries.join(", ")),
+            missing: None,
+        }));
+        undo.push(Action::ExecuteSaved(ExecuteSaved {
+            name: "previous_defaults",
+            description: "restore the previous defaults of the columns the new version did not see"
+                .into(),
+            lock: Lock::AccessExclusive,
+            table: Some(first.table.clone()),
+            effect: TableEffect::None,
+            transaction: true,
+            policy: LockPolicy::Short,
+            special: None,
+        }));
+    }
     for default in &op.defaults {
-        let alter = pg.alter(
-            &default.table,
-            format!("ALTER COLUMN {} ", pg.ident(&default.column)),
-        );
         actions.push(Action::Execute(Statement::ddl(
-            format!("{alter}SET DEFAULT {}", default.default),
-            Lock::AccessExclusive,
-            &default.table,
-        )));
-        undo.push(Action::Execute(Statement::ddl(
-            format!("{alter}DROP DEFAULT"),
+            pg.alter(
+                &default.table,
+                format!(
+                    "ALTER COLUMN {} SET DEFAULT {}",
+                    pg.ident(&default.column),
+                    default.default
+                ),
+            ),
             Lock::AccessExclusive,
             &default.table,
         )));
@@ -133,11 +159,10 @@ pub(super) fn version(pg: &Postgres, op: &Version) -> Result<PlannedOp, Unsuppor
                 Lock::AccessShare,
                 &table.table,
             )
-            .policy(crate::dialect::planned::LockPolicy::Short),
+            .policy(LockPolicy::Short),
         ));
         notes.push(describe_view(&op.schema, table));
     }
-    undo.reverse();
     undo.push(Action::Execute(plain(format!(
         "DROP SCHEMA IF EXISTS {} CASCADE",
         pg.ident(&op.schema)
