@@ -90,3 +90,52 @@ default = "0"
     assert_eq!(default_of("created_at"), ["now()"]);
     assert_eq!(default_of("legacy"), ["none"]);
 }
+
+/// A `using` that fails on one row stops the backfill with the database's reason, the place in
+/// the walk, the caret on `using` in the plan and both ways out: the row corrected, apply
+/// resumes; `using` corrected, rollback and apply again (expand's trigger computes `using`).
+#[test]
+fn a_conversion_that_fails_on_a_row_names_the_batch_and_the_using() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE TABLE scores (id integer PRIMARY KEY, score text);
+         INSERT INTO scores SELECT g, g::text FROM generate_series(1, 30) g;
+         UPDATE scores SET score = 'n/a' WHERE id IN (15, 25);",
+    );
+    let plans = Plans::new();
+    let plan = |using: &str| {
+        format!(
+            "[settings]\nbatch_size = 10\n\n[[contract]]\nop = \"change_type\"\ntable = \"scores\"\ncolumn = \"score\"\ntype = \"integer\"\nusing = \"{using}\"\nreverse = \"CAST(score AS text)\"\n"
+        )
+    };
+    let file = plans.write("0003_scores.toml", &plan("CAST(score AS integer)"));
+    let failing = || {
+        Cli::apply(&db)
+            .args(["--to", "switch", "--allow-changed"])
+            .plan(&file)
+            .code(1)
+            .stderr_has("invalid input syntax for type integer: \"n/a\"")
+            .stderr_has("in this `using`")
+            .stderr_has("correct that row, then `bellows apply` resumes")
+    };
+    failing()
+        .stderr_has("the batch after key 10; the rows up to it are done")
+        .stderr_has("using = \"CAST(score AS integer)\"")
+        .run();
+    db.exec("UPDATE scores SET score = '15' WHERE id = 15");
+    failing()
+        .stderr_has("the batch after key 20; the rows up to it are done")
+        .run();
+    let fixed = "CASE WHEN score ~ '^[0-9]+$' THEN CAST(score AS integer) END";
+    plans.write("0003_scores.toml", &plan(fixed));
+    Cli::rollback(&db)
+        .yes()
+        .arg("--allow-changed")
+        .plan(&file)
+        .run();
+    Cli::apply(&db).args(["--to", "switch"]).plan(&file).run();
+    assert_eq!(
+        db.rows("SELECT id::text FROM scores WHERE bellows_new_score IS DISTINCT FROM id"),
+        ["25"]
+    );
+}
