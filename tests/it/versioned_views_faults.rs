@@ -139,3 +139,38 @@ fn a_conversion_that_fails_on_a_row_names_the_batch_and_the_using() {
         ["25"]
     );
 }
+
+/// Tables in a schema of their own (mixed case): once a later plan has dropped an older
+/// version's view, `versions` still prints that version's search_path with the tables'
+/// schema, not the session's.
+#[test]
+fn a_version_without_views_left_keeps_its_tables_schema_in_the_search_path() {
+    let db = PostgresDb::new();
+    db.exec(
+        r#"CREATE SCHEMA "Billing";
+           CREATE TABLE "Billing"."Invoices" (id integer PRIMARY KEY, "CustomerRef" text);"#,
+    );
+    let plans = Plans::new();
+    let rename = |plan: &str, from: &str, to: &str| {
+        plans.write(
+            plan,
+            &format!("[[contract]]\nop = \"rename_column\"\ntable = \"Billing.Invoices\"\ncolumn = \"{from}\"\nto = \"{to}\"\n"),
+        )
+    };
+    let first = rename("0001_billing.toml", "CustomerRef", "customer_ref");
+    Cli::apply(&db).yes().plan(&first).run();
+    let second = rename("0002_billing.toml", "customer_ref", "reference");
+    Cli::apply(&db).args(["--to", "switch"]).plan(&second).run();
+    Cli::new(["versions", "-d", &db.url])
+        .stdout_has("bellows_0001_billing of plan 0001_billing  (no views left")
+        .stdout_has("SET search_path = bellows_0001_billing, \"Billing\";")
+        .stdout_has("SET search_path = bellows_0002_billing, \"Billing\";")
+        .run();
+    // The application of the first version finds the table itself, as it is now.
+    let mut app = db.session();
+    app.exec(r#"SET search_path = bellows_0001_billing, "Billing""#);
+    assert_eq!(
+        app.rows(r#"SELECT count(customer_ref) FROM "Invoices""#),
+        ["0"]
+    );
+}

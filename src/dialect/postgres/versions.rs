@@ -197,7 +197,9 @@ fn schema_sql(op: &Version) -> String {
     let schema = quote_literal(&crate::dialect::quote_ident(&op.schema));
     let comment = quote_literal(&schema_comment(&op.plan));
     format!(
-        "DO $bellows$\nBEGIN\n  IF to_regnamespace({schema}) IS NULL THEN\n    EXECUTE format('CREATE SCHEMA %I', {name});\n    EXECUTE format('COMMENT ON SCHEMA %I IS %L', {name}, {comment});\n    EXECUTE format('GRANT USAGE ON SCHEMA %I TO PUBLIC', {name});\n  ELSIF obj_description(to_regnamespace({schema}), 'pg_namespace') IS DISTINCT FROM {comment} THEN\n    RAISE EXCEPTION 'schema % exists and is not the version schema of plan %', {name}, {plan}\n      USING HINT = 'set version_schema in the plan to another name';\n  END IF;\nEND\n$bellows$",
+        "DO $bellows$\nBEGIN\n  IF to_regnamespace({schema}) IS NULL THEN\n    EXECUTE format('CREATE SCHEMA %I', {name});\n    EXECUTE format('COMMENT ON SCHEMA %I IS %L', {name}, {comment});\n    EXECUTE format('GRANT USAGE ON SCHEMA %I TO PUBLIC', {name});\n  ELSIF (CASE WHEN obj_description(to_regnamespace({schema}), 'pg_namespace') LIKE '{{\"bellows_version_of\":%'
+              THEN obj_description(to_regnamespace({schema}), 'pg_namespace')::json->>'bellows_version_of' END)
+        IS DISTINCT FROM {plan} THEN\n    RAISE EXCEPTION 'schema % exists and is not the version schema of plan %', {name}, {plan}\n      USING HINT = 'set version_schema in the plan to another name';\n  END IF;\nEND\n$bellows$",
         name = quote_literal(&op.schema),
         plan = quote_literal(&op.plan),
     )
@@ -232,6 +234,7 @@ fn view_sql(pg: &Postgres, schema: &str, table: &VersionedTable) -> String {
 DECLARE
   base oid := to_regclass({base});
   base_name text;
+  base_schema text;
   missing text;
   columns text;
   options text := '';
@@ -240,7 +243,7 @@ BEGIN
   IF base IS NULL THEN
     RAISE EXCEPTION 'table % does not exist', {shown_table};
   END IF;
-  SELECT format('%I.%I', n.nspname, c.relname) INTO base_name
+  SELECT format('%I.%I', n.nspname, c.relname), n.nspname INTO base_name, base_schema
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = base;
   IF current_setting('server_version_num')::int >= 150000 THEN
     options := ' WITH (security_invoker = true)';
@@ -267,6 +270,13 @@ BEGIN
      AND a.attname <> ALL ({hidden});
   EXECUTE format('DROP VIEW IF EXISTS %I.%I', {schema}, {view});
   EXECUTE format('CREATE VIEW %I.%I%s AS SELECT %s FROM %s', {schema}, {view}, options, columns, base_name);
+  -- The tables' schemas stay in the schema's comment: the search_path line once no view is left.
+  EXECUTE format('COMMENT ON SCHEMA %I IS %L', {schema},
+    (SELECT '{{\"bellows_version_of\":' || to_json(d::json->>'bellows_version_of')::text
+            || ',\"schemas\":' || to_json(ARRAY(
+                 SELECT DISTINCT s FROM (SELECT json_array_elements_text(COALESCE(d::json->'schemas', '[]'))
+                                         UNION SELECT base_schema) AS known(s) ORDER BY 1))::text || '}}'
+       FROM obj_description(to_regnamespace(quote_ident({schema})), 'pg_namespace') AS d));
   FOR grant_row IN
     SELECT a.privilege_type, a.grantee FROM pg_class c, aclexplode(c.relacl) a
      WHERE c.oid = base AND a.grantee <> c.relowner
@@ -295,6 +305,7 @@ pub fn version_schemas_sql(tables: &[crate::vocab::TableName]) -> String {
     SELECT json_agg(json_build_object(
       'schema', n.nspname,
       'plan', obj_description(n.oid, 'pg_namespace')::json->>'bellows_version_of',
+      'table_schemas', COALESCE(obj_description(n.oid, 'pg_namespace')::json->'schemas', '[]'::json),
       'views', COALESCE((
         SELECT json_agg(json_build_object(
           'view', v.view, 'table', v.tab, 'table_schema', v.tab_schema, 'touched', v.touched)
