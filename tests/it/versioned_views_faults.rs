@@ -174,3 +174,60 @@ fn a_version_without_views_left_keeps_its_tables_schema_in_the_search_path() {
         ["0"]
     );
 }
+
+/// What the docs tell a type change to do for the old column's index, default and NOT NULL:
+/// `add_index` and `set_default` on the hidden column in switch, `set_not_null` after the step.
+#[test]
+fn a_type_change_gives_the_new_column_an_index_a_default_and_not_null_as_documented() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE TABLE t (id integer PRIMARY KEY, score text NOT NULL DEFAULT '0');
+         CREATE INDEX t_score_old ON t (score);
+         INSERT INTO t SELECT g, g::text FROM generate_series(1, 10) g;",
+    );
+    let plans = Plans::new();
+    let file = plans.write(
+        "0002_t.toml",
+        r#"
+[[switch]]
+op = "add_index"
+table = "t"
+columns = ["bellows_new_score"]
+name = "t_score_idx"
+
+[[switch]]
+op = "set_default"
+table = "t"
+column = "bellows_new_score"
+default = "0"
+
+[[contract]]
+op = "change_type"
+table = "t"
+column = "score"
+type = "integer"
+using = "CAST(score AS integer)"
+reverse = "CAST(score AS text)"
+
+[[contract]]
+op = "set_not_null"
+table = "t"
+column = "score"
+"#,
+    );
+    Cli::check().args(["-d", &db.url]).plan(&file).run();
+    Cli::apply(&db).args(["--to", "switch"]).plan(&file).run();
+    let mut new_app = db.session();
+    new_app.exec("SET search_path = bellows_0002_t, public");
+    new_app.exec("INSERT INTO t (id) VALUES (11)");
+    Cli::apply(&db).yes().plan(&file).run();
+    assert_eq!(
+        db.rows("SELECT data_type || ' ' || is_nullable || ' ' || column_default FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 't' AND column_name = 'score'"),
+        ["integer NO 0"]
+    );
+    assert_eq!(
+        db.rows("SELECT indexdef FROM pg_indexes WHERE indexname = 't_score_idx'"),
+        ["CREATE INDEX t_score_idx ON public.t USING btree (score)"]
+    );
+    assert_eq!(db.rows("SELECT score::text FROM t WHERE id = 11"), ["0"]);
+}

@@ -99,7 +99,7 @@ pub(super) fn change_type(pg: &Postgres, op: &ChangeType) -> Result<PlannedOp, U
                 op.type_, op.column
             ),
             "the version schema's view already showed the new column under this name; it keeps reading it (views keep columns by number)".into(),
-            "the old column's NOT NULL, default, indexes and constraints go with it: add them to the new one in the plan (set_not_null after this step; add_index on the hidden column in expand)".into(),
+            "the old column's NOT NULL, default, indexes and constraints go with it: add them to the new one in the plan (add_index and set_default on the hidden column in switch; set_not_null after this step)".into(),
             "a view of your own or another table's foreign key that uses the old column makes the step fail with nothing changed: drop it in a `sql` step before this one, and recreate it after".into(),
         ],
     })
