@@ -211,6 +211,37 @@ fn name_array(names: impl Iterator<Item = String>) -> String {
     format!("ARRAY[{}]::name[]", items.join(", "))
 }
 
+/// PL/pgSQL (in [`view_sql`]'s block, `base` being the table) that refuses a `change_type` of
+/// a column whose DROP would take what no step gives back: its primary key, identity, owned
+/// sequence, or another table's foreign key to it. Refused at expand, before any backfill.
+fn retyped_check(table: &VersionedTable) -> String {
+    if table.retyped.is_empty() {
+        return String::new();
+    }
+    let retyped = name_array(table.retyped.iter().cloned());
+    let shown_table = quote_literal(&table.table.to_string());
+    format!(
+        "  SELECT string_agg(format('%s (%s)', r.col, r.reasons), '; ') INTO missing FROM (
+    SELECT a.attname AS col, concat_ws(', ',
+      CASE WHEN EXISTS (SELECT FROM pg_index i WHERE i.indrelid = base AND i.indisprimary
+                          AND a.attnum = ANY (i.indkey)) THEN 'in the primary key' END,
+      CASE WHEN a.attidentity <> '' THEN 'an identity column' END,
+      CASE WHEN EXISTS (SELECT FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+                         WHERE d.classid = 'pg_class'::regclass AND d.refobjid = base
+                           AND d.refobjsubid = a.attnum AND d.deptype = 'a')
+           THEN 'owns the sequence of its default' END,
+      CASE WHEN EXISTS (SELECT FROM pg_constraint f WHERE f.confrelid = base AND f.contype = 'f'
+                          AND a.attnum = ANY (f.confkey)) THEN 'a foreign key references it' END) AS reasons
+      FROM pg_attribute a WHERE a.attrelid = base AND a.attname = ANY ({retyped})) AS r
+   WHERE r.reasons <> '';
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'change_type cannot carry over what the old column of % holds: %', {shown_table}, missing
+      USING HINT = 'change_type drops the old column, and with it its primary key, identity and sequence (other tables'' foreign keys refuse the drop): change this column''s type another way';
+  END IF;
+"
+    )
+}
+
 /// (Re)creates the view of one table from the catalog, with the table's grants.
 fn view_sql(pg: &Postgres, schema: &str, table: &VersionedTable) -> String {
     let base = quote_literal(&pg.table(&table.table));
@@ -224,6 +255,7 @@ fn view_sql(pg: &Postgres, schema: &str, table: &VersionedTable) -> String {
             .chain(table.hidden.iter().cloned()),
     );
     let hidden = name_array(table.hidden.iter().cloned());
+    let retyped_check = retyped_check(table);
     let (schema, view, shown_table) = (
         quote_literal(schema),
         quote_literal(&table.view),
@@ -257,7 +289,7 @@ BEGIN
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION 'table % has no column %', {shown_table}, missing;
   END IF;
-  -- A column shown under the name of a hidden one (change_type) takes its place.
+{retyped_check}  -- A column shown under the name of a hidden one (change_type) takes its place.
   SELECT string_agg(CASE WHEN r.shown IS NULL THEN quote_ident(a.attname)
                          ELSE format('%I AS %I', a.attname, r.shown) END, ', '
                     ORDER BY COALESCE((SELECT h.attnum FROM pg_attribute h
