@@ -16,6 +16,7 @@ mod default_changed_twice;
 mod drop_under_sync;
 mod duplicate;
 mod facts;
+mod named_before_rename;
 mod set_not_null_after_drop;
 mod sql_constraint_without_not_valid;
 mod sql_drop_outside_contract;
@@ -60,6 +61,7 @@ pub fn lint_steps(plan: &Plan, complete: bool) -> Vec<Diagnostic> {
         }
         found.extend(set_not_null_after_drop::check(&at));
         found.extend(change_type_after_rename::check(&at));
+        found.extend(named_before_rename::check(&at));
         // At most one of these: a drop of what this plan creates is not also a duplicate drop.
         found.extend(first_found(
             &at,
