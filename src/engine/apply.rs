@@ -573,7 +573,11 @@ async fn fail_phase<B: Backend>(
     );
     let at = failure::locate(&run.plan, &context.step, &error);
     if interrupted || step::is_backfill(failed) {
-        return resumable_error(headline, &error).at_step(at);
+        let conversion = at
+            .as_ref()
+            .and_then(|at| at.expression.as_ref())
+            .is_some_and(|e| e.key == "using");
+        return resumable_error(headline, &error, conversion).at_step(at);
     }
     clean_up_after(backend, &context, ledger, failed, &error).await;
     problems.extend(compensate(backend, run, ledger, failed.phase, options, reporter).await);
@@ -599,12 +603,22 @@ async fn fail_phase<B: Backend>(
 }
 
 /// The error of a failed backfill or an interrupted step: it keeps its checkpoint and is
-/// resumed by the next `apply`, not compensated.
-fn resumable_error(headline: String, error: &StepError) -> EngineError {
+/// resumed by the next `apply`, not compensated. `conversion`: a `change_type`'s `using` failed
+/// on a row, which expand's sync trigger also computes.
+fn resumable_error(headline: String, error: &StepError, conversion: bool) -> EngineError {
     // NOTE: "run again" only when a re-run can help: an error that needs the plan or the table
     // changed first (no usable key) would fail the same way again.
     let in_the_plan = error.db.as_ref().is_some_and(|db| db.is_in_the_sql());
-    let message = if in_the_plan {
+    let message = if conversion {
+        // NOTE: the sync trigger made at expand computes the `using` it was made with: a fixed
+        // `using` reaches it only through a rollback and a new expand.
+        format!(
+            "{headline}\n  `using` fails on a row of the table (the old application's writes of such \
+             a value fail the same way, in the sync trigger): correct that row, then `bellows \
+             apply` resumes from the saved checkpoint; or make `using` handle the value, then \
+             `bellows rollback --allow-changed` and `bellows apply` the plan again"
+        )
+    } else if in_the_plan {
         format!(
             "{headline}\n  the error is in the plan's SQL: fix the plan, then `bellows apply \
              --allow-changed` resumes from the saved checkpoint"

@@ -355,7 +355,13 @@ impl BatchLoop {
                 ),
                 AttemptError::Engine(e) => StepError::from_engine(&e),
                 AttemptError::Failed(e) | AttemptError::Transient(e) => {
-                    StepError::database(&e, None).context("backfill batch failed")
+                    // The checkpoint the ledger holds: batches a server-side loop committed
+                    // are in it, the failed one is not.
+                    let _ = self.refresh(backend, ctx, record).await;
+                    StepError::database(&e, None).context(&format!(
+                        "backfill batch failed ({})",
+                        failed_batch(record.checkpoint.as_deref())
+                    ))
                 }
             });
         }
@@ -742,9 +748,39 @@ async fn sleep_unless_stopped(duration: Duration, ctx: &StepContext<'_>) {
     }
 }
 
+/// Where in its walk a failed batch was, for the message: the rows before it are done.
+fn failed_batch(checkpoint: Option<&[String]>) -> String {
+    match checkpoint {
+        None | Some([]) => "the first batch, from the start of the table".into(),
+        Some([key]) => format!("the batch after key {key}; the rows up to it are done"),
+        Some(keys) => format!(
+            "the batch after key ({}); the rows up to it are done",
+            keys.join(", ")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_batch_is_placed_by_the_checkpoint() {
+        let keys = |k: &[&str]| k.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for (checkpoint, expected) in [
+            (None, "the first batch, from the start of the table"),
+            (
+                Some(keys(&["2000"])),
+                "the batch after key 2000; the rows up to it are done",
+            ),
+            (
+                Some(keys(&["7", "b"])),
+                "the batch after key (7, b); the rows up to it are done",
+            ),
+        ] {
+            assert_eq!(failed_batch(checkpoint.as_deref()), expected);
+        }
+    }
 
     #[test]
     fn a_stale_total_is_refined_from_the_share_of_the_key_range_walked() {

@@ -17,16 +17,48 @@ pub fn locate(plan: &Plan, step: &StepRef, error: &StepError) -> Option<StepFail
         .steps
         .iter()
         .find(|s| s.phase == step.phase && s.index == step.index)?;
-    let expression = error
-        .db
-        .as_deref()
-        .and_then(|db| failed_expression(&written.op, db, error.statement.as_deref()));
+    let change = change_type_of(plan, written);
+    let expression = error.db.as_deref().and_then(|db| {
+        let op = change.unwrap_or(&written.op);
+        failed_expression(op, db, error.statement.as_deref())
+            .or_else(|| conversion_failed(&written.op, change?, db))
+    });
     Some(StepFailure {
         file: plan.path.clone(),
         span: written.span.clone(),
         db: error.db.as_deref().cloned(),
         expression,
     })
+}
+
+/// The `change_type` a step bellows added for it comes from (its hidden column, sync and
+/// backfill carry its place in the file): the user wrote that step's SQL, not the derived one's.
+fn change_type_of<'p>(plan: &'p Plan, step: &crate::plan::Step) -> Option<&'p Op> {
+    if !matches!(
+        step.op,
+        Op::AddColumn(_) | Op::SyncColumn(_) | Op::Backfill(_)
+    ) {
+        return None;
+    }
+    plan.steps
+        .iter()
+        .find(|s| s.span == step.span && matches!(s.op, Op::ChangeType(_)))
+        .map(|s| &s.op)
+}
+
+/// A data error (class 22) in a type change's backfill: its `using`, the one expression the
+/// backfill computes, failed on a row.
+fn conversion_failed(derived: &Op, change: &Op, db: &DbError) -> Option<FailedExpression> {
+    match (derived, change) {
+        (Op::Backfill(_), Op::ChangeType(change)) if db.class() == Some("22") => {
+            Some(FailedExpression {
+                key: "using",
+                text: change.using.clone(),
+                focus: None,
+            })
+        }
+        _ => None,
+    }
 }
 
 /// The expression of `op` the database's error `db` (in `statement`) lies in, with the token

@@ -21,6 +21,9 @@ pub struct VersionSchema {
     /// The plan it belongs to.
     pub plan: String,
     pub views: Vec<VersionView>,
+    /// The schemas of the tables its views were made over (kept when a view is dropped).
+    #[serde(default, skip_serializing)]
+    pub table_schemas: Vec<String>,
     /// What the new application sets: `search_path = …`.
     #[serde(default)]
     pub search_path: String,
@@ -62,11 +65,12 @@ fn path_ident(name: &str) -> String {
 }
 
 /// Fills in the `search_path` lines: the version schema, then the schemas of the tables its
-/// views show (the session's current schema when it has no view left).
+/// views show or showed (the session's current schema when none is known).
 fn with_search_path(mut version: VersionSchema, current_schema: &str) -> VersionSchema {
     let mut path = vec![path_ident(&version.schema)];
-    for view in &version.views {
-        let schema = path_ident(&view.table_schema);
+    let schemas = version.views.iter().map(|v| &v.table_schema);
+    for schema in schemas.chain(&version.table_schemas) {
+        let schema = path_ident(schema);
         if !path.contains(&schema) {
             path.push(schema);
         }
@@ -328,6 +332,7 @@ mod tests {
                 table_schema: "public".into(),
                 touched,
             }],
+            table_schemas: vec!["public".into()],
             search_path: String::new(),
             connection_option: String::new(),
         }
@@ -396,8 +401,16 @@ mod tests {
             v.connection_option,
             "options=-c search_path=bellows_0004_users,public"
         );
+        let mut released = version("p", false);
+        released.views.clear();
+        released.table_schemas = vec!["Billing".into()];
+        assert_eq!(
+            with_search_path(released, "app").search_path,
+            "bellows_p, \"Billing\""
+        );
         let mut empty = version("p", false);
         empty.views.clear();
+        empty.table_schemas.clear();
         empty.schema = "V2".into();
         assert_eq!(with_search_path(empty, "app").search_path, "\"V2\", app");
     }

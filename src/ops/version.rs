@@ -34,6 +34,9 @@ pub struct VersionedTable {
     pub renames: Vec<(String, String)>,
     /// Columns the new version does not see.
     pub hidden: Vec<String>,
+    /// Columns a `change_type` replaces by a new one (also in `hidden`): the old column's
+    /// primary key, identity or sequence, which would go with it, are refused at expand.
+    pub retyped: Vec<String>,
     /// Where the table is renamed or a column hidden or renamed, for messages.
     #[serde(skip)]
     current: TableName,
@@ -114,6 +117,7 @@ pub fn derive(plan: &str, schema: Option<&str>, steps: &[Step]) -> Option<Versio
                 let entry = version.entry(&op.table);
                 entry.renames.push((op.hidden(), op.column.clone()));
                 entry.hidden.push(op.column.clone());
+                entry.retyped.push(op.column.clone());
             }
             _ => {}
         }
@@ -131,6 +135,7 @@ impl Version {
                 view: current.name.clone(),
                 renames: Vec::new(),
                 hidden: Vec::new(),
+                retyped: Vec::new(),
                 current: current.clone(),
             });
             self.tables.len() - 1

@@ -49,3 +49,4 @@ mod status;
 mod sync_defaults;
 mod sync_rewrite;
 mod versioned_views;
+mod versioned_views_faults;

@@ -93,7 +93,9 @@ pub fn write_versioned(
     doc.phase(
         "contract",
         "drop the old column and give the new one its name (instant). Its NOT NULL, default,\n\
-         indexes and constraints go with the old column: add them back below if needed.",
+         indexes and constraints go with the old column: give them back with add_index and\n\
+         set_default on the hidden column (bellows_new_<column>) in [[switch]], and\n\
+         set_not_null on the column after this step.",
     );
     doc.step(
         "contract",

@@ -312,6 +312,19 @@ impl Postgres {
 
     /// `set_default` / `drop_default`: the previous default is saved first, as the SQL that
     /// restores it.
+    /// A query whose one row is the SQL that gives `table.column` back the default it has now
+    /// (`… SET DEFAULT <expression>`, or `… DROP DEFAULT`).
+    pub(super) fn previous_default_query(&self, table: &TableName, column: &str) -> String {
+        let alter_column = self.alter(table, format!("ALTER COLUMN {} ", self.ident(column)));
+        format!(
+            "SELECT COALESCE({} || pg_get_expr(d.adbin, d.adrelid),\n                {})\nFROM pg_attribute a\nLEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum\nWHERE a.attrelid = {} AND a.attname = {} AND NOT a.attisdropped",
+            quote_literal(&format!("{alter_column}SET DEFAULT ")),
+            quote_literal(&format!("{alter_column}DROP DEFAULT")),
+            self.regclass(table),
+            quote_literal(column)
+        )
+    }
+
     pub(super) fn change_default(
         &self,
         table: &TableName,
@@ -321,14 +334,10 @@ impl Postgres {
         let alter_column = self.alter(table, format!("ALTER COLUMN {} ", self.ident(column)));
         let capture = Capture {
             name: "previous_default",
-            description: format!("the current default of {table}.{column}, as the SQL that restores it"),
-            query: format!(
-                "SELECT COALESCE({} || pg_get_expr(d.adbin, d.adrelid),\n                {})\nFROM pg_attribute a\nLEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum\nWHERE a.attrelid = {} AND a.attname = {} AND NOT a.attisdropped",
-                quote_literal(&format!("{alter_column}SET DEFAULT ")),
-                quote_literal(&format!("{alter_column}DROP DEFAULT")),
-                self.regclass(table),
-                quote_literal(column)
+            description: format!(
+                "the current default of {table}.{column}, as the SQL that restores it"
             ),
+            query: self.previous_default_query(table, column),
             missing: None,
         };
         let execute = Statement::ddl(

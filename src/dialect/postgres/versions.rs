@@ -8,7 +8,9 @@
 //! touched and ends as a pass-through, and nothing depends on `search_path`.
 
 use crate::dialect::common::plain;
-use crate::dialect::planned::{Action, Lock, PlannedOp, Statement, Undo};
+use crate::dialect::planned::{
+    Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, Statement, TableEffect, Undo,
+};
 use crate::dialect::{quote_literal, Dialect, Unsupported};
 use crate::ops::version::VersionedTable;
 use crate::ops::*;
@@ -64,34 +66,41 @@ pub(super) fn rename_table(pg: &Postgres, op: &RenameTable) -> Result<PlannedOp,
 
 pub(super) fn change_type(pg: &Postgres, op: &ChangeType) -> Result<PlannedOp, Unsupported> {
     let hidden = op.hidden();
-    let mut actions = pg.drop_sync_statements(&op.table, &hidden);
-    for action in [
-        format!("DROP COLUMN {}", pg.ident(&op.column)),
+    // NOTE: one transaction for all of it: a DROP COLUMN refused (a view or a foreign key of
+    // the user's own depends on the old column) must not leave the sync triggers dropped, the
+    // new version's writes no longer reaching the old column.
+    let mut sql: Vec<String> = pg
+        .drop_sync_statements(&op.table, &hidden)
+        .into_iter()
+        .filter_map(|action| match action {
+            Action::Execute(statement) => Some(statement.sql),
+            _ => None,
+        })
+        .collect();
+    sql.push(pg.alter(&op.table, format!("DROP COLUMN {}", pg.ident(&op.column))));
+    sql.push(pg.alter(
+        &op.table,
         format!(
             "RENAME COLUMN {} TO {}",
             pg.ident(&hidden),
             pg.ident(&op.column)
         ),
-    ] {
-        actions.push(Action::Execute(Statement::ddl(
-            pg.alter(&op.table, action),
-            Lock::AccessExclusive,
-            &op.table,
-        )));
-    }
+    ));
+    let statement = Statement::ddl(sql.join(";\n"), Lock::AccessExclusive, &op.table);
     Ok(PlannedOp {
-        actions,
+        actions: vec![Action::Execute(statement)],
         undo: Undo::Irreversible(format!(
             "change_type drops the old column {}.{}",
             op.table, op.column
         )),
         notes: vec![
             format!(
-                "drops the sync trigger, the old column, and gives {hidden} (backfilled, of type {}) the name {}: catalog-only, each lock held for an instant",
+                "drops the sync trigger, the old column, and gives {hidden} (backfilled, of type {}) the name {}, in one transaction: catalog-only, the lock held for an instant",
                 op.type_, op.column
             ),
             "the version schema's view already showed the new column under this name; it keeps reading it (views keep columns by number)".into(),
-            "the old column's NOT NULL, default, indexes and constraints go with it: add them to the new one in the plan (set_not_null after this step; add_index on the hidden column in expand)".into(),
+            "the old column's NOT NULL, default, indexes and constraints go with it: add them to the new one in the plan (add_index and set_default on the hidden column in switch; set_not_null after this step)".into(),
+            "a view of your own or another table's foreign key that uses the old column makes the step fail with nothing changed: drop it in a `sql` step before this one, and recreate it after".into(),
         ],
     })
 }
@@ -99,18 +108,42 @@ pub(super) fn change_type(pg: &Postgres, op: &ChangeType) -> Result<PlannedOp, U
 pub(super) fn version(pg: &Postgres, op: &Version) -> Result<PlannedOp, Unsupported> {
     let mut actions = vec![Action::Execute(plain(schema_sql(op)))];
     let mut undo = Vec::new();
+    if let Some(first) = op.defaults.first() {
+        // NOTE: one capture for every default the step sets (a capture's name is fixed): the
+        // SQL that restores each column's own default, which rollback runs.
+        let queries: Vec<String> = op
+            .defaults
+            .iter()
+            .map(|d| format!("({})", pg.previous_default_query(&d.table, &d.column)))
+            .collect();
+        actions.push(Action::Capture(Capture {
+            name: "previous_defaults",
+            description: "the current defaults of the columns the new version does not see, as the SQL that restores them".into(),
+            query: format!("SELECT concat_ws('; ', {})", queries.join(", ")),
+            missing: None,
+        }));
+        undo.push(Action::ExecuteSaved(ExecuteSaved {
+            name: "previous_defaults",
+            description: "restore the previous defaults of the columns the new version did not see"
+                .into(),
+            lock: Lock::AccessExclusive,
+            table: Some(first.table.clone()),
+            effect: TableEffect::None,
+            transaction: true,
+            policy: LockPolicy::Short,
+            special: None,
+        }));
+    }
     for default in &op.defaults {
-        let alter = pg.alter(
-            &default.table,
-            format!("ALTER COLUMN {} ", pg.ident(&default.column)),
-        );
         actions.push(Action::Execute(Statement::ddl(
-            format!("{alter}SET DEFAULT {}", default.default),
-            Lock::AccessExclusive,
-            &default.table,
-        )));
-        undo.push(Action::Execute(Statement::ddl(
-            format!("{alter}DROP DEFAULT"),
+            pg.alter(
+                &default.table,
+                format!(
+                    "ALTER COLUMN {} SET DEFAULT {}",
+                    pg.ident(&default.column),
+                    default.default
+                ),
+            ),
             Lock::AccessExclusive,
             &default.table,
         )));
@@ -126,11 +159,10 @@ pub(super) fn version(pg: &Postgres, op: &Version) -> Result<PlannedOp, Unsuppor
                 Lock::AccessShare,
                 &table.table,
             )
-            .policy(crate::dialect::planned::LockPolicy::Short),
+            .policy(LockPolicy::Short),
         ));
         notes.push(describe_view(&op.schema, table));
     }
-    undo.reverse();
     undo.push(Action::Execute(plain(format!(
         "DROP SCHEMA IF EXISTS {} CASCADE",
         pg.ident(&op.schema)
@@ -165,7 +197,9 @@ fn schema_sql(op: &Version) -> String {
     let schema = quote_literal(&crate::dialect::quote_ident(&op.schema));
     let comment = quote_literal(&schema_comment(&op.plan));
     format!(
-        "DO $bellows$\nBEGIN\n  IF to_regnamespace({schema}) IS NULL THEN\n    EXECUTE format('CREATE SCHEMA %I', {name});\n    EXECUTE format('COMMENT ON SCHEMA %I IS %L', {name}, {comment});\n    EXECUTE format('GRANT USAGE ON SCHEMA %I TO PUBLIC', {name});\n  ELSIF obj_description(to_regnamespace({schema}), 'pg_namespace') IS DISTINCT FROM {comment} THEN\n    RAISE EXCEPTION 'schema % exists and is not the version schema of plan %', {name}, {plan}\n      USING HINT = 'set version_schema in the plan to another name';\n  END IF;\nEND\n$bellows$",
+        "DO $bellows$\nBEGIN\n  IF to_regnamespace({schema}) IS NULL THEN\n    EXECUTE format('CREATE SCHEMA %I', {name});\n    EXECUTE format('COMMENT ON SCHEMA %I IS %L', {name}, {comment});\n    EXECUTE format('GRANT USAGE ON SCHEMA %I TO PUBLIC', {name});\n  ELSIF (CASE WHEN obj_description(to_regnamespace({schema}), 'pg_namespace') LIKE '{{\"bellows_version_of\":%'
+              THEN obj_description(to_regnamespace({schema}), 'pg_namespace')::json->>'bellows_version_of' END)
+        IS DISTINCT FROM {plan} THEN\n    RAISE EXCEPTION 'schema % exists and is not the version schema of plan %', {name}, {plan}\n      USING HINT = 'set version_schema in the plan to another name';\n  END IF;\nEND\n$bellows$",
         name = quote_literal(&op.schema),
         plan = quote_literal(&op.plan),
     )
@@ -175,6 +209,37 @@ fn schema_sql(op: &Version) -> String {
 fn name_array(names: impl Iterator<Item = String>) -> String {
     let items: Vec<String> = names.map(|n| quote_literal(&n)).collect();
     format!("ARRAY[{}]::name[]", items.join(", "))
+}
+
+/// PL/pgSQL (in [`view_sql`]'s block, `base` being the table) that refuses a `change_type` of
+/// a column whose DROP would take what no step gives back: its primary key, identity, owned
+/// sequence, or another table's foreign key to it. Refused at expand, before any backfill.
+fn retyped_check(table: &VersionedTable) -> String {
+    if table.retyped.is_empty() {
+        return String::new();
+    }
+    let retyped = name_array(table.retyped.iter().cloned());
+    let shown_table = quote_literal(&table.table.to_string());
+    format!(
+        "  SELECT string_agg(format('%s (%s)', r.col, r.reasons), '; ') INTO missing FROM (
+    SELECT a.attname AS col, concat_ws(', ',
+      CASE WHEN EXISTS (SELECT FROM pg_index i WHERE i.indrelid = base AND i.indisprimary
+                          AND a.attnum = ANY (i.indkey)) THEN 'in the primary key' END,
+      CASE WHEN a.attidentity <> '' THEN 'an identity column' END,
+      CASE WHEN EXISTS (SELECT FROM pg_depend d JOIN pg_class q ON q.oid = d.objid AND q.relkind = 'S'
+                         WHERE d.classid = 'pg_class'::regclass AND d.refobjid = base
+                           AND d.refobjsubid = a.attnum AND d.deptype = 'a')
+           THEN 'owns the sequence of its default' END,
+      CASE WHEN EXISTS (SELECT FROM pg_constraint f WHERE f.confrelid = base AND f.contype = 'f'
+                          AND a.attnum = ANY (f.confkey)) THEN 'a foreign key references it' END) AS reasons
+      FROM pg_attribute a WHERE a.attrelid = base AND a.attname = ANY ({retyped})) AS r
+   WHERE r.reasons <> '';
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'change_type cannot carry over what the old column of % holds: %', {shown_table}, missing
+      USING HINT = 'change_type drops the old column, and with it its primary key, identity and sequence (other tables'' foreign keys refuse the drop): change this column''s type another way';
+  END IF;
+"
+    )
 }
 
 /// (Re)creates the view of one table from the catalog, with the table's grants.
@@ -190,6 +255,7 @@ fn view_sql(pg: &Postgres, schema: &str, table: &VersionedTable) -> String {
             .chain(table.hidden.iter().cloned()),
     );
     let hidden = name_array(table.hidden.iter().cloned());
+    let retyped_check = retyped_check(table);
     let (schema, view, shown_table) = (
         quote_literal(schema),
         quote_literal(&table.view),
@@ -200,6 +266,7 @@ fn view_sql(pg: &Postgres, schema: &str, table: &VersionedTable) -> String {
 DECLARE
   base oid := to_regclass({base});
   base_name text;
+  base_schema text;
   missing text;
   columns text;
   options text := '';
@@ -208,7 +275,7 @@ BEGIN
   IF base IS NULL THEN
     RAISE EXCEPTION 'table % does not exist', {shown_table};
   END IF;
-  SELECT format('%I.%I', n.nspname, c.relname) INTO base_name
+  SELECT format('%I.%I', n.nspname, c.relname), n.nspname INTO base_name, base_schema
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = base;
   IF current_setting('server_version_num')::int >= 150000 THEN
     options := ' WITH (security_invoker = true)';
@@ -222,7 +289,7 @@ BEGIN
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION 'table % has no column %', {shown_table}, missing;
   END IF;
-  -- A column shown under the name of a hidden one (change_type) takes its place.
+{retyped_check}  -- A column shown under the name of a hidden one (change_type) takes its place.
   SELECT string_agg(CASE WHEN r.shown IS NULL THEN quote_ident(a.attname)
                          ELSE format('%I AS %I', a.attname, r.shown) END, ', '
                     ORDER BY COALESCE((SELECT h.attnum FROM pg_attribute h
@@ -235,6 +302,13 @@ BEGIN
      AND a.attname <> ALL ({hidden});
   EXECUTE format('DROP VIEW IF EXISTS %I.%I', {schema}, {view});
   EXECUTE format('CREATE VIEW %I.%I%s AS SELECT %s FROM %s', {schema}, {view}, options, columns, base_name);
+  -- The tables' schemas stay in the schema's comment: the search_path line once no view is left.
+  EXECUTE format('COMMENT ON SCHEMA %I IS %L', {schema},
+    (SELECT '{{\"bellows_version_of\":' || to_json(d::json->>'bellows_version_of')::text
+            || ',\"schemas\":' || to_json(ARRAY(
+                 SELECT DISTINCT s FROM (SELECT json_array_elements_text(COALESCE(d::json->'schemas', '[]'))
+                                         UNION SELECT base_schema) AS known(s) ORDER BY 1))::text || '}}'
+       FROM obj_description(to_regnamespace(quote_ident({schema})), 'pg_namespace') AS d));
   FOR grant_row IN
     SELECT a.privilege_type, a.grantee FROM pg_class c, aclexplode(c.relacl) a
      WHERE c.oid = base AND a.grantee <> c.relowner
@@ -263,6 +337,7 @@ pub fn version_schemas_sql(tables: &[crate::vocab::TableName]) -> String {
     SELECT json_agg(json_build_object(
       'schema', n.nspname,
       'plan', obj_description(n.oid, 'pg_namespace')::json->>'bellows_version_of',
+      'table_schemas', COALESCE(obj_description(n.oid, 'pg_namespace')::json->'schemas', '[]'::json),
       'views', COALESCE((
         SELECT json_agg(json_build_object(
           'view', v.view, 'table', v.tab, 'table_schema', v.tab_schema, 'touched', v.touched)

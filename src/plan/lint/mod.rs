@@ -10,11 +10,13 @@ mod add_column_rewrite;
 mod backfill_key_rewritten;
 mod backfill_then_drop;
 mod backfill_without_sync;
+mod change_type_after_rename;
 mod created_then_dropped;
 mod default_changed_twice;
 mod drop_under_sync;
 mod duplicate;
 mod facts;
+mod named_before_rename;
 mod set_not_null_after_drop;
 mod sql_constraint_without_not_valid;
 mod sql_drop_outside_contract;
@@ -58,6 +60,8 @@ pub fn lint_steps(plan: &Plan, complete: bool) -> Vec<Diagnostic> {
             continue;
         }
         found.extend(set_not_null_after_drop::check(&at));
+        found.extend(change_type_after_rename::check(&at));
+        found.extend(named_before_rename::check(&at));
         // At most one of these: a drop of what this plan creates is not also a duplicate drop.
         found.extend(first_found(
             &at,
