@@ -327,6 +327,14 @@ pub trait BatchRunner {
         request: &BatchRequest<'_>,
     ) -> Result<BatchResult, AttemptError>;
 
+    /// Makes every batch committed so far durable before the walk is called complete. A backend
+    /// whose batches commit without waiting for their flush (PostgreSQL's
+    /// `synchronous_commit = off`) commits one transaction that waits: the log is flushed in
+    /// order, so theirs is flushed with it. Backends whose batches commit durably keep this.
+    async fn flush_batches(&mut self) -> Result<(), AttemptError> {
+        Ok(())
+    }
+
     /// The replicas `max_lag` watches: PostgreSQL reads `pg_stat_replication` on the primary;
     /// MySQL asks each replica for its status — `replicas` (URLs), else the ones the primary
     /// lists. A replica whose lag cannot be known is [`ReplicaState::unknown`], never no lag.

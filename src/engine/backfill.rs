@@ -297,26 +297,33 @@ impl BatchLoop {
                 }
             };
             attempt = 1;
-            if result.scanned == 0 {
-                // The walk is over: what it walked is the total.
-                self.total = Some(record.rows_done);
-                self.report(ctx, record, true);
-                return Ok(());
+            // NOTE: a short batch reached the end of the table. Stop there rather than chase
+            // rows the application keeps appending: rows written from now on are the plan's
+            // `sync_column` trigger's to fill (a walk that follows inserts may never end).
+            let over = result.scanned == 0 || result.reached_end(limit);
+            if result.scanned > 0 {
+                self.sizer.record(result.scanned, batch_started.elapsed());
+                last_batch = Some(Instant::now());
+                record.batch_done(result.scanned, result.last_key);
             }
-            self.sizer.record(result.scanned, batch_started.elapsed());
-            last_batch = Some(Instant::now());
-            let reached_end = result.reached_end(limit);
-            record.batch_done(result.scanned, result.last_key);
-            if reached_end {
-                // NOTE: a short batch reached the end of the table. Stop here rather than chase
-                // rows the application keeps appending: rows written from now on are the
-                // plan's `sync_column` trigger's to fill (a walk that follows inserts may
-                // never end).
-                self.total = Some(record.rows_done);
-                self.report(ctx, record, true);
-                return Ok(());
+            if !over {
+                self.report(ctx, record, false);
+                continue;
             }
-            self.report(ctx, record, false);
+            match self.walked_durably(backend, ctx, record).await {
+                Ok(true) => {
+                    // The walk is over: what it walked is the total.
+                    self.total = Some(record.rows_done);
+                    self.report(ctx, record, true);
+                    return Ok(());
+                }
+                Ok(false) => continue,
+                Err(error) => {
+                    self.retry_batch(backend, ctx, op, record, error, attempt)
+                        .await?;
+                    attempt += 1;
+                }
+            }
         }
     }
 
@@ -526,6 +533,33 @@ impl BatchLoop {
             ));
         }
         (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
+    /// Whether the walk's batches are durable: flushed, and still in the ledger. A server that
+    /// restarted after a batch committed without its flush has lost it with its checkpoint;
+    /// then the walk goes on from the checkpoint the ledger holds (`false`) instead of being
+    /// recorded complete over rows never written.
+    async fn walked_durably<B: Backend>(
+        &self,
+        backend: &mut B,
+        ctx: &StepContext<'_>,
+        record: &mut StepRecord,
+    ) -> Result<bool, AttemptError> {
+        backend.flush_batches().await?;
+        let ledger = backend
+            .read_ledger(Some(&ctx.step.plan))
+            .await
+            .map_err(AttemptError::Engine)?;
+        let saved = ledger
+            .first()
+            .and_then(|l| l.step(ctx.step.phase, ctx.step.index));
+        match saved {
+            Some(saved) if saved.checkpoint != record.checkpoint => {
+                record.resume_from(saved);
+                Ok(false)
+            }
+            _ => Ok(true),
+        }
     }
 
     /// Reloads the checkpoint and rows done from the ledger.

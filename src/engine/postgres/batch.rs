@@ -34,6 +34,23 @@ impl BatchRunner for PgBackend {
         result
     }
 
+    async fn flush_batches(&mut self) -> Result<(), AttemptError> {
+        self.ensure_work().await?;
+        // NOTE: `txid_current()` gives the transaction an id, so its commit is a log record
+        // that (with `synchronous_commit = on`) waits until the log is flushed up to it.
+        let result = sqlx::raw_sql(
+            "BEGIN; SET LOCAL synchronous_commit = on; SELECT pg_catalog.txid_current(); COMMIT",
+        )
+        .execute(&mut self.work)
+        .await
+        .map(|_| ())
+        .map_err(classify);
+        if let Err(error) = &result {
+            self.note(error);
+        }
+        result
+    }
+
     async fn replica_lag(
         &mut self,
         _replicas: &[String],
