@@ -1,14 +1,16 @@
 //! The online check's SQL (`check -d`, `plan -d`): each step replayed on session-local shadows
 //! of the plan's tables, so every expression is compiled against the table as the plan will
 //! have shaped it by then, and no real table is touched. Pure: the engine runs what this
-//! returns inside a transaction it always rolls back.
+//! returns inside a transaction it always rolls back (PostgreSQL, SQLite), or in a session that
+//! cannot change a real table (MySQL: see engine/mysql/rehearse.rs).
 //!
 //! A shadow is a temporary table with the real table's columns and types (read from the
 //! catalog, which takes no lock), named like the real table so that the plan's own queries
-//! (`guard` queries, qualified column references) resolve to it: both databases look in the
-//! temporary schema first for an unqualified name.
+//! (`guard` queries, qualified column references) resolve to it: PostgreSQL and SQLite look in
+//! the temporary schema first for an unqualified name, and a MySQL temporary table hides the
+//! real table of its name.
 
-use super::{quote_ident, DialectKind};
+use super::DialectKind;
 use crate::ops::guard::GuardCheck;
 use crate::ops::{
     AddCheck, AddColumn, AddForeignKey, AddIndex, Backfill, CreateTable, Op, SetDefault, SyncColumn,
@@ -34,27 +36,45 @@ pub struct Rehearsal {
 pub fn shadow_sql(kind: DialectKind, table: &TableName, columns: &[(String, String)]) -> String {
     let columns = columns
         .iter()
-        .map(|(name, type_)| format!("{} {type_}", quote_ident(name)))
+        .map(|(name, type_)| format!("{} {type_}", q(kind, name)))
         .collect::<Vec<_>>()
         .join(", ");
-    format!("CREATE TEMP TABLE {} ({columns})", shadow(kind, table))
+    format!(
+        "CREATE {} TABLE {} ({columns})",
+        temporary(kind),
+        shadow(kind, table)
+    )
 }
 
 /// The shadow's name as the statements spell it.
 fn shadow(kind: DialectKind, table: &TableName) -> String {
-    let schema = match kind {
-        DialectKind::Postgres => "pg_temp",
-        DialectKind::Sqlite => "temp",
-        // NOTE: not reached: the MySQL backend does not run the online check yet.
-        DialectKind::Mysql => "",
-    };
-    format!("{schema}.{}", quote_ident(&table.name))
+    match kind {
+        DialectKind::Postgres => format!("pg_temp.{}", q(kind, &table.name)),
+        DialectKind::Sqlite => format!("temp.{}", q(kind, &table.name)),
+        // NOTE: MySQL has no schema of temporary tables: a temporary table hides the real table
+        // of its name in the session, so the bare name is the shadow once it exists (the engine
+        // makes sure it does before a statement names it; see engine/mysql/rehearse.rs).
+        DialectKind::Mysql => q(kind, &table.name),
+    }
+}
+
+/// `name` quoted for `kind` (backticks on MySQL, whatever its `sql_mode`).
+fn q(kind: DialectKind, name: &str) -> String {
+    kind.dialect().ident(name)
+}
+
+/// `TEMPORARY` on MySQL, which does not know `TEMP`.
+fn temporary(kind: DialectKind) -> &'static str {
+    match kind {
+        DialectKind::Mysql => "TEMPORARY",
+        DialectKind::Postgres | DialectKind::Sqlite => "TEMP",
+    }
 }
 
 /// The statements that check `op` on the shadows (see the module docs).
 pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
     let t = |table: &TableName| shadow(kind, table);
-    let ident = |name: &str| quote_ident(name);
+    let ident = |name: &str| q(kind, name);
     let mut r = Rehearsal::default();
     match op {
         Op::CreateTable(op) => create_table(kind, op, &mut r),
@@ -68,6 +88,7 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
         Op::DropDefault(op) => {
             r.tables.push(op.table.clone());
             r.statements.push(select_columns(
+                kind,
                 &t(&op.table),
                 std::slice::from_ref(&op.column),
             ));
@@ -75,6 +96,7 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
         Op::SetNotNull(op) => {
             r.tables.push(op.table.clone());
             r.statements.push(select_columns(
+                kind,
                 &t(&op.table),
                 std::slice::from_ref(&op.column),
             ));
@@ -83,8 +105,11 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
             GuardCheck::Query { query, .. } => r.statements.push(format!("EXPLAIN {query}")),
             GuardCheck::NullCount { table, column } => {
                 r.tables.push(table.clone());
-                r.statements
-                    .push(select_columns(&t(table), std::slice::from_ref(column)));
+                r.statements.push(select_columns(
+                    kind,
+                    &t(table),
+                    std::slice::from_ref(column),
+                ));
             }
         },
         Op::DropColumn(op) => {
@@ -95,10 +120,7 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
                 ident(&op.column)
             ));
         }
-        Op::DropTable(op) => {
-            r.tables.push(op.table.clone());
-            r.statements.push(format!("DROP TABLE {}", t(&op.table)));
-        }
+        Op::DropTable(op) => drop_table(kind, &op.table, &mut r),
         Op::Sql(op) => {
             // NOTE: raw statements are not replayed (a CREATE INDEX CONCURRENTLY cannot run
             // in the check's transaction); the tables they name are no longer followed.
@@ -121,10 +143,24 @@ pub fn rehearse(kind: DialectKind, op: &Op, step_number: usize) -> Rehearsal {
     r
 }
 
+fn drop_table(kind: DialectKind, table: &TableName, r: &mut Rehearsal) {
+    r.tables.push(table.clone());
+    if kind == DialectKind::Mysql {
+        // NOTE: once the shadow is gone its bare name means the real table again, so later
+        // steps on it are not checked (`opaque`); TEMPORARY drops a temporary table only.
+        r.statements
+            .push(format!("DROP TEMPORARY TABLE {}", shadow(kind, table)));
+        r.opaque = vec![table.clone()];
+    } else {
+        r.statements
+            .push(format!("DROP TABLE {}", shadow(kind, table)));
+    }
+}
+
 /// The steps of a versioned plan: renames in place, a type change's swap, the version's views.
 fn versioned(kind: DialectKind, op: &Op, r: &mut Rehearsal) {
     let t = |table: &TableName| shadow(kind, table);
-    let ident = |name: &str| quote_ident(name);
+    let ident = |name: &str| q(kind, name);
     match op {
         Op::RenameColumn(op) => {
             r.tables.push(op.table.clone());
@@ -163,7 +199,8 @@ fn versioned(kind: DialectKind, op: &Op, r: &mut Rehearsal) {
                     .chain(table.hidden.iter().cloned())
                     .collect();
                 if !named.is_empty() {
-                    r.statements.push(select_columns(&t(&table.table), &named));
+                    r.statements
+                        .push(select_columns(kind, &t(&table.table), &named));
                 }
             }
         }
@@ -178,16 +215,17 @@ fn table_settings(kind: DialectKind, op: &Op, r: &mut Rehearsal) {
         Op::AddUnique(op) => {
             r.tables.push(op.table.clone());
             r.statements
-                .push(select_columns(&t(&op.table), &op.columns));
+                .push(select_columns(kind, &t(&op.table), &op.columns));
         }
         Op::AddPrimaryKey(op) => {
             r.tables.push(op.table.clone());
             r.statements
-                .push(select_columns(&t(&op.table), &op.columns));
+                .push(select_columns(kind, &t(&op.table), &op.columns));
         }
         Op::DropNotNull(op) => {
             r.tables.push(op.table.clone());
             r.statements.push(select_columns(
+                kind,
                 &t(&op.table),
                 std::slice::from_ref(&op.column),
             ));
@@ -195,8 +233,11 @@ fn table_settings(kind: DialectKind, op: &Op, r: &mut Rehearsal) {
         Op::SetComment(op) => {
             r.tables.push(op.table.clone());
             if let Some(column) = &op.column {
-                r.statements
-                    .push(select_columns(&t(&op.table), std::slice::from_ref(column)));
+                r.statements.push(select_columns(
+                    kind,
+                    &t(&op.table),
+                    std::slice::from_ref(column),
+                ));
             }
         }
         Op::SetReplicaIdentity(op) => r.tables.push(op.table.clone()),
@@ -213,12 +254,13 @@ fn create_table(kind: DialectKind, op: &CreateTable, r: &mut Rehearsal) {
                 Some(d) => format!(" DEFAULT ({d})"),
                 None => String::new(),
             };
-            format!("{} {}{default}", quote_ident(&c.name), c.type_)
+            format!("{} {}{default}", q(kind, &c.name), c.type_)
         })
         .collect::<Vec<_>>()
         .join(", ");
     r.statements.push(format!(
-        "CREATE TEMP TABLE {} ({columns})",
+        "CREATE {} TABLE {} ({columns})",
+        temporary(kind),
         shadow(kind, &op.table)
     ));
     r.creates = Some(op.table.clone());
@@ -229,7 +271,7 @@ fn add_column(kind: DialectKind, op: &AddColumn, r: &mut Rehearsal) {
     let add = format!(
         "ALTER TABLE {} ADD COLUMN {} {}",
         shadow(kind, &op.table),
-        quote_ident(&op.column),
+        q(kind, &op.column),
         op.type_
     );
     match (&op.default, kind == DialectKind::Postgres) {
@@ -250,6 +292,14 @@ fn add_index(kind: DialectKind, op: &AddIndex, r: &mut Rehearsal, step_number: u
         Some(p) => format!(" WHERE {p}"),
         None => String::new(),
     };
+    if kind == DialectKind::Mysql {
+        // NOTE: no `where`: MySQL has no partial index, and the step is refused while planning.
+        r.statements.push(format!(
+            "ALTER TABLE {} ADD {unique}INDEX ({columns})",
+            shadow(kind, &op.table)
+        ));
+        return;
+    }
     r.statements.push(if kind == DialectKind::Postgres {
         let method = match &op.method {
             Some(m) => format!(" USING {m}"),
@@ -262,8 +312,8 @@ fn add_index(kind: DialectKind, op: &AddIndex, r: &mut Rehearsal, step_number: u
     } else {
         format!(
             "CREATE {unique}INDEX temp.{} ON {} ({columns}){filter}",
-            quote_ident(&format!("bellows_rehearsal_{step_number}")),
-            quote_ident(&op.table.name)
+            q(kind, &format!("bellows_rehearsal_{step_number}")),
+            q(kind, &op.table.name)
         )
     });
 }
@@ -272,8 +322,9 @@ fn add_foreign_key(kind: DialectKind, op: &AddForeignKey, r: &mut Rehearsal) {
     r.tables.push(op.table.clone());
     r.tables.push(op.references.table.clone());
     r.statements
-        .push(select_columns(&shadow(kind, &op.table), &op.columns));
+        .push(select_columns(kind, &shadow(kind, &op.table), &op.columns));
     r.statements.push(select_columns(
+        kind,
         &shadow(kind, &op.references.table),
         &op.references.columns,
     ));
@@ -290,13 +341,9 @@ fn add_check(kind: DialectKind, op: &AddCheck, r: &mut Rehearsal) {
 
 fn sync_column(kind: DialectKind, op: &SyncColumn, r: &mut Rehearsal) {
     r.tables.push(op.table.clone());
-    let mut set = vec![format!("{} = ({})", quote_ident(&op.column), op.from)];
+    let mut set = vec![format!("{} = ({})", q(kind, &op.column), op.from)];
     if let Some(reverse) = &op.reverse {
-        set.push(format!(
-            "{} = ({})",
-            quote_ident(&reverse.column),
-            reverse.from
-        ));
+        set.push(format!("{} = ({})", q(kind, &reverse.column), reverse.from));
     }
     r.statements.push(format!(
         "UPDATE {} SET {} WHERE false",
@@ -310,7 +357,7 @@ fn backfill(kind: DialectKind, op: &Backfill, r: &mut Rehearsal) {
     let set = op
         .set
         .iter()
-        .map(|(column, e)| format!("{} = ({e})", quote_ident(column)))
+        .map(|(column, e)| format!("{} = ({e})", q(kind, column)))
         .collect::<Vec<_>>()
         .join(", ");
     let filter = match &op.filter {
@@ -332,13 +379,13 @@ fn set_default(kind: DialectKind, op: &SetDefault, r: &mut Rehearsal) {
         format!(
             "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT ({})",
             shadow(kind, &op.table),
-            quote_ident(&op.column),
+            q(kind, &op.column),
             op.default
         )
     } else {
         format!(
             "SELECT {}, ({}) FROM {} WHERE false",
-            quote_ident(&op.column),
+            q(kind, &op.column),
             op.default,
             shadow(kind, &op.table)
         )
@@ -346,10 +393,10 @@ fn set_default(kind: DialectKind, op: &SetDefault, r: &mut Rehearsal) {
 }
 
 /// `SELECT "a", "b" FROM shadow WHERE false`: the columns exist.
-fn select_columns(table: &str, columns: &[String]) -> String {
+fn select_columns(kind: DialectKind, table: &str, columns: &[String]) -> String {
     let columns = columns
         .iter()
-        .map(|c| quote_ident(c))
+        .map(|c| q(kind, c))
         .collect::<Vec<_>>()
         .join(", ");
     format!("SELECT {columns} FROM {table} WHERE false")
@@ -434,6 +481,11 @@ column = "name"
     #[test]
     fn rehearsal_sql_sqlite() {
         insta::assert_snapshot!(rehearsals(DialectKind::Sqlite));
+    }
+
+    #[test]
+    fn rehearsal_sql_mysql() {
+        insta::assert_snapshot!(rehearsals(DialectKind::Mysql));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The online check (`check -d`, `plan -d`): every step's SQL compiled against the database
 //! as the plan will have shaped it by then, without changing anything and without locking a
 //! real table for writing. The statements come from [`crate::dialect::rehearsal`]; they run on
-//! temporary shadows inside one transaction that is always rolled back.
+//! temporary shadows inside one transaction that is always rolled back (on MySQL, whose DDL
+//! commits, in a session that cannot change a real table).
 
 use std::collections::HashSet;
 

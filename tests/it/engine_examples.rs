@@ -8,14 +8,8 @@ use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
+use crate::fixtures::seed_examples;
 use crate::harness::{runtime, Cli, PostgresDb, TestDb};
-
-fn fixture(path: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(path);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// What the application saw: queries run, failures, the slowest query.
 #[derive(Debug, Default)]
@@ -70,11 +64,7 @@ fn old_application(
 #[test]
 fn the_example_plans_run_under_load_and_every_row_is_right() {
     let db = PostgresDb::new();
-    db.exec(&fixture("postgres/schema.sql"));
-    db.exec(&format!(
-        "CREATE TEMP TABLE seed_params (users bigint NOT NULL); INSERT INTO seed_params VALUES (20000);\n{}",
-        fixture("postgres/seed.sql")
-    ));
+    seed_examples(&db, 20_000);
     db.exec(
         "CREATE TABLE before_names AS SELECT id, name FROM users;
          CREATE TABLE before_orders AS SELECT id, total_amount FROM orders;",

@@ -119,35 +119,17 @@ fn the_type_change_example_converts_into_a_new_column() {
 }
 
 /// Plays the SQL of a plan's steps by hand (not through the engine) on a seeded database, to
-/// prove the example plans' expressions and guards are valid SQL on both databases and that the
+/// prove the example plans' expressions and guards are valid SQL on every database and that the
 /// guards hold once the backfill is done.
 mod sql_on_the_fixtures {
     use std::path::Path;
 
-    use bellows::dialect::DialectKind;
     use toml::{Table, Value};
 
-    use crate::fixtures::fixture;
+    use crate::fixtures::seed_examples;
     use crate::harness::TestDb;
 
     const USERS: i64 = 2000;
-
-    /// The example tables with `USERS` users (the TEMP table and the seed in one batch: it
-    /// lives only as long as the connection).
-    fn seed(db: &dyn TestDb) {
-        let folder = match db.dialect() {
-            DialectKind::Postgres => "postgres",
-            DialectKind::Sqlite => "sqlite",
-            DialectKind::Mysql => unreachable!("the examples have no MySQL schema"),
-        };
-        db.exec(&fixture(&format!("{folder}/schema.sql")));
-        db.exec(&format!(
-            "CREATE TEMP TABLE seed_params (users bigint NOT NULL);
-             INSERT INTO seed_params VALUES ({USERS});
-             {}",
-            fixture(&format!("{folder}/seed.sql"))
-        ));
-    }
 
     fn steps<'a>(plan: &'a Table, phase: &str) -> Vec<&'a Table> {
         plan.get(phase)
@@ -162,7 +144,7 @@ mod sql_on_the_fixtures {
 
     /// Expand's columns, a backfill as one UPDATE, then every guard and NOT NULL check.
     fn play(db: &dyn TestDb, file: &str) {
-        seed(db);
+        seed_examples(db, USERS);
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("plans")
             .join(file);
@@ -234,21 +216,18 @@ mod sql_on_the_fixtures {
     }
 
     backend_test!(
-        mysql: "the example fixtures (fixtures/) have PostgreSQL and SQLite schemas only";
         fn the_email_verified_example(db) {
             play(db, "0001_users_email_verified.toml");
         }
     );
 
     backend_test!(
-        mysql: "the example fixtures (fixtures/) have PostgreSQL and SQLite schemas only";
         fn the_rename_example(db) {
             play(db, "0002_users_rename_name_to_full_name.toml");
         }
     );
 
     backend_test!(
-        mysql: "the example fixtures (fixtures/) have PostgreSQL and SQLite schemas only";
         fn the_type_change_example(db) {
             play(db, "0003_orders_total_amount_numeric.toml");
         }

@@ -20,8 +20,20 @@ fn folder(db: &dyn TestDb) -> &'static str {
     match db.dialect() {
         DialectKind::Postgres => "postgres",
         DialectKind::Sqlite => "sqlite",
-        DialectKind::Mysql => unreachable!("the fixtures have no MySQL folder"),
+        DialectKind::Mysql => "mysql",
     }
+}
+
+/// The example tables of `fixtures/` with `users` users (the TEMPORARY table and the seed in
+/// one batch: it lives only as long as the connection).
+pub fn seed_examples(db: &dyn TestDb, users: i64) {
+    db.exec(&fixture(&format!("{}/schema.sql", folder(db))));
+    db.exec(&format!(
+        "CREATE TEMPORARY TABLE seed_params (users bigint NOT NULL);
+         INSERT INTO seed_params VALUES ({users});
+         {}",
+        fixture(&format!("{}/seed.sql", folder(db)))
+    ));
 }
 
 /// (users, verified users, distinct emails, orders, orders whose user exists)
@@ -33,7 +45,6 @@ const COUNTS: &str = "SELECT
     (SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id)";
 
 backend_test!(
-    mysql: "fixtures/ has no MySQL folder";
     fn the_seed_makes_100000_users_70_percent_verified(db) {
         db.exec(&fixture(&format!("{}/schema.sql", folder(db))));
         db.exec(&fixture(&format!("{}/seed.sql", folder(db))));
@@ -74,19 +85,16 @@ fn the_sqlite_seed_drops_its_temporary_tables() {
     });
 }
 
-#[test]
-fn the_sqlite_seed_takes_the_row_count_from_seed_params() {
-    let db = SqliteDb::new();
-    db.exec(&fixture("sqlite/schema.sql"));
-    // One batch: the TEMP table lives only as long as the connection.
-    db.exec(&format!(
-        "CREATE TEMP TABLE seed_params (users INTEGER NOT NULL);
-         INSERT INTO seed_params VALUES (1000);
-         {}",
-        fixture("sqlite/seed.sql")
-    ));
-    assert_eq!(db.rows(COUNTS), ["1000|700|1000|500|500"]);
-}
+backend_test!(
+    fn the_seed_takes_the_row_count_from_seed_params(db) {
+        seed_examples(db, 1000);
+        assert_eq!(db.rows(COUNTS), ["1000|700|1000|500|500"]);
+        assert_eq!(
+            db.rows("SELECT name, email FROM users WHERE id = 1000"),
+            ["Ada Lovelace|ada.lovelace.1000@example.com"]
+        );
+    }
+);
 
 #[test]
 fn scratch_urls_keep_the_server_and_options() {

@@ -28,6 +28,7 @@ mod engine_sqlite;
 mod engine_throttle;
 mod engine_transcripts;
 mod examples;
+mod examples_end_to_end;
 mod faults;
 mod fixtures;
 mod fleet;

@@ -66,7 +66,6 @@ column = "verified_at"
 "#;
 
 backend_test! {
-    mysql: "the online check (-d) is not built for MySQL: it warns that it is not available";
     fn check_with_a_database_catches_what_only_the_database_knows(db) {
         seed_users(db, 3);
         let plans = Plans::new();
@@ -102,7 +101,6 @@ backend_test! {
 }
 
 backend_test! {
-    mysql: "the online check (-d) is not built for MySQL: it warns that it is not available";
     fn plan_with_a_database_refuses_what_the_database_refuses(db) {
         seed_users(db, 3);
         let plans = Plans::new();
@@ -118,7 +116,6 @@ backend_test! {
 }
 
 backend_test!(
-    mysql: "the online check (-d) is not built for MySQL: it warns that it is not available";
     fn steps_already_applied_are_not_replayed(db) {
         seed_users(db, 3);
         let plans = Plans::new();
@@ -130,3 +127,74 @@ backend_test!(
         Cli::plan_cmd().arg("-d").arg(db.url()).plan(&good).run();
     }
 );
+
+/// Every kind of step the check replays with DDL on MySQL's temporary shadows.
+const EVERY_DDL: &str = r#"name = "every_ddl"
+
+[[expand]]
+op = "add_column"
+table = "users"
+column = "kind"
+type = "varchar(20)"
+
+[[expand]]
+op = "add_index"
+table = "users"
+columns = ["kind"]
+
+[[backfill]]
+table = "users"
+set = { kind = "upper(name)" }
+where = "kind IS NULL"
+
+[[switch]]
+op = "guard"
+query = "SELECT count(*) FROM users WHERE kind IS NULL AND id IN (SELECT id FROM users)"
+expect = 0
+
+[[contract]]
+op = "set_not_null"
+table = "users"
+column = "kind"
+
+[[contract]]
+op = "drop_column"
+table = "users"
+column = "verified_at"
+
+[[contract]]
+op = "drop_table"
+table = "extra"
+"#;
+
+/// MySQL commits DDL on its own, so its check cannot roll back: the real tables must come out
+/// byte for byte as they went in, every ALTER having run on a TEMPORARY shadow.
+#[test]
+fn the_mysql_check_changes_no_real_table() {
+    let db = MysqlDb::new();
+    seed_users(&db, 3);
+    db.exec("CREATE TABLE extra (id int PRIMARY KEY, v int)");
+    let before = (
+        db.show_create("users"),
+        db.show_create("extra"),
+        db.objects(),
+    );
+    let plans = Plans::new();
+    let plan = plans.write("0001_every_ddl.toml", EVERY_DDL);
+    Cli::check()
+        .arg("-d")
+        .arg(db.url())
+        .plan(&plan)
+        .stdout_lacks("sql-invalid")
+        .stdout_lacks("not available")
+        .run();
+    Cli::plan_cmd().arg("-d").arg(db.url()).plan(&plan).run();
+    let after = (
+        db.show_create("users"),
+        db.show_create("extra"),
+        db.objects(),
+    );
+    assert_eq!(before, after);
+    assert_eq!(db.count("users"), 3);
+    assert!(!db.ledger_exists());
+}

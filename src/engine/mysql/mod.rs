@@ -10,6 +10,7 @@
 
 mod catalog;
 mod ledger;
+mod rehearse;
 mod replica;
 mod statement;
 
@@ -53,6 +54,8 @@ pub struct MysqlBackend {
     version: String,
     /// The replicas `max_lag` watches, found at its first reading.
     replicas: Option<Vec<replica::Replica>>,
+    /// The online check's temporary shadows, dropped when it ends.
+    shadows: Vec<String>,
 }
 
 /// The MySQL error number of a database error.
@@ -246,9 +249,6 @@ fn connect_hint(error: &sqlx::Error) -> Option<String> {
     }
 }
 
-/// The online check (`check -d`, `plan -d`) is not built for MySQL yet: the defaults refuse it.
-impl crate::engine::backend::Rehearse for MysqlBackend {}
-
 impl Backend for MysqlBackend {
     const KIND: DialectKind = DialectKind::Mysql;
 
@@ -282,6 +282,7 @@ impl Backend for MysqlBackend {
             mariadb: version.to_ascii_lowercase().contains("mariadb"),
             version,
             replicas: None,
+            shadows: Vec::new(),
         })
     }
 
