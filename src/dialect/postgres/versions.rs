@@ -192,16 +192,20 @@ fn describe_view(schema: &str, table: &VersionedTable) -> String {
     )
 }
 
+/// How a version schema's comment starts ([`schema_comment`]): the mark bellows finds them by.
+const VERSION_MARK: &str = "{\"bellows_version_of\":";
+
 /// Creates the version schema, or finds it already made by this plan (a resumed step).
 fn schema_sql(op: &Version) -> String {
     let schema = quote_literal(&crate::dialect::quote_ident(&op.schema));
     let comment = quote_literal(&schema_comment(&op.plan));
     format!(
-        "DO $bellows$\nBEGIN\n  IF to_regnamespace({schema}) IS NULL THEN\n    EXECUTE format('CREATE SCHEMA %I', {name});\n    EXECUTE format('COMMENT ON SCHEMA %I IS %L', {name}, {comment});\n    EXECUTE format('GRANT USAGE ON SCHEMA %I TO PUBLIC', {name});\n  ELSIF (CASE WHEN obj_description(to_regnamespace({schema}), 'pg_namespace') LIKE '{{\"bellows_version_of\":%'
+        "DO $bellows$\nBEGIN\n  IF to_regnamespace({schema}) IS NULL THEN\n    EXECUTE format('CREATE SCHEMA %I', {name});\n    EXECUTE format('COMMENT ON SCHEMA %I IS %L', {name}, {comment});\n    EXECUTE format('GRANT USAGE ON SCHEMA %I TO PUBLIC', {name});\n  ELSIF (CASE WHEN obj_description(to_regnamespace({schema}), 'pg_namespace') LIKE '{mark}%'
               THEN obj_description(to_regnamespace({schema}), 'pg_namespace')::json->>'bellows_version_of' END)
         IS DISTINCT FROM {plan} THEN\n    RAISE EXCEPTION 'schema % exists and is not the version schema of plan %', {name}, {plan}\n      USING HINT = 'set version_schema in the plan to another name';\n  END IF;\nEND\n$bellows$",
         name = quote_literal(&op.schema),
         plan = quote_literal(&op.plan),
+        mark = VERSION_MARK,
     )
 }
 
@@ -353,7 +357,8 @@ pub fn version_schemas_sql(tables: &[crate::vocab::TableName]) -> String {
                WHERE c.relnamespace = n.oid AND c.relkind = 'v') AS v), '[]'::json))
       ORDER BY n.nspname)
     FROM pg_namespace n
-    WHERE obj_description(n.oid, 'pg_namespace') LIKE '{{\"bellows_version_of\":%'), '[]'::json)
-)::text"
+    WHERE obj_description(n.oid, 'pg_namespace') LIKE '{mark}%'), '[]'::json)
+)::text",
+        mark = VERSION_MARK,
     )
 }
