@@ -37,6 +37,7 @@ pub fn run(args: NewArgs) -> anyhow::Result<Exit> {
         type_: args.type_,
         from: args.from,
         copy_and_sync: args.dialect != crate::dialect::DialectKind::Postgres,
+        mysql: args.dialect == crate::dialect::DialectKind::Mysql,
     };
     let values = complete(template, values)?;
     if values.to.is_some() && values.to == values.column {

@@ -63,7 +63,7 @@ pub fn write(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Resul
         table,
         column,
         to,
-        &format!("{new} IS DISTINCT FROM ({convert})"),
+        &values.differs(&new, &format!("({convert})")),
     );
     Ok(())
 }

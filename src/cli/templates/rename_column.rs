@@ -59,13 +59,7 @@ pub fn write(doc: &mut Doc, table: &str, column: &str, values: &Values) -> Resul
         "switch",
         &format!("deploy the version that reads and writes {to}; the guard proves no row differs."),
     );
-    guard_then_contract::write(
-        doc,
-        table,
-        column,
-        to,
-        &format!("{new} IS DISTINCT FROM {old}"),
-    );
+    guard_then_contract::write(doc, table, column, to, &values.differs(&new, &old));
     doc.comment(&format!(
         "Indexes and constraints on {column} are dropped with it; recreate them on {to} in\n\
          expand (`add_index`, `add_check`, `add_foreign_key`) if the new version needs them."

@@ -21,6 +21,7 @@ fn values(table: &str, column: &str, to: &str, type_: &str, from: Option<&str>) 
         type_: Some(type_.into()),
         from: from.map(str::to_string),
         copy_and_sync: false,
+        mysql: false,
     }
 }
 
@@ -292,4 +293,17 @@ fn templates_snapshot() {
     )
     .unwrap();
     insta::assert_snapshot!("add-not-null-guard-only", text);
+}
+
+#[test]
+fn mysql_templates_compare_with_the_null_safe_equal() {
+    let mut v = values("orders", "total_amount", "total", "decimal(12,2)", None);
+    v.copy_and_sync = true;
+    v.mysql = true;
+    for template in [Template::RenameColumn, Template::ChangeType] {
+        let text = render(template, "t", "plans/0001_test.toml", &v).unwrap();
+        assert!(text.contains("NOT (total <=> "), "{text}");
+        assert!(!text.contains("IS DISTINCT FROM"), "{text}");
+        loads_clean(&text);
+    }
 }

@@ -43,9 +43,21 @@ pub struct Values {
     /// Write the copy-and-sync form of rename-column and change-type (a second column), for
     /// databases without version schemas (`bellows new --dialect sqlite|mysql`).
     pub copy_and_sync: bool,
+    /// Write MySQL's spelling where SQL differs (`NOT (a <=> b)`: MySQL and MariaDB have no
+    /// `IS DISTINCT FROM`).
+    pub mysql: bool,
 }
 
 impl Values {
+    /// SQL true when `a` and `b` differ, NULL counting as a value.
+    pub fn differs(&self, a: &str, b: &str) -> String {
+        if self.mysql {
+            format!("NOT ({a} <=> {b})")
+        } else {
+            format!("{a} IS DISTINCT FROM {b}")
+        }
+    }
+
     pub fn get(&self, field: Field) -> Option<&str> {
         match field {
             Field::Table => self.table.as_deref(),
