@@ -5,6 +5,8 @@
 //! [`BatchLoop`] — throttling, adaptive batch size and progress belong in the loop, the batch
 //! itself (bounds + update + checkpoint in one transaction) in `Backend::backfill_batch`.
 
+pub mod parallel;
+
 use std::time::{Duration, Instant};
 
 use super::backend::{AttemptError, Backend, BatchRequest, BatchResult, GuardValue, Limits};
@@ -48,6 +50,7 @@ pub async fn run<B: Backend>(
         target_batch_time: plan.settings.target_batch_time,
         max_lag: plan.settings.max_lag,
         throttle_query: plan.settings.throttle_query.clone(),
+        parallel: plan.settings.parallel,
     };
     let (total, exact) = progress_total(backend, &plan.table).await?;
     // NOTE: a total from statistics may be stale: it is refined from the key range as the walk
@@ -65,6 +68,20 @@ pub async fn run<B: Backend>(
     });
     let mut batches = BatchLoop::new::<B>(ctx, &op, total, record);
     batches.range = range;
+    // NOTE: ranges saved by an interrupted parallel walk are walked to their ends whatever
+    // `parallel` now says: the step's own checkpoint stopped where they were split, so walking
+    // from it would write their rows again.
+    let walk = parallel::Parallel {
+        op: &op,
+        key: &key,
+        workers: parallel::workers::<B>(ctx, plan.settings.parallel),
+        estimate: total,
+    };
+    if let Some(ranges) = walk.ranges(backend, ctx, record).await? {
+        return batches
+            .run_ranges(backend, ctx, &walk, ranges, record)
+            .await;
+    }
     batches.run(backend, ctx, &op, &key, record).await
 }
 
@@ -287,7 +304,8 @@ impl BatchLoop {
             let limit = self.sizer.size();
             let batch_started = Instant::now();
             let budget = self.loop_budget();
-            let result = match one_batch(backend, ctx, op, key, record, limit, budget).await {
+            let walk = Walk::whole(record);
+            let result = match one_batch(backend, ctx, op, key, walk, limit, budget).await {
                 Ok(result) => result,
                 Err(error) => {
                     self.retry_batch(backend, ctx, op, record, error, attempt)
@@ -579,18 +597,22 @@ async fn one_batch<B: Backend>(
     ctx: &StepContext<'_>,
     op: &Backfill,
     key: &[String],
-    record: &StepRecord,
+    walk: Walk<'_>,
     limit: u64,
     loop_budget: Option<Duration>,
 ) -> Result<BatchResult, AttemptError> {
     let dialect = B::KIND.dialect();
-    let after = record.checkpoint.as_deref();
+    let after = walk.after;
     let checkpoint = BatchCheckpoint {
-        ledger: super::ledger::steps_table(B::KIND).to_string(),
+        ledger: match walk.range {
+            Some(_) => super::ledger::RANGES_TABLE.to_string(),
+            None => super::ledger::steps_table(B::KIND).to_string(),
+        },
         plan: quote_literal(&ctx.step.plan),
         phase: quote_literal(ctx.step.phase.as_str()),
         step_index: ctx.step.index.to_string(),
-        rows_done: record.rows_done.to_string(),
+        rows_done: walk.rows_done.to_string(),
+        range: walk.range,
     };
     let batch_sql = dialect.backfill_batch_sql(op, key, after, limit, &checkpoint);
     let bounds_sql = match batch_sql {
@@ -610,10 +632,29 @@ async fn one_batch<B: Backend>(
         update_sql: &update_sql,
         batch_sql,
         loop_sql,
-        rows_done: record.rows_done,
+        rows_done: walk.rows_done,
         limits: retry::limits_for(LockPolicy::Short, ctx.config),
     };
     backend.backfill_batch(&request).await
+}
+
+/// Where a batch walks: after which key, with how many rows walked before it, in which range
+/// of a parallel backfill (`None`: the whole key, checkpointed in the step's row).
+#[derive(Debug, Clone)]
+struct Walk<'a> {
+    after: Option<&'a [String]>,
+    rows_done: u64,
+    range: Option<crate::dialect::RangeCheckpoint>,
+}
+
+impl<'a> Walk<'a> {
+    fn whole(record: &'a StepRecord) -> Walk<'a> {
+        Walk {
+            after: record.checkpoint.as_deref(),
+            rows_done: record.rows_done,
+            range: None,
+        }
+    }
 }
 
 /// Refuses an explicit `key` one of whose columns holds a NULL: keyset pagination never reaches

@@ -49,6 +49,18 @@ CREATE TABLE IF NOT EXISTS bellows.steps (
 -- columns.
 ALTER TABLE bellows.steps ADD COLUMN IF NOT EXISTS undo_done integer;
 ALTER TABLE bellows.steps ADD COLUMN IF NOT EXISTS definition text;
+-- A parallel backfill's ranges, each with its own checkpoint (the last key it walked) and end.
+CREATE TABLE IF NOT EXISTS bellows.backfill_ranges (
+    plan         text NOT NULL,
+    phase        text NOT NULL,
+    step_index   integer NOT NULL,
+    range_index  integer NOT NULL,
+    checkpoint   jsonb,
+    until        jsonb,
+    rows_done    bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (plan, phase, step_index, range_index),
+    FOREIGN KEY (plan, phase, step_index) REFERENCES bellows.steps ON DELETE CASCADE
+);
 ";
 
 pub(super) fn ledger_step(row: &PgRow) -> Result<StepRecord, EngineError> {

@@ -1,0 +1,387 @@
+//! A parallel backfill: the key split into contiguous ranges (from the key's index), walked at
+//! once by several workers, each range with its own checkpoint in the ledger.
+//!
+//! Every round, each range not yet at its end runs one batch on its own connection; the
+//! throttles are looked at once per round, so they hold every worker, and progress is the sum.
+
+use futures_util::future::join_all;
+
+use super::{interrupted, one_batch, sleep_unless_stopped, BatchLoop, Walk};
+use crate::dialect::{DialectKind, RangeCheckpoint};
+use crate::engine::backend::{AttemptError, Backend, BatchResult};
+use crate::engine::context::{StepContext, StepError};
+use crate::engine::ledger::StepRecord;
+use crate::engine::reporter::Event;
+use crate::engine::retry_policy::{self, RetryDecision};
+use crate::engine::throttle::ThrottleDecision;
+use crate::ops::Backfill;
+
+/// One range as the ledger keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedRange {
+    pub index: usize,
+    /// The last key walked (exclusive start of what is left); `None`: the table's start.
+    pub checkpoint: Option<Vec<String>>,
+    /// The range's last key (inclusive); `None`: to the end of the table.
+    pub until: Option<Vec<String>>,
+    /// Rows this range walked.
+    pub rows_done: u64,
+}
+
+/// A range being walked.
+#[derive(Debug, Clone)]
+pub struct Range {
+    saved: SavedRange,
+    finished: bool,
+}
+
+/// Fewer rows than this per worker by the estimate: one worker walks (ranges would be tiny).
+const MIN_ROWS_PER_WORKER: u64 = 1_000;
+
+/// The workers a backfill step walks with: flag/environment > step > plan settings > 1; one on
+/// SQLite (a single writer) and MySQL (not available), with a notice.
+pub fn workers<B: Backend>(ctx: &StepContext<'_>, step: Option<u64>) -> u64 {
+    let workers = ctx.config.backfill_workers_for(step);
+    if workers <= 1 {
+        return 1;
+    }
+    let why = match B::KIND {
+        DialectKind::Postgres => return workers,
+        DialectKind::Sqlite => "SQLite has one writer at a time",
+        DialectKind::Mysql => {
+            "MySQL/MariaDB batches write their checkpoint in several statements, which per-range \
+             checkpoints do not fit yet"
+        }
+    };
+    ctx.reporter.report(Event::Notice {
+        message: format!(
+            "parallel = {workers} is ignored: {why}; the backfill walks with one worker"
+        ),
+    });
+    1
+}
+
+/// What a parallel walk needs besides the backend and the step.
+pub struct Parallel<'a> {
+    pub op: &'a Backfill,
+    pub key: &'a [String],
+    pub workers: u64,
+    /// The rows the table holds by the planner's estimate (never `count(*)`).
+    pub estimate: Option<u64>,
+}
+
+impl Parallel<'_> {
+    /// The ranges to walk: those the ledger holds (a resumed walk), else new ones split from
+    /// the key's index and saved; `None`: walk with one worker (a small table, or a key that
+    /// did not split).
+    pub async fn ranges<B: Backend>(
+        &self,
+        backend: &mut B,
+        ctx: &StepContext<'_>,
+        record: &StepRecord,
+    ) -> Result<Option<Vec<Range>>, StepError> {
+        let engine = |e| StepError::from_engine(&e);
+        let saved = backend.read_ranges(ctx.key()).await.map_err(engine)?;
+        if !saved.is_empty() {
+            return Ok(Some(walking(saved)));
+        }
+        if self.workers <= 1 {
+            return Ok(None);
+        }
+        let left = self.estimate.unwrap_or(0).saturating_sub(record.rows_done);
+        let workers = self.workers.min(left / MIN_ROWS_PER_WORKER);
+        if workers <= 1 {
+            ctx.reporter.report(Event::Notice {
+                message: format!(
+                    "parallel = {}: the table is too small to split (about {left} rows left); the backfill walks with one worker",
+                    self.workers
+                ),
+            });
+            return Ok(None);
+        }
+        let offsets: Vec<u64> = (1..workers).map(|k| k * left / workers).collect();
+        let points = backend
+            .key_split_points(
+                &self.op.table,
+                self.key,
+                record.checkpoint.as_deref(),
+                &offsets,
+            )
+            .await
+            .map_err(engine)?;
+        if points.is_empty() {
+            return Ok(None);
+        }
+        let saved = split(record.checkpoint.clone(), points);
+        backend
+            .save_ranges(ctx.key(), &saved)
+            .await
+            .map_err(engine)?;
+        Ok(Some(walking(saved)))
+    }
+}
+
+/// Contiguous ranges from the walk's start (`after`) cut at each of `points` (inclusive ends).
+pub fn split(after: Option<Vec<String>>, points: Vec<Vec<String>>) -> Vec<SavedRange> {
+    let mut ranges = Vec::new();
+    let mut start = after;
+    for point in points.into_iter().map(Some).chain([None]) {
+        ranges.push(SavedRange {
+            index: ranges.len(),
+            checkpoint: start,
+            until: point.clone(),
+            rows_done: 0,
+        });
+        start = point;
+    }
+    ranges
+}
+
+fn walking(saved: Vec<SavedRange>) -> Vec<Range> {
+    saved
+        .into_iter()
+        .map(|saved| Range {
+            saved,
+            finished: false,
+        })
+        .collect()
+}
+
+impl BatchLoop {
+    /// Walks `ranges` at once, one worker each (the first on `backend`, which keeps the run
+    /// lock), until every range reached its end.
+    pub(super) async fn run_ranges<B: Backend>(
+        &mut self,
+        backend: &mut B,
+        ctx: &StepContext<'_>,
+        walk: &Parallel<'_>,
+        mut ranges: Vec<Range>,
+        record: &mut StepRecord,
+    ) -> Result<(), StepError> {
+        let mut workers = Vec::new();
+        for _ in 1..ranges.len() {
+            match backend.backfill_worker().await {
+                Ok(Some(worker)) => workers.push(worker),
+                Ok(None) => break,
+                Err(e) => return Err(StepError::from_engine(&e)),
+            }
+        }
+        let base = record.rows_done;
+        let mut attempt = 1;
+        let mut last_batch = None;
+        loop {
+            let progress = progress_of(record, base, &ranges);
+            if ctx.stop.is_stopped() {
+                return Err(interrupted(walk.op, &progress));
+            }
+            let checks = self.checks(backend, ctx, last_batch).await?;
+            match self.throttle.decide(&checks) {
+                ThrottleDecision::Proceed => self.release(ctx),
+                ThrottleDecision::Wait { reason, duration } => {
+                    self.waiting(ctx, &progress, &reason);
+                    sleep_unless_stopped(duration, ctx).await;
+                    continue;
+                }
+            }
+            let limit = self.sizer.size();
+            let started = std::time::Instant::now();
+            let budget = self.loop_budget();
+            let results = round(backend, &mut workers, ctx, walk, &ranges, limit, budget).await;
+            last_batch = Some(std::time::Instant::now());
+            let (scanned, error) = apply_round(&mut ranges, results, limit);
+            self.sizer.record(scanned, started.elapsed());
+            if let Some(error) = error {
+                let decision = retry_policy::next(attempt, &error, ctx.config);
+                let shown = progress_of(record, base, &ranges);
+                if decision == RetryDecision::GiveUp {
+                    return Err(self.give_up(ctx, error, &shown));
+                }
+                self.report_retry(ctx, walk.op, error, attempt, decision.wait());
+                sleep_unless_stopped(decision.wait(), ctx).await;
+                reload(backend, ctx, &mut ranges).await?;
+                attempt += 1;
+                continue;
+            }
+            attempt = 1;
+            let done = ranges.iter().all(|r| r.finished);
+            if done {
+                let finished = progress_of(record, base, &ranges);
+                let last = finished.checkpoint.clone().unwrap_or_default();
+                backend
+                    .finish_ranges(ctx.key(), &last, finished.rows_done)
+                    .await
+                    .map_err(|e| StepError::from_engine(&e))?;
+                record.batch_done(finished.rows_done - base, finished.checkpoint);
+                self.total = Some(record.rows_done);
+                self.report(ctx, record, true);
+                return Ok(());
+            }
+            self.report(ctx, &progress_of(record, base, &ranges), false);
+        }
+    }
+
+    /// The error of a range's batch that failed for good.
+    fn give_up(&self, ctx: &StepContext<'_>, error: AttemptError, shown: &StepRecord) -> StepError {
+        let attempts = ctx.config.lock_retries.max(1);
+        let what = match error {
+            AttemptError::LockTimeout { .. } => {
+                format!("could not take its row locks in {attempts} attempts")
+            }
+            AttemptError::Engine(e) => e.to_string(),
+            AttemptError::Failed(e) | AttemptError::Transient(e) => {
+                crate::engine::error::db_message(&e)
+            }
+        };
+        StepError::new(
+            crate::engine::ErrorKind::Failed,
+            format!(
+                "a batch of the parallel backfill {what}; {} rows are done and each range's checkpoint is saved: `bellows apply` resumes every range",
+                shown.rows_done
+            ),
+        )
+    }
+
+    fn report_retry(
+        &self,
+        ctx: &StepContext<'_>,
+        op: &Backfill,
+        error: AttemptError,
+        attempt: u32,
+        backoff: std::time::Duration,
+    ) {
+        let attempts = ctx.config.lock_retries.max(1);
+        ctx.reporter.report(match error {
+            AttemptError::LockTimeout { .. } => Event::LockRetry {
+                step: ctx.step.clone(),
+                table: Some(op.table.to_string()),
+                attempt,
+                attempts,
+                backoff,
+                blockers: Vec::new(),
+            },
+            other => Event::Retrying {
+                step: ctx.step.clone(),
+                reason: other.to_string(),
+                attempt,
+                attempts,
+                backoff,
+            },
+        });
+    }
+}
+
+/// One batch in each range not yet at its end, all at once.
+async fn round<B: Backend>(
+    backend: &mut B,
+    workers: &mut [B],
+    ctx: &StepContext<'_>,
+    walk: &Parallel<'_>,
+    ranges: &[Range],
+    limit: u64,
+    budget: Option<std::time::Duration>,
+) -> Vec<(usize, Result<BatchResult, AttemptError>)> {
+    let backends = std::iter::once(backend).chain(workers.iter_mut());
+    let batches = ranges
+        .iter()
+        .enumerate()
+        .zip(backends)
+        .filter(|((_, range), _)| !range.finished)
+        .map(|((i, range), b)| async move {
+            let step = Walk {
+                after: range.saved.checkpoint.as_deref(),
+                rows_done: range.saved.rows_done,
+                range: Some(RangeCheckpoint {
+                    index: range.saved.index,
+                    until: range.saved.until.clone(),
+                }),
+            };
+            (
+                i,
+                one_batch(b, ctx, walk.op, walk.key, step, limit, budget).await,
+            )
+        });
+    join_all(batches).await
+}
+
+/// Takes a round's results into the ranges: the rows scanned by the fullest batch, and the
+/// first error (the ranges are then reloaded from the ledger).
+fn apply_round(
+    ranges: &mut [Range],
+    results: Vec<(usize, Result<BatchResult, AttemptError>)>,
+    limit: u64,
+) -> (u64, Option<AttemptError>) {
+    let mut most = 0;
+    let mut error = None;
+    for (i, result) in results {
+        match result {
+            Ok(result) => {
+                let range = &mut ranges[i];
+                most = most.max(result.scanned);
+                if result.scanned == 0 {
+                    range.finished = true;
+                    continue;
+                }
+                range.finished = result.reached_end(limit);
+                range.saved.rows_done += result.scanned;
+                range.saved.checkpoint = result.last_key;
+            }
+            Err(e) => error = error.or(Some(e)),
+        }
+    }
+    (most, error)
+}
+
+/// After a failed batch: every range's checkpoint as the ledger holds it (a batch whose
+/// connection broke may have committed).
+async fn reload<B: Backend>(
+    backend: &mut B,
+    ctx: &StepContext<'_>,
+    ranges: &mut [Range],
+) -> Result<(), StepError> {
+    let saved = backend
+        .read_ranges(ctx.key())
+        .await
+        .map_err(|e| StepError::from_engine(&e))?;
+    for saved in saved {
+        if let Some(range) = ranges.iter_mut().find(|r| r.saved.index == saved.index) {
+            range.saved = saved;
+        }
+    }
+    Ok(())
+}
+
+/// The step's progress: rows walked before the split plus every range's.
+fn progress_of(record: &StepRecord, base: u64, ranges: &[Range]) -> StepRecord {
+    let mut shown = record.clone();
+    shown.rows_done = base + ranges.iter().map(|r| r.saved.rows_done).sum::<u64>();
+    // The last range's checkpoint is the furthest key walked.
+    shown.checkpoint = ranges.last().and_then(|r| r.saved.checkpoint.clone());
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(v: &str) -> Vec<String> {
+        vec![v.to_string()]
+    }
+
+    #[test]
+    fn ranges_are_contiguous_from_the_walks_start_to_the_end() {
+        let ranges = split(Some(key("5")), vec![key("100"), key("200")]);
+        let bounds: Vec<_> = ranges
+            .iter()
+            .map(|r| (r.index, r.checkpoint.clone(), r.until.clone()))
+            .collect();
+        assert_eq!(
+            bounds,
+            vec![
+                (0, Some(key("5")), Some(key("100"))),
+                (1, Some(key("100")), Some(key("200"))),
+                (2, Some(key("200")), None),
+            ]
+        );
+        assert_eq!(split(None, vec![]).len(), 1);
+    }
+}
