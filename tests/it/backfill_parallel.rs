@@ -196,7 +196,7 @@ fn a_parallel_backfill_killed_with_sigkill_resumes_every_range_exactly_once() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // Each range's checkpoint covers exactly the rows written in it.
-    let at_kill = db.i64(walked);
+    let at_kill = db.i64(WALKED);
     assert!(at_kill < ROWS, "killed before the end ({at_kill})");
     assert_eq!(db.i64("SELECT count(*) FROM writes"), at_kill);
     assert_eq!(ranges(&db, "0001_fill"), 3);
@@ -219,4 +219,90 @@ fn a_parallel_backfill_killed_with_sigkill_resumes_every_range_exactly_once() {
         db.backfill_progress("0001_fill"),
         Some(("applied".to_string(), ROWS))
     );
+}
+
+/// The rows the ranges of the running walk have done.
+const WALKED: &str = "SELECT coalesce(sum(rows_done), 0)::int8 FROM bellows.backfill_ranges";
+
+/// Waits until the parallel walk has done at least `rows` rows.
+fn wait_for_walked(db: &PostgresDb, rows: i64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while db.i64("SELECT count(*) FROM pg_tables WHERE tablename = 'backfill_ranges'") == 0
+        || db.i64(WALKED) < rows
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the parallel walk never reached {rows} rows"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn workers_whose_connections_the_server_closes_reconnect_and_write_every_row_once() {
+    const ROWS: i64 = 40_000;
+    let db = PostgresDb::new();
+    crate::harness::seed_users_to_backfill(&db, ROWS);
+    db.exec("ANALYZE users");
+    log_every_update(&db, "users", "CAST(NEW.id AS TEXT)");
+    let plans = Plans::new();
+    let plan = parallel_plan(&plans, "users", 300, "pause = \"5ms\"");
+    let child = Cli::apply(&db).yes().plan(&plan).spawn();
+    let mut cut = 0;
+    for at in [3_000, 12_000] {
+        wait_for_walked(&db, at);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // The sessions in the middle of a range's batch (one worker or several at once).
+        loop {
+            let n = db.i64(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+                  WHERE datname = current_database() AND application_name LIKE 'bellows apply%'
+                    AND query LIKE '%WITH batch%backfill_ranges%' AND state = 'active'",
+            );
+            if n > 0 {
+                cut += n;
+                break;
+            }
+            assert!(Instant::now() < deadline, "no batch in flight to cut");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    assert!(cut >= 2, "{cut} batches cut");
+    let (code, text) = child.wait().code_and_text();
+    assert_eq!(code, Some(0), "a dropped connection is retried: {text}");
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", ROWS);
+}
+
+#[test]
+fn the_pause_file_holds_every_worker() {
+    const ROWS: i64 = 30_000;
+    let db = PostgresDb::new();
+    crate::harness::seed_users_to_backfill(&db, ROWS);
+    db.exec("ANALYZE users");
+    let plans = Plans::new();
+    let plan = parallel_plan(&plans, "users", 200, "pause = \"5ms\"");
+    let pause = plans.path().join("hold");
+    let child = Cli::apply(&db)
+        .yes()
+        .args(["--pause-file", pause.to_str().unwrap()])
+        .plan(&plan)
+        .spawn();
+    wait_for_walked(&db, 2_000);
+    std::fs::write(&pause, "").unwrap();
+    // The round in flight ends; then no range moves while the file exists.
+    std::thread::sleep(Duration::from_millis(300));
+    let held =
+        db.rows("SELECT range_index || ':' || rows_done FROM bellows.backfill_ranges ORDER BY 1");
+    assert_eq!(held.len(), 3, "{held:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        db.rows("SELECT range_index || ':' || rows_done FROM bellows.backfill_ranges ORDER BY 1"),
+        held,
+        "no worker walked while the pause file existed"
+    );
+    std::fs::remove_file(&pause).unwrap();
+    let (code, text) = child.wait().code_and_text();
+    assert_eq!(code, Some(0), "{text}");
+    assert_every_row_correct(&db, "users");
 }
