@@ -200,6 +200,16 @@ fn a_parallel_backfill_killed_with_sigkill_resumes_every_range_exactly_once() {
     assert!(at_kill < ROWS, "killed before the end ({at_kill})");
     assert_eq!(db.i64("SELECT count(*) FROM writes"), at_kill);
     assert_eq!(ranges(&db, "0001_fill"), 3);
+    // `status` shows the whole walk's rows: the ranges' together.
+    let status = Cli::status(&db)
+        .args(["--format", "json"])
+        .plan(&plan)
+        .run()
+        .json();
+    assert_eq!(
+        status["plans"][0]["phases"][0]["steps"][0]["rows_done"], at_kill,
+        "{status}"
+    );
     let started = db.i64(
         "SELECT count(*) FROM bellows.backfill_ranges WHERE checkpoint IS NOT NULL AND range_index > 0 \
            AND checkpoint <> (SELECT until FROM bellows.backfill_ranges r WHERE r.range_index = backfill_ranges.range_index - 1)",

@@ -158,6 +158,9 @@ impl BatchLoop {
         mut ranges: Vec<Range>,
         record: &mut StepRecord,
     ) -> Result<(), StepError> {
+        // NOTE: the total is not refined from the key's share walked: the ranges walk
+        // different parts of the key at once.
+        self.range = None;
         let mut workers = Vec::new();
         for _ in 1..ranges.len() {
             match backend.backfill_worker().await {
@@ -166,7 +169,10 @@ impl BatchLoop {
                 Err(e) => return Err(StepError::from_engine(&e)),
             }
         }
-        let base = record.rows_done;
+        // The ledger reads a step's rows done with its ranges' added (the whole walk).
+        let base = record
+            .rows_done
+            .saturating_sub(ranges.iter().map(|r| r.saved.rows_done).sum());
         let mut attempt = 1;
         let mut last_batch = None;
         loop {
@@ -211,7 +217,8 @@ impl BatchLoop {
                     .finish_ranges(ctx.key(), &last, finished.rows_done)
                     .await
                     .map_err(|e| StepError::from_engine(&e))?;
-                record.batch_done(finished.rows_done - base, finished.checkpoint);
+                record.rows_done = finished.rows_done;
+                record.checkpoint = finished.checkpoint;
                 self.total = Some(record.rows_done);
                 self.report(ctx, record, true);
                 return Ok(());

@@ -100,6 +100,41 @@ pub(super) fn ledger_step(row: &PgRow) -> Result<StepRecord, EngineError> {
     })
 }
 
+/// Adds to each step the rows its parallel backfill's ranges have walked (kept apart from the
+/// step's own `rows_done` until the walk ends), so a running walk's progress is the whole.
+///
+/// NOTE: a ledger made before parallel backfills has no ranges table (`status` does not
+/// create it): then nothing is added.
+async fn add_ranges_rows(
+    conn: &mut PgConnection,
+    plan: Option<&str>,
+    steps: &mut [(String, StepRecord)],
+) -> Result<(), EngineError> {
+    let sums: Vec<(String, String, i32, i64)> = sqlx::query_as(
+        "SELECT plan, phase, step_index, sum(rows_done)::int8
+           FROM bellows.backfill_ranges
+          WHERE $1::text IS NULL OR plan = $1
+          GROUP BY 1, 2, 3",
+    )
+    .bind(plan)
+    .fetch_all(conn)
+    .await
+    .or_else(|e| match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+        _ => Err(e),
+    })
+    .context(|| "reading the ledger (bellows.backfill_ranges)".into())?;
+    for (plan, phase, index, rows) in sums {
+        let step = steps.iter_mut().find(|(p, s)| {
+            *p == plan && s.phase.as_str() == phase && s.index == index.max(0) as usize
+        });
+        if let Some((_, step)) = step {
+            step.rows_done += rows.max(0) as u64;
+        }
+    }
+    Ok(())
+}
+
 /// Writes the step counter a statement advances, in the statement's own transaction.
 pub(super) async fn write_progress(
     conn: &mut PgConnection,
@@ -225,10 +260,11 @@ impl LedgerStore for PgBackend {
                         updated_at: row.get::<Option<f64>, _>("updated").map(from_epoch),
                     })
                     .collect();
-                let steps = steps
+                let mut steps = steps
                     .iter()
                     .map(|row| Ok((row.get("plan"), ledger_step(row)?)))
                     .collect::<Result<Vec<_>, EngineError>>()?;
+                add_ranges_rows(&mut self.control, plan, &mut steps).await?;
                 Ok(group_steps(plans, steps))
             }
             .await
