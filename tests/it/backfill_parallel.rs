@@ -316,3 +316,52 @@ fn the_pause_file_holds_every_worker() {
     assert_eq!(code, Some(0), "{text}");
     assert_every_row_correct(&db, "users");
 }
+
+#[test]
+fn ctrl_c_stops_every_worker_after_its_batch_and_the_next_apply_resumes_each_range_once() {
+    const ROWS: i64 = 40_000;
+    let db = PostgresDb::new();
+    crate::harness::seed_users_to_backfill(&db, ROWS);
+    db.exec("ANALYZE users");
+    log_every_update(&db, "users", "CAST(NEW.id AS TEXT)");
+    let plans = Plans::new();
+    let plan = parallel_plan(&plans, "users", 300, "pause = \"10ms\"");
+    let child = Cli::apply(&db).yes().plan(&plan).spawn();
+    wait_for_walked(&db, 3_000);
+    child.signal("INT");
+    let (code, text) = child.wait().code_and_text();
+    assert_eq!(code, Some(130), "{text}");
+    assert!(
+        text.contains("again to continue"),
+        "says how to resume: {text}"
+    );
+    let at_stop = db.i64(WALKED);
+    assert!(at_stop < ROWS, "stopped before the end ({at_stop})");
+    assert_eq!(db.i64("SELECT count(*) FROM writes"), at_stop);
+    // Resumed with another number of workers: the saved ranges are walked as they are.
+    Cli::apply(&db)
+        .yes()
+        .args(["--pause", "0ms", "--backfill-workers", "1"])
+        .plan(&plan)
+        .run();
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", ROWS);
+    assert_eq!(
+        db.backfill_progress("0001_fill"),
+        Some(("applied".to_string(), ROWS))
+    );
+}
+
+#[test]
+fn sqlite_walks_with_one_worker_and_says_so() {
+    let db = crate::harness::SqliteDb::new();
+    crate::harness::seed_users_to_backfill(&db, 3_000);
+    let plans = Plans::new();
+    let plan = parallel_plan(&plans, "users", 300, "");
+    let text = Cli::apply(&db).yes().plan(&plan).run().to_string();
+    assert!(
+        text.contains("parallel = 3 is ignored: SQLite has one writer at a time"),
+        "{text}"
+    );
+    assert_every_row_correct(&db, "users");
+}
