@@ -360,41 +360,13 @@ impl BatchLoop {
         error: AttemptError,
         attempt: u32,
     ) -> Result<(), StepError> {
-        let attempts = ctx.config.lock_retries.max(1);
         let decision = retry_policy::next(attempt, &error, ctx.config);
         if decision == RetryDecision::GiveUp {
-            return Err(match error {
-                AttemptError::LockTimeout { .. } => StepError::new(
-                    ErrorKind::Locked,
-                    format!(
-                        "a backfill batch could not take its row locks in {attempts} attempts; \
-                         the checkpoint is saved and `bellows apply` resumes it"
-                    ),
-                ),
-                AttemptError::Engine(e) => StepError::from_engine(&e),
-                AttemptError::Failed(e) | AttemptError::Transient(e) => {
-                    StepError::database(&e, None).context("backfill batch failed")
-                }
-            });
+            return Err(gave_up(error, ctx.config.lock_retries.max(1)));
         }
         let wait = decision.wait();
-        ctx.reporter.report(match error {
-            AttemptError::Transient(e) => Event::Retrying {
-                step: ctx.step.clone(),
-                reason: super::error::db_message(&e),
-                attempt,
-                attempts,
-                backoff: wait,
-            },
-            _ => Event::LockRetry {
-                step: ctx.step.clone(),
-                table: Some(op.table.to_string()),
-                attempt,
-                attempts,
-                backoff: wait,
-                blockers: Vec::new(),
-            },
-        });
+        ctx.reporter
+            .report(retry_event(ctx, op, error, attempt, wait));
         tokio::time::sleep(wait).await;
         // NOTE: a batch whose connection broke may have committed before the error reached
         // us: continue from the checkpoint the ledger holds.
@@ -654,6 +626,51 @@ impl<'a> Walk<'a> {
             rows_done: record.rows_done,
             range: None,
         }
+    }
+}
+
+/// The error of a batch whose attempts ran out (or that cannot be retried).
+fn gave_up(error: AttemptError, attempts: u32) -> StepError {
+    match error {
+        AttemptError::LockTimeout { .. } => StepError::new(
+            ErrorKind::Locked,
+            format!(
+                "a backfill batch could not take its row locks in {attempts} attempts; \
+                 the checkpoint is saved and `bellows apply` resumes it"
+            ),
+        ),
+        AttemptError::Engine(e) => StepError::from_engine(&e),
+        AttemptError::Failed(e) | AttemptError::Transient(e) => {
+            StepError::database(&e, None).context("backfill batch failed")
+        }
+    }
+}
+
+/// The event of a batch about to be tried again after `wait`.
+fn retry_event(
+    ctx: &StepContext<'_>,
+    op: &Backfill,
+    error: AttemptError,
+    attempt: u32,
+    wait: Duration,
+) -> Event {
+    let attempts = ctx.config.lock_retries.max(1);
+    match error {
+        AttemptError::Transient(e) => Event::Retrying {
+            step: ctx.step.clone(),
+            reason: super::error::db_message(&e),
+            attempt,
+            attempts,
+            backoff: wait,
+        },
+        _ => Event::LockRetry {
+            step: ctx.step.clone(),
+            table: Some(op.table.to_string()),
+            attempt,
+            attempts,
+            backoff: wait,
+            blockers: Vec::new(),
+        },
     }
 }
 

@@ -6,7 +6,7 @@
 
 use futures_util::future::join_all;
 
-use super::{interrupted, one_batch, sleep_unless_stopped, BatchLoop, Walk};
+use super::{gave_up, interrupted, one_batch, retry_event, sleep_unless_stopped, BatchLoop, Walk};
 use crate::dialect::{DialectKind, RangeCheckpoint};
 use crate::engine::backend::{AttemptError, Backend, BatchResult};
 use crate::engine::context::{StepContext, StepError};
@@ -198,11 +198,11 @@ impl BatchLoop {
             self.sizer.record(scanned, started.elapsed());
             if let Some(error) = error {
                 let decision = retry_policy::next(attempt, &error, ctx.config);
-                let shown = progress_of(record, base, &ranges);
                 if decision == RetryDecision::GiveUp {
-                    return Err(self.give_up(ctx, error, &shown));
+                    return Err(gave_up(error, ctx.config.lock_retries.max(1)));
                 }
-                self.report_retry(ctx, walk.op, error, attempt, decision.wait());
+                let event = retry_event(ctx, walk.op, error, attempt, decision.wait());
+                ctx.reporter.report(event);
                 sleep_unless_stopped(decision.wait(), ctx).await;
                 reload(backend, ctx, &mut ranges).await?;
                 attempt += 1;
@@ -219,61 +219,15 @@ impl BatchLoop {
                     .map_err(|e| StepError::from_engine(&e))?;
                 record.rows_done = finished.rows_done;
                 record.checkpoint = finished.checkpoint;
+                for worker in workers {
+                    let _ = worker.close().await;
+                }
                 self.total = Some(record.rows_done);
                 self.report(ctx, record, true);
                 return Ok(());
             }
             self.report(ctx, &progress_of(record, base, &ranges), false);
         }
-    }
-
-    /// The error of a range's batch that failed for good.
-    fn give_up(&self, ctx: &StepContext<'_>, error: AttemptError, shown: &StepRecord) -> StepError {
-        let attempts = ctx.config.lock_retries.max(1);
-        let what = match error {
-            AttemptError::LockTimeout { .. } => {
-                format!("could not take its row locks in {attempts} attempts")
-            }
-            AttemptError::Engine(e) => e.to_string(),
-            AttemptError::Failed(e) | AttemptError::Transient(e) => {
-                crate::engine::error::db_message(&e)
-            }
-        };
-        StepError::new(
-            crate::engine::ErrorKind::Failed,
-            format!(
-                "a batch of the parallel backfill {what}; {} rows are done and each range's checkpoint is saved: `bellows apply` resumes every range",
-                shown.rows_done
-            ),
-        )
-    }
-
-    fn report_retry(
-        &self,
-        ctx: &StepContext<'_>,
-        op: &Backfill,
-        error: AttemptError,
-        attempt: u32,
-        backoff: std::time::Duration,
-    ) {
-        let attempts = ctx.config.lock_retries.max(1);
-        ctx.reporter.report(match error {
-            AttemptError::LockTimeout { .. } => Event::LockRetry {
-                step: ctx.step.clone(),
-                table: Some(op.table.to_string()),
-                attempt,
-                attempts,
-                backoff,
-                blockers: Vec::new(),
-            },
-            other => Event::Retrying {
-                step: ctx.step.clone(),
-                reason: other.to_string(),
-                attempt,
-                attempts,
-                backoff,
-            },
-        });
     }
 }
 

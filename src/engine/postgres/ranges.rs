@@ -14,23 +14,7 @@ use crate::vocab::TableName;
 impl PgBackend {
     /// A backend for one worker: its own control and work connections, no run lock.
     pub(super) async fn worker(&mut self) -> Result<PgBackend, EngineError> {
-        let control = Self::open(&self.options).await?;
-        let mut work = Self::open(&self.options).await?;
-        let work_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-            .fetch_one(&mut work)
-            .await
-            .context(|| "reading the backend pid".into())?;
-        Ok(PgBackend {
-            options: self.options.clone(),
-            lock: None,
-            lock_held: false,
-            control,
-            work,
-            work_pid,
-            work_lost: false,
-            lock_lost: false,
-            deadlock_timeout: self.deadlock_timeout,
-        })
+        Self::with_options(self.options.clone()).await
     }
 
     /// The key at each of `offsets` rows, in key order.
