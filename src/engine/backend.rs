@@ -358,7 +358,8 @@ pub trait BatchRunner {
         Ok(Vec::new())
     }
 
-    /// A parallel backfill's ranges for `step`, in order (empty: none saved).
+    /// A parallel backfill's ranges for `step`, in order (empty: none saved). While a step has
+    /// ranges, its rows done are theirs together, whatever its own row says.
     async fn read_ranges(
         &mut self,
         _step: StepKey<'_>,

@@ -338,6 +338,16 @@ fn ctrl_c_stops_every_worker_after_its_batch_and_the_next_apply_resumes_each_ran
     let at_stop = db.i64(WALKED);
     assert!(at_stop < ROWS, "stopped before the end ({at_stop})");
     assert_eq!(db.i64("SELECT count(*) FROM writes"), at_stop);
+    // `status` counts every range's rows.
+    let status = Cli::status(&db)
+        .args(["--format", "json"])
+        .plan(&plan)
+        .run()
+        .json();
+    assert_eq!(
+        status["plans"][0]["phases"][0]["steps"][0]["rows_done"], at_stop,
+        "{status}"
+    );
     // Resumed with another number of workers: the saved ranges are walked as they are.
     Cli::apply(&db)
         .yes()
@@ -364,4 +374,34 @@ fn sqlite_walks_with_one_worker_and_says_so() {
         "{text}"
     );
     assert_every_row_correct(&db, "users");
+}
+
+#[test]
+fn a_rolled_back_parallel_walk_forgets_its_ranges_and_walks_the_whole_key_again() {
+    const ROWS: i64 = 30_000;
+    let db = PostgresDb::new();
+    crate::harness::seed_users_to_backfill(&db, ROWS);
+    db.exec("ANALYZE users");
+    let plans = Plans::new();
+    let plan = parallel_plan(&plans, "users", 300, "pause = \"10ms\"");
+    let child = Cli::apply(&db).yes().plan(&plan).spawn();
+    wait_for_walked(&db, 2_000);
+    child.signal("INT");
+    let (code, text) = child.wait().code_and_text();
+    assert_eq!(code, Some(130), "{text}");
+    assert_eq!(ranges(&db, "0001_fill"), 3);
+    Cli::rollback(&db).yes().plan(&plan).run();
+    assert_eq!(ranges(&db, "0001_fill"), 0, "rollback forgets the ranges");
+    // As if the expand rollback had dropped and re-added the column: nothing is filled.
+    db.exec("UPDATE users SET email_verified = NULL");
+    Cli::apply(&db)
+        .yes()
+        .args(["--pause", "0ms"])
+        .plan(&plan)
+        .run();
+    assert_every_row_correct(&db, "users");
+    assert_eq!(
+        db.backfill_progress("0001_fill"),
+        Some(("applied".to_string(), ROWS))
+    );
 }

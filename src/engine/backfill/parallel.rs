@@ -112,7 +112,7 @@ impl Parallel<'_> {
         if points.is_empty() {
             return Ok(None);
         }
-        let saved = split(record.checkpoint.clone(), points);
+        let saved = split(record.checkpoint.clone(), record.rows_done, points);
         backend
             .save_ranges(ctx.key(), &saved)
             .await
@@ -121,8 +121,13 @@ impl Parallel<'_> {
     }
 }
 
-/// Contiguous ranges from the walk's start (`after`) cut at each of `points` (inclusive ends).
-pub fn split(after: Option<Vec<String>>, points: Vec<Vec<String>>) -> Vec<SavedRange> {
+/// Contiguous ranges from the walk's start (`after`, with `rows_done` walked before it, counted
+/// in the first range) cut at each of `points` (inclusive ends).
+pub fn split(
+    after: Option<Vec<String>>,
+    rows_done: u64,
+    points: Vec<Vec<String>>,
+) -> Vec<SavedRange> {
     let mut ranges = Vec::new();
     let mut start = after;
     for point in points.into_iter().map(Some).chain([None]) {
@@ -130,7 +135,7 @@ pub fn split(after: Option<Vec<String>>, points: Vec<Vec<String>>) -> Vec<SavedR
             index: ranges.len(),
             checkpoint: start,
             until: point.clone(),
-            rows_done: 0,
+            rows_done: if ranges.is_empty() { rows_done } else { 0 },
         });
         start = point;
     }
@@ -169,14 +174,10 @@ impl BatchLoop {
                 Err(e) => return Err(StepError::from_engine(&e)),
             }
         }
-        // The ledger reads a step's rows done with its ranges' added (the whole walk).
-        let base = record
-            .rows_done
-            .saturating_sub(ranges.iter().map(|r| r.saved.rows_done).sum());
         let mut attempt = 1;
         let mut last_batch = None;
         loop {
-            let progress = progress_of(record, base, &ranges);
+            let progress = progress_of(record, &ranges);
             if ctx.stop.is_stopped() {
                 return Err(interrupted(walk.op, &progress));
             }
@@ -211,7 +212,7 @@ impl BatchLoop {
             attempt = 1;
             let done = ranges.iter().all(|r| r.finished);
             if done {
-                let finished = progress_of(record, base, &ranges);
+                let finished = progress_of(record, &ranges);
                 let last = finished.checkpoint.clone().unwrap_or_default();
                 backend
                     .finish_ranges(ctx.key(), &last, finished.rows_done)
@@ -226,7 +227,7 @@ impl BatchLoop {
                 self.report(ctx, record, true);
                 return Ok(());
             }
-            self.report(ctx, &progress_of(record, base, &ranges), false);
+            self.report(ctx, &progress_of(record, &ranges), false);
         }
     }
 }
@@ -311,10 +312,11 @@ async fn reload<B: Backend>(
     Ok(())
 }
 
-/// The step's progress: rows walked before the split plus every range's.
-fn progress_of(record: &StepRecord, base: u64, ranges: &[Range]) -> StepRecord {
+/// The step's progress: every range's rows (the first range's count the rows walked before the
+/// split too).
+fn progress_of(record: &StepRecord, ranges: &[Range]) -> StepRecord {
     let mut shown = record.clone();
-    shown.rows_done = base + ranges.iter().map(|r| r.saved.rows_done).sum::<u64>();
+    shown.rows_done = ranges.iter().map(|r| r.saved.rows_done).sum::<u64>();
     // The last range's checkpoint is the furthest key walked.
     shown.checkpoint = ranges.last().and_then(|r| r.saved.checkpoint.clone());
     shown
@@ -330,7 +332,7 @@ mod tests {
 
     #[test]
     fn ranges_are_contiguous_from_the_walks_start_to_the_end() {
-        let ranges = split(Some(key("5")), vec![key("100"), key("200")]);
+        let ranges = split(Some(key("5")), 40, vec![key("100"), key("200")]);
         let bounds: Vec<_> = ranges
             .iter()
             .map(|r| (r.index, r.checkpoint.clone(), r.until.clone()))
@@ -343,6 +345,12 @@ mod tests {
                 (2, Some(key("200")), None),
             ]
         );
-        assert_eq!(split(None, vec![]).len(), 1);
+        let done: Vec<u64> = ranges.iter().map(|r| r.rows_done).collect();
+        assert_eq!(
+            done,
+            vec![40, 0, 0],
+            "the rows before the split count in the first"
+        );
+        assert_eq!(split(None, 0, vec![]).len(), 1);
     }
 }

@@ -100,8 +100,9 @@ pub(super) fn ledger_step(row: &PgRow) -> Result<StepRecord, EngineError> {
     })
 }
 
-/// Adds to each step the rows its parallel backfill's ranges have walked (kept apart from the
-/// step's own `rows_done` until the walk ends), so a running walk's progress is the whole.
+/// Gives each step with a parallel backfill's ranges their rows together as its rows done (the
+/// first range counts the rows walked before the split): the step's own `rows_done` is only
+/// written when the walk ends.
 ///
 /// NOTE: a ledger made before parallel backfills has no ranges table (`status` does not
 /// create it): then nothing is added.
@@ -129,10 +130,35 @@ async fn add_ranges_rows(
             *p == plan && s.phase.as_str() == phase && s.index == index.max(0) as usize
         });
         if let Some((_, step)) = step {
-            step.rows_done += rows.max(0) as u64;
+            step.rows_done = rows.max(0) as u64;
         }
     }
     Ok(())
+}
+
+/// A rolled-back step's parallel ranges are forgotten with its checkpoint: applied again, it
+/// walks the whole key anew.
+async fn forget_ranges(
+    conn: &mut PgConnection,
+    plan: &str,
+    step: &StepRecord,
+) -> Result<(), EngineError> {
+    sqlx::query(
+        "DELETE FROM bellows.backfill_ranges WHERE plan = $1 AND phase = $2 AND step_index = $3",
+    )
+    .bind(plan)
+    .bind(step.phase.as_str())
+    .bind(step.index as i32)
+    .execute(conn)
+    .await
+    .or_else(|e| match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => {
+            Ok(Default::default())
+        }
+        _ => Err(e),
+    })
+    .context(|| "forgetting the parallel backfill's ranges".into())
+    .map(|_| ())
 }
 
 /// Writes the step counter a statement advances, in the statement's own transaction.
@@ -346,8 +372,11 @@ impl LedgerStore for PgBackend {
                     step.index + 1,
                     step.phase
                 )
-            })
-            .map(|_| ())
+            })?;
+                if step.state == StepState::RolledBack {
+                    forget_ranges(&mut self.control, plan, step).await?;
+                }
+                Ok(())
             }
             .await
         )
