@@ -166,14 +166,7 @@ impl BatchLoop {
         // NOTE: the total is not refined from the key's share walked: the ranges walk
         // different parts of the key at once.
         self.range = None;
-        let mut workers = Vec::new();
-        for _ in 1..ranges.len() {
-            match backend.backfill_worker().await {
-                Ok(Some(worker)) => workers.push(worker),
-                Ok(None) => break,
-                Err(e) => return Err(StepError::from_engine(&e)),
-            }
-        }
+        let mut workers = open_workers(backend, ranges.len() - 1).await?;
         let mut attempt = 1;
         let mut last_batch = None;
         loop {
@@ -230,6 +223,26 @@ impl BatchLoop {
             self.report(ctx, &progress_of(record, &ranges), false);
         }
     }
+}
+
+/// A backend for each of `count` more workers; an error when one cannot be opened (the ranges
+/// are saved: the next `apply` walks them).
+async fn open_workers<B: Backend>(backend: &mut B, count: usize) -> Result<Vec<B>, StepError> {
+    let mut workers = Vec::with_capacity(count);
+    while workers.len() < count {
+        match backend.backfill_worker().await {
+            Ok(Some(worker)) => workers.push(worker),
+            Ok(None) => {
+                return Err(StepError::new(
+                    crate::engine::ErrorKind::Failed,
+                    "this database cannot open the parallel backfill's workers; the saved \
+                     ranges need them: run the backfill on PostgreSQL",
+                ))
+            }
+            Err(e) => return Err(StepError::from_engine(&e)),
+        }
+    }
+    Ok(workers)
 }
 
 /// One batch in each range not yet at its end, all at once.
