@@ -405,3 +405,43 @@ fn a_rolled_back_parallel_walk_forgets_its_ranges_and_walks_the_whole_key_again(
         Some(("applied".to_string(), ROWS))
     );
 }
+
+#[test]
+fn a_serial_walk_resumed_with_workers_splits_only_what_is_left() {
+    const ROWS: i64 = 30_000;
+    let db = PostgresDb::new();
+    crate::harness::seed_users_to_backfill(&db, ROWS);
+    db.exec("ANALYZE users");
+    log_every_update(&db, "users", "CAST(NEW.id AS TEXT)");
+    let plans = Plans::new();
+    let path = plans.write(
+        "0001_fill.toml",
+        "[[backfill]]\ntable = \"users\"\nset = { email_verified = \"verified_at IS NOT NULL\" }\n\
+         batch_size = 300\npause = \"10ms\"\n",
+    );
+    let plan = path.to_string_lossy().into_owned();
+    let mut child = Cli::apply(&db).yes().plan(&plan).spawn();
+    let done = child.wait_for_rows(&db, "0001_fill", 3_000);
+    child.signal("INT");
+    let (code, text) = child.wait().code_and_text();
+    assert_eq!(code, Some(130), "{text}");
+    let sessions = db.i64("SELECT count(DISTINCT pid) FROM writes");
+    let log = Cli::apply(&db)
+        .yes()
+        .args(["--pause", "0ms", "--backfill-workers", "3"])
+        .plan(&plan)
+        .run()
+        .to_string();
+    assert_eq!(
+        db.i64("SELECT count(DISTINCT pid) FROM writes") - sessions,
+        3,
+        "the rest was walked by three workers: {log}"
+    );
+    assert!(done < ROWS);
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", ROWS);
+    assert_eq!(
+        db.backfill_progress("0001_fill"),
+        Some(("applied".to_string(), ROWS))
+    );
+}
