@@ -25,6 +25,7 @@ pub struct Overrides {
     pub target_batch_time: Option<Duration>,
     pub pause_file: Option<PathBuf>,
     pub replica_urls: Vec<String>,
+    pub backfill_workers: Option<u64>,
 }
 
 /// Where a value came from, for `-v` and error messages.
@@ -55,6 +56,10 @@ pub struct Config {
     /// MySQL/MariaDB: the replicas `max_lag` watches (flag, else the environment's
     /// comma-separated list); empty: the replicas the primary lists.
     pub replica_urls: Vec<String>,
+    /// Workers of a backfill from a flag or the environment (beat a step's `parallel`).
+    pub backfill_workers: Option<u64>,
+    /// The plan's `[settings] parallel` (a step's own key beats it).
+    pub parallel: Option<u64>,
     /// Which of `batch_size`/`pause`/`target_batch_time` came from a flag or the environment
     /// (those beat a backfill step's own keys).
     pub forced: Forced,
@@ -88,6 +93,11 @@ impl Config {
         let env_batch_size = environment.number(env::BATCH_SIZE)?;
         let env_pause = environment.duration(env::PAUSE)?;
         let env_target = environment.duration(env::TARGET_BATCH_TIME)?;
+        let backfill_workers = flags
+            .backfill_workers
+            .or(environment.number(env::BACKFILL_WORKERS)?)
+            .map(|n| refuse_zero("backfill_workers", "a backfill needs a worker", n))
+            .transpose()?;
         let lock_retries = refuse_zero(
             "lock_retries",
             "at least one attempt is needed",
@@ -143,6 +153,8 @@ impl Config {
                 [] => environment.list(env::REPLICA_URLS),
                 given => given.to_vec(),
             },
+            backfill_workers,
+            parallel: plan.parallel,
             forced: Forced {
                 batch_size: flags.batch_size.is_some() || env_batch_size.is_some(),
                 pause: flags.pause.is_some() || env_pause.is_some(),
@@ -177,6 +189,15 @@ impl Config {
             _ => self.target_batch_time,
         }
         .filter(|d| !d.is_zero())
+    }
+
+    /// The workers of one backfill step: flag/env > step's `parallel` > plan settings > 1.
+    pub fn backfill_workers_for(&self, step: Option<u64>) -> u64 {
+        self.backfill_workers
+            .or(step)
+            .or(self.parallel)
+            .unwrap_or(1)
+            .max(1)
     }
 
     /// The `max_lag` of one backfill step: the step's key, else the plan's `[settings]`.
@@ -296,6 +317,33 @@ mod tests {
         assert_eq!(config.batch_size, 1000);
         assert_eq!(config.pause, Duration::ZERO);
         assert_eq!(config.target_batch_time, None);
+    }
+
+    #[test]
+    fn backfill_workers_resolve_flag_then_environment_then_step_then_plan_then_one() {
+        let plan = Settings {
+            parallel: Some(2),
+            ..Settings::default()
+        };
+        let resolve = |flag: Option<u64>, vars: &[(&str, &str)]| {
+            let flags = Overrides {
+                backfill_workers: flag,
+                ..Overrides::default()
+            };
+            Config::resolve(&flags, &env(vars), &plan).unwrap()
+        };
+        let workers = [("BELLOWS_BACKFILL_WORKERS", "3")];
+        assert_eq!(resolve(Some(4), &workers).backfill_workers_for(Some(5)), 4);
+        assert_eq!(resolve(None, &workers).backfill_workers_for(Some(5)), 3);
+        assert_eq!(resolve(None, &[]).backfill_workers_for(Some(5)), 5);
+        assert_eq!(resolve(None, &[]).backfill_workers_for(None), 2);
+        assert_eq!(Config::defaults().backfill_workers_for(None), 1);
+        let zero = Config::resolve(
+            &Overrides::default(),
+            &env(&[("BELLOWS_BACKFILL_WORKERS", "0")]),
+            &Settings::default(),
+        );
+        assert!(zero.is_err());
     }
 
     #[test]

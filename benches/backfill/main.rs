@@ -100,6 +100,24 @@ enum Contender {
     /// `bellows apply` of the whole plan shape of the README: `add_column`,
     /// `sync_column` and the backfill with default settings, on a table without the column.
     Plan,
+    /// `bellows default` with `--backfill-workers 2` (PostgreSQL: 2 ranges walked at once).
+    Parallel2,
+    /// The same with 3 workers.
+    Parallel3,
+    /// The same with 4 workers.
+    Parallel4,
+}
+
+impl Contender {
+    /// The backfill workers of a parallel contender.
+    fn workers(self) -> Option<u32> {
+        match self {
+            Contender::Parallel2 => Some(2),
+            Contender::Parallel3 => Some(3),
+            Contender::Parallel4 => Some(4),
+            _ => None,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -174,7 +192,10 @@ async fn bench(args: &Args, server: &Server) -> Result<bool> {
     let needs_bellows = contenders
         .iter()
         .chain(args.scaling.then_some(&args.scaling_contender))
-        .any(|c| matches!(c, Contender::Default | Contender::Tuned | Contender::Plan));
+        .any(|c| {
+            matches!(c, Contender::Default | Contender::Tuned | Contender::Plan)
+                || c.workers().is_some()
+        });
     let binary = if needs_bellows {
         let path = child::locate_binary(
             std::env::var_os("BELLOWS_BIN"),
@@ -279,6 +300,9 @@ fn contender_name(contender: Contender, rows: u64, base_rows: u64) -> String {
         Contender::KeysetAsync => "keyset async".to_string(),
         Contender::KeysetOne => "keyset one-statement".to_string(),
         Contender::Plan => "bellows plan shape".to_string(),
+        Contender::Parallel2 | Contender::Parallel3 | Contender::Parallel4 => {
+            format!("bellows {} workers", contender.workers().unwrap_or(1))
+        }
     };
     if rows == base_rows {
         name
@@ -426,11 +450,16 @@ async fn contend(
         Contender::Default | Contender::Tuned => {
             let batch_size = (contender == Contender::Tuned).then_some(ctx.args.tuned_batch_size);
             let plan = table::backfill_plan(&format!("bench_{label}"), batch_size);
-            run_bellows(ctx, label, url, &plan).await
+            run_bellows(ctx, label, url, &plan, &[]).await
         }
         Contender::Plan => {
             let plan = table::plan_shape(&format!("bench_{label}"));
-            run_bellows(ctx, label, url, &plan).await
+            run_bellows(ctx, label, url, &plan, &[]).await
+        }
+        Contender::Parallel2 | Contender::Parallel3 | Contender::Parallel4 => {
+            let plan = table::backfill_plan(&format!("bench_{label}"), None);
+            let workers = contender.workers().unwrap_or(1).to_string();
+            run_bellows(ctx, label, url, &plan, &["--backfill-workers", &workers]).await
         }
     };
     let workload = match running {
@@ -468,7 +497,13 @@ async fn contend(
 }
 
 /// Writes the plan and runs `bellows apply PLAN -d URL --yes --format json`.
-async fn run_bellows(ctx: &Bench<'_>, label: &str, url: &str, plan_text: &str) -> Outcome {
+async fn run_bellows(
+    ctx: &Bench<'_>,
+    label: &str,
+    url: &str,
+    plan_text: &str,
+    extra: &[&str],
+) -> Outcome {
     let Some(binary) = &ctx.binary else {
         return Outcome::Failed("no bellows binary".into());
     };
@@ -484,7 +519,10 @@ async fn run_bellows(ctx: &Bench<'_>, label: &str, url: &str, plan_text: &str) -
         "--yes".into(),
         "--format".into(),
         "json".into(),
-    ];
+    ]
+    .into_iter()
+    .chain(extra.iter().map(OsString::from))
+    .collect();
     let log = ctx.work_dir.join(label);
     let timeout = Duration::from_secs(ctx.args.timeout);
     match child::run(binary, &args, &log, timeout).await {

@@ -265,6 +265,10 @@ pub struct BackfillArgs {
     /// primary lists in SHOW SLAVE HOSTS).
     #[arg(long = "replica-url", value_name = "URL")]
     pub replica_urls: Vec<String>,
+    /// PostgreSQL: workers of each backfill, each walking a contiguous range of the key on its
+    /// own connection (beats a step's `parallel`; `--parallel` is the fleet's databases).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub backfill_workers: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -128,6 +128,7 @@ pub fn overrides(args: &SettingsArgs) -> Overrides {
         target_batch_time: args.backfill.target_batch_time,
         pause_file: args.backfill.pause_file.clone(),
         replica_urls: args.backfill.replica_urls.clone(),
+        backfill_workers: args.backfill.backfill_workers,
     }
 }
 

@@ -211,6 +211,7 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
         phase: quote_literal("backfill"),
         step_index: "<step>".into(),
         rows_done: "<rows done>".into(),
+        range: None,
     };
     let batch_sql = match dialect.backfill_batch_sql(op, &key, Some(&last), limit, &checkpoint) {
         Some(one) => format!(
@@ -241,6 +242,7 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
     if op.key.is_none() {
         notes.push("walks the table's primary key, read from the database when applied".into());
     }
+    notes.extend(parallel_note(op, dialect.kind()));
     if op.max_lag.is_some() && dialect.kind() == super::DialectKind::Sqlite {
         notes.push(
             "`max_lag` watches PostgreSQL replicas; SQLite has none, so it is ignored".into(),
@@ -266,6 +268,7 @@ pub fn backfill(dialect: &dyn Dialect, op: &Backfill) -> PlannedOp {
                 target_batch_time: op.target_batch_time,
                 max_lag: op.max_lag,
                 throttle_query: op.throttle_query.clone(),
+                parallel: op.parallel,
             },
         })],
         undo: Undo::Nothing("the expand rollback removes the column".into()),
@@ -307,4 +310,20 @@ pub fn sync_expression_check_as(
         dialect.table(&op.table),
         set.join(", ")
     )
+}
+
+/// What `parallel = N` does on `kind`, when set above one.
+fn parallel_note(op: &Backfill, kind: super::DialectKind) -> Option<String> {
+    let workers = op.parallel.filter(|n| *n > 1)?;
+    Some(match kind {
+        super::DialectKind::Postgres => format!(
+            "`parallel = {workers}`: the key is split into {workers} contiguous ranges (from the key index), walked at once on {workers} connections, each range with its own checkpoint"
+        ),
+        super::DialectKind::Sqlite => format!(
+            "`parallel = {workers}` is ignored on SQLite: it has one writer at a time, so the backfill walks with one worker"
+        ),
+        super::DialectKind::Mysql => format!(
+            "`parallel = {workers}` is not available on MySQL/MariaDB yet (its batches write their checkpoint in several statements, which per-range checkpoints do not fit): the backfill walks with one worker"
+        ),
+    })
 }

@@ -346,6 +346,19 @@ pub struct BatchCheckpoint {
     pub step_index: String,
     /// Rows walked before this batch, as an SQL expression (a number, or a placeholder).
     pub rows_done: String,
+    /// A parallel backfill's range: the batch stops at the range's end and its checkpoint is
+    /// the range's own row of `ledger` (which then has a `range_index` column). `None`: the
+    /// whole key, the step's row.
+    pub range: Option<RangeCheckpoint>,
+}
+
+/// One range of a parallel backfill, as a batch sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeCheckpoint {
+    /// The range's number within the step (its ledger row).
+    pub index: usize,
+    /// The range's last key (inclusive), as text; `None`: to the end of the table.
+    pub until: Option<Vec<String>>,
 }
 
 /// A backfill key as a batch selects it: the quoted columns, their aliases `k0, k1, …` and the

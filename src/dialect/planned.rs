@@ -228,6 +228,7 @@ pub struct BatchSettings {
     pub target_batch_time: Option<Duration>,
     pub max_lag: Option<crate::vocab::lag::MaxLag>,
     pub throttle_query: Option<String>,
+    pub parallel: Option<u64>,
 }
 
 /// SQLite cannot alter a column or constraint in place: the table is rebuilt in one

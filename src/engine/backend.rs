@@ -344,6 +344,60 @@ pub trait BatchRunner {
         replicas: &[String],
         limits: Limits,
     ) -> Result<ReplicaState, AttemptError>;
+
+    /// Another backend on the same database for one worker of a parallel backfill (its own
+    /// connections, no run lock); `None`: the backend walks with one worker only.
+    async fn backfill_worker(&mut self) -> Result<Option<Self>, EngineError>
+    where
+        Self: Sized,
+    {
+        Ok(None)
+    }
+
+    /// The key values splitting `table` by `key` at each of `offsets` rows (in key order),
+    /// read from the key's index; fewer when the table is shorter.
+    async fn key_split_points(
+        &mut self,
+        _table: &TableName,
+        _key: &[String],
+        _after: Option<&[String]>,
+        _offsets: &[u64],
+    ) -> Result<Vec<Vec<String>>, EngineError> {
+        Ok(Vec::new())
+    }
+
+    /// A parallel backfill's ranges for `step`, in order (empty: none saved). While a step has
+    /// ranges, its rows done are theirs together, whatever its own row says.
+    async fn read_ranges(
+        &mut self,
+        _step: StepKey<'_>,
+    ) -> Result<Vec<super::backfill::parallel::SavedRange>, EngineError> {
+        Ok(Vec::new())
+    }
+
+    /// Ends a parallel walk: in one transaction, the step's own checkpoint becomes `last` (the
+    /// furthest key walked) with `rows_done`, and its ranges are deleted, so that neither a
+    /// crash now nor a later run of the step walks a range again.
+    async fn finish_ranges(
+        &mut self,
+        _step: StepKey<'_>,
+        _last: &[String],
+        _rows_done: u64,
+    ) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    /// Saves a parallel backfill's ranges for `step` (before any is walked).
+    async fn save_ranges(
+        &mut self,
+        _step: StepKey<'_>,
+        _ranges: &[super::backfill::parallel::SavedRange],
+    ) -> Result<(), EngineError> {
+        Err(EngineError::refused(
+            super::ErrorKind::Failed,
+            "this database keeps no parallel backfill ranges".to_string(),
+        ))
+    }
 }
 
 /// The online check (`check -d`, `plan -d`): statements compiled inside one transaction that

@@ -5,6 +5,8 @@
 //! [`BatchLoop`] — throttling, adaptive batch size and progress belong in the loop, the batch
 //! itself (bounds + update + checkpoint in one transaction) in `Backend::backfill_batch`.
 
+pub mod parallel;
+
 use std::time::{Duration, Instant};
 
 use super::backend::{AttemptError, Backend, BatchRequest, BatchResult, GuardValue, Limits};
@@ -48,6 +50,7 @@ pub async fn run<B: Backend>(
         target_batch_time: plan.settings.target_batch_time,
         max_lag: plan.settings.max_lag,
         throttle_query: plan.settings.throttle_query.clone(),
+        parallel: plan.settings.parallel,
     };
     let (total, exact) = progress_total(backend, &plan.table).await?;
     // NOTE: a total from statistics may be stale: it is refined from the key range as the walk
@@ -65,6 +68,20 @@ pub async fn run<B: Backend>(
     });
     let mut batches = BatchLoop::new::<B>(ctx, &op, total, record);
     batches.range = range;
+    // NOTE: ranges saved by an interrupted parallel walk are walked to their ends whatever
+    // `parallel` now says: the step's own checkpoint stopped where they were split, so walking
+    // from it would write their rows again.
+    let walk = parallel::Parallel {
+        op: &op,
+        key: &key,
+        workers: parallel::workers::<B>(ctx, plan.settings.parallel),
+        estimate: total,
+    };
+    if let Some(ranges) = walk.ranges(backend, ctx, record).await? {
+        return batches
+            .run_ranges(backend, ctx, &walk, ranges, record)
+            .await;
+    }
     batches.run(backend, ctx, &op, &key, record).await
 }
 
@@ -287,7 +304,8 @@ impl BatchLoop {
             let limit = self.sizer.size();
             let batch_started = Instant::now();
             let budget = self.loop_budget();
-            let result = match one_batch(backend, ctx, op, key, record, limit, budget).await {
+            let walk = Walk::whole(record);
+            let result = match one_batch(backend, ctx, op, key, walk, limit, budget).await {
                 Ok(result) => result,
                 Err(error) => {
                     self.retry_batch(backend, ctx, op, record, error, attempt)
@@ -349,47 +367,20 @@ impl BatchLoop {
         error: AttemptError,
         attempt: u32,
     ) -> Result<(), StepError> {
-        let attempts = ctx.config.lock_retries.max(1);
         let decision = retry_policy::next(attempt, &error, ctx.config);
         if decision == RetryDecision::GiveUp {
-            return Err(match error {
-                AttemptError::LockTimeout { .. } => StepError::new(
-                    ErrorKind::Locked,
-                    format!(
-                        "a backfill batch could not take its row locks in {attempts} attempts; \
-                         the checkpoint is saved and `bellows apply` resumes it"
-                    ),
-                ),
-                AttemptError::Engine(e) => StepError::from_engine(&e),
-                AttemptError::Failed(e) | AttemptError::Transient(e) => {
-                    // The checkpoint the ledger holds: batches a server-side loop committed
-                    // are in it, the failed one is not.
-                    let _ = self.refresh(backend, ctx, record).await;
-                    StepError::database(&e, None).context(&format!(
-                        "backfill batch failed ({})",
-                        failed_batch(record.checkpoint.as_deref())
-                    ))
-                }
-            });
+            // The checkpoint the ledger holds: batches a server-side loop committed are in it,
+            // the failed one is not.
+            let _ = self.refresh(backend, ctx, record).await;
+            return Err(gave_up(
+                error,
+                ctx.config.lock_retries.max(1),
+                Some(record.checkpoint.as_deref()),
+            ));
         }
         let wait = decision.wait();
-        ctx.reporter.report(match error {
-            AttemptError::Transient(e) => Event::Retrying {
-                step: ctx.step.clone(),
-                reason: super::error::db_message(&e),
-                attempt,
-                attempts,
-                backoff: wait,
-            },
-            _ => Event::LockRetry {
-                step: ctx.step.clone(),
-                table: Some(op.table.to_string()),
-                attempt,
-                attempts,
-                backoff: wait,
-                blockers: Vec::new(),
-            },
-        });
+        ctx.reporter
+            .report(retry_event(ctx, op, error, attempt, wait));
         tokio::time::sleep(wait).await;
         // NOTE: a batch whose connection broke may have committed before the error reached
         // us: continue from the checkpoint the ledger holds.
@@ -619,18 +610,22 @@ async fn one_batch<B: Backend>(
     ctx: &StepContext<'_>,
     op: &Backfill,
     key: &[String],
-    record: &StepRecord,
+    walk: Walk<'_>,
     limit: u64,
     loop_budget: Option<Duration>,
 ) -> Result<BatchResult, AttemptError> {
     let dialect = B::KIND.dialect();
-    let after = record.checkpoint.as_deref();
+    let after = walk.after;
     let checkpoint = BatchCheckpoint {
-        ledger: super::ledger::steps_table(B::KIND).to_string(),
+        ledger: match walk.range {
+            Some(_) => super::ledger::RANGES_TABLE.to_string(),
+            None => super::ledger::steps_table(B::KIND).to_string(),
+        },
         plan: quote_literal(&ctx.step.plan),
         phase: quote_literal(ctx.step.phase.as_str()),
         step_index: ctx.step.index.to_string(),
-        rows_done: record.rows_done.to_string(),
+        rows_done: walk.rows_done.to_string(),
+        range: walk.range,
     };
     let batch_sql = dialect.backfill_batch_sql(op, key, after, limit, &checkpoint);
     let bounds_sql = match batch_sql {
@@ -650,10 +645,82 @@ async fn one_batch<B: Backend>(
         update_sql: &update_sql,
         batch_sql,
         loop_sql,
-        rows_done: record.rows_done,
+        rows_done: walk.rows_done,
         limits: retry::limits_for(LockPolicy::Short, ctx.config),
     };
     backend.backfill_batch(&request).await
+}
+
+/// Where a batch walks: after which key, with how many rows walked before it, in which range
+/// of a parallel backfill (`None`: the whole key, checkpointed in the step's row).
+#[derive(Debug, Clone)]
+struct Walk<'a> {
+    after: Option<&'a [String]>,
+    rows_done: u64,
+    range: Option<crate::dialect::RangeCheckpoint>,
+}
+
+impl<'a> Walk<'a> {
+    fn whole(record: &'a StepRecord) -> Walk<'a> {
+        Walk {
+            after: record.checkpoint.as_deref(),
+            rows_done: record.rows_done,
+            range: None,
+        }
+    }
+}
+
+/// The error of a batch whose attempts ran out (or that cannot be retried).
+/// `at`: the serial walk's checkpoint, to say where the failed batch was ([`failed_batch`]);
+/// `None` for a parallel walk, whose ranges each have their own.
+fn gave_up(error: AttemptError, attempts: u32, at: Option<Option<&[String]>>) -> StepError {
+    match error {
+        AttemptError::LockTimeout { .. } => StepError::new(
+            ErrorKind::Locked,
+            format!(
+                "a backfill batch could not take its row locks in {attempts} attempts; \
+                 the checkpoint is saved and `bellows apply` resumes it"
+            ),
+        ),
+        AttemptError::Engine(e) => StepError::from_engine(&e),
+        AttemptError::Failed(e) | AttemptError::Transient(e) => {
+            let context = match at {
+                Some(checkpoint) => {
+                    format!("backfill batch failed ({})", failed_batch(checkpoint))
+                }
+                None => "backfill batch failed (each range resumes from its checkpoint)".into(),
+            };
+            StepError::database(&e, None).context(&context)
+        }
+    }
+}
+
+/// The event of a batch about to be tried again after `wait`.
+fn retry_event(
+    ctx: &StepContext<'_>,
+    op: &Backfill,
+    error: AttemptError,
+    attempt: u32,
+    wait: Duration,
+) -> Event {
+    let attempts = ctx.config.lock_retries.max(1);
+    match error {
+        AttemptError::Transient(e) => Event::Retrying {
+            step: ctx.step.clone(),
+            reason: super::error::db_message(&e),
+            attempt,
+            attempts,
+            backoff: wait,
+        },
+        _ => Event::LockRetry {
+            step: ctx.step.clone(),
+            table: Some(op.table.to_string()),
+            attempt,
+            attempts,
+            backoff: wait,
+            blockers: Vec::new(),
+        },
+    }
 }
 
 /// Refuses an explicit `key` one of whose columns holds a NULL: keyset pagination never reaches

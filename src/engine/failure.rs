@@ -225,6 +225,7 @@ mod tests {
             target_batch_time: None,
             max_lag: None,
             throttle_query: None,
+            parallel: None,
         })
     }
 

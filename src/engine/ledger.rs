@@ -21,6 +21,9 @@ pub fn steps_table(kind: DialectKind) -> &'static str {
     }
 }
 
+/// The ledger's table of a parallel backfill's ranges (PostgreSQL only).
+pub const RANGES_TABLE: &str = "bellows.backfill_ranges";
+
 /// The state of one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -27,6 +27,9 @@ pub struct Backfill {
     pub target_batch_time: Option<Duration>,
     pub max_lag: Option<MaxLag>,
     pub throttle_query: Option<String>,
+    /// Workers walking contiguous ranges of the key at once (PostgreSQL); `None`: one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<u64>,
 }
 
 impl Operation for Backfill {
@@ -63,6 +66,10 @@ impl Operation for Backfill {
             KeyKind::Query,
             "SQL returning a boolean: pause while it returns true",
         );
+        let parallel = r.opt_positive(
+            "parallel",
+            "PostgreSQL: workers walking contiguous ranges of the key at once (default 1)",
+        );
         let set = set?;
         if set.get_ref().is_empty() {
             r.report(
@@ -85,6 +92,7 @@ impl Operation for Backfill {
             target_batch_time,
             max_lag,
             throttle_query,
+            parallel,
         })
     }
 

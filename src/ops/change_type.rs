@@ -118,6 +118,7 @@ impl ChangeType {
             target_batch_time: None,
             max_lag: None,
             throttle_query: None,
+            parallel: None,
         }
     }
 }

@@ -138,11 +138,11 @@ macro_rules! operations {
             /// What the step does, as canonical JSON (keys sorted), for the ledger to remember:
             /// an applied step whose definition is unchanged may be reformatted, commented or
             /// re-throttled freely. A backfill's pacing (`batch_size`, `pause`,
-            /// `target_batch_time`, `max_lag`, `throttle_query`) is not part of it.
+            /// `target_batch_time`, `max_lag`, `throttle_query`, `parallel`) is not part of it.
             pub fn definition(&self) -> String {
                 let mut value = serde_json::to_value(self).unwrap_or_default();
                 if let (Op::Backfill(_), Some(object)) = (self, value.as_object_mut()) {
-                    for pacing in ["batch_size", "pause", "target_batch_time", "max_lag", "throttle_query"] {
+                    for pacing in ["batch_size", "pause", "target_batch_time", "max_lag", "throttle_query", "parallel"] {
                         object.remove(pacing);
                     }
                 }

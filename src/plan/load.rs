@@ -428,6 +428,10 @@ pub(crate) fn read_settings(r: &mut TableReader<'_, '_>) -> Option<Settings> {
             "max_lag",
             "default replica lag above which the backfill pauses",
         ),
+        parallel: r.opt_positive(
+            "parallel",
+            "default workers of a backfill, each walking a range of the key (PostgreSQL; default 1)",
+        ),
     })
 }
 

@@ -27,6 +27,9 @@ pub struct Settings {
     #[serde(with = "opt_duration")]
     pub target_batch_time: Option<Duration>,
     pub max_lag: Option<crate::vocab::lag::MaxLag>,
+    /// Default workers of a backfill (PostgreSQL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<u64>,
 }
 
 /// One step of a plan: an operation in a phase.

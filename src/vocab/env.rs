@@ -42,6 +42,11 @@ pub const REPLICA_URLS: EnvVar = EnvVar {
     sets: "replica_urls",
 };
 
+pub const BACKFILL_WORKERS: EnvVar = EnvVar {
+    name: "BELLOWS_BACKFILL_WORKERS",
+    sets: "backfill_workers",
+};
+
 /// Every `BELLOWS_*` variable bellows reads.
 pub const ALL: &[EnvVar] = &[
     LOCK_TIMEOUT,
@@ -52,6 +57,7 @@ pub const ALL: &[EnvVar] = &[
     TARGET_BATCH_TIME,
     PAUSE_FILE,
     REPLICA_URLS,
+    BACKFILL_WORKERS,
 ];
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ fn tag(table: &str) -> String {
 
 /// Logs into `writes (tbl, k)` every row of `table` (SQL) whose `email_verified` goes from NULL
 /// to a value; `key` is the SQL naming the row from `NEW` (e.g. `CAST(NEW.id AS TEXT)`).
-fn log_writes(db: &dyn TestDb, table: &str, key: &str) {
+pub(crate) fn log_writes(db: &dyn TestDb, table: &str, key: &str) {
     let tag = tag(table);
     db.exec(&match db.dialect() {
         DialectKind::Postgres => format!(
@@ -51,7 +51,13 @@ fn log_writes(db: &dyn TestDb, table: &str, key: &str) {
 
 /// A plan with only a backfill step filling `email_verified` of `table`; `extra` is TOML lines
 /// added to the step (`key = [...]`, `pause = ...`).
-fn backfill_plan(plans: &Plans, name: &str, table: &str, batch_size: u64, extra: &str) -> String {
+pub(crate) fn backfill_plan(
+    plans: &Plans,
+    name: &str,
+    table: &str,
+    batch_size: u64,
+    extra: &str,
+) -> String {
     let path = plans.write(
         &format!("{name}.toml"),
         &format!(
@@ -63,7 +69,7 @@ fn backfill_plan(plans: &Plans, name: &str, table: &str, batch_size: u64, extra:
 }
 
 /// Every row of `table` holds `verified_at IS NOT NULL` in `email_verified`.
-fn assert_every_row_correct(db: &dyn TestDb, table: &str) {
+pub(crate) fn assert_every_row_correct(db: &dyn TestDb, table: &str) {
     let row = match db.dialect() {
         DialectKind::Postgres => "row_to_json(t)::text",
         DialectKind::Sqlite => "'rowid ' || t.rowid",
@@ -80,7 +86,7 @@ fn assert_every_row_correct(db: &dyn TestDb, table: &str) {
 }
 
 /// Each row of `table` was written exactly once, and there are `rows` of them.
-fn assert_written_once(db: &dyn TestDb, table: &str, rows: i64) {
+pub(crate) fn assert_written_once(db: &dyn TestDb, table: &str, rows: i64) {
     let table = tag(table);
     let twice = db.rows(&format!(
         "SELECT k || ' x' || count(*) FROM writes WHERE tbl = '{table}' GROUP BY k HAVING count(*) > 1 LIMIT 5"

@@ -4,6 +4,7 @@
 #[macro_use]
 mod harness;
 
+mod backfill_parallel;
 mod backfill_resume;
 mod bench_harness;
 mod check;

@@ -54,6 +54,7 @@ pub fn backfill_step(batch_size: u64) -> Backfill {
         target_batch_time: None,
         max_lag: None,
         throttle_query: None,
+        parallel: None,
     }
 }
 

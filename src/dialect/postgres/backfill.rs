@@ -52,9 +52,28 @@ fn batch_statement(
         select,
     } = key_select(pg, key);
     let after_condition = after.map(|after| format!("{} > {after}", row(&cols)));
-    let after_clause = after_condition
+    // A parallel backfill's range ends at its last key (inclusive): the next range starts
+    // after it.
+    let until_condition = checkpoint
+        .range
         .as_ref()
-        .map(|c| format!("\n  WHERE {c}"))
+        .and_then(|r| r.until.as_ref())
+        .map(|until| format!("{} <= {}", row(&cols), row_literals(until)));
+    let scan: Vec<&String> = after_condition.iter().chain(&until_condition).collect();
+    let after_clause = match scan.is_empty() {
+        true => String::new(),
+        false => format!(
+            "\n  WHERE {}",
+            scan.iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        ),
+    };
+    let range_row = checkpoint
+        .range
+        .as_ref()
+        .map(|r| format!(" AND range_index = {}", r.index))
         .unwrap_or_default();
     let set = op
         .set
@@ -83,7 +102,7 @@ fn batch_statement(
         .collect::<Vec<_>>()
         .join(",\n       ");
     format!(
-        "WITH batch AS (\n  SELECT {select} FROM {table}{after_clause}\n  ORDER BY {order}\n  LIMIT {limit}\n), last AS (\n  SELECT {aliases} FROM batch ORDER BY {desc} LIMIT 1\n), done AS (\n  UPDATE {table}\n  SET {set}\n  WHERE {conditions}\n  RETURNING 1\n), saved AS (\n  UPDATE {ledger}\n  SET checkpoint = (SELECT jsonb_build_array({last_text}) FROM last),\n      rows_done = {rows_done} + (SELECT count(*) FROM batch)\n  WHERE plan = {plan} AND phase = {phase} AND step_index = {index}\n    AND EXISTS (SELECT 1 FROM last)\n)\nSELECT (SELECT count(*) FROM batch) AS scanned,\n       (SELECT count(*) FROM done) AS updated,\n       {outputs}",
+        "WITH batch AS (\n  SELECT {select} FROM {table}{after_clause}\n  ORDER BY {order}\n  LIMIT {limit}\n), last AS (\n  SELECT {aliases} FROM batch ORDER BY {desc} LIMIT 1\n), done AS (\n  UPDATE {table}\n  SET {set}\n  WHERE {conditions}\n  RETURNING 1\n), saved AS (\n  UPDATE {ledger}\n  SET checkpoint = (SELECT jsonb_build_array({last_text}) FROM last),\n      rows_done = {rows_done} + (SELECT count(*) FROM batch)\n  WHERE plan = {plan} AND phase = {phase} AND step_index = {index}{range_row}\n    AND EXISTS (SELECT 1 FROM last)\n)\nSELECT (SELECT count(*) FROM batch) AS scanned,\n       (SELECT count(*) FROM done) AS updated,\n       {outputs}",
         order = cols.join(", "),
         aliases = aliases.join(", "),
         desc = desc(&aliases),
@@ -172,6 +191,7 @@ mod tests {
             target_batch_time: None,
             max_lag: None,
             throttle_query: None,
+            parallel: None,
         };
         let checkpoint = BatchCheckpoint {
             ledger: "bellows.steps".into(),
@@ -179,6 +199,7 @@ mod tests {
             phase: "'backfill'".into(),
             step_index: "0".into(),
             rows_done: "2000".into(),
+            range: None,
         };
         let key = vec!["tenant".to_string(), "Placed At".to_string()];
         let after = vec!["7".to_string(), "2024-01-01 00:00:00.5+00".to_string()];

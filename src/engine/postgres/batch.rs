@@ -12,11 +12,49 @@ use crate::dialect::postgres::BACKFILL_LOOP_STATE;
 use crate::engine::backend::{
     AttemptError, BatchRequest, BatchResult, BatchRunner, GuardValue, Limits, StatementRunner,
 };
+use crate::engine::backfill::parallel::SavedRange;
 use crate::engine::batch_steps::{batch_in_steps, BatchSteps};
+use crate::engine::error::EngineError;
 use crate::engine::ledger::StepKey;
 use crate::engine::throttle::{ReplicaState, POSTGRES_REPLICA_LAG_SQL};
+use crate::vocab::TableName;
 
 impl BatchRunner for PgBackend {
+    async fn backfill_worker(&mut self) -> Result<Option<Self>, EngineError> {
+        self.worker().await.map(Some)
+    }
+
+    async fn key_split_points(
+        &mut self,
+        table: &TableName,
+        key: &[String],
+        after: Option<&[String]>,
+        offsets: &[u64],
+    ) -> Result<Vec<Vec<String>>, EngineError> {
+        self.split_points(table, key, after, offsets).await
+    }
+
+    async fn read_ranges(&mut self, step: StepKey<'_>) -> Result<Vec<SavedRange>, EngineError> {
+        self.ranges(step).await
+    }
+
+    async fn finish_ranges(
+        &mut self,
+        step: StepKey<'_>,
+        last: &[String],
+        rows_done: u64,
+    ) -> Result<(), EngineError> {
+        self.end_ranges(step, last, rows_done).await
+    }
+
+    async fn save_ranges(
+        &mut self,
+        step: StepKey<'_>,
+        ranges: &[SavedRange],
+    ) -> Result<(), EngineError> {
+        self.write_ranges(step, ranges).await
+    }
+
     async fn backfill_batch(
         &mut self,
         request: &BatchRequest<'_>,

@@ -116,6 +116,23 @@ impl Backend for PgBackend {
                 ),
             })?
             .application_name(application_name);
+        Self::with_options(options).await
+    }
+
+    async fn close(mut self) -> Result<(), EngineError> {
+        let released = self.release_run_lock().await;
+        if let Some(lock) = self.lock.take() {
+            let _ = lock.close().await;
+        }
+        let _ = self.control.close().await;
+        let _ = self.work.close().await;
+        released
+    }
+}
+
+impl PgBackend {
+    /// A backend on `options`: its control and work connections (no run lock yet).
+    pub(super) async fn with_options(options: PgConnectOptions) -> Result<Self, EngineError> {
         let mut control = Self::open(&options).await?;
         let mut work = Self::open(&options).await?;
         let work_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
@@ -139,15 +156,5 @@ impl Backend for PgBackend {
             lock_lost: false,
             deadlock_timeout: Duration::from_millis(deadlock_ms.max(0) as u64),
         })
-    }
-
-    async fn close(mut self) -> Result<(), EngineError> {
-        let released = self.release_run_lock().await;
-        if let Some(lock) = self.lock.take() {
-            let _ = lock.close().await;
-        }
-        let _ = self.control.close().await;
-        let _ = self.work.close().await;
-        released
     }
 }

@@ -49,6 +49,18 @@ CREATE TABLE IF NOT EXISTS bellows.steps (
 -- columns.
 ALTER TABLE bellows.steps ADD COLUMN IF NOT EXISTS undo_done integer;
 ALTER TABLE bellows.steps ADD COLUMN IF NOT EXISTS definition text;
+-- A parallel backfill's ranges, each with its own checkpoint (the last key it walked) and end.
+CREATE TABLE IF NOT EXISTS bellows.backfill_ranges (
+    plan         text NOT NULL,
+    phase        text NOT NULL,
+    step_index   integer NOT NULL,
+    range_index  integer NOT NULL,
+    checkpoint   jsonb,
+    until        jsonb,
+    rows_done    bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (plan, phase, step_index, range_index),
+    FOREIGN KEY (plan, phase, step_index) REFERENCES bellows.steps ON DELETE CASCADE
+);
 ";
 
 pub(super) fn ledger_step(row: &PgRow) -> Result<StepRecord, EngineError> {
@@ -86,6 +98,67 @@ pub(super) fn ledger_step(row: &PgRow) -> Result<StepRecord, EngineError> {
             .map(|n| n.max(0) as usize),
         definition: row.get("definition"),
     })
+}
+
+/// Gives each step with a parallel backfill's ranges their rows together as its rows done (the
+/// first range counts the rows walked before the split): the step's own `rows_done` is only
+/// written when the walk ends.
+///
+/// NOTE: a ledger made before parallel backfills has no ranges table (`status` does not
+/// create it): then nothing is added.
+async fn add_ranges_rows(
+    conn: &mut PgConnection,
+    plan: Option<&str>,
+    steps: &mut [(String, StepRecord)],
+) -> Result<(), EngineError> {
+    let sums: Vec<(String, String, i32, i64)> = sqlx::query_as(
+        "SELECT plan, phase, step_index, sum(rows_done)::int8
+           FROM bellows.backfill_ranges
+          WHERE $1::text IS NULL OR plan = $1
+          GROUP BY 1, 2, 3",
+    )
+    .bind(plan)
+    .fetch_all(conn)
+    .await
+    .or_else(|e| match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+        _ => Err(e),
+    })
+    .context(|| "reading the ledger (bellows.backfill_ranges)".into())?;
+    for (plan, phase, index, rows) in sums {
+        let step = steps.iter_mut().find(|(p, s)| {
+            *p == plan && s.phase.as_str() == phase && s.index == index.max(0) as usize
+        });
+        if let Some((_, step)) = step {
+            step.rows_done = rows.max(0) as u64;
+        }
+    }
+    Ok(())
+}
+
+/// A rolled-back step's parallel ranges are forgotten with its checkpoint: applied again, it
+/// walks the whole key anew.
+async fn forget_ranges(
+    conn: &mut PgConnection,
+    plan: &str,
+    step: &StepRecord,
+) -> Result<(), EngineError> {
+    sqlx::query(
+        "DELETE FROM bellows.backfill_ranges WHERE plan = $1 AND phase = $2 AND step_index = $3",
+    )
+    .bind(plan)
+    .bind(step.phase.as_str())
+    .bind(step.index as i32)
+    .execute(conn)
+    .await
+    .or_else(|e| match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("42P01") => {
+            Ok(Default::default())
+        }
+        _ => Err(e),
+    })
+    .context(|| "forgetting the parallel backfill's ranges".into())
+    .map(|_| ())
 }
 
 /// Writes the step counter a statement advances, in the statement's own transaction.
@@ -213,10 +286,11 @@ impl LedgerStore for PgBackend {
                         updated_at: row.get::<Option<f64>, _>("updated").map(from_epoch),
                     })
                     .collect();
-                let steps = steps
+                let mut steps = steps
                     .iter()
                     .map(|row| Ok((row.get("plan"), ledger_step(row)?)))
                     .collect::<Result<Vec<_>, EngineError>>()?;
+                add_ranges_rows(&mut self.control, plan, &mut steps).await?;
                 Ok(group_steps(plans, steps))
             }
             .await
@@ -298,8 +372,11 @@ impl LedgerStore for PgBackend {
                     step.index + 1,
                     step.phase
                 )
-            })
-            .map(|_| ())
+            })?;
+                if step.state == StepState::RolledBack {
+                    forget_ranges(&mut self.control, plan, step).await?;
+                }
+                Ok(())
             }
             .await
         )

@@ -37,6 +37,7 @@ mod connect;
 mod index_cleanup;
 mod ledger;
 mod objects;
+mod ranges;
 mod rehearse;
 mod run_lock;
 mod statement;
