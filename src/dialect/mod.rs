@@ -148,11 +148,24 @@ pub trait Dialect: Send + Sync {
     fn rename_index(&self, op: &RenameIndex) -> Result<PlannedOp, Unsupported>;
     fn rename_constraint(&self, op: &RenameConstraint) -> Result<PlannedOp, Unsupported>;
     fn set_replica_identity(&self, op: &SetReplicaIdentity) -> Result<PlannedOp, Unsupported>;
-    fn rename_column(&self, op: &RenameColumn) -> Result<PlannedOp, Unsupported>;
-    fn rename_table(&self, op: &RenameTable) -> Result<PlannedOp, Unsupported>;
-    fn change_type(&self, op: &ChangeType) -> Result<PlannedOp, Unsupported>;
+    /// The versioned-view operations: refused unless the dialect has version schemas
+    /// (PostgreSQL), with the copy-and-sync way to use instead.
+    fn rename_column(&self, _op: &RenameColumn) -> Result<PlannedOp, Unsupported> {
+        Err(no_version_schemas(self.kind(), "rename_column"))
+    }
+    fn rename_table(&self, _op: &RenameTable) -> Result<PlannedOp, Unsupported> {
+        Err(no_version_schemas(self.kind(), "rename_table"))
+    }
+    fn change_type(&self, _op: &ChangeType) -> Result<PlannedOp, Unsupported> {
+        Err(no_version_schemas(self.kind(), "change_type"))
+    }
     /// The version schema of a plan that renames ([`Version`]).
-    fn version(&self, op: &Version) -> Result<PlannedOp, Unsupported>;
+    fn version(&self, _op: &Version) -> Result<PlannedOp, Unsupported> {
+        Err(no_version_schemas(
+            self.kind(),
+            "a version schema (rename_column, rename_table, change_type)",
+        ))
+    }
 
     /// The type a value is cast to for text (`CAST(x AS TEXT)`).
     fn text_type(&self) -> &'static str {

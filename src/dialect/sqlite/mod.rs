@@ -758,34 +758,6 @@ impl Dialect for Sqlite {
             "replica identity is a PostgreSQL logical-replication setting; SQLite has no logical replication",
         ))
     }
-
-    fn rename_column(&self, _op: &RenameColumn) -> Result<PlannedOp, Unsupported> {
-        Err(crate::dialect::no_version_schemas(
-            self.kind(),
-            "rename_column",
-        ))
-    }
-
-    fn rename_table(&self, _op: &RenameTable) -> Result<PlannedOp, Unsupported> {
-        Err(crate::dialect::no_version_schemas(
-            self.kind(),
-            "rename_table",
-        ))
-    }
-
-    fn change_type(&self, _op: &ChangeType) -> Result<PlannedOp, Unsupported> {
-        Err(crate::dialect::no_version_schemas(
-            self.kind(),
-            "change_type",
-        ))
-    }
-
-    fn version(&self, _op: &Version) -> Result<PlannedOp, Unsupported> {
-        Err(crate::dialect::no_version_schemas(
-            self.kind(),
-            "a version schema (rename_column, rename_table, change_type)",
-        ))
-    }
 }
 
 #[cfg(test)]
