@@ -1,6 +1,7 @@
 //! A ledger step row as the backends that keep times as epoch seconds and captures and
-//! checkpoints as JSON text store it (SQLite, MySQL): read back into a [`StepRecord`] by one
-//! generic reader, and written by one upsert whose SQL differs only in its conflict clause.
+//! checkpoints as JSON text store it (SQLite, MySQL; PostgreSQL selects its row in that
+//! shape): read back into a [`StepRecord`] by one generic reader, and written (SQLite, MySQL)
+//! by one upsert whose SQL differs only in its conflict clause.
 
 use std::collections::BTreeMap;
 
@@ -112,7 +113,7 @@ fn bad(what: &str, value: &str) -> EngineError {
     EngineError::refused(
         ErrorKind::Failed,
         format!(
-            "the ledger (bellows_steps) holds an unknown {what} `{value}`; was it written by a newer bellows?"
+            "the ledger's steps table holds an unknown {what} `{value}`; was it written by a newer bellows?"
         ),
     )
 }

@@ -2,18 +2,17 @@
 //! the control connection; the step marks that travel inside a statement's or a batch's own
 //! transaction on the work connection.
 
-use std::collections::BTreeMap;
-
-use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::postgres::PgConnection;
 use sqlx::Row;
 
 use super::run_lock::lock_lost;
 use super::PgBackend;
 use crate::engine::backend::LedgerStore;
-use crate::engine::error::{DbContext, EngineError, ErrorKind};
+use crate::engine::error::{DbContext, EngineError};
 use crate::engine::ledger::{
     from_epoch, group_steps, to_epoch, Mark, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
 };
+use crate::engine::step_row::step_of;
 use crate::vocab::Phase;
 
 const LEDGER_DDL: &str = "
@@ -62,43 +61,6 @@ CREATE TABLE IF NOT EXISTS bellows.backfill_ranges (
     FOREIGN KEY (plan, phase, step_index) REFERENCES bellows.steps ON DELETE CASCADE
 );
 ";
-
-pub(super) fn ledger_step(row: &PgRow) -> Result<StepRecord, EngineError> {
-    let phase: String = row.get("phase");
-    let state: String = row.get("state");
-    let captures: String = row.get("captures");
-    let checkpoint: Option<String> = row.get("checkpoint");
-    let bad = |what: &str, value: &str| {
-        EngineError::refused(
-        ErrorKind::Failed,
-        format!("the ledger (bellows.steps) holds an unknown {what} `{value}`; was it written by a newer bellows?"),
-    )
-    };
-    Ok(StepRecord {
-        phase: Phase::parse(&phase).ok_or_else(|| bad("phase", &phase))?,
-        index: row.get::<i32, _>("step_index") as usize,
-        op: row.get("op"),
-        target: row.get("target"),
-        state: StepState::parse(&state).ok_or_else(|| bad("state", &state))?,
-        started_at: row.get::<Option<f64>, _>("started").map(from_epoch),
-        finished_at: row.get::<Option<f64>, _>("finished").map(from_epoch),
-        error: row.get("error"),
-        captures: serde_json::from_str::<BTreeMap<String, String>>(&captures)
-            .map_err(|_| bad("captures value", &captures))?,
-        checkpoint: match checkpoint {
-            Some(text) => Some(
-                serde_json::from_str::<Vec<String>>(&text).map_err(|_| bad("checkpoint", &text))?,
-            ),
-            None => None,
-        },
-        rows_done: row.get::<i64, _>("rows_done").max(0) as u64,
-        actions_done: row.get::<i32, _>("actions_done").max(0) as usize,
-        undo_done: row
-            .get::<Option<i32>, _>("undo_done")
-            .map(|n| n.max(0) as usize),
-        definition: row.get("definition"),
-    })
-}
 
 /// Gives each step with a parallel backfill's ranges their rows together as its rows done (the
 /// first range counts the rows walked before the split): the step's own `rows_done` is only
@@ -262,13 +224,13 @@ impl LedgerStore for PgBackend {
             .await
             .context(|| "reading the ledger (bellows.plans)".into())?;
                 let steps = sqlx::query(
-                    "SELECT plan, phase, step_index, op, target, state,
-                        extract(epoch FROM started_at)::float8 AS started,
-                        extract(epoch FROM finished_at)::float8 AS finished,
+                    "SELECT plan, phase, step_index::int8 AS step_index, op, target, state,
+                        extract(epoch FROM started_at)::float8 AS started_at,
+                        extract(epoch FROM finished_at)::float8 AS finished_at,
                         error, captures::text AS captures, checkpoint::text AS checkpoint,
-                        rows_done, actions_done,
+                        rows_done, actions_done::int8 AS actions_done,
                         -- NOTE: read through jsonb so a ledger older than the column reads too.
-                        (to_jsonb(s) ->> 'undo_done')::integer AS undo_done,
+                        (to_jsonb(s) ->> 'undo_done')::int8 AS undo_done,
                         to_jsonb(s) ->> 'definition' AS definition
                    FROM bellows.steps s WHERE $1::text IS NULL OR plan = $1",
                 )
@@ -288,7 +250,7 @@ impl LedgerStore for PgBackend {
                     .collect();
                 let mut steps = steps
                     .iter()
-                    .map(|row| Ok((row.get("plan"), ledger_step(row)?)))
+                    .map(|row| Ok((row.get("plan"), step_of(row)?)))
                     .collect::<Result<Vec<_>, EngineError>>()?;
                 add_ranges_rows(&mut self.control, plan, &mut steps).await?;
                 Ok(group_steps(plans, steps))
