@@ -87,6 +87,18 @@ fn assert_walked_once(db: &PostgresDb, table: &str) {
     assert_every_row_correct(db, table);
 }
 
+/// `users` with `rows` rows to backfill, analysed (the split reads the planner's estimate);
+/// `logged`: every UPDATE of a row is logged, so a row walked twice shows.
+fn users_to_walk(rows: i64, logged: bool) -> (PostgresDb, Plans) {
+    let db = PostgresDb::new();
+    crate::harness::seed_users_to_backfill(&db, rows);
+    db.exec("ANALYZE users");
+    if logged {
+        log_every_update(&db, "users", "CAST(NEW.id AS TEXT)");
+    }
+    (db, Plans::new())
+}
+
 #[test]
 fn parallel_walks_of_integer_composite_and_text_keys_miss_and_double_no_row_at_range_edges() {
     // Each table: its rows, the key it is logged by, and the application's writes (inserts
@@ -171,11 +183,7 @@ fn parallel_walks_of_integer_composite_and_text_keys_miss_and_double_no_row_at_r
 #[test]
 fn a_parallel_backfill_killed_with_sigkill_resumes_every_range_exactly_once() {
     const ROWS: i64 = 60_000;
-    let db = PostgresDb::new();
-    crate::harness::seed_users_to_backfill(&db, ROWS);
-    db.exec("ANALYZE users");
-    log_every_update(&db, "users", "CAST(NEW.id AS TEXT)");
-    let plans = Plans::new();
+    let (db, plans) = users_to_walk(ROWS, true);
     let plan = parallel_plan(&plans, "users", 500, "pause = \"10ms\"");
     let mut child = Cli::apply(&db).yes().plan(&plan).spawn();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -251,11 +259,7 @@ fn wait_for_walked(db: &PostgresDb, rows: i64) {
 #[test]
 fn workers_whose_connections_the_server_closes_reconnect_and_write_every_row_once() {
     const ROWS: i64 = 40_000;
-    let db = PostgresDb::new();
-    crate::harness::seed_users_to_backfill(&db, ROWS);
-    db.exec("ANALYZE users");
-    log_every_update(&db, "users", "CAST(NEW.id AS TEXT)");
-    let plans = Plans::new();
+    let (db, plans) = users_to_walk(ROWS, true);
     let plan = parallel_plan(&plans, "users", 300, "pause = \"5ms\"");
     let child = Cli::apply(&db).yes().plan(&plan).spawn();
     let mut cut = 0;
@@ -287,10 +291,7 @@ fn workers_whose_connections_the_server_closes_reconnect_and_write_every_row_onc
 #[test]
 fn the_pause_file_holds_every_worker() {
     const ROWS: i64 = 30_000;
-    let db = PostgresDb::new();
-    crate::harness::seed_users_to_backfill(&db, ROWS);
-    db.exec("ANALYZE users");
-    let plans = Plans::new();
+    let (db, plans) = users_to_walk(ROWS, false);
     let plan = parallel_plan(&plans, "users", 200, "pause = \"5ms\"");
     let pause = plans.path().join("hold");
     let child = Cli::apply(&db)
@@ -320,11 +321,7 @@ fn the_pause_file_holds_every_worker() {
 #[test]
 fn ctrl_c_stops_every_worker_after_its_batch_and_the_next_apply_resumes_each_range_once() {
     const ROWS: i64 = 40_000;
-    let db = PostgresDb::new();
-    crate::harness::seed_users_to_backfill(&db, ROWS);
-    db.exec("ANALYZE users");
-    log_every_update(&db, "users", "CAST(NEW.id AS TEXT)");
-    let plans = Plans::new();
+    let (db, plans) = users_to_walk(ROWS, true);
     let plan = parallel_plan(&plans, "users", 300, "pause = \"10ms\"");
     let child = Cli::apply(&db).yes().plan(&plan).spawn();
     wait_for_walked(&db, 3_000);
@@ -379,10 +376,7 @@ fn sqlite_walks_with_one_worker_and_says_so() {
 #[test]
 fn a_rolled_back_parallel_walk_forgets_its_ranges_and_walks_the_whole_key_again() {
     const ROWS: i64 = 30_000;
-    let db = PostgresDb::new();
-    crate::harness::seed_users_to_backfill(&db, ROWS);
-    db.exec("ANALYZE users");
-    let plans = Plans::new();
+    let (db, plans) = users_to_walk(ROWS, false);
     let plan = parallel_plan(&plans, "users", 300, "pause = \"10ms\"");
     let child = Cli::apply(&db).yes().plan(&plan).spawn();
     wait_for_walked(&db, 2_000);
@@ -409,11 +403,7 @@ fn a_rolled_back_parallel_walk_forgets_its_ranges_and_walks_the_whole_key_again(
 #[test]
 fn a_serial_walk_resumed_with_workers_splits_only_what_is_left() {
     const ROWS: i64 = 30_000;
-    let db = PostgresDb::new();
-    crate::harness::seed_users_to_backfill(&db, ROWS);
-    db.exec("ANALYZE users");
-    log_every_update(&db, "users", "CAST(NEW.id AS TEXT)");
-    let plans = Plans::new();
+    let (db, plans) = users_to_walk(ROWS, true);
     let path = plans.write(
         "0001_fill.toml",
         "[[backfill]]\ntable = \"users\"\nset = { email_verified = \"verified_at IS NOT NULL\" }\n\
