@@ -99,6 +99,18 @@ fn users_to_walk(rows: i64, logged: bool) -> (PostgresDb, Plans) {
     (db, Plans::new())
 }
 
+/// A parallel walk of `users` (300-row batches, 10 ms pauses) stopped with Ctrl-C once `at` rows
+/// are walked: the plan, and what the run printed (it exited 130).
+fn interrupted_walk(db: &PostgresDb, plans: &Plans, at: i64) -> (String, String) {
+    let plan = parallel_plan(plans, "users", 300, "pause = \"10ms\"");
+    let child = Cli::apply(db).yes().plan(&plan).spawn();
+    wait_for_walked(db, at);
+    child.signal("INT");
+    let (code, text) = child.wait().code_and_text();
+    assert_eq!(code, Some(130), "{text}");
+    (plan, text)
+}
+
 #[test]
 fn parallel_walks_of_integer_composite_and_text_keys_miss_and_double_no_row_at_range_edges() {
     // Each table: its rows, the key it is logged by, and the application's writes (inserts
@@ -322,12 +334,7 @@ fn the_pause_file_holds_every_worker() {
 fn ctrl_c_stops_every_worker_after_its_batch_and_the_next_apply_resumes_each_range_once() {
     const ROWS: i64 = 40_000;
     let (db, plans) = users_to_walk(ROWS, true);
-    let plan = parallel_plan(&plans, "users", 300, "pause = \"10ms\"");
-    let child = Cli::apply(&db).yes().plan(&plan).spawn();
-    wait_for_walked(&db, 3_000);
-    child.signal("INT");
-    let (code, text) = child.wait().code_and_text();
-    assert_eq!(code, Some(130), "{text}");
+    let (plan, text) = interrupted_walk(&db, &plans, 3_000);
     assert!(
         text.contains("again to continue"),
         "says how to resume: {text}"
@@ -377,12 +384,7 @@ fn sqlite_walks_with_one_worker_and_says_so() {
 fn a_rolled_back_parallel_walk_forgets_its_ranges_and_walks_the_whole_key_again() {
     const ROWS: i64 = 30_000;
     let (db, plans) = users_to_walk(ROWS, false);
-    let plan = parallel_plan(&plans, "users", 300, "pause = \"10ms\"");
-    let child = Cli::apply(&db).yes().plan(&plan).spawn();
-    wait_for_walked(&db, 2_000);
-    child.signal("INT");
-    let (code, text) = child.wait().code_and_text();
-    assert_eq!(code, Some(130), "{text}");
+    let (plan, _) = interrupted_walk(&db, &plans, 2_000);
     assert_eq!(ranges(&db, "0001_fill"), 3);
     Cli::rollback(&db).yes().plan(&plan).run();
     assert_eq!(ranges(&db, "0001_fill"), 0, "rollback forgets the ranges");
