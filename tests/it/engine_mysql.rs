@@ -105,6 +105,20 @@ fn every_operation_applies_and_rolls_back_to_the_same_show_create_table() {
         |db| assert!(db.index_exists("customers_email_key")),
     );
     round_trip(
+        "add_unique",
+        "[[expand]]\nop = \"add_unique\"\ntable = \"customers\"\ncolumns = [\"name\", \"email\"]\nname = \"customers_name_email_key\"\n",
+        |db| {
+            assert_eq!(
+                db.rows("SELECT CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'customers' AND CONSTRAINT_NAME = 'customers_name_email_key'"),
+                ["UNIQUE"]
+            );
+            let refused = db
+                .session()
+                .try_exec("INSERT INTO customers (name, email) VALUES ('ann', 'ann@example.com')");
+            assert!(refused.is_err(), "a duplicate is refused");
+        },
+    );
+    round_trip(
         "foreign_key",
         "[[expand]]\nop = \"add_column\"\ntable = \"customers\"\ncolumn = \"referrer_id\"\ntype = \"BIGINT\"\n\n[[expand]]\nop = \"add_foreign_key\"\ntable = \"customers\"\ncolumns = [\"referrer_id\"]\nreferences = { table = \"customers\", columns = [\"id\"] }\n",
         |db| {
@@ -176,6 +190,27 @@ fn orphan_rows_fail_the_foreign_key_and_the_phase_is_undone() {
         before,
         "the constraint and its index are gone again"
     );
+}
+
+#[test]
+fn a_duplicate_fails_add_unique_naming_the_key_and_leaves_nothing() {
+    let db = MysqlDb::new();
+    db.exec(SCHEMA);
+    db.exec("INSERT INTO customers (name, email) VALUES ('ann', 'other@example.com')");
+    let before = schema(&db);
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_unique.toml",
+        "[[expand]]\nop = \"add_unique\"\ntable = \"customers\"\ncolumns = [\"name\"]\n",
+    );
+    Cli::apply(&db)
+        .yes()
+        .plan(&plan)
+        .code(1)
+        .stderr_has("Duplicate entry 'ann'")
+        .stderr_has("customers_name_key")
+        .run();
+    assert_eq!(schema(&db), before, "no unique key is left behind");
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! `rename_constraint`, `set_replica_identity`), for PostgreSQL and SQLite, as `bellows plan`
 //! prints them.
 
-use crate::sql_snapshots::both_dialects;
+use bellows::dialect::DialectKind;
+
+use crate::sql_snapshots::{both_dialects, planned_for};
 
 macro_rules! sql_snapshot {
     ($name:ident, $toml:expr) => {
@@ -12,6 +14,21 @@ macro_rules! sql_snapshot {
             let mut settings = insta::Settings::clone_current();
             settings.set_omit_expression(true);
             settings.bind(|| insta::assert_snapshot!(stringify!($name), both_dialects($toml)));
+        }
+    };
+    // With MySQL/MariaDB in a snapshot of its own, for the operations it plans.
+    ($name:ident, $toml:expr, mysql) => {
+        #[test]
+        fn $name() {
+            let mut settings = insta::Settings::clone_current();
+            settings.set_omit_expression(true);
+            settings.bind(|| {
+                insta::assert_snapshot!(stringify!($name), both_dialects($toml));
+                insta::assert_snapshot!(
+                    format!("{}_mysql", stringify!($name)),
+                    planned_for($toml, &[DialectKind::Mysql])
+                );
+            });
         }
     };
 }
@@ -62,7 +79,8 @@ op = "add_unique"
 table = "users"
 columns = ["email"]
 include = ["name"]
-"#
+"#,
+    mysql
 );
 
 sql_snapshot!(
@@ -73,7 +91,8 @@ op = "add_unique"
 table = "billing.invoices"
 columns = ["customer_id", "number"]
 name = "invoices_number_key"
-"#
+"#,
+    mysql
 );
 
 sql_snapshot!(

@@ -140,8 +140,8 @@ impl Dialect for Mysql {
         })
     }
 
-    fn add_unique(&self, _op: &AddUnique) -> Result<PlannedOp, Unsupported> {
-        Err(shapes::not_yet(self, "add_unique"))
+    fn add_unique(&self, op: &AddUnique) -> Result<PlannedOp, Unsupported> {
+        constraints::add_unique(self, op)
     }
 
     fn add_primary_key(&self, _op: &AddPrimaryKey) -> Result<PlannedOp, Unsupported> {
