@@ -146,6 +146,29 @@ fn every_operation_applies_and_rolls_back_to_the_same_show_create_table() {
         },
     );
     round_trip(
+        "drop_not_null",
+        "[[expand]]\nop = \"drop_not_null\"\ntable = \"orders\"\ncolumn = \"total\"\n\n[[expand]]\nop = \"drop_not_null\"\ntable = \"customers\"\ncolumn = \"name\"\n",
+        |db| {
+            assert_eq!(column(db, "orders", "total", "IS_NULLABLE"), "YES");
+            assert_eq!(column(db, "customers", "name", "IS_NULLABLE"), "YES");
+            assert_eq!(column(db, "customers", "name", "COLUMN_TYPE"), "varchar(100)");
+        },
+    );
+    round_trip(
+        "set_comment",
+        "[[expand]]\nop = \"set_comment\"\ntable = \"customers\"\ncomment = \"who buys, it's them\"\n\n[[expand]]\nop = \"set_comment\"\ntable = \"customers\"\ncolumn = \"email\"\ncomment = \"\"\n\n[[expand]]\nop = \"set_comment\"\ntable = \"customers\"\ncolumn = \"score\"\ncomment = \"points, 'so far'\"\n",
+        |db| {
+            assert_eq!(
+                db.rows("SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'customers'"),
+                ["who buys, it's them"]
+            );
+            assert_eq!(column(db, "customers", "email", "COLUMN_COMMENT"), "");
+            assert_eq!(column(db, "customers", "score", "COLUMN_COMMENT"), "points, 'so far'");
+            assert_eq!(column(db, "customers", "score", "COLUMN_DEFAULT"), "0");
+            assert_eq!(column(db, "customers", "email", "IS_NULLABLE"), "YES");
+        },
+    );
+    round_trip(
         "sync_column",
         "[[expand]]\nop = \"add_column\"\ntable = \"customers\"\ncolumn = \"email_lower\"\ntype = \"VARCHAR(200)\"\n\n[[expand]]\nop = \"sync_column\"\ntable = \"customers\"\ncolumn = \"email_lower\"\nfrom = \"lower(email)\"\n",
         |db| {
@@ -236,6 +259,16 @@ fn what_cannot_be_done_online_is_refused_while_planning_with_the_alternative() {
         .plan(&partial)
         .code(2)
         .stderr_has("no partial indexes")
+        .run();
+    let backslash = plans.write(
+        "0003_comment.toml",
+        "[[expand]]\nop = \"set_comment\"\ntable = \"orders\"\ncomment = 'C:\\\\orders'\n",
+    );
+    Cli::plan_cmd()
+        .args(["--dialect", "mysql"])
+        .plan(&backslash)
+        .code(2)
+        .stderr_has("backslash")
         .run();
 }
 

@@ -1,7 +1,7 @@
 //! Snapshots of the planned SQL of the catalog and key operations (`set_comment`,
 //! `add_column`'s `comment`, `drop_not_null`, `add_unique`, `add_primary_key`, `rename_index`,
-//! `rename_constraint`, `set_replica_identity`), for PostgreSQL and SQLite, as `bellows plan`
-//! prints them.
+//! `rename_constraint`, `set_replica_identity`), for PostgreSQL and SQLite (and MySQL/MariaDB for
+//! `set_comment`, `drop_not_null` and `add_unique`), as `bellows plan` prints them.
 
 use bellows::dialect::DialectKind;
 
@@ -46,7 +46,8 @@ comment = "the day it's due"
 op = "set_comment"
 table = "users"
 comment = ""
-"#
+"#,
+    mysql
 );
 
 sql_snapshot!(
@@ -68,7 +69,8 @@ sql_snapshot!(
 op = "drop_not_null"
 table = "users"
 column = "name"
-"#
+"#,
+    mysql
 );
 
 sql_snapshot!(
