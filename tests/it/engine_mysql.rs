@@ -105,6 +105,20 @@ fn every_operation_applies_and_rolls_back_to_the_same_show_create_table() {
         |db| assert!(db.index_exists("customers_email_key")),
     );
     round_trip(
+        "add_unique",
+        "[[expand]]\nop = \"add_unique\"\ntable = \"customers\"\ncolumns = [\"name\", \"email\"]\nname = \"customers_name_email_key\"\n",
+        |db| {
+            assert_eq!(
+                db.rows("SELECT CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'customers' AND CONSTRAINT_NAME = 'customers_name_email_key'"),
+                ["UNIQUE"]
+            );
+            let refused = db
+                .session()
+                .try_exec("INSERT INTO customers (name, email) VALUES ('ann', 'ann@example.com')");
+            assert!(refused.is_err(), "a duplicate is refused");
+        },
+    );
+    round_trip(
         "foreign_key",
         "[[expand]]\nop = \"add_column\"\ntable = \"customers\"\ncolumn = \"referrer_id\"\ntype = \"BIGINT\"\n\n[[expand]]\nop = \"add_foreign_key\"\ntable = \"customers\"\ncolumns = [\"referrer_id\"]\nreferences = { table = \"customers\", columns = [\"id\"] }\n",
         |db| {
@@ -129,6 +143,29 @@ fn every_operation_applies_and_rolls_back_to_the_same_show_create_table() {
         |db| {
             assert_eq!(column(db, "customers", "score", "IS_NULLABLE"), "NO");
             assert_eq!(column(db, "customers", "score", "COLUMN_DEFAULT"), "0");
+        },
+    );
+    round_trip(
+        "drop_not_null",
+        "[[expand]]\nop = \"drop_not_null\"\ntable = \"orders\"\ncolumn = \"total\"\n\n[[expand]]\nop = \"drop_not_null\"\ntable = \"customers\"\ncolumn = \"name\"\n",
+        |db| {
+            assert_eq!(column(db, "orders", "total", "IS_NULLABLE"), "YES");
+            assert_eq!(column(db, "customers", "name", "IS_NULLABLE"), "YES");
+            assert_eq!(column(db, "customers", "name", "COLUMN_TYPE"), "varchar(100)");
+        },
+    );
+    round_trip(
+        "set_comment",
+        "[[expand]]\nop = \"set_comment\"\ntable = \"customers\"\ncomment = \"who buys, it's them\"\n\n[[expand]]\nop = \"set_comment\"\ntable = \"customers\"\ncolumn = \"email\"\ncomment = \"\"\n\n[[expand]]\nop = \"set_comment\"\ntable = \"customers\"\ncolumn = \"score\"\ncomment = \"points, 'so far'\"\n",
+        |db| {
+            assert_eq!(
+                db.rows("SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'customers'"),
+                ["who buys, it's them"]
+            );
+            assert_eq!(column(db, "customers", "email", "COLUMN_COMMENT"), "");
+            assert_eq!(column(db, "customers", "score", "COLUMN_COMMENT"), "points, 'so far'");
+            assert_eq!(column(db, "customers", "score", "COLUMN_DEFAULT"), "0");
+            assert_eq!(column(db, "customers", "email", "IS_NULLABLE"), "YES");
         },
     );
     round_trip(
@@ -179,6 +216,27 @@ fn orphan_rows_fail_the_foreign_key_and_the_phase_is_undone() {
 }
 
 #[test]
+fn a_duplicate_fails_add_unique_naming_the_key_and_leaves_nothing() {
+    let db = MysqlDb::new();
+    db.exec(SCHEMA);
+    db.exec("INSERT INTO customers (name, email) VALUES ('ann', 'other@example.com')");
+    let before = schema(&db);
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_unique.toml",
+        "[[expand]]\nop = \"add_unique\"\ntable = \"customers\"\ncolumns = [\"name\"]\n",
+    );
+    Cli::apply(&db)
+        .yes()
+        .plan(&plan)
+        .code(1)
+        .stderr_has("Duplicate entry 'ann'")
+        .stderr_has("customers_name_key")
+        .run();
+    assert_eq!(schema(&db), before, "no unique key is left behind");
+}
+
+#[test]
 fn what_cannot_be_done_online_is_refused_while_planning_with_the_alternative() {
     let plans = Plans::new();
     let check = plans.write(
@@ -201,6 +259,16 @@ fn what_cannot_be_done_online_is_refused_while_planning_with_the_alternative() {
         .plan(&partial)
         .code(2)
         .stderr_has("no partial indexes")
+        .run();
+    let backslash = plans.write(
+        "0003_comment.toml",
+        "[[expand]]\nop = \"set_comment\"\ntable = \"orders\"\ncomment = 'C:\\\\orders'\n",
+    );
+    Cli::plan_cmd()
+        .args(["--dialect", "mysql"])
+        .plan(&backslash)
+        .code(2)
+        .stderr_has("backslash")
         .run();
 }
 

@@ -14,7 +14,7 @@ pub(crate) fn both_dialects(toml: &str) -> String {
 }
 
 /// The step(s) of `toml` planned for each of `dialects`, one after the other.
-fn planned_for(toml: &str, dialects: &[DialectKind]) -> String {
+pub(crate) fn planned_for(toml: &str, dialects: &[DialectKind]) -> String {
     let loaded = load_str(Path::new("snapshot.toml"), toml);
     assert!(
         !loaded.has_errors(),

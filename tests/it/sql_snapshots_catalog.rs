@@ -1,9 +1,11 @@
 //! Snapshots of the planned SQL of the catalog and key operations (`set_comment`,
 //! `add_column`'s `comment`, `drop_not_null`, `add_unique`, `add_primary_key`, `rename_index`,
-//! `rename_constraint`, `set_replica_identity`), for PostgreSQL and SQLite, as `bellows plan`
-//! prints them.
+//! `rename_constraint`, `set_replica_identity`), for PostgreSQL and SQLite (and MySQL/MariaDB for
+//! `set_comment`, `drop_not_null` and `add_unique`), as `bellows plan` prints them.
 
-use crate::sql_snapshots::both_dialects;
+use bellows::dialect::DialectKind;
+
+use crate::sql_snapshots::{both_dialects, planned_for};
 
 macro_rules! sql_snapshot {
     ($name:ident, $toml:expr) => {
@@ -12,6 +14,21 @@ macro_rules! sql_snapshot {
             let mut settings = insta::Settings::clone_current();
             settings.set_omit_expression(true);
             settings.bind(|| insta::assert_snapshot!(stringify!($name), both_dialects($toml)));
+        }
+    };
+    // With MySQL/MariaDB in a snapshot of its own, for the operations it plans.
+    ($name:ident, $toml:expr, mysql) => {
+        #[test]
+        fn $name() {
+            let mut settings = insta::Settings::clone_current();
+            settings.set_omit_expression(true);
+            settings.bind(|| {
+                insta::assert_snapshot!(stringify!($name), both_dialects($toml));
+                insta::assert_snapshot!(
+                    format!("{}_mysql", stringify!($name)),
+                    planned_for($toml, &[DialectKind::Mysql])
+                );
+            });
         }
     };
 }
@@ -29,7 +46,8 @@ comment = "the day it's due"
 op = "set_comment"
 table = "users"
 comment = ""
-"#
+"#,
+    mysql
 );
 
 sql_snapshot!(
@@ -51,7 +69,8 @@ sql_snapshot!(
 op = "drop_not_null"
 table = "users"
 column = "name"
-"#
+"#,
+    mysql
 );
 
 sql_snapshot!(
@@ -62,7 +81,8 @@ op = "add_unique"
 table = "users"
 columns = ["email"]
 include = ["name"]
-"#
+"#,
+    mysql
 );
 
 sql_snapshot!(
@@ -73,7 +93,8 @@ op = "add_unique"
 table = "billing.invoices"
 columns = ["customer_id", "number"]
 name = "invoices_number_key"
-"#
+"#,
+    mysql
 );
 
 sql_snapshot!(

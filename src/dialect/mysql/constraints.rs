@@ -4,10 +4,11 @@
 
 use crate::dialect::common::column_list;
 use crate::dialect::planned::{
-    Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, TableEffect, Undo,
+    Action, Capture, ExecuteSaved, Lock, LockPolicy, PlannedOp, Statement, TableEffect, Undo,
 };
 use crate::dialect::{quote_literal, Dialect, Unsupported};
 use crate::ops::*;
+use crate::vocab::TableName;
 
 use super::{Mysql, Online};
 
@@ -43,23 +44,58 @@ pub(super) fn add_index(my: &Mysql, op: &AddIndex) -> Result<PlannedOp, Unsuppor
         ),
         Online::Inplace,
     );
-    let drop = my
-        .online(
-            &op.table,
-            format!("DROP INDEX IF EXISTS {}", my.ident(&name)),
-            Online::Inplace,
-        )
-        .effect(TableEffect::None);
-    let mut notes = vec![
-        "ALGORITHM=INPLACE, LOCK=NONE: reads and writes continue while the index is built; the exclusive metadata lock is taken for an instant at the start and the end, each waited for at most lock_timeout".into(),
-    ];
+    let mut notes = vec![BUILD_NOTE.into()];
     if op.unique {
-        notes.push("a duplicate written during the build makes it fail (nothing is left behind); retry when writes are quieter".into());
+        notes.push(DUPLICATE_NOTE.into());
     }
     Ok(PlannedOp {
         actions: vec![Action::Execute(add)],
-        undo: Undo::Actions(vec![Action::Execute(drop)]),
+        undo: Undo::Actions(vec![Action::Execute(drop_built_index(
+            my, &op.table, &name,
+        ))]),
         notes,
+    })
+}
+
+const BUILD_NOTE: &str = "ALGORITHM=INPLACE, LOCK=NONE: reads and writes continue while the index is built; the exclusive metadata lock is taken for an instant at the start and the end, each waited for at most lock_timeout";
+const DUPLICATE_NOTE: &str = "a duplicate written during the build makes it fail (nothing is left behind); retry when writes are quieter";
+
+/// The undo of an index (or unique key) this plan built: dropped online, metadata only.
+fn drop_built_index(my: &Mysql, table: &TableName, name: &str) -> Statement {
+    my.online(
+        table,
+        format!("DROP INDEX IF EXISTS {}", my.ident(name)),
+        Online::Inplace,
+    )
+    .effect(TableEffect::None)
+}
+
+/// `add_unique`: a unique key (InnoDB's unique constraint is its unique index), built online.
+pub(super) fn add_unique(my: &Mysql, op: &AddUnique) -> Result<PlannedOp, Unsupported> {
+    if !op.include.is_empty() {
+        return Err(my.unsupported(
+            "add_unique",
+            "MySQL and MariaDB indexes store no extra columns (`include`): add them to `columns` only if they belong to the unique key, or leave `include` out",
+        ));
+    }
+    let name = op.constraint_name();
+    let add = my.online(
+        &op.table,
+        format!(
+            "ADD CONSTRAINT {} UNIQUE ({})",
+            my.ident(&name),
+            column_list(my, &op.columns)
+        ),
+        Online::Inplace,
+    );
+    Ok(PlannedOp {
+        actions: vec![Action::Execute(add)],
+        undo: Undo::Actions(vec![Action::Execute(drop_built_index(my, &op.table, &name))]),
+        notes: vec![
+            BUILD_NOTE.into(),
+            "a duplicate among the existing rows fails the step with the server's message naming the key (`Duplicate entry … for key …`); nothing is left behind".into(),
+            DUPLICATE_NOTE.into(),
+        ],
     })
 }
 

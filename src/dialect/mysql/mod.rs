@@ -11,6 +11,7 @@
 //! way is compensated by the explicit reverse DDL of the steps done, as on PostgreSQL.
 
 mod columns;
+mod comments;
 mod constraints;
 mod shapes;
 mod sync;
@@ -38,7 +39,7 @@ pub(crate) enum Online {
 }
 
 impl Online {
-    fn clause(self) -> &'static str {
+    pub(crate) fn clause(self) -> &'static str {
         match self {
             Online::Instant => "ALGORITHM=INSTANT",
             Online::Inplace => "ALGORITHM=INPLACE, LOCK=NONE",
@@ -140,20 +141,20 @@ impl Dialect for Mysql {
         })
     }
 
-    fn add_unique(&self, _op: &AddUnique) -> Result<PlannedOp, Unsupported> {
-        Err(shapes::not_yet(self, "add_unique"))
+    fn add_unique(&self, op: &AddUnique) -> Result<PlannedOp, Unsupported> {
+        constraints::add_unique(self, op)
     }
 
     fn add_primary_key(&self, _op: &AddPrimaryKey) -> Result<PlannedOp, Unsupported> {
         Err(shapes::not_yet(self, "add_primary_key"))
     }
 
-    fn drop_not_null(&self, _op: &DropNotNull) -> Result<PlannedOp, Unsupported> {
-        Err(shapes::not_yet(self, "drop_not_null"))
+    fn drop_not_null(&self, op: &DropNotNull) -> Result<PlannedOp, Unsupported> {
+        columns::drop_not_null(self, op)
     }
 
-    fn set_comment(&self, _op: &SetComment) -> Result<PlannedOp, Unsupported> {
-        Err(shapes::not_yet(self, "set_comment"))
+    fn set_comment(&self, op: &SetComment) -> Result<PlannedOp, Unsupported> {
+        comments::set_comment(self, op)
     }
 
     fn rename_index(&self, _op: &RenameIndex) -> Result<PlannedOp, Unsupported> {

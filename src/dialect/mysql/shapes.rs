@@ -129,10 +129,7 @@ pub(super) fn create_table_body(my: &Mysql, op: &CreateTable) -> Result<Vec<Stri
 /// The operations that have no MySQL/MariaDB form in bellows yet, with the reason and the way.
 pub(super) fn not_yet(my: &Mysql, op: &'static str) -> Unsupported {
     let why = match op {
-        "add_unique" => "bellows does not add unique constraints on MySQL/MariaDB yet; `add_index` with `unique = true` builds the same unique index online (ALGORITHM=INPLACE, LOCK=NONE)",
         "add_primary_key" => "adding a primary key to an existing InnoDB table rebuilds the table (the clustered index); bellows refuses it on MySQL/MariaDB — create the table with its key, or copy into a new table with `create_table`, `sync_column` and a backfill",
-        "drop_not_null" => "bellows does not loosen NOT NULL on MySQL/MariaDB yet (MODIFY needs the whole column definition); use a `sql` step with ALTER TABLE … MODIFY …, ALGORITHM=INPLACE, LOCK=NONE",
-        "set_comment" => "bellows does not set comments on MySQL/MariaDB yet (a column comment needs the whole column definition in MODIFY); use a `sql` step with ALTER TABLE … COMMENT = '…'",
         "rename_index" => "MySQL/MariaDB index names belong to a table, and `rename_index` names none; use a `sql` step with ALTER TABLE t RENAME INDEX a TO b, ALGORITHM=INPLACE, LOCK=NONE",
         "rename_constraint" => "MySQL/MariaDB cannot rename a foreign key or check constraint in place; drop it and add it again under the new name",
         "set_replica_identity" => "replica identity is PostgreSQL logical replication's setting; MySQL/MariaDB replication logs rows by their primary key (binlog_row_image)",
