@@ -178,3 +178,52 @@ mod tests {
         assert_eq!(mysql.matches('?').count(), 15);
     }
 }
+
+/// One statement that removes a plan's steps not in `keep` (steps the plan no longer has):
+/// `?` placeholders, the plan then each kept step's phase and index ([`bind_kept_steps`]).
+pub fn delete_steps_except_sql(kept: usize) -> String {
+    let mut sql = "DELETE FROM bellows_steps WHERE plan = ?".to_string();
+    if kept > 0 {
+        // NOTE: a list of comparisons rather than a row-value IN list, which SQLite accepts
+        // only against a subquery and MySQL 8 spells as VALUES ROW(…).
+        let steps = vec!["(phase = ? AND step_index = ?)"; kept].join(" OR ");
+        sql.push_str(&format!(" AND NOT ({steps})"));
+    }
+    sql
+}
+
+/// Binds [`delete_steps_except_sql`]'s values.
+pub fn bind_kept_steps<'q, DB>(
+    mut query: Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    plan: &'q str,
+    keep: &[(Phase, usize)],
+) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    DB: Database,
+    <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    query = query.bind(plan);
+    for (phase, index) in keep {
+        query = query.bind(phase.as_str()).bind(*index as i64);
+    }
+    query
+}
+
+#[cfg(test)]
+mod delete_tests {
+    use super::*;
+
+    #[test]
+    fn the_delete_keeps_each_listed_step_and_nothing_else() {
+        assert_eq!(
+            delete_steps_except_sql(0),
+            "DELETE FROM bellows_steps WHERE plan = ?"
+        );
+        assert_eq!(
+            delete_steps_except_sql(2),
+            "DELETE FROM bellows_steps WHERE plan = ? AND NOT ((phase = ? AND step_index = ?) OR (phase = ? AND step_index = ?))"
+        );
+    }
+}

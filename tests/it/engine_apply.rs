@@ -330,6 +330,24 @@ fn columns_of_users(db: &dyn TestDb) -> String {
 }
 
 backend_test!(
+    fn a_plan_edited_to_fewer_steps_keeps_the_ledger_rows_of_the_others(db) {
+        let plans = Plans::new();
+        let step = |phase: &str, table: &str| {
+            format!("[[{phase}]]\nop = \"sql\"\nup = \"CREATE TABLE {table} (id int)\"\ndown = \"DROP TABLE {table}\"\n\n")
+        };
+        let two = format!("{}{}", step("expand", "k1"), step("switch", "k2"));
+        let plan = plans.write("0001_fewer.toml", &format!("{two}{}", step("switch", "k3")));
+        Cli::apply(db).plan(&plan).run();
+        plans.write("0001_fewer.toml", &two);
+        Cli::apply(db).arg("--allow-changed").plan(&plan).run();
+        assert_eq!(
+            db.ledger_states("0001_fewer"),
+            ["expand/0=applied", "switch/0=applied"]
+        );
+    }
+);
+
+backend_test!(
     fn a_changed_applied_step_is_refused_with_its_diff_unless_allowed(db) {
         seed_users(db, 10);
         let plans = Plans::new();

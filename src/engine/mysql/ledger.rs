@@ -9,7 +9,9 @@ use crate::engine::error::{DbContext, EngineError};
 use crate::engine::ledger::{
     from_epoch, group_steps, Mark, PlanLedger, PlanRecord, StepKey, StepRecord,
 };
-use crate::engine::step_row::{bind_step, step_of, upsert_step_sql, Upsert};
+use crate::engine::step_row::{
+    bind_kept_steps, bind_step, delete_steps_except_sql, step_of, upsert_step_sql, Upsert,
+};
 use crate::vocab::Phase;
 
 const NOW: &str = "UNIX_TIMESTAMP(NOW(6))";
@@ -151,29 +153,12 @@ pub async fn delete_steps_except(
     plan: &str,
     keep: &[(Phase, usize)],
 ) -> Result<(), EngineError> {
-    let context = || format!("removing steps no longer in plan `{plan}` from the ledger");
-    let rows: Vec<(String, i32)> =
-        sqlx::query_as("SELECT phase, step_index FROM bellows_steps WHERE plan = ?")
-            .bind(plan)
-            .fetch_all(&mut *conn)
-            .await
-            .context(context)?;
-    for (phase, index) in rows {
-        let kept = keep
-            .iter()
-            .any(|(p, i)| p.as_str() == phase && *i as i32 == index);
-        if kept {
-            continue;
-        }
-        sqlx::query("DELETE FROM bellows_steps WHERE plan = ? AND phase = ? AND step_index = ?")
-            .bind(plan)
-            .bind(&phase)
-            .bind(index)
-            .execute(&mut *conn)
-            .await
-            .context(context)?;
-    }
-    Ok(())
+    let sql = delete_steps_except_sql(keep.len());
+    bind_kept_steps(sqlx::query(&sql), plan, keep)
+        .execute(conn)
+        .await
+        .context(|| format!("removing steps no longer in plan `{plan}` from the ledger"))
+        .map(|_| ())
 }
 
 /// Records a step counter (`actions_done` or `undo_done`).

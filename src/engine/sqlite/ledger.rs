@@ -9,7 +9,9 @@ use crate::engine::error::{DbContext, EngineError};
 use crate::engine::ledger::{
     from_epoch, group_steps, Mark, PlanLedger, PlanRecord, StepKey, StepRecord,
 };
-use crate::engine::step_row::{bind_step, step_of, upsert_step_sql, Upsert};
+use crate::engine::step_row::{
+    bind_kept_steps, bind_step, delete_steps_except_sql, step_of, upsert_step_sql, Upsert,
+};
 use crate::vocab::Phase;
 
 use super::{in_write_transaction, is_busy, LEDGER_BUSY_TIMEOUT};
@@ -210,29 +212,12 @@ pub async fn delete_steps_except(
     plan: &str,
     keep: &[(Phase, usize)],
 ) -> Result<(), EngineError> {
-    let context = || format!("removing steps no longer in plan `{plan}` from the ledger");
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT phase, step_index FROM bellows_steps WHERE plan = ?1")
-            .bind(plan)
-            .fetch_all(&mut *conn)
-            .await
-            .context(context)?;
-    for (phase, index) in rows {
-        let kept = keep
-            .iter()
-            .any(|(p, i)| p.as_str() == phase && *i as i64 == index);
-        if kept {
-            continue;
-        }
-        sqlx::query("DELETE FROM bellows_steps WHERE plan = ?1 AND phase = ?2 AND step_index = ?3")
-            .bind(plan)
-            .bind(&phase)
-            .bind(index)
-            .execute(&mut *conn)
-            .await
-            .write_context(context)?;
-    }
-    Ok(())
+    let sql = delete_steps_except_sql(keep.len());
+    bind_kept_steps(sqlx::query(&sql), plan, keep)
+        .execute(conn)
+        .await
+        .write_context(|| format!("removing steps no longer in plan `{plan}` from the ledger"))
+        .map(|_| ())
 }
 
 /// Records a step counter (`actions_done` or `undo_done`); run inside the transaction of the
