@@ -118,10 +118,10 @@ fn batch_statement(
 
 // NOTE: a server-side loop of batches, one round trip for many: a DO block may COMMIT between
 // statements (when it is sent alone, outside a transaction block), so each batch is still its
-// own transaction with its checkpoint, exactly as when the client sends them one by one; the
-// batch statement is planned once for the block instead of once per batch. The loop stops
-// after a short batch (the end of the table) or once `budget` has passed, so that the engine
-// reports progress and looks at its throttles and at Ctrl-C between blocks.
+// own transaction with its checkpoint, exactly as when the client sends them one by one; its
+// statements are planned once for the block instead of once per batch. The loop stops after a
+// short batch (the end of the table) or once `budget` has passed, so that the engine reports
+// progress and looks at its throttles and at Ctrl-C between blocks.
 pub(super) fn backfill_loop_sql(
     pg: &Postgres,
     op: &Backfill,
@@ -131,15 +131,9 @@ pub(super) fn backfill_loop_sql(
     checkpoint: &BatchCheckpoint,
     budget: std::time::Duration,
 ) -> Option<String> {
-    if after.len() != key.len() {
+    if after.len() != key.len() || limit == 0 {
         return None;
     }
-    let after_vars: Vec<String> = (0..key.len())
-        .map(|i| format!("bellows_after_{i}"))
-        .collect();
-    let last_vars: Vec<String> = (0..key.len())
-        .map(|i| format!("bellows_last_{i}"))
-        .collect();
     let mut declare = Vec::new();
     for (i, (column, value)) in key.iter().zip(after).enumerate() {
         let column = format!("{}.{}", pg.table(&op.table), pg.ident(column));
@@ -147,31 +141,86 @@ pub(super) fn backfill_loop_sql(
             "bellows_after_{i} {column}%TYPE := {};",
             quote_literal(value)
         ));
+        declare.push(format!("bellows_upto_{i} {column}%TYPE;"));
         declare.push(format!("bellows_key_{i} text := {};", quote_literal(value)));
-        declare.push(format!("bellows_last_{i} text;"));
     }
-    let start = checkpoint.rows_done.clone();
-    let checkpoint = BatchCheckpoint {
-        rows_done: "bellows_done".into(),
-        ..checkpoint.clone()
-    };
-    let statement = batch_statement(pg, op, key, Some(row(&after_vars)), limit, &checkpoint);
-    let advance: String = (0..key.len())
-        .map(|i| {
-            format!("      bellows_after_{i} := bellows_last_{i};\n      bellows_key_{i} := bellows_last_{i};\n")
-        })
-        .collect();
     let keys: Vec<String> = (0..key.len()).map(|i| format!("bellows_key_{i}")).collect();
     Some(format!(
-        "DO $bellows$\n#variable_conflict use_column\nDECLARE\n  {declare}\n  bellows_done bigint := {rows_done};\n  bellows_scanned bigint;\n  bellows_updated bigint;\n  bellows_all_updated bigint := 0;\n  bellows_batches bigint := 0;\n  bellows_until timestamptz := clock_timestamp() + interval '{budget} milliseconds';\nBEGIN\n  LOOP\n    {statement}\n    INTO bellows_scanned, bellows_updated, {last};\n    bellows_batches := bellows_batches + 1;\n    IF bellows_scanned > 0 THEN\n      bellows_done := bellows_done + bellows_scanned;\n      bellows_all_updated := bellows_all_updated + bellows_updated;\n{advance}    END IF;\n    COMMIT;\n    EXIT WHEN bellows_scanned < {limit} OR clock_timestamp() >= bellows_until;\n  END LOOP;\n  PERFORM set_config({state}, jsonb_build_array(bellows_batches, bellows_done, bellows_all_updated, jsonb_build_array({keys}))::text, false);\nEND\n$bellows$",
+        "DO $bellows$\n#variable_conflict use_column\nDECLARE\n  {declare}\n  bellows_done bigint := {rows_done};\n  bellows_scanned bigint;\n  bellows_updated bigint;\n  bellows_all_updated bigint := 0;\n  bellows_batches bigint := 0;\n  bellows_until timestamptz := clock_timestamp() + interval '{budget} milliseconds';\nBEGIN\n  LOOP\n{batch}    bellows_batches := bellows_batches + 1;\n    COMMIT;\n    EXIT WHEN bellows_scanned < {limit} OR clock_timestamp() >= bellows_until;\n  END LOOP;\n  PERFORM set_config({state}, jsonb_build_array(bellows_batches, bellows_done, bellows_all_updated, jsonb_build_array({keys}))::text, false);\nEND\n$bellows$",
         declare = declare.join("\n  "),
-        rows_done = start,
+        rows_done = checkpoint.rows_done,
         budget = budget.as_millis(),
-        statement = statement.replace('\n', "\n    "),
-        last = last_vars.join(", "),
+        batch = loop_batch(pg, op, key, limit, checkpoint),
         state = quote_literal(super::BACKFILL_LOOP_STATE),
         keys = keys.join(", "),
     ))
+}
+
+// NOTE: one batch of the loop as separate statements in its transaction. Its last key is the
+// `limit`-th key after the checkpoint, read by skipping along the key index (`OFFSET`): no
+// batch of keys is kept, counted or sorted, which the one-statement batch must do to name its
+// last key and count it in one snapshot. Only a short batch (the end of the table or of the
+// range) counts its rows and reads its last key by a backward scan. The UPDATE takes the range
+// (checkpoint, last key], as every batch does, and the checkpoint is written in the same
+// transaction.
+fn loop_batch(
+    pg: &Postgres,
+    op: &Backfill,
+    key: &[String],
+    limit: u64,
+    checkpoint: &BatchCheckpoint,
+) -> String {
+    let table = pg.table(&op.table);
+    let KeySelect { cols, .. } = key_select(pg, key);
+    let vars = |prefix: &str| -> Vec<String> {
+        (0..key.len())
+            .map(|i| format!("bellows_{prefix}_{i}"))
+            .collect()
+    };
+    let (after, upto, keys) = (vars("after"), vars("upto"), vars("key"));
+    let mut scan = vec![format!("{} > {}", row(&cols), row(&after))];
+    if let Some(until) = checkpoint.range.as_ref().and_then(|r| r.until.as_ref()) {
+        scan.push(format!("{} <= {}", row(&cols), row_literals(until)));
+    }
+    let scan = scan.join(" AND ");
+    let mut conditions = vec![
+        format!("{} > {}", row(&cols), row(&after)),
+        format!("{} <= {}", row(&cols), row(&upto)),
+    ];
+    conditions.extend(op.filter.iter().map(|filter| format!("({filter})")));
+    let set = op
+        .set
+        .iter()
+        .map(|(column, expr)| format!("{} = ({expr})", pg.ident(column)))
+        .collect::<Vec<_>>()
+        .join(",\n          ");
+    let range_row = checkpoint
+        .range
+        .as_ref()
+        .map(|r| format!(" AND range_index = {}", r.index))
+        .unwrap_or_default();
+    let upto_text: Vec<String> = upto.iter().map(|v| format!("CAST({v} AS TEXT)")).collect();
+    let advance: String = (0..key.len())
+        .map(|i| {
+            format!(
+                "      {} := {};\n      {} := {};\n",
+                after[i], upto[i], keys[i], upto_text[i]
+            )
+        })
+        .collect();
+    format!(
+        "    SELECT {cols} INTO {upto} FROM {table}\n      WHERE {scan}\n      ORDER BY {cols} OFFSET {skip} LIMIT 1;\n    IF FOUND THEN\n      bellows_scanned := {limit};\n    ELSE\n      SELECT count(*) INTO bellows_scanned FROM {table} WHERE {scan};\n      SELECT {cols} INTO {upto} FROM {table}\n        WHERE {scan}\n        ORDER BY {desc} LIMIT 1;\n    END IF;\n    IF bellows_scanned > 0 THEN\n      UPDATE {table}\n      SET {set}\n      WHERE {conditions};\n      GET DIAGNOSTICS bellows_updated = ROW_COUNT;\n      bellows_done := bellows_done + bellows_scanned;\n      bellows_all_updated := bellows_all_updated + bellows_updated;\n      UPDATE {ledger}\n      SET checkpoint = jsonb_build_array({upto_text}),\n          rows_done = bellows_done\n      WHERE plan = {plan} AND phase = {phase} AND step_index = {index}{range_row};\n{advance}    END IF;\n",
+        cols = cols.join(", "),
+        upto = upto.join(", "),
+        skip = limit - 1,
+        desc = desc(&cols),
+        conditions = conditions.join("\n        AND "),
+        upto_text = upto_text.join(", "),
+        ledger = checkpoint.ledger,
+        plan = checkpoint.plan,
+        phase = checkpoint.phase,
+        index = checkpoint.step_index,
+    )
 }
 
 #[cfg(test)]
