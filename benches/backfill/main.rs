@@ -38,7 +38,7 @@ const TARGET_SCALING: f64 = 11.0;
 )]
 struct Args {
     /// Rows in the users table.
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     rows: u64,
     /// Connections of the concurrent application workload (0: no workload).
     #[arg(long, default_value_t = 4)]

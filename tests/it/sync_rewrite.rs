@@ -266,3 +266,62 @@ fn the_rewritten_sync_writes_what_the_old_form_wrote_one_way() {
 fn the_rewritten_sync_writes_what_the_old_form_wrote_both_ways() {
     same_results(true);
 }
+
+/// The sync function's `search_path` setting (which each write pays for) is kept only when a
+/// name in `from` is not built into PostgreSQL; either way a writer whose own `search_path`
+/// finds none of the plan's schemas gets the synced values.
+#[test]
+fn the_sync_function_keeps_its_search_path_only_for_names_not_built_in() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE SCHEMA app;
+         CREATE FUNCTION app.norm(text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower($1)';
+         CREATE TABLE accounts (id int PRIMARY KEY, email text, cents int, verified_at timestamptz);",
+    );
+    let plans = Plans::new();
+    let mut plan = String::new();
+    for (column, ty, from) in [
+        ("verified", "boolean", "verified_at IS NOT NULL"),
+        (
+            "dollars",
+            "numeric",
+            "round(cents / 100.0, 2) + length(email)",
+        ),
+        ("email_key", "text", "norm(email)"),
+    ] {
+        plan.push_str(&format!(
+            "[[expand]]\nop = \"add_column\"\ntable = \"accounts\"\ncolumn = \"{column}\"\ntype = \"{ty}\"\n\n\
+             [[expand]]\nop = \"sync_column\"\ntable = \"accounts\"\ncolumn = \"{column}\"\nfrom = \"{from}\"\n\n"
+        ));
+    }
+    let file = plans.write("0001_accounts.toml", &plan);
+    // `norm` resolves through the apply's search_path only.
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}options=-c%20search_path%3Dapp%2Cpublic", db.url);
+    Cli::new(["apply", "-d", &url]).plan(&file).run();
+    let config = |function: &str| {
+        db.rows(&format!(
+            "SELECT coalesce(array_to_string(proconfig, ' '), '-') FROM pg_proc WHERE proname = '{function}'"
+        ))
+        .concat()
+    };
+    assert_eq!(config("bellows_sync_accounts_verified"), "-");
+    assert_eq!(config("bellows_sync_accounts_dollars"), "-");
+    assert_eq!(
+        config("bellows_sync_accounts_email_key"),
+        "search_path=app,public"
+    );
+    let mut writer = db.session();
+    writer.exec(
+        "SET search_path = nowhere;
+         INSERT INTO public.accounts (id, email, cents, verified_at) VALUES (1, 'A@B.example', 1234, now());
+         INSERT INTO public.accounts (id, email, cents) VALUES (2, 'C@D.example', 5);
+         UPDATE public.accounts SET email = 'X@Y.example', cents = 99, verified_at = NULL WHERE id = 1;",
+    );
+    assert_eq!(
+        db.rows(
+            "SELECT concat_ws(' ', id, verified, dollars, email_key) FROM accounts ORDER BY id"
+        ),
+        ["1 f 11.99 x@y.example", "2 f 11.05 c@d.example"]
+    );
+}

@@ -15,6 +15,7 @@ mod new_row;
 mod renames;
 mod replica;
 mod sync;
+mod sync_names;
 mod tables;
 pub mod versions;
 

@@ -10,7 +10,7 @@ use crate::ops::*;
 use crate::vocab::naming::{shorten_identifier, sync_trigger_name};
 use crate::vocab::TableName;
 
-use super::{new_row, Postgres};
+use super::{new_row, sync_names, Postgres};
 
 /// The triggers of a sync: `[update, insert]`. The UPDATE trigger keeps the name of the
 /// one trigger (and function) a sync had before; the INSERT trigger is `<name>$insert`.
@@ -78,6 +78,11 @@ pub(super) fn sync_column(pg: &Postgres, op: &SyncColumn) -> Result<PlannedOp, U
             Action::Execute(plain(pg.sync_function_sql(op))),
             Action::Execute(trigger(&insert_name, "INSERT")),
             Action::Execute(trigger(&update_name, "UPDATE")),
+            Action::Execute(Statement::ddl(
+                sync_names::reset_search_path_sql(pg, op, &function),
+                Lock::AccessShare,
+                &op.table,
+            )),
         ],
         undo: Undo::Actions(pg.drop_sync_statements(&op.table, &op.column)),
         notes: sync_notes(op),
@@ -92,6 +97,7 @@ fn sync_notes(op: &SyncColumn) -> Vec<String> {
             col = op.column
         ),
         "a BEFORE trigger only assigns NEW: it writes no row itself and cannot loop".into(),
+        "the function keeps the search_path of this apply (SET search_path FROM CURRENT) unless every function, operator and type the expressions use is built into PostgreSQL (checked on the server when the step runs): then the setting, which each write would pay for, is removed".into(),
         "a default fills a column before the trigger sees the row: on an insert, a value equal to the column's current default (read from the catalog) counts as not written; a default that calls a volatile function is not compared".into(),
     ];
     let when = match &op.reverse {
