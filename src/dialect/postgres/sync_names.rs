@@ -30,17 +30,14 @@ pub(super) fn reset_search_path_sql(pg: &Postgres, op: &SyncColumn, function: &s
     }
     let table = quote_literal(&pg.table(&op.table));
     let view = quote_literal(VIEW);
+    let class = |name: &str| format!("'pg_catalog.{name}'::pg_catalog.regclass");
     format!(
-        "DO $bellows$\nDECLARE\n  bellows_builtin boolean := false;\nBEGIN\n  BEGIN\n    DROP VIEW IF EXISTS {VIEW};\n    CREATE TEMPORARY VIEW bellows_sync_names AS\n      SELECT {expressions} FROM {from};\n    SELECT NOT EXISTS (\n      SELECT 1 FROM pg_catalog.pg_depend d\n       WHERE {made_by}\n         AND d.refclassid <> 'pg_catalog.pg_namespace'::pg_catalog.regclass\n         AND NOT (d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass\n                  AND d.refobjid IN ({table}::pg_catalog.regclass, {view}::pg_catalog.regclass))\n         AND NOT (d.refclassid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass)\n         AND NOT (d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass\n                  AND d.refobjid = (SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid = {view}::pg_catalog.regclass))\n    ) INTO bellows_builtin;\n    DROP VIEW {VIEW};\n  EXCEPTION WHEN OTHERS THEN\n    bellows_builtin := false;\n  END;\n  IF bellows_builtin THEN\n    ALTER FUNCTION {function}() RESET search_path;\n  END IF;\nEND\n$bellows$",
+        "DO $bellows$\nDECLARE\n  bellows_builtin boolean := false;\nBEGIN\n  BEGIN\n    DROP VIEW IF EXISTS {VIEW};\n    CREATE TEMPORARY VIEW bellows_sync_names AS\n      SELECT {expressions} FROM {from};\n    WITH own (class, id) AS (\n      SELECT {pg_class}, c.oid FROM pg_catalog.pg_class c WHERE c.oid = {view}::pg_catalog.regclass\n      UNION ALL SELECT {pg_type}, c.reltype FROM pg_catalog.pg_class c WHERE c.oid = {view}::pg_catalog.regclass\n      UNION ALL SELECT {pg_rewrite}, r.oid FROM pg_catalog.pg_rewrite r WHERE r.ev_class = {view}::pg_catalog.regclass\n    )\n    SELECT NOT EXISTS (\n      SELECT 1 FROM pg_catalog.pg_depend d\n       WHERE (d.classid, d.objid) IN (SELECT class, id FROM own)\n         AND (d.refclassid, d.refobjid) NOT IN (SELECT class, id FROM own)\n         AND d.refclassid <> {pg_namespace}\n         AND NOT (d.refclassid = {pg_class} AND d.refobjid = {table}::pg_catalog.regclass)\n    ) INTO bellows_builtin;\n    DROP VIEW {VIEW};\n  EXCEPTION WHEN OTHERS THEN\n    bellows_builtin := false;\n  END;\n  IF bellows_builtin THEN\n    ALTER FUNCTION {function}() RESET search_path;\n  END IF;\nEND\n$bellows$",
         expressions = expressions.join(", "),
         from = pg.table(&op.table),
-        made_by = made_by(&view),
-    )
-}
-
-/// The `pg_depend` rows of the view: its relation, its rewrite rule and its row type.
-fn made_by(view: &str) -> String {
-    format!(
-        "((d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = {view}::pg_catalog.regclass)\n              OR (d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass\n                  AND d.objid IN (SELECT r.oid FROM pg_catalog.pg_rewrite r WHERE r.ev_class = {view}::pg_catalog.regclass))\n              OR (d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass\n                  AND d.objid = (SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid = {view}::pg_catalog.regclass)))"
+        pg_class = class("pg_class"),
+        pg_type = class("pg_type"),
+        pg_rewrite = class("pg_rewrite"),
+        pg_namespace = class("pg_namespace"),
     )
 }
