@@ -160,9 +160,10 @@ pub(super) fn backfill_loop_sql(
 // `limit`-th key after the checkpoint, read by skipping along the key index (`OFFSET`): no
 // batch of keys is kept, counted or sorted, which the one-statement batch must do to name its
 // last key and count it in one snapshot. Only a short batch (the end of the table or of the
-// range) counts its rows and reads its last key by a backward scan. The UPDATE takes the range
-// (checkpoint, last key], as every batch does, and the checkpoint is written in the same
-// transaction.
+// range) reads its last key by a backward scan and then counts the rows up to it: when the rows
+// are gone by then (deleted meanwhile), the batch is empty and the checkpoint stays. The UPDATE
+// takes the range (checkpoint, last key], as every batch does, and the checkpoint is written in
+// the same transaction.
 fn loop_batch(
     pg: &Postgres,
     op: &Backfill,
@@ -209,11 +210,13 @@ fn loop_batch(
         })
         .collect();
     format!(
-        "    SELECT {cols} INTO {upto} FROM {table}\n      WHERE {scan}\n      ORDER BY {cols} OFFSET {skip} LIMIT 1;\n    IF FOUND THEN\n      bellows_scanned := {limit};\n    ELSE\n      SELECT count(*) INTO bellows_scanned FROM {table} WHERE {scan};\n      SELECT {cols} INTO {upto} FROM {table}\n        WHERE {scan}\n        ORDER BY {desc} LIMIT 1;\n    END IF;\n    IF bellows_scanned > 0 THEN\n      UPDATE {table}\n      SET {set}\n      WHERE {conditions};\n      GET DIAGNOSTICS bellows_updated = ROW_COUNT;\n      bellows_done := bellows_done + bellows_scanned;\n      bellows_all_updated := bellows_all_updated + bellows_updated;\n      UPDATE {ledger}\n      SET checkpoint = jsonb_build_array({upto_text}),\n          rows_done = bellows_done\n      WHERE plan = {plan} AND phase = {phase} AND step_index = {index}{range_row};\n{advance}    END IF;\n",
+        "    SELECT {cols} INTO {upto} FROM {table}\n      WHERE {scan}\n      ORDER BY {cols} OFFSET {skip} LIMIT 1;\n    IF FOUND THEN\n      bellows_scanned := {limit};\n    ELSE\n      SELECT {cols} INTO {upto} FROM {table}\n        WHERE {scan}\n        ORDER BY {desc} LIMIT 1;\n      IF FOUND THEN\n        SELECT count(*) INTO bellows_scanned FROM {table}\n          WHERE {scan} AND {cols_row} <= {upto_row};\n      ELSE\n        bellows_scanned := 0;\n      END IF;\n    END IF;\n    IF bellows_scanned > 0 THEN\n      UPDATE {table}\n      SET {set}\n      WHERE {conditions};\n      GET DIAGNOSTICS bellows_updated = ROW_COUNT;\n      bellows_done := bellows_done + bellows_scanned;\n      bellows_all_updated := bellows_all_updated + bellows_updated;\n      UPDATE {ledger}\n      SET checkpoint = jsonb_build_array({upto_text}),\n          rows_done = bellows_done\n      WHERE plan = {plan} AND phase = {phase} AND step_index = {index}{range_row};\n{advance}    END IF;\n",
         cols = cols.join(", "),
         upto = upto.join(", "),
         skip = limit - 1,
         desc = desc(&cols),
+        cols_row = row(&cols),
+        upto_row = row(&upto),
         conditions = conditions.join("\n        AND "),
         upto_text = upto_text.join(", "),
         ledger = checkpoint.ledger,
