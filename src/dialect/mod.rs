@@ -230,12 +230,7 @@ pub trait Dialect: Send + Sync {
     ) -> String {
         let table = self.table(&op.table);
         let cols = key.iter().map(|k| self.ident(k)).collect::<Vec<_>>();
-        let set = op
-            .set
-            .iter()
-            .map(|(column, expr)| format!("{} = ({expr})", self.ident(column)))
-            .collect::<Vec<_>>()
-            .join(",\n    ");
+        let set = set_list(self, op, ",\n    ");
         let mut conditions = Vec::new();
         if let Some(values) = after {
             conditions.push(format!("{} > {}", row(&cols), row_literals(values)));
@@ -409,6 +404,24 @@ pub(crate) fn row(items: &[String]) -> String {
 
 pub(crate) fn row_literals(values: &[String]) -> String {
     row(&values.iter().map(|v| quote_literal(v)).collect::<Vec<_>>())
+}
+
+/// A backfill's `SET` list, `"col" = (expr)`, items joined by `separator`.
+pub(crate) fn set_list<D: Dialect + ?Sized>(dialect: &D, op: &Backfill, separator: &str) -> String {
+    op.set
+        .iter()
+        .map(|(column, expr)| format!("{} = ({expr})", dialect.ident(column)))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// The ledger condition naming a parallel backfill's range row (empty for the step's row).
+pub(crate) fn range_row(checkpoint: &BatchCheckpoint) -> String {
+    checkpoint
+        .range
+        .as_ref()
+        .map(|r| format!(" AND range_index = {}", r.index))
+        .unwrap_or_default()
 }
 
 pub(crate) fn desc(items: &[String]) -> String {

@@ -3,8 +3,8 @@
 use crate::dialect::common;
 use crate::dialect::planned::PlannedOp;
 use crate::dialect::{
-    desc, key_select, quote_literal, row, row_literals, BatchCheckpoint, Dialect, KeySelect,
-    Unsupported,
+    desc, key_select, quote_literal, range_row, row, row_literals, set_list, BatchCheckpoint,
+    Dialect, KeySelect, Unsupported,
 };
 use crate::ops::*;
 
@@ -70,17 +70,8 @@ fn batch_statement(
                 .join(" AND ")
         ),
     };
-    let range_row = checkpoint
-        .range
-        .as_ref()
-        .map(|r| format!(" AND range_index = {}", r.index))
-        .unwrap_or_default();
-    let set = op
-        .set
-        .iter()
-        .map(|(column, expr)| format!("{} = ({expr})", pg.ident(column)))
-        .collect::<Vec<_>>()
-        .join(",\n      ");
+    let range_row = range_row(checkpoint);
+    let set = set_list(pg, op, ",\n      ");
     let mut conditions = Vec::new();
     conditions.extend(after_condition);
     conditions.push(format!(
@@ -189,17 +180,8 @@ fn loop_batch(
         format!("{} <= {}", row(&cols), row(&upto)),
     ];
     conditions.extend(op.filter.iter().map(|filter| format!("({filter})")));
-    let set = op
-        .set
-        .iter()
-        .map(|(column, expr)| format!("{} = ({expr})", pg.ident(column)))
-        .collect::<Vec<_>>()
-        .join(",\n          ");
-    let range_row = checkpoint
-        .range
-        .as_ref()
-        .map(|r| format!(" AND range_index = {}", r.index))
-        .unwrap_or_default();
+    let set = set_list(pg, op, ",\n          ");
+    let range_row = range_row(checkpoint);
     let upto_text: Vec<String> = upto.iter().map(|v| format!("CAST({v} AS TEXT)")).collect();
     let advance: String = (0..key.len())
         .map(|i| {
