@@ -231,6 +231,51 @@ fn an_explicit_key_walks_a_table_without_a_primary_key() {
 }
 
 #[test]
+fn keys_of_a_not_null_domain_and_an_icu_collation_are_walked_by_the_server_side_loop() {
+    let db = PostgresDb::new();
+    // No pause: after the first batch, batches run in the server-side loop, whose key variables
+    // take the key column's type (a NOT NULL domain never holds NULL) and collation. 60 rows in
+    // batches of 2 end on a full batch; 61 in batches of 1 visit every row alone.
+    db.exec(
+        "CREATE DOMAIN account_no AS int NOT NULL CHECK (VALUE > 0);
+         CREATE TABLE accounts (id account_no PRIMARY KEY, verified_at timestamptz,
+                                email_verified boolean);
+         INSERT INTO accounts SELECT g, CASE WHEN g % 2 = 0 THEN now() END FROM generate_series(1, 60) g;
+         CREATE SCHEMA \"Sales\";
+         CREATE TABLE \"Sales\".\"Handles\" (\"Tenant\" text COLLATE \"en-x-icu\", \"Line No\" int,
+                                verified_at timestamptz, email_verified boolean,
+                                PRIMARY KEY (\"Tenant\", \"Line No\"));
+         INSERT INTO \"Sales\".\"Handles\"
+              SELECT (ARRAY['a', 'B', 'é', 'E', 'z', 'Z'])[g % 6 + 1], g / 6,
+                     CASE WHEN g % 3 = 0 THEN now() END, NULL
+                FROM generate_series(1, 61) g;",
+    );
+    log_writes(&db, "accounts", "CAST(NEW.id AS TEXT)");
+    log_writes(
+        &db,
+        "\"Sales\".\"Handles\"",
+        "NEW.\"Tenant\" || '/' || NEW.\"Line No\"",
+    );
+    let plans = Plans::new();
+    for (name, table, sql, rows, batch) in [
+        ("0001_accounts", "accounts", "accounts", 60, 2),
+        (
+            "0001_handles",
+            "Sales.Handles",
+            "\"Sales\".\"Handles\"",
+            61,
+            1,
+        ),
+    ] {
+        let plan = backfill_plan(&plans, name, table, batch, "");
+        Cli::apply(&db).yes().plan(&plan).run();
+        assert_every_row_correct(&db, sql);
+        assert_written_once(&db, sql, rows);
+        assert_ledger_complete(&db, name, rows);
+    }
+}
+
+#[test]
 fn an_explicit_key_holding_nulls_is_refused_instead_of_skipping_rows() {
     let db = PostgresDb::new();
     // Keyset batches never reach a NULL key (`NULL > x` is not true): 100 rows would be skipped
