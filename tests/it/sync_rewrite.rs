@@ -325,3 +325,58 @@ fn the_sync_function_keeps_its_search_path_only_for_names_not_built_in() {
         ["1 f 11.99 x@y.example", "2 f 11.05 c@d.example"]
     );
 }
+
+/// Names the sync function resolves besides those `from` calls keep its `search_path` too: its
+/// own table named in a subquery of `from`, and the equality of a synced column's type
+/// (`IS DISTINCT FROM`, which decides whether a write set the column) from an extension.
+#[test]
+fn the_sync_function_keeps_its_search_path_for_its_table_by_name_and_an_extension_equality() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE SCHEMA ext;
+         CREATE EXTENSION citext SCHEMA ext;
+         CREATE TABLE nodes (id int PRIMARY KEY, name text, email text);",
+    );
+    let plans = Plans::new();
+    let mut plan = String::new();
+    for (column, ty, from) in [
+        (
+            "root_name",
+            "text",
+            "(SELECT r.name FROM nodes AS r WHERE r.id = 1)",
+        ),
+        ("email_ci", "ext.citext", "email"),
+    ] {
+        plan.push_str(&format!(
+            "[[expand]]\nop = \"add_column\"\ntable = \"nodes\"\ncolumn = \"{column}\"\ntype = \"{ty}\"\n\n\
+             [[expand]]\nop = \"sync_column\"\ntable = \"nodes\"\ncolumn = \"{column}\"\nfrom = \"{from}\"\n\n"
+        ));
+    }
+    let file = plans.write("0001_nodes.toml", &plan);
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}options=-c%20search_path%3Dpublic%2Cext", db.url);
+    Cli::new(["apply", "-d", &url]).plan(&file).run();
+    assert_eq!(
+        db.rows(
+            "SELECT proname || ' ' || coalesce(array_to_string(proconfig, ' '), '-') FROM pg_proc
+              WHERE proname LIKE 'bellows_sync_nodes_%' ORDER BY proname"
+        ),
+        [
+            "bellows_sync_nodes_email_ci search_path=public,ext",
+            "bellows_sync_nodes_root_name search_path=public,ext"
+        ]
+    );
+    // An update that sets `email_ci` to a value equal to it as citext compares does not write
+    // it (as the trigger's WHEN clause says): it is filled from `email` again.
+    let mut writer = db.session();
+    writer.exec(
+        "SET search_path = nowhere;
+         INSERT INTO public.nodes (id, name, email) VALUES (1, 'root', 'a@b.example');
+         INSERT INTO public.nodes (id, name, email) VALUES (2, 'kid', 'c@d.example');
+         UPDATE public.nodes SET email_ci = 'A@B.EXAMPLE' WHERE id = 1;",
+    );
+    assert_eq!(
+        db.rows("SELECT concat_ws(' ', id, root_name, email_ci) FROM nodes ORDER BY id"),
+        ["1 root a@b.example", "2 root c@d.example"]
+    );
+}
