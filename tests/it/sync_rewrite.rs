@@ -327,14 +327,16 @@ fn the_sync_function_keeps_its_search_path_only_for_names_not_built_in() {
 }
 
 /// Names the sync function resolves besides those `from` calls keep its `search_path` too: its
-/// own table named in a subquery of `from`, and the equality of a synced column's type
-/// (`IS DISTINCT FROM`, which decides whether a write set the column) from an extension.
+/// own table named in a subquery of `from`, the equality of a synced column's type
+/// (`IS DISTINCT FROM`, which decides whether a write set the column) from an extension, and a
+/// sequence named by a text looked up only when the trigger runs.
 #[test]
 fn the_sync_function_keeps_its_search_path_for_its_table_by_name_and_an_extension_equality() {
     let db = PostgresDb::new();
     db.exec(
         "CREATE SCHEMA ext;
          CREATE EXTENSION citext SCHEMA ext;
+         CREATE SEQUENCE tickets;
          CREATE TABLE nodes (id int PRIMARY KEY, name text, email text);",
     );
     let plans = Plans::new();
@@ -346,6 +348,7 @@ fn the_sync_function_keeps_its_search_path_for_its_table_by_name_and_an_extensio
             "(SELECT r.name FROM nodes AS r WHERE r.id = 1)",
         ),
         ("email_ci", "ext.citext", "email"),
+        ("ticket", "bigint", "nextval(CAST('tickets' AS text))"),
     ] {
         plan.push_str(&format!(
             "[[expand]]\nop = \"add_column\"\ntable = \"nodes\"\ncolumn = \"{column}\"\ntype = \"{ty}\"\n\n\
@@ -363,7 +366,8 @@ fn the_sync_function_keeps_its_search_path_for_its_table_by_name_and_an_extensio
         ),
         [
             "bellows_sync_nodes_email_ci search_path=public,ext",
-            "bellows_sync_nodes_root_name search_path=public,ext"
+            "bellows_sync_nodes_root_name search_path=public,ext",
+            "bellows_sync_nodes_ticket search_path=public,ext"
         ]
     );
     // An update that sets `email_ci` to a value equal to it as citext compares does not write
@@ -376,7 +380,7 @@ fn the_sync_function_keeps_its_search_path_for_its_table_by_name_and_an_extensio
          UPDATE public.nodes SET email_ci = 'A@B.EXAMPLE' WHERE id = 1;",
     );
     assert_eq!(
-        db.rows("SELECT concat_ws(' ', id, root_name, email_ci) FROM nodes ORDER BY id"),
-        ["1 root a@b.example", "2 root c@d.example"]
+        db.rows("SELECT concat_ws(' ', id, root_name, email_ci, ticket) FROM nodes ORDER BY id"),
+        ["1 root a@b.example 3", "2 root c@d.example 2"]
     );
 }

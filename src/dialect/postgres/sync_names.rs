@@ -26,8 +26,16 @@ const ROW: &str = "pg_temp.bellows_sync_row";
 // `LIKE` the sync's table, not the table itself: a view over the table records its columns,
 // which replace (in pg_depend) the table's own entry that a subquery of `from` naming the
 // table by name would record; over the copy, any dependency on the table is such a name.
+// Names looked up only when the expression runs (text made a `regclass`, say) are in no
+// dependency: the view's query tree is searched for them (`LOOKED_UP`).
 // Anything going wrong (no right to make temporary objects, say) keeps the setting: the check
 // is in a block of its own that only decides.
+
+/// A value of an object identifier type (`regclass`, `regtype`, …) computed when the
+/// expression runs, in the view's stored query tree: the name it is read from or written as
+/// resolves through the search_path of that moment (`CAST('s' AS text)::regclass`,
+/// `to_regclass(…)`, `tableoid::regclass`). A constant (`nextval('s')`) is a dependency instead.
+const LOOKED_UP: &str = r":(funcresulttype|opresulttype|resulttype) (24|2202|2203|2204|2205|2206|3734|3769|4089|4096|4191)\M";
 
 /// A `DO` block that removes `function`'s `SET search_path` when every name the sync's
 /// expressions use is built into PostgreSQL.
@@ -48,9 +56,10 @@ pub(super) fn reset_search_path_sql(pg: &Postgres, op: &SyncColumn, function: &s
     let view = quote_literal(VIEW);
     let class = |name: &str| format!("'pg_catalog.{name}'::pg_catalog.regclass");
     format!(
-        "DO $bellows$\nDECLARE\n  bellows_builtin boolean := false;\nBEGIN\n  BEGIN\n    DROP VIEW IF EXISTS {VIEW};\n    DROP TABLE IF EXISTS {ROW};\n    CREATE TEMPORARY TABLE bellows_sync_row (LIKE {table});\n    CREATE TEMPORARY VIEW bellows_sync_names AS\n      SELECT {expressions} FROM {ROW} AS bellows_row;\n    WITH own (class, id) AS (\n      SELECT {pg_class}, c.oid FROM pg_catalog.pg_class c WHERE c.oid = {view}::pg_catalog.regclass\n      UNION ALL SELECT {pg_type}, c.reltype FROM pg_catalog.pg_class c WHERE c.oid = {view}::pg_catalog.regclass\n      UNION ALL SELECT {pg_rewrite}, r.oid FROM pg_catalog.pg_rewrite r WHERE r.ev_class = {view}::pg_catalog.regclass\n    )\n    SELECT NOT EXISTS (\n      SELECT 1 FROM pg_catalog.pg_depend d\n       WHERE (d.classid, d.objid) IN (SELECT class, id FROM own)\n         AND (d.refclassid, d.refobjid) NOT IN (SELECT class, id FROM own)\n         AND d.refclassid <> {pg_namespace}\n         AND NOT (d.refclassid = {pg_class} AND d.refobjid = {row}::pg_catalog.regclass)\n    ) INTO bellows_builtin;\n    DROP VIEW {VIEW};\n    DROP TABLE {ROW};\n  EXCEPTION WHEN OTHERS THEN\n    bellows_builtin := false;\n  END;\n  IF bellows_builtin THEN\n    ALTER FUNCTION {function}() RESET search_path;\n  END IF;\nEND\n$bellows$",
+        "DO $bellows$\nDECLARE\n  bellows_builtin boolean := false;\nBEGIN\n  BEGIN\n    DROP VIEW IF EXISTS {VIEW};\n    DROP TABLE IF EXISTS {ROW};\n    CREATE TEMPORARY TABLE bellows_sync_row (LIKE {table});\n    CREATE TEMPORARY VIEW bellows_sync_names AS\n      SELECT {expressions} FROM {ROW} AS bellows_row;\n    WITH own (class, id) AS (\n      SELECT {pg_class}, c.oid FROM pg_catalog.pg_class c WHERE c.oid = {view}::pg_catalog.regclass\n      UNION ALL SELECT {pg_type}, c.reltype FROM pg_catalog.pg_class c WHERE c.oid = {view}::pg_catalog.regclass\n      UNION ALL SELECT {pg_rewrite}, r.oid FROM pg_catalog.pg_rewrite r WHERE r.ev_class = {view}::pg_catalog.regclass\n    )\n    SELECT NOT EXISTS (\n      SELECT 1 FROM pg_catalog.pg_depend d\n       WHERE (d.classid, d.objid) IN (SELECT class, id FROM own)\n         AND (d.refclassid, d.refobjid) NOT IN (SELECT class, id FROM own)\n         AND d.refclassid <> {pg_namespace}\n         AND NOT (d.refclassid = {pg_class} AND d.refobjid = {row}::pg_catalog.regclass)\n    ) AND NOT EXISTS (\n      SELECT 1 FROM pg_catalog.pg_rewrite r\n       WHERE r.ev_class = {view}::pg_catalog.regclass\n         AND r.ev_action::text ~ {looked_up}\n    ) INTO bellows_builtin;\n    DROP VIEW {VIEW};\n    DROP TABLE {ROW};\n  EXCEPTION WHEN OTHERS THEN\n    bellows_builtin := false;\n  END;\n  IF bellows_builtin THEN\n    ALTER FUNCTION {function}() RESET search_path;\n  END IF;\nEND\n$bellows$",
         table = pg.table(&op.table),
         row = quote_literal(ROW),
+        looked_up = quote_literal(LOOKED_UP),
         pg_class = class("pg_class"),
         pg_type = class("pg_type"),
         pg_rewrite = class("pg_rewrite"),
