@@ -384,3 +384,44 @@ fn the_sync_function_keeps_its_search_path_for_its_table_by_name_and_an_extensio
         ["1 root a@b.example 3", "2 root c@d.example 2"]
     );
 }
+
+/// A role that may not make temporary objects cannot run the check: the step still succeeds
+/// and the function keeps its `search_path`.
+#[test]
+fn a_role_without_temp_privilege_keeps_the_sync_function_search_path() {
+    let db = PostgresDb::new();
+    let role = format!("no_temp_{}", &db.name[db.name.len().saturating_sub(12)..]);
+    db.exec(&format!(
+        "CREATE ROLE {role} LOGIN;
+         REVOKE TEMPORARY ON DATABASE \"{name}\" FROM PUBLIC;
+         GRANT CREATE ON DATABASE \"{name}\" TO {role};
+         GRANT CREATE ON SCHEMA public TO {role};
+         CREATE TABLE accounts (id int PRIMARY KEY, verified_at timestamptz);
+         ALTER TABLE accounts OWNER TO {role};",
+        name = db.name
+    ));
+    let plans = Plans::new();
+    let file = plans.write(
+        "0001_accounts.toml",
+        "[[expand]]\nop = \"add_column\"\ntable = \"accounts\"\ncolumn = \"verified\"\ntype = \"boolean\"\n\n\
+         [[expand]]\nop = \"sync_column\"\ntable = \"accounts\"\ncolumn = \"verified\"\nfrom = \"verified_at IS NOT NULL\"\n",
+    );
+    let url = db.url.replacen("://postgres@", &format!("://{role}@"), 1);
+    assert_ne!(url, db.url);
+    Cli::new(["apply", "-d", &url]).plan(&file).run();
+    assert_eq!(
+        db.rows("SELECT array_to_string(proconfig, ' ') FROM pg_proc WHERE proname = 'bellows_sync_accounts_verified'"),
+        ["search_path=\"$user\", public"]
+    );
+    let mut writer = db.session();
+    writer.exec(
+        "SET search_path = nowhere;
+         INSERT INTO public.accounts VALUES (1, now()), (2, NULL);",
+    );
+    assert_eq!(
+        db.rows("SELECT concat_ws(' ', id, verified) FROM accounts ORDER BY id"),
+        ["1 t", "2 f"]
+    );
+    drop(writer);
+    db.exec(&format!("DROP OWNED BY {role}; DROP ROLE {role};"));
+}
