@@ -425,3 +425,49 @@ fn a_role_without_temp_privilege_keeps_the_sync_function_search_path() {
     drop(writer);
     db.exec(&format!("DROP OWNED BY {role}; DROP ROLE {role};"));
 }
+
+/// A built-in function that an extension overloads, on a schema the apply's search_path lacks,
+/// keeps the setting: a writer whose search_path has that schema would call the extension's
+/// (an exact match for `citext`) and fill the column unlike the backfill. Built-in calls no
+/// extension overloads still lose it.
+#[test]
+fn a_built_in_call_an_extension_overloads_on_the_writers_search_path_keeps_the_setting() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE SCHEMA ext;
+         CREATE EXTENSION citext SCHEMA ext;
+         CREATE TABLE people (id int PRIMARY KEY, email ext.citext);",
+    );
+    let plans = Plans::new();
+    let mut plan = String::new();
+    for (column, ty, from) in [
+        ("email_x", "text", "replace(email, 'a', '-')"),
+        ("twice", "int", "id * 2 + length(email)"),
+    ] {
+        plan.push_str(&format!(
+            "[[expand]]\nop = \"add_column\"\ntable = \"people\"\ncolumn = \"{column}\"\ntype = \"{ty}\"\n\n\
+             [[expand]]\nop = \"sync_column\"\ntable = \"people\"\ncolumn = \"{column}\"\nfrom = \"{from}\"\n\n"
+        ));
+    }
+    let file = plans.write("0001_people.toml", &plan);
+    Cli::new(["apply", "-d", &db.url]).plan(&file).run();
+    assert_eq!(
+        db.rows(
+            "SELECT proname || ' ' || coalesce(array_to_string(proconfig, ' '), '-') FROM pg_proc
+              WHERE proname LIKE 'bellows_sync_people_%' ORDER BY proname"
+        ),
+        [
+            "bellows_sync_people_email_x search_path=\"$user\", public",
+            "bellows_sync_people_twice -"
+        ]
+    );
+    let mut writer = db.session();
+    writer.exec(
+        "SET search_path = public, ext;
+         INSERT INTO people (id, email) VALUES (1, 'AaBb');",
+    );
+    assert_eq!(
+        db.rows("SELECT concat_ws(' ', id, email_x, twice) FROM people"),
+        ["1 A-Bb 6"]
+    );
+}
