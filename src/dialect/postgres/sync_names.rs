@@ -1,5 +1,5 @@
 //! Whether a sync function needs its own `search_path`: checked on the server when the step
-//! runs, from what a temporary view of the sync's expressions depends on.
+//! runs, from what a temporary view of the sync's expressions depends on and how it reads.
 
 use crate::dialect::{quote_literal, Dialect};
 use crate::ops::SyncColumn;
@@ -34,8 +34,9 @@ const WIDE: &str = "pg_temp.bellows_sync_wide";
 // schema instead of the built-in one (an exact match beats a built-in that needs a cast:
 // `replace` on a `citext`, with citext's `replace` only on the writer's path): the view is
 // made again with every schema on the search_path (`pg_catalog` first) and must read the same
-// (`pg_get_viewdef` of both, shown with the apply's search_path). Anything going wrong (no right to make temporary objects, say) keeps the setting: the check
-// is in a block of its own that only decides.
+// (`pg_get_viewdef` of both, shown with the apply's search_path). Anything going wrong (no
+// right to make temporary objects, say) keeps the setting: the check is in a block of its own
+// that only decides.
 
 /// A value of an object identifier type (`regclass`, `regtype`, …) computed when the
 /// expression runs, in the view's stored query tree: the name it is read from or written as
