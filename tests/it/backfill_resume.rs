@@ -231,6 +231,51 @@ fn an_explicit_key_walks_a_table_without_a_primary_key() {
 }
 
 #[test]
+fn keys_of_a_not_null_domain_and_an_icu_collation_are_walked_by_the_server_side_loop() {
+    let db = PostgresDb::new();
+    // No pause: after the first batch, batches run in the server-side loop, whose key variables
+    // take the key column's type (a NOT NULL domain never holds NULL) and collation. 60 rows in
+    // batches of 2 end on a full batch; 61 in batches of 1 visit every row alone.
+    db.exec(
+        "CREATE DOMAIN account_no AS int NOT NULL CHECK (VALUE > 0);
+         CREATE TABLE accounts (id account_no PRIMARY KEY, verified_at timestamptz,
+                                email_verified boolean);
+         INSERT INTO accounts SELECT g, CASE WHEN g % 2 = 0 THEN now() END FROM generate_series(1, 60) g;
+         CREATE SCHEMA \"Sales\";
+         CREATE TABLE \"Sales\".\"Handles\" (\"Tenant\" text COLLATE \"en-x-icu\", \"Line No\" int,
+                                verified_at timestamptz, email_verified boolean,
+                                PRIMARY KEY (\"Tenant\", \"Line No\"));
+         INSERT INTO \"Sales\".\"Handles\"
+              SELECT (ARRAY['a', 'B', 'é', 'E', 'z', 'Z'])[g % 6 + 1], g / 6,
+                     CASE WHEN g % 3 = 0 THEN now() END, NULL
+                FROM generate_series(1, 61) g;",
+    );
+    log_writes(&db, "accounts", "CAST(NEW.id AS TEXT)");
+    log_writes(
+        &db,
+        "\"Sales\".\"Handles\"",
+        "NEW.\"Tenant\" || '/' || NEW.\"Line No\"",
+    );
+    let plans = Plans::new();
+    for (name, table, sql, rows, batch) in [
+        ("0001_accounts", "accounts", "accounts", 60, 2),
+        (
+            "0001_handles",
+            "Sales.Handles",
+            "\"Sales\".\"Handles\"",
+            61,
+            1,
+        ),
+    ] {
+        let plan = backfill_plan(&plans, name, table, batch, "");
+        Cli::apply(&db).yes().plan(&plan).run();
+        assert_every_row_correct(&db, sql);
+        assert_written_once(&db, sql, rows);
+        assert_ledger_complete(&db, name, rows);
+    }
+}
+
+#[test]
 fn an_explicit_key_holding_nulls_is_refused_instead_of_skipping_rows() {
     let db = PostgresDb::new();
     // Keyset batches never reach a NULL key (`NULL > x` is not true): 100 rows would be skipped
@@ -1161,4 +1206,106 @@ fn a_batch_left_running_by_a_killed_run_is_not_written_again_by_the_next_run() {
         db.i64("SELECT max(touched)::int8 FROM users")
     );
     assert_ledger_complete(&db, "0001_fill", MID);
+}
+
+// === the server-side loop ========================================================================
+
+/// Waits until no session of `bellows` is left on the server (a killed run's loop block runs
+/// on until its end).
+fn wait_for_no_bellows_sessions(db: &PostgresDb) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while db.i64("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'bellows%'") > 0 {
+        assert!(Instant::now() < deadline, "the killed run's sessions never ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_walk_in_the_server_side_loop_killed_with_sigkill_resumes_exactly_once() {
+    // No pause: batches of 7 in the server's loop blocks, on a composite key. The killed run's
+    // block finishes on the server; every batch it committed has its checkpoint.
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE TABLE accounts (tenant int, id int, verified_at timestamptz, email_verified boolean,
+                                PRIMARY KEY (tenant, id));
+         INSERT INTO accounts SELECT g % 5, g, CASE WHEN g % 2 = 0 THEN now() END, NULL
+                                FROM generate_series(1, 40000) g;
+         ANALYZE accounts;",
+    );
+    log_writes(&db, "accounts", "NEW.tenant || '/' || NEW.id");
+    let plans = Plans::new();
+    let plan = backfill_plan(&plans, "0001_accounts", "accounts", 7, "");
+    let mut child = Cli::apply(&db).yes().plan(&plan).spawn();
+    child.wait_for_rows(&db, "0001_accounts", 3_000);
+    child.kill();
+    wait_for_no_bellows_sessions(&db);
+    let (_, done) = db.backfill_progress("0001_accounts").unwrap();
+    assert!(done < 40_000, "killed before the end: {done}");
+    // Exactly the rows up to the checkpoint are written.
+    let up_to = "(tenant, id) <= (SELECT (checkpoint->>0)::int, (checkpoint->>1)::int
+                                    FROM bellows.steps WHERE plan = '0001_accounts')";
+    assert_eq!(
+        db.i64(&format!("SELECT count(*) FROM accounts WHERE {up_to}")),
+        done
+    );
+    assert_eq!(
+        db.i64(&format!(
+            "SELECT count(*) FROM accounts WHERE email_verified IS NOT NULL AND NOT {up_to}"
+        )),
+        0
+    );
+    assert_eq!(db.i64("SELECT count(*) FROM writes"), done);
+    Cli::apply(&db).yes().plan(&plan).run();
+    assert_every_row_correct(&db, "accounts");
+    assert_written_once(&db, "accounts", 40_000);
+    assert_ledger_complete(&db, "0001_accounts", 40_000);
+}
+
+#[test]
+fn rows_appended_and_deleted_at_the_end_during_a_server_side_loop_are_each_walked_once() {
+    // Batches of 2 in the server's loop while the application appends rows (already filled)
+    // and deletes the last rows not yet filled: each row that stays is written exactly once.
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE TABLE users (id bigserial PRIMARY KEY, verified_at timestamptz,
+                             email_verified boolean, appended boolean NOT NULL DEFAULT false);
+         INSERT INTO users (verified_at) SELECT CASE WHEN g % 2 = 0 THEN now() END
+                                           FROM generate_series(1, 6000) g;",
+    );
+    log_writes(&db, "users", "CAST(NEW.id AS TEXT)");
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (url, stop) = (db.url.clone(), stop.clone());
+        std::thread::spawn(move || {
+            crate::harness::runtime().block_on(async move {
+                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+                let mut n = 0u64;
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let sql = match n % 2 {
+                        0 => "INSERT INTO users (verified_at, email_verified, appended) VALUES (now(), true, true)",
+                        _ => "DELETE FROM users WHERE id = (SELECT max(id) FROM users WHERE NOT appended)",
+                    };
+                    sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+                }
+                let _ = conn.close().await;
+            })
+        })
+    };
+    let plans = Plans::new();
+    let plan = backfill_plan(&plans, "0001_users", "users", 2, "");
+    Cli::apply(&db).yes().plan(&plan).run();
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    let twice = db.rows("SELECT k FROM writes GROUP BY k HAVING count(*) > 1 LIMIT 5");
+    assert!(twice.is_empty(), "rows written more than once: {twice:?}");
+    assert_eq!(
+        db.i64(
+            "SELECT count(*) FROM users u WHERE NOT appended
+                   AND NOT EXISTS (SELECT 1 FROM writes w WHERE w.k = u.id::text)"
+        ),
+        0,
+        "every row that stays is written"
+    );
+    assert_every_row_correct(&db, "users");
 }

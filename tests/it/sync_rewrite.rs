@@ -325,3 +325,149 @@ fn the_sync_function_keeps_its_search_path_only_for_names_not_built_in() {
         ["1 f 11.99 x@y.example", "2 f 11.05 c@d.example"]
     );
 }
+
+/// Names the sync function resolves besides those `from` calls keep its `search_path` too: its
+/// own table named in a subquery of `from`, the equality of a synced column's type
+/// (`IS DISTINCT FROM`, which decides whether a write set the column) from an extension, and a
+/// sequence named by a text looked up only when the trigger runs.
+#[test]
+fn the_sync_function_keeps_its_search_path_for_its_table_by_name_and_an_extension_equality() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE SCHEMA ext;
+         CREATE EXTENSION citext SCHEMA ext;
+         CREATE SEQUENCE tickets;
+         CREATE TABLE nodes (id int PRIMARY KEY, name text, email text);",
+    );
+    let plans = Plans::new();
+    let mut plan = String::new();
+    for (column, ty, from) in [
+        (
+            "root_name",
+            "text",
+            "(SELECT r.name FROM nodes AS r WHERE r.id = 1)",
+        ),
+        ("email_ci", "ext.citext", "email"),
+        ("ticket", "bigint", "nextval(CAST('tickets' AS text))"),
+    ] {
+        plan.push_str(&format!(
+            "[[expand]]\nop = \"add_column\"\ntable = \"nodes\"\ncolumn = \"{column}\"\ntype = \"{ty}\"\n\n\
+             [[expand]]\nop = \"sync_column\"\ntable = \"nodes\"\ncolumn = \"{column}\"\nfrom = \"{from}\"\n\n"
+        ));
+    }
+    let file = plans.write("0001_nodes.toml", &plan);
+    let sep = if db.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}options=-c%20search_path%3Dpublic%2Cext", db.url);
+    Cli::new(["apply", "-d", &url]).plan(&file).run();
+    assert_eq!(
+        db.rows(
+            "SELECT proname || ' ' || coalesce(array_to_string(proconfig, ' '), '-') FROM pg_proc
+              WHERE proname LIKE 'bellows_sync_nodes_%' ORDER BY proname"
+        ),
+        [
+            "bellows_sync_nodes_email_ci search_path=public,ext",
+            "bellows_sync_nodes_root_name search_path=public,ext",
+            "bellows_sync_nodes_ticket search_path=public,ext"
+        ]
+    );
+    // An update that sets `email_ci` to a value equal to it as citext compares does not write
+    // it (as the trigger's WHEN clause says): it is filled from `email` again.
+    let mut writer = db.session();
+    writer.exec(
+        "SET search_path = nowhere;
+         INSERT INTO public.nodes (id, name, email) VALUES (1, 'root', 'a@b.example');
+         INSERT INTO public.nodes (id, name, email) VALUES (2, 'kid', 'c@d.example');
+         UPDATE public.nodes SET email_ci = 'A@B.EXAMPLE' WHERE id = 1;",
+    );
+    assert_eq!(
+        db.rows("SELECT concat_ws(' ', id, root_name, email_ci, ticket) FROM nodes ORDER BY id"),
+        ["1 root a@b.example 3", "2 root c@d.example 2"]
+    );
+}
+
+/// A role that may not make temporary objects cannot run the check: the step still succeeds
+/// and the function keeps its `search_path`.
+#[test]
+fn a_role_without_temp_privilege_keeps_the_sync_function_search_path() {
+    let db = PostgresDb::new();
+    let role = format!("no_temp_{}", &db.name[db.name.len().saturating_sub(12)..]);
+    db.exec(&format!(
+        "CREATE ROLE {role} LOGIN;
+         REVOKE TEMPORARY ON DATABASE \"{name}\" FROM PUBLIC;
+         GRANT CREATE ON DATABASE \"{name}\" TO {role};
+         GRANT CREATE ON SCHEMA public TO {role};
+         CREATE TABLE accounts (id int PRIMARY KEY, verified_at timestamptz);
+         ALTER TABLE accounts OWNER TO {role};",
+        name = db.name
+    ));
+    let plans = Plans::new();
+    let file = plans.write(
+        "0001_accounts.toml",
+        "[[expand]]\nop = \"add_column\"\ntable = \"accounts\"\ncolumn = \"verified\"\ntype = \"boolean\"\n\n\
+         [[expand]]\nop = \"sync_column\"\ntable = \"accounts\"\ncolumn = \"verified\"\nfrom = \"verified_at IS NOT NULL\"\n",
+    );
+    let url = db.url.replacen("://postgres@", &format!("://{role}@"), 1);
+    assert_ne!(url, db.url);
+    Cli::new(["apply", "-d", &url]).plan(&file).run();
+    assert_eq!(
+        db.rows("SELECT array_to_string(proconfig, ' ') FROM pg_proc WHERE proname = 'bellows_sync_accounts_verified'"),
+        ["search_path=\"$user\", public"]
+    );
+    let mut writer = db.session();
+    writer.exec(
+        "SET search_path = nowhere;
+         INSERT INTO public.accounts VALUES (1, now()), (2, NULL);",
+    );
+    assert_eq!(
+        db.rows("SELECT concat_ws(' ', id, verified) FROM accounts ORDER BY id"),
+        ["1 t", "2 f"]
+    );
+    drop(writer);
+    db.exec(&format!("DROP OWNED BY {role}; DROP ROLE {role};"));
+}
+
+/// A built-in function that an extension overloads, on a schema the apply's search_path lacks,
+/// keeps the setting: a writer whose search_path has that schema would call the extension's
+/// (an exact match for `citext`) and fill the column unlike the backfill. Built-in calls no
+/// extension overloads still lose it.
+#[test]
+fn a_built_in_call_an_extension_overloads_on_the_writers_search_path_keeps_the_setting() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE SCHEMA ext;
+         CREATE EXTENSION citext SCHEMA ext;
+         CREATE TABLE people (id int PRIMARY KEY, email ext.citext);",
+    );
+    let plans = Plans::new();
+    let mut plan = String::new();
+    for (column, ty, from) in [
+        ("email_x", "text", "replace(email, 'a', '-')"),
+        ("twice", "int", "id * 2 + length(email)"),
+    ] {
+        plan.push_str(&format!(
+            "[[expand]]\nop = \"add_column\"\ntable = \"people\"\ncolumn = \"{column}\"\ntype = \"{ty}\"\n\n\
+             [[expand]]\nop = \"sync_column\"\ntable = \"people\"\ncolumn = \"{column}\"\nfrom = \"{from}\"\n\n"
+        ));
+    }
+    let file = plans.write("0001_people.toml", &plan);
+    Cli::new(["apply", "-d", &db.url]).plan(&file).run();
+    assert_eq!(
+        db.rows(
+            "SELECT proname || ' ' || coalesce(array_to_string(proconfig, ' '), '-') FROM pg_proc
+              WHERE proname LIKE 'bellows_sync_people_%' ORDER BY proname"
+        ),
+        [
+            "bellows_sync_people_email_x search_path=\"$user\", public",
+            "bellows_sync_people_twice -"
+        ]
+    );
+    let mut writer = db.session();
+    writer.exec(
+        "SET search_path = public, ext;
+         INSERT INTO people (id, email) VALUES (1, 'AaBb');",
+    );
+    assert_eq!(
+        db.rows("SELECT concat_ws(' ', id, email_x, twice) FROM people"),
+        ["1 A-Bb 6"]
+    );
+}

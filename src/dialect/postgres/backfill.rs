@@ -132,12 +132,17 @@ pub(super) fn backfill_loop_sql(
             "bellows_after_{i} {column}%TYPE := {};",
             quote_literal(value)
         ));
-        declare.push(format!("bellows_upto_{i} {column}%TYPE;"));
+        // Never NULL (a NOT NULL domain's variable may not be): a batch's search goes to the
+        // record `bellows_found`, copied here only once found.
+        declare.push(format!(
+            "bellows_upto_{i} {column}%TYPE := {};",
+            quote_literal(value)
+        ));
         declare.push(format!("bellows_key_{i} text := {};", quote_literal(value)));
     }
     let keys: Vec<String> = (0..key.len()).map(|i| format!("bellows_key_{i}")).collect();
     Some(format!(
-        "DO $bellows$\n#variable_conflict use_column\nDECLARE\n  {declare}\n  bellows_done bigint := {rows_done};\n  bellows_scanned bigint;\n  bellows_updated bigint;\n  bellows_all_updated bigint := 0;\n  bellows_batches bigint := 0;\n  bellows_until timestamptz := clock_timestamp() + interval '{budget} milliseconds';\nBEGIN\n  LOOP\n{batch}    bellows_batches := bellows_batches + 1;\n    COMMIT;\n    EXIT WHEN bellows_scanned < {limit} OR clock_timestamp() >= bellows_until;\n  END LOOP;\n  PERFORM set_config({state}, jsonb_build_array(bellows_batches, bellows_done, bellows_all_updated, jsonb_build_array({keys}))::text, false);\nEND\n$bellows$",
+        "DO $bellows$\n#variable_conflict use_column\nDECLARE\n  {declare}\n  bellows_found record;\n  bellows_done bigint := {rows_done};\n  bellows_scanned bigint;\n  bellows_updated bigint;\n  bellows_all_updated bigint := 0;\n  bellows_batches bigint := 0;\n  bellows_until timestamptz := clock_timestamp() + interval '{budget} milliseconds';\nBEGIN\n  LOOP\n{batch}    bellows_batches := bellows_batches + 1;\n    COMMIT;\n    EXIT WHEN bellows_scanned < {limit} OR clock_timestamp() >= bellows_until;\n  END LOOP;\n  PERFORM set_config({state}, jsonb_build_array(bellows_batches, bellows_done, bellows_all_updated, jsonb_build_array({keys}))::text, false);\nEND\n$bellows$",
         declare = declare.join("\n  "),
         rows_done = checkpoint.rows_done,
         budget = budget.as_millis(),
@@ -152,7 +157,9 @@ pub(super) fn backfill_loop_sql(
 // batch of keys is kept, counted or sorted, which the one-statement batch must do to name its
 // last key and count it in one snapshot. Only a short batch (the end of the table or of the
 // range) reads its last key by a backward scan and then counts the rows up to it: when the rows
-// are gone by then (deleted meanwhile), the batch is empty and the checkpoint stays. The UPDATE
+// are gone by then (deleted meanwhile), the batch is empty and the checkpoint stays. A search
+// reads into a record, copied to the key-typed variables only when found: a search that finds
+// nothing sets its targets to NULL, which a variable of a NOT NULL domain may not hold. The UPDATE
 // takes the range (checkpoint, last key], as every batch does, and the checkpoint is written in
 // the same transaction.
 fn loop_batch(
@@ -164,6 +171,21 @@ fn loop_batch(
 ) -> String {
     let table = pg.table(&op.table);
     let KeySelect { cols, .. } = key_select(pg, key);
+    let found: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} AS bellows_{i}"))
+        .collect();
+    let take = |indent: usize| -> String {
+        (0..key.len())
+            .map(|i| {
+                format!(
+                    "{:indent$}bellows_upto_{i} := bellows_found.bellows_{i};\n",
+                    ""
+                )
+            })
+            .collect()
+    };
     let vars = |prefix: &str| -> Vec<String> {
         (0..key.len())
             .map(|i| format!("bellows_{prefix}_{i}"))
@@ -192,9 +214,11 @@ fn loop_batch(
         })
         .collect();
     format!(
-        "    SELECT {cols} INTO {upto} FROM {table}\n      WHERE {scan}\n      ORDER BY {cols} OFFSET {skip} LIMIT 1;\n    IF FOUND THEN\n      bellows_scanned := {limit};\n    ELSE\n      SELECT {cols} INTO {upto} FROM {table}\n        WHERE {scan}\n        ORDER BY {desc} LIMIT 1;\n      IF FOUND THEN\n        SELECT count(*) INTO bellows_scanned FROM {table}\n          WHERE {scan} AND {cols_row} <= {upto_row};\n      ELSE\n        bellows_scanned := 0;\n      END IF;\n    END IF;\n    IF bellows_scanned > 0 THEN\n      UPDATE {table}\n      SET {set}\n      WHERE {conditions};\n      GET DIAGNOSTICS bellows_updated = ROW_COUNT;\n      bellows_done := bellows_done + bellows_scanned;\n      bellows_all_updated := bellows_all_updated + bellows_updated;\n      UPDATE {ledger}\n      SET checkpoint = jsonb_build_array({upto_text}),\n          rows_done = bellows_done\n      WHERE plan = {plan} AND phase = {phase} AND step_index = {index}{range_row};\n{advance}    END IF;\n",
+        "    SELECT {found} INTO bellows_found FROM {table}\n      WHERE {scan}\n      ORDER BY {cols} OFFSET {skip} LIMIT 1;\n    IF FOUND THEN\n{take6}      bellows_scanned := {limit};\n    ELSE\n      SELECT {found} INTO bellows_found FROM {table}\n        WHERE {scan}\n        ORDER BY {desc} LIMIT 1;\n      IF FOUND THEN\n{take8}        SELECT count(*) INTO bellows_scanned FROM {table}\n          WHERE {scan} AND {cols_row} <= {upto_row};\n      ELSE\n        bellows_scanned := 0;\n      END IF;\n    END IF;\n    IF bellows_scanned > 0 THEN\n      UPDATE {table}\n      SET {set}\n      WHERE {conditions};\n      GET DIAGNOSTICS bellows_updated = ROW_COUNT;\n      bellows_done := bellows_done + bellows_scanned;\n      bellows_all_updated := bellows_all_updated + bellows_updated;\n      UPDATE {ledger}\n      SET checkpoint = jsonb_build_array({upto_text}),\n          rows_done = bellows_done\n      WHERE plan = {plan} AND phase = {phase} AND step_index = {index}{range_row};\n{advance}    END IF;\n",
         cols = cols.join(", "),
-        upto = upto.join(", "),
+        found = found.join(", "),
+        take6 = take(6),
+        take8 = take(8),
         skip = limit - 1,
         desc = desc(&cols),
         cols_row = row(&cols),

@@ -97,7 +97,7 @@ fn sync_notes(op: &SyncColumn) -> Vec<String> {
             col = op.column
         ),
         "a BEFORE trigger only assigns NEW: it writes no row itself and cannot loop".into(),
-        "the function keeps the search_path of this apply (SET search_path FROM CURRENT) unless every function, operator and type the expressions use is built into PostgreSQL (checked on the server when the step runs): then the setting, which each write would pay for, is removed".into(),
+        "the function keeps the search_path of this apply (SET search_path FROM CURRENT) unless the expressions name no relation and every function, operator and type they use, and the synced columns' equality, is built into PostgreSQL (checked on the server when the step runs): then the setting, which each write would pay for, is removed".into(),
         "a default fills a column before the trigger sees the row: on an insert, a value equal to the column's current default (read from the catalog) counts as not written; a default that calls a volatile function is not compared".into(),
     ];
     let when = match &op.reverse {
