@@ -18,14 +18,9 @@
 # at the end, also on failure.
 set -euo pipefail
 
-url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-bin=${BELLOWS_BIN:-target/release/bellows}
-scale=${SCALE:-10}
-clients=${CLIENTS:-4}
-run_seconds=${RUN_SECONDS:-10}
-rounds=${ROUNDS:-3}
+run_seconds_default=10
+source "$(dirname "$0")/pgbench_common.sh"
 export PGOPTIONS="${PGOPTIONS:-} -c synchronous_commit=${SYNCHRONOUS_COMMIT:-off}"
-work=$(mktemp -d)
 variants=(none sync)
 if [[ -n "${BELLOWS_BEFORE_BIN:-}" ]]; then variants+=(before); fi
 
@@ -54,11 +49,7 @@ table = "pgbench_accounts"
 column = "abalance_cents"
 from = "abalance * 100"
 EOF
-cat >"$work/update.sql" <<EOF
-\set aid random(1, 100000 * $scale)
-\set delta random(-5000, 5000)
-UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
-EOF
+write_update_script
 
 for v in "${variants[@]}"; do
   psql -X -q "$url" -c "DROP DATABASE IF EXISTS bellows_sync_cost_$v WITH (FORCE)" -c "CREATE DATABASE bellows_sync_cost_$v" >/dev/null
@@ -73,15 +64,6 @@ for v in "${variants[@]}"; do
   psql -X -q "$(db_url "$v")" -c "VACUUM ANALYZE" -c "CHECKPOINT" >/dev/null
 done
 
-loop_rate() { # variant: single-row updates per second in a server-side loop
-  local started ended
-  started=$(date +%s.%N)
-  psql -X -q "$(db_url "$1")" -c "DO \$\$ BEGIN FOR i IN 1..${LOOP_UPDATES:-50000} LOOP
-    UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = (i * 7919) % (100000 * $scale) + 1;
-    END LOOP; END \$\$" >/dev/null
-  ended=$(date +%s.%N)
-  echo "${LOOP_UPDATES:-50000} / ($ended - $started)" | bc -l
-}
 
 tps() { # variant, extra pgbench arguments…
   local v=$1; shift
@@ -96,12 +78,11 @@ for ((r = 1; r <= rounds; r++)); do
   for v in "${order[@]}"; do
     t=$(tps "$v"); seen[tpcb_$v]+="$t "
     u=$(tps "$v" -f "$work/update.sql"); seen[update_$v]+="$u "
-    l=$(loop_rate "$v"); seen[loop_$v]+="$l "
+    l=$(loop_rate "$(db_url "$v")"); seen[loop_$v]+="$l "
     printf 'round %d  %-7s TPC-B %8.0f tps   single-row UPDATE %8.0f tps   server loop %8.0f updates/s\n' "$r" "$v" "$t" "$u" "$l"
   done
 done
 
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
 printf '%-8s %10s %8s %18s %8s %18s %8s\n' variant "TPC-B tps" "vs none" "single UPDATE tps" "vs none" "server loop /s" "vs none"
 tn=$(median "${seen[tpcb_none]}"); un=$(median "${seen[update_none]}"); ln=$(median "${seen[loop_none]}")

@@ -22,15 +22,9 @@
 # bellows_trigger_floor is dropped at the end, also on failure.
 set -euo pipefail
 
-url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
-bin=${BELLOWS_BIN:-target/release/bellows}
-scale=${SCALE:-10}
-clients=${CLIENTS:-4}
-run_seconds=${RUN_SECONDS:-5}
-rounds=${ROUNDS:-3}
-loop_updates=${LOOP_UPDATES:-50000}
+run_seconds_default=5
+source "$(dirname "$0")/pgbench_common.sh"
 db="${url%/*}/bellows_trigger_floor"
-work=$(mktemp -d)
 export PGOPTIONS="${PGOPTIONS:-} -c synchronous_commit=off"
 cleanup() {
   psql -X -q "$url" -c "DROP DATABASE IF EXISTS bellows_trigger_floor WITH (FORCE)" >/dev/null 2>&1 || true
@@ -66,11 +60,7 @@ CREATE FUNCTION floor_assign() RETURNS trigger LANGUAGE plpgsql AS
   $$ BEGIN NEW.abalance_cents := (NEW.abalance * 100); RETURN NEW; END $$;
 VACUUM ANALYZE;
 EOF
-cat >"$work/update.sql" <<EOF
-\set aid random(1, 100000 * $scale)
-\set delta random(-5000, 5000)
-UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
-EOF
+write_update_script
 
 when="WHEN (NOT (NEW.abalance_cents IS DISTINCT FROM OLD.abalance_cents))"
 trigger() { # variant: puts its trigger alone on pgbench_accounts
@@ -88,15 +78,6 @@ trigger() { # variant: puts its trigger alone on pgbench_accounts
   fi
 }
 
-loop_rate() {
-  local started ended
-  started=$(date +%s.%N)
-  psql -X -q "$db" -c "DO \$\$ BEGIN FOR i IN 1..$loop_updates LOOP
-    UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = (i * 7919) % (100000 * $scale) + 1;
-    END LOOP; END \$\$" >/dev/null
-  ended=$(date +%s.%N)
-  echo "$loop_updates / ($ended - $started)" | bc -l
-}
 
 variants=(none when-false trivial assign bellows)
 declare -A seen
@@ -106,14 +87,13 @@ for ((r = 1; r <= rounds; r++)); do
     trigger "$v"
     u=$(pgbench -n -T "$run_seconds" -c "$clients" -j 2 -f "$work/update.sql" "$db" 2>/dev/null \
       | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p')
-    l=$(loop_rate)
+    l=$(loop_rate "$db")
     seen[update_$v]+="$u "
     seen[loop_$v]+="$l "
     printf 'round %d  %-10s single-row UPDATE %8.0f tps   server loop %8.0f updates/s\n' "$r" "$v" "$u" "$l"
   done
 done
 
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
 printf '%-10s %18s %8s %18s %8s\n' variant "single UPDATE tps" "vs none" "server loop /s" "vs none"
 un=$(median "${seen[update_none]}"); ln=$(median "${seen[loop_none]}")
