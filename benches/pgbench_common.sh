@@ -1,5 +1,6 @@
 # Shared by sync_cost.sh and trigger_floor.sh (sourced, not run): their settings from the
-# environment, the single-row UPDATE script, the server-side loop of updates and the median.
+# environment, the plans, the single-row UPDATE script, the server-side loop of updates and
+# the median.
 # The sourcing script sets `run_seconds_default` first.
 
 url=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
@@ -10,6 +11,27 @@ run_seconds=${RUN_SECONDS:-$run_seconds_default}
 rounds=${ROUNDS:-3}
 loop_updates=${LOOP_UPDATES:-50000}
 work=$(mktemp -d)
+
+# The plans: $work/none.toml adds pgbench_accounts.abalance_cents; $work/sync.toml also syncs
+# it from abalance * 100.
+write_plans() {
+  cat >"$work/none.toml" <<'PLAN'
+[[expand]]
+op = "add_column"
+table = "pgbench_accounts"
+column = "abalance_cents"
+type = "bigint"
+PLAN
+  cp "$work/none.toml" "$work/sync.toml"
+  cat >>"$work/sync.toml" <<'PLAN'
+
+[[expand]]
+op = "sync_column"
+table = "pgbench_accounts"
+column = "abalance_cents"
+from = "abalance * 100"
+PLAN
+}
 
 # pgbench's single-row UPDATE of pgbench_accounts, in $work/update.sql.
 write_update_script() {

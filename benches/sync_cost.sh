@@ -33,22 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat >"$work/none.toml" <<'EOF'
-[[expand]]
-op = "add_column"
-table = "pgbench_accounts"
-column = "abalance_cents"
-type = "bigint"
-EOF
-cp "$work/none.toml" "$work/sync.toml"
-cat >>"$work/sync.toml" <<'EOF'
-
-[[expand]]
-op = "sync_column"
-table = "pgbench_accounts"
-column = "abalance_cents"
-from = "abalance * 100"
-EOF
+write_plans
 write_update_script
 
 for v in "${variants[@]}"; do

@@ -37,19 +37,7 @@ psql -X -q "$url" -c "DROP DATABASE IF EXISTS bellows_trigger_floor WITH (FORCE)
 pgbench -i -q -s "$scale" "$db" >/dev/null 2>&1
 # bellows writes its sync (function and triggers); the function is kept, its triggers are put
 # back per round like the others'.
-cat >"$work/sync.toml" <<'EOF'
-[[expand]]
-op = "add_column"
-table = "pgbench_accounts"
-column = "abalance_cents"
-type = "bigint"
-
-[[expand]]
-op = "sync_column"
-table = "pgbench_accounts"
-column = "abalance_cents"
-from = "abalance * 100"
-EOF
+write_plans
 "$bin" apply "$work/sync.toml" --database "$db" --yes --format json >"$work/apply.log" 2>&1 \
   || { echo "bellows apply failed:"; cat "$work/apply.log"; exit 1; }
 psql -X -q "$db" >/dev/null <<'EOF'

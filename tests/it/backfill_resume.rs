@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use sqlx::Connection;
 
 use crate::harness::db::DialectKind;
-use crate::harness::{seed_users_to_backfill, Cli, Plans, PostgresDb, SqliteDb, TestDb};
+use crate::harness::{
+    seed_users_to_backfill, with_settings, Cli, Plans, PostgresDb, SqliteDb, TestDb,
+};
 
 /// The tag of a table in the write log (and the name of its log function).
 fn tag(table: &str) -> String {
@@ -1328,10 +1330,8 @@ fn a_timestamptz_key_resumes_the_same_whatever_date_style_the_url_asks_for() {
     log_writes(&db, "events", "CAST(NEW.at AS TEXT)");
     let plans = Plans::new();
     let plan = backfill_plan(&plans, "0001_events", "events", 5, "");
-    let sep = if db.url.contains('?') { '&' } else { '?' };
-    let with = |options: &str| format!("{}{sep}options={options}", db.url);
-    let day_first = with("-c%20DateStyle%3DSQL%2CDMY%20-c%20TimeZone%3DAsia%2FKolkata");
-    let month_first = with("-c%20DateStyle%3DSQL%2CMDY%20-c%20TimeZone%3DAmerica%2FNew_York");
+    let day_first = with_settings(&db.url, &["DateStyle=SQL,DMY", "TimeZone=Asia/Kolkata"]);
+    let month_first = with_settings(&db.url, &["DateStyle=SQL,MDY", "TimeZone=America/New_York"]);
     let mut child = Cli::new(["apply", "-d", &day_first, "--yes"])
         .plan(&plan)
         .spawn();

@@ -4,7 +4,7 @@
 //! `(SELECT NEW.*)`): the same rows after the same inserts and updates of both application
 //! versions, on every type of the key-type test, one-way and both ways.
 
-use crate::harness::{Cli, Plans, PostgresDb, TestDb};
+use crate::harness::{with_settings, Cli, Plans, PostgresDb, TestDb};
 
 /// A synced pair per type: the old application's column `o_<t>`, the new one's `n_<t>`, the
 /// expression filling the new from the old and the one filling the old from the new.
@@ -267,6 +267,19 @@ fn the_rewritten_sync_writes_what_the_old_form_wrote_both_ways() {
     same_results(true);
 }
 
+/// A plan adding each `(column, type, from)` to `table` and syncing it from `from`.
+fn synced_columns(table: &str, columns: &[(&str, &str, &str)]) -> String {
+    columns
+        .iter()
+        .map(|(column, ty, from)| {
+            format!(
+                "[[expand]]\nop = \"add_column\"\ntable = \"{table}\"\ncolumn = \"{column}\"\ntype = \"{ty}\"\n\n\
+                 [[expand]]\nop = \"sync_column\"\ntable = \"{table}\"\ncolumn = \"{column}\"\nfrom = \"{from}\"\n\n"
+            )
+        })
+        .collect()
+}
+
 /// The sync function's `search_path` setting (which each write pays for) is kept only when a
 /// name in `from` is not built into PostgreSQL; either way a writer whose own `search_path`
 /// finds none of the plan's schemas gets the synced values.
@@ -279,25 +292,23 @@ fn the_sync_function_keeps_its_search_path_only_for_names_not_built_in() {
          CREATE TABLE accounts (id int PRIMARY KEY, email text, cents int, verified_at timestamptz);",
     );
     let plans = Plans::new();
-    let mut plan = String::new();
-    for (column, ty, from) in [
-        ("verified", "boolean", "verified_at IS NOT NULL"),
-        (
-            "dollars",
-            "numeric",
-            "round(cents / 100.0, 2) + length(email)",
+    let file = plans.write(
+        "0001_accounts.toml",
+        &synced_columns(
+            "accounts",
+            &[
+                ("verified", "boolean", "verified_at IS NOT NULL"),
+                (
+                    "dollars",
+                    "numeric",
+                    "round(cents / 100.0, 2) + length(email)",
+                ),
+                ("email_key", "text", "norm(email)"),
+            ],
         ),
-        ("email_key", "text", "norm(email)"),
-    ] {
-        plan.push_str(&format!(
-            "[[expand]]\nop = \"add_column\"\ntable = \"accounts\"\ncolumn = \"{column}\"\ntype = \"{ty}\"\n\n\
-             [[expand]]\nop = \"sync_column\"\ntable = \"accounts\"\ncolumn = \"{column}\"\nfrom = \"{from}\"\n\n"
-        ));
-    }
-    let file = plans.write("0001_accounts.toml", &plan);
+    );
     // `norm` resolves through the apply's search_path only.
-    let sep = if db.url.contains('?') { '&' } else { '?' };
-    let url = format!("{}{sep}options=-c%20search_path%3Dapp%2Cpublic", db.url);
+    let url = with_settings(&db.url, &["search_path=app,public"]);
     Cli::new(["apply", "-d", &url]).plan(&file).run();
     let config = |function: &str| {
         db.rows(&format!(
@@ -340,24 +351,22 @@ fn the_sync_function_keeps_its_search_path_for_its_table_by_name_and_an_extensio
          CREATE TABLE nodes (id int PRIMARY KEY, name text, email text);",
     );
     let plans = Plans::new();
-    let mut plan = String::new();
-    for (column, ty, from) in [
-        (
-            "root_name",
-            "text",
-            "(SELECT r.name FROM nodes AS r WHERE r.id = 1)",
+    let file = plans.write(
+        "0001_nodes.toml",
+        &synced_columns(
+            "nodes",
+            &[
+                (
+                    "root_name",
+                    "text",
+                    "(SELECT r.name FROM nodes AS r WHERE r.id = 1)",
+                ),
+                ("email_ci", "ext.citext", "email"),
+                ("ticket", "bigint", "nextval(CAST('tickets' AS text))"),
+            ],
         ),
-        ("email_ci", "ext.citext", "email"),
-        ("ticket", "bigint", "nextval(CAST('tickets' AS text))"),
-    ] {
-        plan.push_str(&format!(
-            "[[expand]]\nop = \"add_column\"\ntable = \"nodes\"\ncolumn = \"{column}\"\ntype = \"{ty}\"\n\n\
-             [[expand]]\nop = \"sync_column\"\ntable = \"nodes\"\ncolumn = \"{column}\"\nfrom = \"{from}\"\n\n"
-        ));
-    }
-    let file = plans.write("0001_nodes.toml", &plan);
-    let sep = if db.url.contains('?') { '&' } else { '?' };
-    let url = format!("{}{sep}options=-c%20search_path%3Dpublic%2Cext", db.url);
+    );
+    let url = with_settings(&db.url, &["search_path=public,ext"]);
     Cli::new(["apply", "-d", &url]).plan(&file).run();
     assert_eq!(
         db.rows(
@@ -439,17 +448,16 @@ fn a_built_in_call_an_extension_overloads_on_the_writers_search_path_keeps_the_s
          CREATE TABLE people (id int PRIMARY KEY, email ext.citext);",
     );
     let plans = Plans::new();
-    let mut plan = String::new();
-    for (column, ty, from) in [
-        ("email_x", "text", "replace(email, 'a', '-')"),
-        ("twice", "int", "id * 2 + length(email)"),
-    ] {
-        plan.push_str(&format!(
-            "[[expand]]\nop = \"add_column\"\ntable = \"people\"\ncolumn = \"{column}\"\ntype = \"{ty}\"\n\n\
-             [[expand]]\nop = \"sync_column\"\ntable = \"people\"\ncolumn = \"{column}\"\nfrom = \"{from}\"\n\n"
-        ));
-    }
-    let file = plans.write("0001_people.toml", &plan);
+    let file = plans.write(
+        "0001_people.toml",
+        &synced_columns(
+            "people",
+            &[
+                ("email_x", "text", "replace(email, 'a', '-')"),
+                ("twice", "int", "id * 2 + length(email)"),
+            ],
+        ),
+    );
     Cli::new(["apply", "-d", &db.url]).plan(&file).run();
     assert_eq!(
         db.rows(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::{Connection, Row};
 
-use crate::harness::{schema_dump, Cli, Plans, PostgresDb, TestDb};
+use crate::harness::{schema_dump, with_settings, Cli, Plans, PostgresDb, TestDb};
 
 const RENAME: &str = r#"
 [[expand]]
@@ -169,15 +169,12 @@ fn start_app(
     (log, handle)
 }
 
-/// The database URL with `options=-c search_path=…` as `apply` prints it, made URL-safe.
+/// The database URL with `options=-c search_path=…` as `apply` prints it.
 fn with_option(url: &str, option: &str) -> String {
-    let value = option.trim_start_matches("options=");
-    let encoded = value
-        .replace(' ', "%20")
-        .replace('=', "%3D")
-        .replace(',', "%2C");
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}options={encoded}")
+    let setting = option
+        .trim_start_matches("options=")
+        .trim_start_matches("-c ");
+    with_settings(url, &[setting])
 }
 
 fn wait_rounds(log: &Mutex<AppLog>, at_least: u64) {

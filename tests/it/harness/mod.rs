@@ -22,7 +22,7 @@ pub mod transcript;
 pub mod wait;
 
 pub use cli::{output_text, Cli, Output};
-pub use db::{runtime, MariadbPair, MysqlDb, PostgresDb, Session, SqliteDb, TestDb};
+pub use db::{runtime, with_settings, MariadbPair, MysqlDb, PostgresDb, Session, SqliteDb, TestDb};
 pub use plans::{check_err, check_ok, fixtures, rendered, stem, Plans};
 pub use record::Recorder;
 pub use schema_dump::schema_dump;

@@ -12,7 +12,7 @@ mod sqlite;
 pub use bellows::dialect::DialectKind;
 pub use mariadb_pair::MariadbPair;
 pub use mysql::{mysql_server_url, MysqlDb};
-pub use postgres::{server_url, with_database, PostgresDb};
+pub use postgres::{server_url, with_database, with_settings, PostgresDb};
 pub use sqlite::SqliteDb;
 
 /// One open connection to a test database, blocking: what a test runs on it shares the

@@ -31,6 +31,22 @@ pub fn with_database(url: &str, database: &str) -> String {
     format!("{base}/{database}{query}")
 }
 
+/// `url` with the connection option `options=-c name=value …` (`settings` as
+/// `"search_path=app,public"` pairs, each sent as `-c`), made URL-safe.
+pub fn with_settings(url: &str, settings: &[&str]) -> String {
+    let options = settings
+        .iter()
+        .map(|s| format!("-c {s}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(' ', "%20")
+        .replace('=', "%3D")
+        .replace(',', "%2C")
+        .replace('/', "%2F");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options={options}")
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A database of its own for one test; dropped (with FORCE) when the value is dropped.
