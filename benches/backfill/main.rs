@@ -86,6 +86,10 @@ struct Args {
 enum Contender {
     /// One `UPDATE` of the whole table.
     Baseline,
+    /// The same `UPDATE`, on the plan shape's table with its sync trigger in place (added by
+    /// `bellows apply` of the plan's expand phase before the clock starts): the floor the
+    /// trigger sets for any whole-table write, bellows' or not.
+    BaselineSync,
     /// `bellows apply` with default settings (batch_size 1000, pause 0).
     Default,
     /// `bellows apply` with `batch_size = --tuned-batch-size`.
@@ -193,8 +197,10 @@ async fn bench(args: &Args, server: &Server) -> Result<bool> {
         .iter()
         .chain(args.scaling.then_some(&args.scaling_contender))
         .any(|c| {
-            matches!(c, Contender::Default | Contender::Tuned | Contender::Plan)
-                || c.workers().is_some()
+            matches!(
+                c,
+                Contender::Default | Contender::Tuned | Contender::Plan | Contender::BaselineSync
+            ) || c.workers().is_some()
         });
     let binary = if needs_bellows {
         let path = child::locate_binary(
@@ -294,6 +300,7 @@ async fn bench(args: &Args, server: &Server) -> Result<bool> {
 fn contender_name(contender: Contender, rows: u64, base_rows: u64) -> String {
     let name = match contender {
         Contender::Baseline => "single UPDATE".to_string(),
+        Contender::BaselineSync => "single UPDATE, sync trigger".to_string(),
         Contender::Default => "bellows default".to_string(),
         Contender::Tuned => "bellows tuned".to_string(),
         Contender::Keyset => "keyset loop".to_string(),
@@ -378,8 +385,15 @@ async fn contend(
         "{name}: building users with {} rows",
         report::thousands(rows)
     );
-    let built = table::build_users(&mut conn, rows, contender != Contender::Plan).await?;
+    let with_column = !matches!(contender, Contender::Plan | Contender::BaselineSync);
+    let built = table::build_users(&mut conn, rows, with_column).await?;
     eprintln!("   built in {:.1}s", built.as_secs_f64());
+    if contender == Contender::BaselineSync {
+        let plan = table::sync_shape(&format!("bench_{label}"));
+        if let Outcome::Failed(why) = run_bellows(ctx, label, url, &plan, &[]).await {
+            anyhow::bail!("the expand phase (column and sync trigger) failed: {why}");
+        }
+    }
     let config = WorkloadConfig {
         url: url.to_string(),
         connections: ctx.args.connections,
@@ -409,7 +423,7 @@ async fn contend(
         None
     };
     let outcome = match contender {
-        Contender::Baseline => {
+        Contender::Baseline | Contender::BaselineSync => {
             let timeout = Duration::from_secs(ctx.args.timeout);
             match tokio::time::timeout(timeout, table::baseline_update(&mut conn)).await {
                 Ok(Ok((updated, elapsed))) if updated == rows => Outcome::Done {
@@ -616,6 +630,23 @@ fn print_findings(
                 verdict(w.errors == 0)
             );
         }
+    }
+    let with_trigger =
+        find("single UPDATE, sync trigger").and_then(ContenderResult::rows_per_second);
+    if let (Some(plan), Some(floor)) = (
+        find("bellows plan shape").and_then(ContenderResult::rows_per_second),
+        with_trigger,
+    ) {
+        println!(
+            "  bellows plan shape: rows/s = {:.2} × the single UPDATE with the same sync trigger in place",
+            plan / floor
+        );
+    }
+    if let (Some(floor), Some(base)) = (with_trigger, baseline) {
+        println!(
+            "  the sync trigger alone: a single UPDATE with it runs at {:.2} × one without",
+            floor / base
+        );
     }
     if let Some((small, big)) = scaling {
         match (small.elapsed(), big.elapsed()) {

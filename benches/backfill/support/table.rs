@@ -127,6 +127,15 @@ pub fn backfill_plan(name: &str, batch_size: Option<u64>) -> String {
     }
     plan
 }
+/// The plan of the README without its backfill: `email_verified` and its sync trigger.
+pub fn sync_shape(name: &str) -> String {
+    let plan = plan_shape(name);
+    match plan.find("[[backfill]]") {
+        Some(at) => plan[..at].trim_end().to_string() + "\n",
+        None => plan,
+    }
+}
+
 /// The plan of the README, whole: the expand phase adds `email_verified` and
 /// its sync trigger, the backfill fills the rows that existed before (default settings).
 pub fn plan_shape(name: &str) -> String {
