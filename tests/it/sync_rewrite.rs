@@ -479,3 +479,69 @@ fn a_built_in_call_an_extension_overloads_on_the_writers_search_path_keeps_the_s
         ["1 A-Bb 6"]
     );
 }
+
+/// `normalize(x, NFC)` names a normal form, not a column: the step applies (the form is read
+/// as the row as written) and the column holds the normalized text.
+#[test]
+fn a_sync_from_normalize_with_a_normal_form_fills_the_column() {
+    let db = PostgresDb::new();
+    db.exec("CREATE TABLE words (id int PRIMARY KEY, word text)");
+    let plans = Plans::new();
+    let file = plans.write(
+        "0001_words.toml",
+        &synced_columns("words", &[("word_nfc", "text", "normalize(word, NFC)")]),
+    );
+    Cli::apply(&db).plan(&file).run();
+    db.exec("INSERT INTO words (id, word) VALUES (1, U&'e\\0301te')");
+    assert!(
+        db.bool("SELECT count(*) FROM words WHERE word_nfc = U&'\\00E9te' AND word <> word_nfc")
+    );
+}
+
+/// A BEFORE trigger sees a stored generated column as NULL (PostgreSQL computes it after
+/// them), so a sync reading one would fill its column with whatever `from` makes of NULL:
+/// the step refuses, naming the column, and leaves no trigger; the same sync written over the
+/// generated column's own expression applies.
+#[test]
+fn a_sync_reading_a_generated_column_is_refused() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE TABLE lines (id int PRIMARY KEY, price int, qty int,
+           total int GENERATED ALWAYS AS (price * qty) STORED)",
+    );
+    let plans = Plans::new();
+    let refused = plans.write(
+        "0001_lines.toml",
+        &synced_columns(
+            "lines",
+            &[("total_cents", "int", "coalesce(total, 0) * 100")],
+        ),
+    );
+    Cli::apply(&db)
+        .plan(&refused)
+        .code(1)
+        .stderr_has("reads the generated column total")
+        .run();
+    assert!(!db.bool("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'bellows_sync_%'"));
+    let reverse = plans.write(
+        "0002_lines.toml",
+        "[[expand]]\nop = \"sync_column\"\ntable = \"lines\"\ncolumn = \"price\"\nfrom = \"qty\"\n\
+         reverse = { column = \"qty\", from = \"total / 2\" }\n",
+    );
+    Cli::apply(&db)
+        .plan(&reverse)
+        .code(1)
+        .stderr_has("reads the generated column total")
+        .run();
+    Cli::rollback(&db).args(["--yes"]).plan(&refused).run();
+    let fixed = plans.write(
+        "0003_lines.toml",
+        &synced_columns(
+            "lines",
+            &[("total_cents", "int", "coalesce(price * qty, 0) * 100")],
+        ),
+    );
+    Cli::apply(&db).plan(&fixed).run();
+    db.exec("INSERT INTO lines (id, price, qty) VALUES (1, 3, 4)");
+    assert_eq!(db.rows("SELECT total_cents FROM lines"), ["1200"]);
+}
