@@ -150,9 +150,17 @@ $bellows$",
 }
 
 fn sync_notes(op: &SyncColumn) -> Vec<String> {
+    // With `reverse`, an insert that writes neither column leaves one at its default as it is.
+    let when_insert = match &op.reverse {
+        Some(reverse) => format!(
+            " when it writes {} or {} is NULL",
+            reverse.column, op.column
+        ),
+        None => String::new(),
+    };
     let mut notes = vec![
         format!(
-            "an insert that leaves {col} out (NULL, or equal to its default), or an update that does not change it, sets {col} from `{}`",
+            "an insert that leaves {col} out (NULL, or equal to its default){when_insert}, or an update that does not change it, sets {col} from `{}`",
             one_line(&op.from),
             col = op.column
         ),
