@@ -545,3 +545,18 @@ fn a_sync_reading_a_generated_column_is_refused() {
     db.exec("INSERT INTO lines (id, price, qty) VALUES (1, 3, 4)");
     assert_eq!(db.rows("SELECT total_cents FROM lines"), ["1200"]);
 }
+
+/// The sync function names the columns it reads: a plan that renames one under its live sync
+/// is refused before anything runs (every write to the table would fail after the rename).
+#[test]
+fn a_plan_renaming_a_column_its_live_sync_reads_is_refused() {
+    let db = PostgresDb::new();
+    db.exec("CREATE TABLE users (id int PRIMARY KEY, name text)");
+    Cli::apply(&db)
+        .plan("tests/plans/err/rename_column_still_synced.toml")
+        .code(2)
+        .stderr_has("rename_column renames users.name, but the sync trigger of step 2 of [[expand]] still uses it")
+        .run();
+    assert!(!db.bool("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'bellows_sync_%'"));
+    db.exec("INSERT INTO users (id, name) VALUES (1, 'Ann')");
+}
