@@ -560,3 +560,55 @@ fn a_plan_renaming_a_column_its_live_sync_reads_is_refused() {
     assert!(!db.bool("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'bellows_sync_%'"));
     db.exec("INSERT INTO users (id, name) VALUES (1, 'Ann')");
 }
+
+/// A sync an earlier plan made still names its columns: a later plan's `rename_column` or
+/// `drop_column` of one is undone with the sync named (writes would all fail otherwise), and
+/// the table takes writes as before; a column no sync names is dropped.
+#[test]
+fn renaming_or_dropping_a_column_an_earlier_plans_sync_names_is_undone() {
+    let db = PostgresDb::new();
+    db.exec("CREATE TABLE w (id int PRIMARY KEY, name text NOT NULL, note text, spare text)");
+    let plans = Plans::new();
+    let sync = plans.write(
+        "0001_w.toml",
+        &synced_columns(
+            "w",
+            &[("name_up", "text", "upper(name) || coalesce(note, '')")],
+        ),
+    );
+    Cli::apply(&db).plan(&sync).run();
+    let drop = plans.write(
+        "0002_drop.toml",
+        "[[contract]]\nop = \"drop_column\"\ntable = \"w\"\ncolumn = \"note\"\n",
+    );
+    Cli::apply(&db)
+        .yes()
+        .plan(&drop)
+        .code(1)
+        .stderr_has(
+            "the sync trigger bellows_sync_w_name_up of w names the column, so after this step every insert",
+        )
+        .stderr_has("record \"new\" has no field \"note\"")
+        .run();
+    let spare = plans.write(
+        "0004_spare.toml",
+        "[[contract]]\nop = \"drop_column\"\ntable = \"w\"\ncolumn = \"spare\"\n",
+    );
+    Cli::apply(&db).yes().plan(&spare).run();
+    let rename = plans.write(
+        "0003_rename.toml",
+        "[[contract]]\nop = \"rename_column\"\ntable = \"w\"\ncolumn = \"name\"\nto = \"label\"\n",
+    );
+    Cli::apply(&db)
+        .yes()
+        .plan(&rename)
+        .code(1)
+        .stderr_has("rename_column w.name to label: the sync trigger bellows_sync_w_name_up")
+        .run();
+    db.exec("INSERT INTO w (id, name, note) VALUES (1, 'ann', '!')");
+    assert_eq!(
+        db.rows("SELECT concat_ws(' ', name, note, name_up) FROM w"),
+        ["ann ! ANN!"]
+    );
+    assert!(!db.bool("SELECT count(*) FROM pg_class WHERE relname = 'bellows_sync_probe'"));
+}
