@@ -612,3 +612,42 @@ fn renaming_or_dropping_a_column_an_earlier_plans_sync_names_is_undone() {
     );
     assert!(!db.bool("SELECT count(*) FROM pg_class WHERE relname = 'bellows_sync_probe'"));
 }
+
+/// A column qualified with the table's name (`people.name`, as a backfill's `set` may write it)
+/// reads the row being written, in `from` and `reverse.from`, beside a subquery of the table
+/// under another name; on a table of a schema the writer's search_path does not list.
+#[test]
+fn a_column_qualified_with_the_tables_name_reads_the_row_being_written() {
+    let db = PostgresDb::new();
+    db.exec("CREATE SCHEMA app; CREATE TABLE app.people (id int PRIMARY KEY, name text)");
+    let plans = Plans::new();
+    let file = plans.write(
+        "0001_people.toml",
+        r#"
+[[expand]]
+op = "add_column"
+table = "app.people"
+column = "label"
+type = "text"
+
+[[expand]]
+op = "sync_column"
+table = "app.people"
+column = "label"
+from = "upper(people.name) || (SELECT count(*) FROM app.people AS p WHERE p.id < people.id)"
+reverse = { column = "name", from = "lower(people.label)" }
+"#,
+    );
+    Cli::apply(&db).plan(&file).run();
+    let mut writer = db.session();
+    writer.exec(
+        "SET search_path = nowhere;
+         INSERT INTO app.people (id, name) VALUES (1, 'ann'), (2, 'bob');
+         INSERT INTO app.people (id, label) VALUES (3, 'CY');
+         UPDATE app.people SET name = 'zed' WHERE id = 2;",
+    );
+    assert_eq!(
+        db.rows("SELECT concat_ws(' ', id, name, label) FROM app.people ORDER BY id"),
+        ["1 ann ANN0", "2 zed ZED1", "3 cy CY"]
+    );
+}

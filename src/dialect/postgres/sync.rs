@@ -64,10 +64,12 @@ pub(super) fn sync_column(pg: &Postgres, op: &SyncColumn) -> Result<PlannedOp, U
         )
     };
     // The check compiles the expressions as the function evaluates them: over the row named
-    // `new` where they are rewritten.
+    // `new` where they are rewritten, else selected from that row named as the table.
+    let row = pg.ident(&op.table.name);
     let check = Statement::ddl(
         common::sync_expression_check_as(pg, op, Some("new"), &|expression| {
-            over_new(expression).unwrap_or_else(|| expression.to_string())
+            over_new(expression)
+                .unwrap_or_else(|| format!("SELECT ({expression}) FROM (SELECT new.*) AS {row}"))
         }),
         Lock::RowExclusive,
         &op.table,
@@ -129,7 +131,7 @@ BEGIN
     RETURN;
   END;
   CREATE TEMPORARY VIEW bellows_sync_reads AS
-    SELECT {expressions} FROM pg_temp.bellows_sync_generated AS bellows_row;
+    SELECT {expressions} FROM pg_temp.bellows_sync_generated AS {row};
   SELECT pg_catalog.string_agg(DISTINCT a.attname, ', ') INTO bellows_generated
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
@@ -146,6 +148,7 @@ BEGIN
 END
 $bellows$",
         table = pg.table(&op.table),
+        row = pg.ident(&op.table.name),
     )
 }
 
@@ -314,13 +317,16 @@ impl Postgres {
         // NOTE: `from` is an expression over bare column names. Rewritten over NEW
         // (`upper(NEW.name)`) it is assigned directly: PL/pgSQL evaluates a simple expression
         // without a query. Otherwise selecting it from the one-row derived table
-        // `(SELECT NEW.*)` evaluates it against the row being written;
+        // `(SELECT NEW.*)` evaluates it against the row being written; the derived table is
+        // named as the table, so a column qualified with the table's name (`users.name`, as a
+        // backfill's `set` may write it) reads the row too;
         // `#variable_conflict use_column` lets a column share a name with a PL/pgSQL variable.
+        let row = self.ident(&op.table.name);
         let assign = |target: &str, expression: &str| match over_new(expression) {
             Some(direct) => format!("NEW.{target} := ({direct});"),
-            None => format!(
-                "SELECT ({expression}) INTO NEW.{target} FROM (SELECT NEW.*) AS bellows_row;"
-            ),
+            None => {
+                format!("SELECT ({expression}) INTO NEW.{target} FROM (SELECT NEW.*) AS {row};")
+            }
         };
         // NOTE: `SET search_path FROM CURRENT`: the names in `from` resolve as they did when the
         // step checked them, not through the search_path of whoever writes the row (a new
