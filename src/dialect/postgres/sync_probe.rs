@@ -39,6 +39,7 @@ DECLARE
   bellows_trigger text;
   bellows_function text;
 BEGIN
+  LOCK TABLE {name} IN ACCESS SHARE MODE;
   FOR bellows_trigger, bellows_function IN
     SELECT t.tgname, t.tgfoid::pg_catalog.regprocedure::text FROM pg_catalog.pg_trigger t
      WHERE t.tgrelid = {regclass} AND t.tgname LIKE 'bellows\\_sync\\_%' AND t.tgname NOT LIKE '%$insert'
