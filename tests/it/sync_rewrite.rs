@@ -479,3 +479,175 @@ fn a_built_in_call_an_extension_overloads_on_the_writers_search_path_keeps_the_s
         ["1 A-Bb 6"]
     );
 }
+
+/// `normalize(x, NFC)` names a normal form, not a column: the step applies (the form is read
+/// as the row as written) and the column holds the normalized text.
+#[test]
+fn a_sync_from_normalize_with_a_normal_form_fills_the_column() {
+    let db = PostgresDb::new();
+    db.exec("CREATE TABLE words (id int PRIMARY KEY, word text)");
+    let plans = Plans::new();
+    let file = plans.write(
+        "0001_words.toml",
+        &synced_columns("words", &[("word_nfc", "text", "normalize(word, NFC)")]),
+    );
+    Cli::apply(&db).plan(&file).run();
+    db.exec("INSERT INTO words (id, word) VALUES (1, U&'e\\0301te')");
+    assert!(
+        db.bool("SELECT count(*) FROM words WHERE word_nfc = U&'\\00E9te' AND word <> word_nfc")
+    );
+}
+
+/// A BEFORE trigger sees a stored generated column as NULL (PostgreSQL computes it after
+/// them), so a sync reading one would fill its column with whatever `from` makes of NULL:
+/// the step refuses, naming the column, and leaves no trigger; the same sync written over the
+/// generated column's own expression applies.
+#[test]
+fn a_sync_reading_a_generated_column_is_refused() {
+    let db = PostgresDb::new();
+    db.exec(
+        "CREATE TABLE lines (id int PRIMARY KEY, price int, qty int,
+           total int GENERATED ALWAYS AS (price * qty) STORED)",
+    );
+    let plans = Plans::new();
+    let refused = plans.write(
+        "0001_lines.toml",
+        &synced_columns(
+            "lines",
+            &[("total_cents", "int", "coalesce(total, 0) * 100")],
+        ),
+    );
+    Cli::apply(&db)
+        .plan(&refused)
+        .code(1)
+        .stderr_has("reads the generated column total")
+        .run();
+    assert!(!db.bool("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'bellows_sync_%'"));
+    let reverse = plans.write(
+        "0002_lines.toml",
+        "[[expand]]\nop = \"sync_column\"\ntable = \"lines\"\ncolumn = \"price\"\nfrom = \"qty\"\n\
+         reverse = { column = \"qty\", from = \"total / 2\" }\n",
+    );
+    Cli::apply(&db)
+        .plan(&reverse)
+        .code(1)
+        .stderr_has("reads the generated column total")
+        .run();
+    Cli::rollback(&db).args(["--yes"]).plan(&refused).run();
+    let fixed = plans.write(
+        "0003_lines.toml",
+        &synced_columns(
+            "lines",
+            &[("total_cents", "int", "coalesce(price * qty, 0) * 100")],
+        ),
+    );
+    Cli::apply(&db).plan(&fixed).run();
+    db.exec("INSERT INTO lines (id, price, qty) VALUES (1, 3, 4)");
+    assert_eq!(db.rows("SELECT total_cents FROM lines"), ["1200"]);
+}
+
+/// The sync function names the columns it reads: a plan that renames one under its live sync
+/// is refused before anything runs (every write to the table would fail after the rename).
+#[test]
+fn a_plan_renaming_a_column_its_live_sync_reads_is_refused() {
+    let db = PostgresDb::new();
+    db.exec("CREATE TABLE users (id int PRIMARY KEY, name text)");
+    Cli::apply(&db)
+        .plan("tests/plans/err/rename_column_still_synced.toml")
+        .code(2)
+        .stderr_has("rename_column renames users.name, but the sync trigger of step 2 of [[expand]] still uses it")
+        .run();
+    assert!(!db.bool("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'bellows_sync_%'"));
+    db.exec("INSERT INTO users (id, name) VALUES (1, 'Ann')");
+}
+
+/// A sync an earlier plan made still names its columns: a later plan's `rename_column` or
+/// `drop_column` of one is undone with the sync named (writes would all fail otherwise), and
+/// the table takes writes as before; a column no sync names is dropped.
+#[test]
+fn renaming_or_dropping_a_column_an_earlier_plans_sync_names_is_undone() {
+    let db = PostgresDb::new();
+    db.exec("CREATE TABLE w (id int PRIMARY KEY, name text NOT NULL, note text, spare text)");
+    let plans = Plans::new();
+    let sync = plans.write(
+        "0001_w.toml",
+        &synced_columns(
+            "w",
+            &[("name_up", "text", "upper(name) || coalesce(note, '')")],
+        ),
+    );
+    Cli::apply(&db).plan(&sync).run();
+    let drop = plans.write(
+        "0002_drop.toml",
+        "[[contract]]\nop = \"drop_column\"\ntable = \"w\"\ncolumn = \"note\"\n",
+    );
+    Cli::apply(&db)
+        .yes()
+        .plan(&drop)
+        .code(1)
+        .stderr_has(
+            "the sync trigger bellows_sync_w_name_up of w names the column, so after this step every insert",
+        )
+        .stderr_has("record \"new\" has no field \"note\"")
+        .run();
+    let spare = plans.write(
+        "0004_spare.toml",
+        "[[contract]]\nop = \"drop_column\"\ntable = \"w\"\ncolumn = \"spare\"\n",
+    );
+    Cli::apply(&db).yes().plan(&spare).run();
+    let rename = plans.write(
+        "0003_rename.toml",
+        "[[contract]]\nop = \"rename_column\"\ntable = \"w\"\ncolumn = \"name\"\nto = \"label\"\n",
+    );
+    Cli::apply(&db)
+        .yes()
+        .plan(&rename)
+        .code(1)
+        .stderr_has("rename_column w.name to label: the sync trigger bellows_sync_w_name_up")
+        .run();
+    db.exec("INSERT INTO w (id, name, note) VALUES (1, 'ann', '!')");
+    assert_eq!(
+        db.rows("SELECT concat_ws(' ', name, note, name_up) FROM w"),
+        ["ann ! ANN!"]
+    );
+    assert!(!db.bool("SELECT count(*) FROM pg_class WHERE relname = 'bellows_sync_probe'"));
+}
+
+/// A column qualified with the table's name (`people.name`, as a backfill's `set` may write it)
+/// reads the row being written, in `from` and `reverse.from`, beside a subquery of the table
+/// under another name; on a table of a schema the writer's search_path does not list.
+#[test]
+fn a_column_qualified_with_the_tables_name_reads_the_row_being_written() {
+    let db = PostgresDb::new();
+    db.exec("CREATE SCHEMA app; CREATE TABLE app.people (id int PRIMARY KEY, name text)");
+    let plans = Plans::new();
+    let file = plans.write(
+        "0001_people.toml",
+        r#"
+[[expand]]
+op = "add_column"
+table = "app.people"
+column = "label"
+type = "text"
+
+[[expand]]
+op = "sync_column"
+table = "app.people"
+column = "label"
+from = "upper(people.name) || (SELECT count(*) FROM app.people AS p WHERE p.id < people.id)"
+reverse = { column = "name", from = "lower(people.label)" }
+"#,
+    );
+    Cli::apply(&db).plan(&file).run();
+    let mut writer = db.session();
+    writer.exec(
+        "SET search_path = nowhere;
+         INSERT INTO app.people (id, name) VALUES (1, 'ann'), (2, 'bob');
+         INSERT INTO app.people (id, label) VALUES (3, 'CY');
+         UPDATE app.people SET name = 'zed' WHERE id = 2;",
+    );
+    assert_eq!(
+        db.rows("SELECT concat_ws(' ', id, name, label) FROM app.people ORDER BY id"),
+        ["1 ann ANN0", "2 zed ZED1", "3 cy CY"]
+    );
+}

@@ -10,7 +10,7 @@ use crate::ops::*;
 use crate::vocab::naming::not_null_check_name;
 use crate::vocab::TableName;
 
-use super::Postgres;
+use super::{sync_probe, Postgres};
 
 pub(super) fn add_column(pg: &Postgres, op: &AddColumn) -> Result<PlannedOp, Unsupported> {
     let mut definition = format!("{} {}", pg.ident(&op.column), op.type_);
@@ -258,12 +258,22 @@ fn restore_not_null(op: &DropNotNull) -> Vec<Action> {
 }
 
 pub(super) fn drop_column(pg: &Postgres, op: &DropColumn) -> Result<PlannedOp, Unsupported> {
+    let change = format!("DROP COLUMN {}", pg.ident(&op.column));
+    let probe = sync_probe::syncs_still_resolve_sql(
+        pg,
+        &op.table,
+        &change,
+        &format!("drop_column {}.{}", op.table, op.column),
+    );
     Ok(PlannedOp {
-        actions: vec![Action::Execute(Statement::ddl(
-            pg.alter(&op.table, format!("DROP COLUMN {}", pg.ident(&op.column))),
-            Lock::AccessExclusive,
-            &op.table,
-        ))],
+        actions: vec![
+            Action::Execute(Statement::ddl(probe, Lock::AccessShare, &op.table)),
+            Action::Execute(Statement::ddl(
+                pg.alter(&op.table, change),
+                Lock::AccessExclusive,
+                &op.table,
+            )),
+        ],
         undo: Undo::Irreversible(format!(
             "dropping {}.{} destroys its data",
             op.table, op.column
@@ -271,6 +281,7 @@ pub(super) fn drop_column(pg: &Postgres, op: &DropColumn) -> Result<PlannedOp, U
         notes: vec![
             "catalog-only: PostgreSQL marks the column dropped and reclaims the space on later writes; the lock is held only for an instant".into(),
             "indexes, constraints and views that use the column must be gone first (no CASCADE)".into(),
+            "a sync trigger that still names the column (one an earlier plan made, say) fails the step before the drop: each sync function of the table is run once on a row of NULLs in a temporary copy of the table without the column, and must find every column it names".into(),
         ],
     })
 }

@@ -16,6 +16,7 @@ mod renames;
 mod replica;
 mod sync;
 mod sync_names;
+mod sync_probe;
 mod tables;
 pub mod versions;
 

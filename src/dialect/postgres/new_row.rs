@@ -56,7 +56,7 @@ const SQL_WORDS: &[&str] = &[
 ];
 
 /// Words that are special syntax wherever they stand (subqueries, `SUBSTRING(x FROM 2)`,
-/// `COLLATE`, window clauses) or PL/pgSQL's own names.
+/// `COLLATE`, window clauses, the normal form of `normalize(x, NFC)`) or PL/pgSQL's own names.
 const UNSURE_WORDS: &[&str] = &[
     "at",
     "both",
@@ -70,6 +70,10 @@ const UNSURE_WORDS: &[&str] = &[
     "from",
     "leading",
     "new",
+    "nfc",
+    "nfd",
+    "nfkc",
+    "nfkd",
     "old",
     "operator",
     "order",
@@ -257,6 +261,8 @@ mod tests {
             "name zone",
             "time",
             "a OVERLAPS b",
+            "normalize(name, NFC)",
+            "normalize(name, nfkd) || x",
         ] {
             assert_eq!(new(from), None, "{from}");
         }

@@ -64,10 +64,12 @@ pub(super) fn sync_column(pg: &Postgres, op: &SyncColumn) -> Result<PlannedOp, U
         )
     };
     // The check compiles the expressions as the function evaluates them: over the row named
-    // `new` where they are rewritten.
+    // `new` where they are rewritten, else selected from that row named as the table.
+    let row = pg.ident(&op.table.name);
     let check = Statement::ddl(
         common::sync_expression_check_as(pg, op, Some("new"), &|expression| {
-            over_new(expression).unwrap_or_else(|| expression.to_string())
+            over_new(expression)
+                .unwrap_or_else(|| format!("SELECT ({expression}) FROM (SELECT new.*) AS {row}"))
         }),
         Lock::RowExclusive,
         &op.table,
@@ -75,6 +77,11 @@ pub(super) fn sync_column(pg: &Postgres, op: &SyncColumn) -> Result<PlannedOp, U
     Ok(PlannedOp {
         actions: vec![
             Action::Execute(check),
+            Action::Execute(Statement::ddl(
+                generated_reads_sql(pg, op),
+                Lock::AccessShare,
+                &op.table,
+            )),
             Action::Execute(plain(pg.sync_function_sql(op))),
             Action::Execute(trigger(&insert_name, "INSERT")),
             Action::Execute(trigger(&update_name, "UPDATE")),
@@ -89,10 +96,74 @@ pub(super) fn sync_column(pg: &Postgres, op: &SyncColumn) -> Result<PlannedOp, U
     })
 }
 
+/// A `DO` block that refuses a sync whose expressions read a stored generated column of the
+/// row being written.
+// NOTE: PostgreSQL computes generated columns after the BEFORE triggers, which see them as
+// NULL: `from = "total"` would fill the column from NULL on every write. A temporary view of
+// the expressions over a temporary copy of the table (`LIKE … INCLUDING GENERATED`) records
+// which of the copy's columns they read (a subquery naming the table reads the table
+// itself: stored values, which are right). A role that may not make temporary objects
+// cannot run the check; the step then goes on without it.
+fn generated_reads_sql(pg: &Postgres, op: &SyncColumn) -> String {
+    let mut expressions = vec![op.from.as_str()];
+    expressions.extend(op.reverse.as_ref().map(|r| r.from.as_str()));
+    let expressions = expressions
+        .iter()
+        .enumerate()
+        .map(|(i, e)| format!("({e}) AS bellows_{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // `%` is RAISE's placeholder: one in a name is doubled.
+    let step = format!("{}.{}", op.table, op.column).replace('%', "%%");
+    let message = quote_literal(&format!(
+        "sync_column {step}: the expression reads the generated column %, which a BEFORE trigger sees as NULL (PostgreSQL computes generated columns after BEFORE triggers); write its expression instead"
+    ));
+    format!(
+        "DO $bellows$
+DECLARE
+  bellows_generated text;
+BEGIN
+  BEGIN
+    DROP VIEW IF EXISTS pg_temp.bellows_sync_reads;
+    DROP TABLE IF EXISTS pg_temp.bellows_sync_generated;
+    CREATE TEMPORARY TABLE bellows_sync_generated (LIKE {table} INCLUDING GENERATED);
+  EXCEPTION WHEN insufficient_privilege THEN
+    RETURN;
+  END;
+  CREATE TEMPORARY VIEW bellows_sync_reads AS
+    SELECT {expressions} FROM pg_temp.bellows_sync_generated AS {row};
+  SELECT pg_catalog.string_agg(DISTINCT a.attname, ', ') INTO bellows_generated
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+   WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+     AND r.ev_class = 'pg_temp.bellows_sync_reads'::pg_catalog.regclass
+     AND d.refobjid = 'pg_temp.bellows_sync_generated'::pg_catalog.regclass
+     AND a.attgenerated <> '';
+  DROP VIEW pg_temp.bellows_sync_reads;
+  DROP TABLE pg_temp.bellows_sync_generated;
+  IF bellows_generated IS NOT NULL THEN
+    RAISE EXCEPTION {message}, bellows_generated;
+  END IF;
+END
+$bellows$",
+        table = pg.table(&op.table),
+        row = pg.ident(&op.table.name),
+    )
+}
+
 fn sync_notes(op: &SyncColumn) -> Vec<String> {
+    // With `reverse`, an insert that writes neither column leaves one at its default as it is.
+    let when_insert = match &op.reverse {
+        Some(reverse) => format!(
+            " when it writes {} or {} is NULL",
+            reverse.column, op.column
+        ),
+        None => String::new(),
+    };
     let mut notes = vec![
         format!(
-            "an insert that leaves {col} out (NULL, or equal to its default), or an update that does not change it, sets {col} from `{}`",
+            "an insert that leaves {col} out (NULL, or equal to its default){when_insert}, or an update that does not change it, sets {col} from `{}`",
             one_line(&op.from),
             col = op.column
         ),
@@ -121,6 +192,9 @@ fn sync_notes(op: &SyncColumn) -> Vec<String> {
     notes.push(when);
     notes.push(
         "EXPLAIN first checks the expressions against the table (columns and types), so a mistake fails here instead of in the application's writes".into(),
+    );
+    notes.push(
+        "an expression that reads a stored generated column is refused: a BEFORE trigger sees it as NULL".into(),
     );
     notes
 }
@@ -243,13 +317,16 @@ impl Postgres {
         // NOTE: `from` is an expression over bare column names. Rewritten over NEW
         // (`upper(NEW.name)`) it is assigned directly: PL/pgSQL evaluates a simple expression
         // without a query. Otherwise selecting it from the one-row derived table
-        // `(SELECT NEW.*)` evaluates it against the row being written;
+        // `(SELECT NEW.*)` evaluates it against the row being written; the derived table is
+        // named as the table, so a column qualified with the table's name (`users.name`, as a
+        // backfill's `set` may write it) reads the row too;
         // `#variable_conflict use_column` lets a column share a name with a PL/pgSQL variable.
+        let row = self.ident(&op.table.name);
         let assign = |target: &str, expression: &str| match over_new(expression) {
             Some(direct) => format!("NEW.{target} := ({direct});"),
-            None => format!(
-                "SELECT ({expression}) INTO NEW.{target} FROM (SELECT NEW.*) AS bellows_row;"
-            ),
+            None => {
+                format!("SELECT ({expression}) INTO NEW.{target} FROM (SELECT NEW.*) AS {row};")
+            }
         };
         // NOTE: `SET search_path FROM CURRENT`: the names in `from` resolve as they did when the
         // step checked them, not through the search_path of whoever writes the row (a new

@@ -15,7 +15,7 @@ use crate::dialect::{quote_literal, Dialect, Unsupported};
 use crate::ops::version::VersionedTable;
 use crate::ops::*;
 
-use super::Postgres;
+use super::{sync_probe, Postgres};
 
 /// The comment that marks a schema as the version schema of `plan` (read by `status`).
 pub fn schema_comment(plan: &str) -> String {
@@ -33,8 +33,21 @@ pub(super) fn rename_column(pg: &Postgres, op: &RenameColumn) -> Result<PlannedO
             &op.table,
         )
     };
+    let probe = sync_probe::syncs_still_resolve_sql(
+        pg,
+        &op.table,
+        &format!(
+            "RENAME COLUMN {} TO {}",
+            pg.ident(&op.column),
+            pg.ident(&op.to)
+        ),
+        &format!("rename_column {}.{} to {}", op.table, op.column, op.to),
+    );
     Ok(PlannedOp {
-        actions: vec![Action::Execute(rename(&op.column, &op.to))],
+        actions: vec![
+            Action::Execute(Statement::ddl(probe, Lock::AccessShare, &op.table)),
+            Action::Execute(rename(&op.column, &op.to)),
+        ],
         undo: Undo::Actions(vec![Action::Execute(rename(&op.to, &op.column))]),
         notes: vec![
             "catalog-only: no row is written; the lock is held only for an instant".into(),
@@ -42,6 +55,7 @@ pub(super) fn rename_column(pg: &Postgres, op: &RenameColumn) -> Result<PlannedO
                 "the version schema's view already showed {} as {}; it now reads the renamed column (views keep columns by number)",
                 op.column, op.to
             ),
+            "a sync trigger that still names the column (one an earlier plan made, say) fails the step before the rename: each sync function of the table is run once on a row of NULLs in a temporary copy of the table with the column renamed, and must find every column it names".into(),
         ],
     })
 }
