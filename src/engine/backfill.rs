@@ -69,8 +69,8 @@ pub async fn run<B: Backend>(
     let mut batches = BatchLoop::new::<B>(ctx, &op, total, record);
     batches.range = range;
     // NOTE: ranges saved by an interrupted parallel walk are walked to their ends whatever
-    // `parallel` now says: the step's own checkpoint stopped where they were split, so walking
-    // from it would write their rows again.
+    // `parallel` now says (it only says how many at a time): the step's own checkpoint stopped
+    // where they were split, so walking from it would write their rows again.
     let walk = parallel::Parallel {
         op: &op,
         key: &key,
@@ -375,7 +375,7 @@ impl BatchLoop {
             return Err(gave_up(
                 error,
                 ctx.config.lock_retries.max(1),
-                Some(record.checkpoint.as_deref()),
+                Some(failed_batch(record.checkpoint.as_deref())),
             ));
         }
         let wait = decision.wait();
@@ -670,10 +670,9 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// The error of a batch whose attempts ran out (or that cannot be retried).
-/// `at`: the serial walk's checkpoint, to say where the failed batch was ([`failed_batch`]);
-/// `None` for a parallel walk, whose ranges each have their own.
-fn gave_up(error: AttemptError, attempts: u32, at: Option<Option<&[String]>>) -> StepError {
+/// The error of a batch whose attempts ran out (or that cannot be retried). `at`: where the
+/// failed batch was ([`failed_batch`]; `None` when no batch is to blame).
+fn gave_up(error: AttemptError, attempts: u32, at: Option<String>) -> StepError {
     match error {
         AttemptError::LockTimeout { .. } => StepError::new(
             ErrorKind::Locked,
@@ -685,9 +684,7 @@ fn gave_up(error: AttemptError, attempts: u32, at: Option<Option<&[String]>>) ->
         AttemptError::Engine(e) => StepError::from_engine(&e),
         AttemptError::Failed(e) | AttemptError::Transient(e) => {
             let context = match at {
-                Some(checkpoint) => {
-                    format!("backfill batch failed ({})", failed_batch(checkpoint))
-                }
+                Some(at) => format!("backfill batch failed ({at})"),
                 None => "backfill batch failed (each range resumes from its checkpoint)".into(),
             };
             StepError::database(&e, None).context(&context)

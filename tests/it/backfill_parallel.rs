@@ -352,7 +352,8 @@ fn ctrl_c_stops_every_worker_after_its_batch_and_the_next_apply_resumes_each_ran
         status["plans"][0]["phases"][0]["steps"][0]["rows_done"], at_stop,
         "{status}"
     );
-    // Resumed with another number of workers: the saved ranges are walked as they are.
+    // Resumed with another number of workers: the saved ranges are walked as they are, one at
+    // a time.
     Cli::apply(&db)
         .yes()
         .args(["--pause", "0ms", "--backfill-workers", "1"])
@@ -436,4 +437,112 @@ fn a_serial_walk_resumed_with_workers_splits_only_what_is_left() {
         db.backfill_progress("0001_fill"),
         Some(("applied".to_string(), ROWS))
     );
+}
+
+/// The rows of `writes` the sessions of a run wrote, one line per session: the workers that
+/// walked (each worker's work connection is one session).
+fn writing_sessions(db: &PostgresDb) -> i64 {
+    db.i64("SELECT count(DISTINCT pid) FROM writes")
+}
+
+#[test]
+fn saved_ranges_are_walked_by_fewer_workers_when_the_server_has_too_few_connections() {
+    const ROWS: i64 = 30_000;
+    let (db, plans) = users_to_walk(ROWS, true);
+    // A role that may hold 5 sessions: the run's own three and one worker's two, not four
+    // workers'.
+    let role = format!("few_conn_{}", &db.name[db.name.len().saturating_sub(12)..]);
+    db.exec(&format!(
+        "CREATE ROLE {role} LOGIN CONNECTION LIMIT 5;
+         ALTER DATABASE \"{name}\" OWNER TO {role};
+         ALTER TABLE users OWNER TO {role};
+         ALTER TABLE writes OWNER TO {role};",
+        name = db.name
+    ));
+    let url = db.url.replacen("://postgres@", &format!("://{role}@"), 1);
+    let path = plans.write(
+        "0001_fill.toml",
+        "[[backfill]]\ntable = \"users\"\nset = { email_verified = \"verified_at IS NOT NULL\" }\n\
+         batch_size = 500\nparallel = 4\n",
+    );
+    let text = Cli::new(["apply", "--yes", "-d", &url])
+        .plan(&path)
+        .code(1)
+        .run()
+        .to_string();
+    assert!(
+        text.contains("too many connections")
+            && text.contains("`bellows apply --backfill-workers 2` walks them 2 at a time"),
+        "says how to walk the saved ranges with the connections there are: {text}"
+    );
+    assert_eq!(ranges(&db, "0001_fill"), 4, "the ranges were saved");
+    assert_eq!(db.i64("SELECT count(*) FROM writes"), 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while db.i64(&format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}'"
+    )) > 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the failed run's sessions never ended"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = Cli::new(["apply", "--yes", "--backfill-workers", "2", "-d", &url])
+        .plan(&path)
+        .run()
+        .to_string();
+    assert_eq!(
+        writing_sessions(&db),
+        2,
+        "two workers walked the four ranges: {text}"
+    );
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", ROWS);
+    assert_eq!(ranges(&db, "0001_fill"), 0);
+    assert_eq!(
+        db.backfill_progress("0001_fill"),
+        Some(("applied".to_string(), ROWS))
+    );
+    db.exec(&format!(
+        "ALTER DATABASE \"{name}\" OWNER TO postgres; DROP OWNED BY {role}; DROP ROLE {role};",
+        name = db.name
+    ));
+}
+
+#[test]
+fn a_set_expression_failing_in_one_range_says_which_range_and_after_which_key() {
+    const ROWS: i64 = 30_000;
+    let (db, plans) = users_to_walk(ROWS, true);
+    // One row in the middle range divides by zero (set without the log's trigger).
+    let set_d = |d: i32| {
+        db.exec(&format!(
+            "SET session_replication_role = replica; UPDATE users SET d = {d} WHERE id = 15000"
+        ))
+    };
+    db.exec("ALTER TABLE users ADD COLUMN d int NOT NULL DEFAULT 1");
+    set_d(0);
+    let path = plans.write(
+        "0001_fill.toml",
+        "[[backfill]]\ntable = \"users\"\n\
+         set = { email_verified = \"(verified_at IS NOT NULL) = (1 / d = 1)\" }\n\
+         batch_size = 500\nparallel = 3\n",
+    );
+    let text = Cli::apply(&db).yes().plan(&path).code(1).run().to_string();
+    let at = db.rows(
+        "SELECT checkpoint->>0 FROM bellows.backfill_ranges WHERE plan = '0001_fill' AND range_index = 1",
+    );
+    assert_eq!(at.len(), 1);
+    assert!(
+        text.contains(&format!(
+            "range 2 of 3: the batch after key {}; the rows up to it are done",
+            at[0]
+        )) && text.contains("division by zero")
+            && !text.contains("panicked"),
+        "names the failed batch's range and where in it: {text}"
+    );
+    set_d(1);
+    Cli::apply(&db).yes().plan(&path).run();
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", ROWS);
 }
