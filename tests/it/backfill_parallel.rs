@@ -546,3 +546,35 @@ fn a_set_expression_failing_in_one_range_says_which_range_and_after_which_key() 
     assert_every_row_correct(&db, "users");
     assert_written_once(&db, "users", ROWS);
 }
+
+#[test]
+fn plan_says_how_a_parallel_from_settings_walks_and_on_how_many_connections() {
+    const ROWS: i64 = 30_000;
+    let (db, plans) = users_to_walk(ROWS, false);
+    let path = plans.write(
+        "0001_fill.toml",
+        "[settings]\nparallel = 3\n\n[[backfill]]\ntable = \"users\"\n\
+         set = { email_verified = \"verified_at IS NOT NULL\" }\nbatch_size = 300\npause = \"10ms\"\n",
+    );
+    let text = Cli::plan_cmd()
+        .args(["-d", &db.url])
+        .plan(&path)
+        .run()
+        .to_string();
+    assert!(
+        text.contains("`parallel = 3`: the key is split into 3 contiguous ranges")
+            && text.contains("7 connections in all")
+            && text.contains("row locks on one batch at a time in each of 3 workers"),
+        "the plan's [settings] parallel is how the step walks: {text}"
+    );
+    let child = Cli::apply(&db).yes().plan(&path).spawn();
+    wait_for_walked(&db, 2_000);
+    let sessions = db.i64(
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name LIKE 'bellows apply%'",
+    );
+    child.signal("INT");
+    let (code, text) = child.wait().code_and_text();
+    assert_eq!(code, Some(130), "{text}");
+    assert_eq!(sessions, 7, "the connections the plan named");
+}
