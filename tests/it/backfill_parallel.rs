@@ -336,8 +336,10 @@ fn ctrl_c_stops_every_worker_after_its_batch_and_the_next_apply_resumes_each_ran
     let (db, plans) = users_to_walk(ROWS, true);
     let (plan, text) = interrupted_walk(&db, &plans, 3_000);
     assert!(
-        text.contains("again to continue"),
-        "says how to resume: {text}"
+        text.contains("rows in 3 ranges, each with its checkpoint saved")
+            && text.contains("again to continue every range")
+            && !text.contains("checkpoint: key"),
+        "says how to resume, and names no one key as where the walk stopped: {text}"
     );
     let at_stop = db.i64(WALKED);
     assert!(at_stop < ROWS, "stopped before the end ({at_stop})");

@@ -6,10 +6,7 @@
 
 use futures_util::future::join_all;
 
-use super::{
-    failed_batch, gave_up, interrupted, one_batch, retry_event, sleep_unless_stopped, BatchLoop,
-    Walk,
-};
+use super::{failed_batch, gave_up, one_batch, retry_event, sleep_unless_stopped, BatchLoop, Walk};
 use crate::dialect::{DialectKind, RangeCheckpoint};
 use crate::engine::backend::{AttemptError, Backend, BatchResult};
 use crate::engine::context::{StepContext, StepError};
@@ -178,7 +175,7 @@ impl BatchLoop {
         loop {
             let progress = progress_of(record, &ranges);
             if ctx.stop.is_stopped() {
-                return Err(interrupted(walk.op, &progress));
+                return Err(interrupted_ranges(walk.op, &progress, ranges.len()));
             }
             let checks = self.checks(backend, ctx, last_batch).await?;
             match self.throttle.decide(&checks) {
@@ -357,6 +354,19 @@ async fn ranges_durable<B: Backend>(
         }
     }
     Ok(durable)
+}
+
+/// The error of a parallel walk stopped by Ctrl-C or SIGTERM between rounds: no one key says
+/// where it stopped (each range has its own checkpoint).
+fn interrupted_ranges(op: &Backfill, progress: &StepRecord, ranges: usize) -> StepError {
+    StepError::new(
+        crate::engine::ErrorKind::Interrupted,
+        format!(
+            "backfill of {} stopped after {} rows in {ranges} ranges, each with its checkpoint \
+             saved: run the same `bellows apply` again to continue every range from its own",
+            op.table, progress.rows_done
+        ),
+    )
 }
 
 /// Where the failed batch of `ranges[failed]` was, for the message.
