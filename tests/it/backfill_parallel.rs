@@ -580,3 +580,46 @@ fn plan_says_how_a_parallel_from_settings_walks_and_on_how_many_connections() {
     assert_eq!(code, Some(130), "{text}");
     assert_eq!(sessions, 7, "the connections the plan named");
 }
+
+#[test]
+fn apply_dry_run_shows_the_workers_and_batch_size_its_flags_give() {
+    let (db, plans) = users_to_walk(3_000, false);
+    let plan = parallel_plan(&plans, "users", 300, "");
+    let one = Cli::apply(&db)
+        .args([
+            "--dry-run",
+            "--backfill-workers",
+            "1",
+            "--batch-size",
+            "700",
+        ])
+        .plan(&plan)
+        .run()
+        .to_string();
+    assert!(
+        !one.contains("contiguous ranges") && one.contains("LIMIT 700"),
+        "one worker and 700 rows a batch, as apply would run: {one}"
+    );
+    let five = Cli::apply(&db)
+        .args([
+            "--dry-run",
+            "--backfill-workers",
+            "5",
+            "--lock-timeout",
+            "2s",
+        ])
+        .plan(&plan)
+        .run()
+        .to_string();
+    assert!(
+        five.contains("`parallel = 5`: the key is split into 5 contiguous ranges")
+            && five.contains("lock_timeout 2s per attempt")
+            && five.contains("LIMIT 300"),
+        "the flags beat the step's parallel and the plan's lock_timeout: {five}"
+    );
+    assert_eq!(
+        db.i64("SELECT count(*) FROM users WHERE email_verified IS NOT NULL"),
+        0,
+        "a dry run writes nothing"
+    );
+}
