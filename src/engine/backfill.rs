@@ -224,6 +224,18 @@ pub struct BatchLoop {
 /// at the pause file and Ctrl-C again.
 const LOOP_BUDGET: Duration = Duration::from_millis(250);
 
+/// The loop's budget under `statement_timeout` (zero: none).
+///
+/// NOTE: the loop is one statement, so the timeout covers all of its batches, not each: the
+/// loop takes at most a tenth of it, and its last batch keeps nine tenths of it (a batch sent
+/// alone has all of it). A timeout under ten budgets makes loops of about one batch.
+fn loop_budget_within(statement_timeout: Duration) -> Duration {
+    match statement_timeout.is_zero() {
+        true => LOOP_BUDGET,
+        false => LOOP_BUDGET.min(statement_timeout / 10),
+    }
+}
+
 /// How often a stopped run is noticed while sleeping.
 const STOP_POLL: Duration = Duration::from_millis(50);
 
@@ -303,7 +315,7 @@ impl BatchLoop {
             }
             let limit = self.sizer.size();
             let batch_started = Instant::now();
-            let budget = self.loop_budget();
+            let budget = self.loop_budget(ctx);
             let walk = Walk::whole(record);
             let result = match one_batch(backend, ctx, op, key, walk, limit, budget).await {
                 Ok(result) => result,
@@ -347,13 +359,14 @@ impl BatchLoop {
 
     /// How long the server may run batches one after another in one round trip
     /// (`Dialect::backfill_loop_sql`): only when nothing paces the batches (no pause, throttle
-    /// query, max_lag or target_batch_time), so that pacing still happens between batches.
-    fn loop_budget(&self) -> Option<Duration> {
+    /// query, max_lag or target_batch_time), so that pacing still happens between batches; and
+    /// within the statement timeout ([`loop_budget_within`]).
+    fn loop_budget(&self, ctx: &StepContext<'_>) -> Option<Duration> {
         let paced = !self.throttle.pause.is_zero()
             || self.throttle.throttle_query.is_some()
             || self.throttle.max_lag.is_some()
             || self.sizer.target().is_some();
-        (!paced).then_some(LOOP_BUDGET)
+        (!paced).then(|| loop_budget_within(ctx.config.statement_timeout))
     }
 
     /// After attempt `attempt` of a batch failed with `error`: waits as [`retry_policy::next`]
@@ -890,6 +903,20 @@ mod tests {
         // Too early to say.
         assert_eq!(refined_total((0.0, 1_000_000.0), 1_000.0, 1_000), None);
         assert_eq!(refined_total((0.0, 10.0), 5.0, 0), None);
+    }
+
+    #[test]
+    fn a_loop_of_batches_takes_at_most_a_tenth_of_the_statement_timeout() {
+        let ms = Duration::from_millis;
+        for (timeout, budget) in [
+            (Duration::ZERO, LOOP_BUDGET),
+            (Duration::from_secs(60), LOOP_BUDGET),
+            (ms(2_500), LOOP_BUDGET),
+            (ms(1_000), ms(100)),
+            (ms(100), ms(10)),
+        ] {
+            assert_eq!(loop_budget_within(timeout), budget, "{timeout:?}");
+        }
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl BatchLoop {
             }
             let limit = self.sizer.size();
             let started = std::time::Instant::now();
-            let budget = self.loop_budget();
+            let budget = self.loop_budget(ctx);
             let results = round(backend, &mut workers, ctx, walk, &ranges, limit, budget).await;
             last_batch = Some(std::time::Instant::now());
             let (scanned, error) = apply_round(&mut ranges, results, limit);
