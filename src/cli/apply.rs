@@ -16,6 +16,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Exit> {
             databases: args.db.databases,
             dialect: None,
             format: args.format,
+            settings: args.settings,
         });
     }
     if let Some(fleet) = super::fleet::fleet(&args.db)? {

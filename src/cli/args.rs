@@ -221,6 +221,9 @@ pub struct PlanArgs {
     /// How to print: human lines or JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// `apply --dry-run`'s settings flags, shown as `apply` would run them.
+    #[arg(skip)]
+    pub settings: SettingsArgs,
 }
 
 /// Flags that override a plan's `[settings]`.

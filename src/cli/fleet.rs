@@ -427,6 +427,7 @@ pub fn plan(args: &PlanArgs) -> anyhow::Result<Exit> {
             databases: None,
             dialect: args.dialect,
             format: args.format,
+            settings: args.settings.clone(),
         };
         let result = super::plan::run(&one).unwrap_or_else(|error| {
             eprintln!("{}: {}", database.name, super::render_error(&error));

@@ -4,11 +4,12 @@
 
 use std::path::Path;
 
-use super::args::{Format, PlanArgs};
+use super::args::{Format, PlanArgs, SettingsArgs};
 use super::plan_render;
 use super::plan_report::{diagnostics, PlanReport};
 use super::{Exit, ExitError};
 use crate::dialect::DialectKind;
+use crate::ops::Op;
 use crate::plan::load::load_file;
 use crate::plan::render::{locate, render};
 use crate::plan::Plan;
@@ -106,14 +107,35 @@ fn dialect(args: &PlanArgs) -> Result<DialectKind, ExitError> {
     })
 }
 
+/// `apply --dry-run`'s settings flags put into the plan, beating its `[settings]` and every
+/// step's own as they do in `apply`, so that the dry run shows what `apply` would run.
+fn with_flags(plan: &mut Plan, flags: &SettingsArgs) {
+    let (lock, backfill) = (&flags.lock, &flags.backfill);
+    let settings = &mut plan.settings;
+    settings.lock_timeout = lock.lock_timeout.or(settings.lock_timeout);
+    settings.lock_retries = lock.lock_retries.or(settings.lock_retries);
+    settings.statement_timeout = lock.statement_timeout.or(settings.statement_timeout);
+    for step in &mut plan.steps {
+        if let Op::Backfill(op) = &mut step.op {
+            op.batch_size = backfill.batch_size.or(op.batch_size);
+            op.pause = backfill.pause.or(op.pause);
+            op.target_batch_time = backfill.target_batch_time.or(op.target_batch_time);
+            op.parallel = backfill.backfill_workers.or(op.parallel);
+        }
+    }
+}
+
 /// `bellows plan` for one plan file.
 fn run_one(args: &PlanArgs, dialect: DialectKind, file: &Path) -> anyhow::Result<Exit> {
-    let loaded = load_file(file).map_err(|error| {
+    let mut loaded = load_file(file).map_err(|error| {
         ExitError::new(
             Exit::Invalid,
             format!("cannot read plan file {}: {error}", file.display()),
         )
     })?;
+    if let Some(plan) = &mut loaded.plan {
+        with_flags(plan, &args.settings);
+    }
     let mut report = report(&loaded, dialect);
     let mut online = Vec::new();
     if let (Some(url), Some(plan)) = (&args.database, &loaded.plan) {

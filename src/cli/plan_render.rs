@@ -450,8 +450,12 @@ impl Painter {
         self.sql(out, "batch", &plan.batch_sql);
         let lock = match self.dialect {
             DialectKind::Postgres => format!(
-                "ROW EXCLUSIVE on {} (blocks neither reads nor writes); row locks on one batch at a time",
-                plan.table
+                "ROW EXCLUSIVE on {} (blocks neither reads nor writes); row locks on one batch at a time{}",
+                plan.table,
+                match plan.settings.parallel.filter(|n| *n > 1) {
+                    Some(workers) => format!(" in each of {workers} workers"),
+                    None => String::new(),
+                }
             ),
             DialectKind::Sqlite => {
                 "database write lock for one short batch at a time; readers continue in WAL mode"

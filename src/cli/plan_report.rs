@@ -161,12 +161,14 @@ pub fn report(loaded: &Loaded, dialect: DialectKind) -> PlanReport {
 }
 
 /// The plan with `[settings]` defaults copied into the steps that leave them unset, so the SQL
-/// shown is the SQL that runs (the batch size is part of the batch statement).
+/// shown is the SQL that runs (the batch size is part of the batch statement) and the notes
+/// say how it runs (`parallel`).
 fn with_settings_applied(plan: &Plan) -> Plan {
     let mut plan = plan.clone();
     for step in &mut plan.steps {
         if let Op::Backfill(backfill) = &mut step.op {
             backfill.batch_size = backfill.batch_size.or(plan.settings.batch_size);
+            backfill.parallel = backfill.parallel.or(plan.settings.parallel);
         }
     }
     plan

@@ -317,7 +317,8 @@ fn parallel_note(op: &Backfill, kind: super::DialectKind) -> Option<String> {
     let workers = op.parallel.filter(|n| *n > 1)?;
     Some(match kind {
         super::DialectKind::Postgres => format!(
-            "`parallel = {workers}`: the key is split into {workers} contiguous ranges (from the key index), walked at once on {workers} connections, each range with its own checkpoint"
+            "`parallel = {workers}`: the key is split into {workers} contiguous ranges (from the key index), walked at once by {workers} workers, each range with its own checkpoint; {} connections in all (each worker's work and ledger connections, and the run lock's); a table under about 1,000 rows per worker is split into fewer",
+            2 * workers + 1
         ),
         super::DialectKind::Sqlite => format!(
             "`parallel = {workers}` is ignored on SQLite: it has one writer at a time, so the backfill walks with one worker"

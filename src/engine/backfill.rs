@@ -69,8 +69,8 @@ pub async fn run<B: Backend>(
     let mut batches = BatchLoop::new::<B>(ctx, &op, total, record);
     batches.range = range;
     // NOTE: ranges saved by an interrupted parallel walk are walked to their ends whatever
-    // `parallel` now says: the step's own checkpoint stopped where they were split, so walking
-    // from it would write their rows again.
+    // `parallel` now says (it only says how many at a time): the step's own checkpoint stopped
+    // where they were split, so walking from it would write their rows again.
     let walk = parallel::Parallel {
         op: &op,
         key: &key,
@@ -224,6 +224,18 @@ pub struct BatchLoop {
 /// at the pause file and Ctrl-C again.
 const LOOP_BUDGET: Duration = Duration::from_millis(250);
 
+/// The loop's budget under `statement_timeout` (zero: none).
+///
+/// NOTE: the loop is one statement, so the timeout covers all of its batches, not each: the
+/// loop takes at most a tenth of it, and its last batch keeps nine tenths of it (a batch sent
+/// alone has all of it). A timeout under ten budgets makes loops of about one batch.
+fn loop_budget_within(statement_timeout: Duration) -> Duration {
+    match statement_timeout.is_zero() {
+        true => LOOP_BUDGET,
+        false => LOOP_BUDGET.min(statement_timeout / 10),
+    }
+}
+
 /// How often a stopped run is noticed while sleeping.
 const STOP_POLL: Duration = Duration::from_millis(50);
 
@@ -303,7 +315,7 @@ impl BatchLoop {
             }
             let limit = self.sizer.size();
             let batch_started = Instant::now();
-            let budget = self.loop_budget();
+            let budget = self.loop_budget(ctx);
             let walk = Walk::whole(record);
             let result = match one_batch(backend, ctx, op, key, walk, limit, budget).await {
                 Ok(result) => result,
@@ -347,13 +359,14 @@ impl BatchLoop {
 
     /// How long the server may run batches one after another in one round trip
     /// (`Dialect::backfill_loop_sql`): only when nothing paces the batches (no pause, throttle
-    /// query, max_lag or target_batch_time), so that pacing still happens between batches.
-    fn loop_budget(&self) -> Option<Duration> {
+    /// query, max_lag or target_batch_time), so that pacing still happens between batches; and
+    /// within the statement timeout ([`loop_budget_within`]).
+    fn loop_budget(&self, ctx: &StepContext<'_>) -> Option<Duration> {
         let paced = !self.throttle.pause.is_zero()
             || self.throttle.throttle_query.is_some()
             || self.throttle.max_lag.is_some()
             || self.sizer.target().is_some();
-        (!paced).then_some(LOOP_BUDGET)
+        (!paced).then(|| loop_budget_within(ctx.config.statement_timeout))
     }
 
     /// After attempt `attempt` of a batch failed with `error`: waits as [`retry_policy::next`]
@@ -375,7 +388,7 @@ impl BatchLoop {
             return Err(gave_up(
                 error,
                 ctx.config.lock_retries.max(1),
-                Some(record.checkpoint.as_deref()),
+                Some(failed_batch(record.checkpoint.as_deref())),
             ));
         }
         let wait = decision.wait();
@@ -670,10 +683,9 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// The error of a batch whose attempts ran out (or that cannot be retried).
-/// `at`: the serial walk's checkpoint, to say where the failed batch was ([`failed_batch`]);
-/// `None` for a parallel walk, whose ranges each have their own.
-fn gave_up(error: AttemptError, attempts: u32, at: Option<Option<&[String]>>) -> StepError {
+/// The error of a batch whose attempts ran out (or that cannot be retried). `at`: where the
+/// failed batch was ([`failed_batch`]; `None` when no batch is to blame).
+fn gave_up(error: AttemptError, attempts: u32, at: Option<String>) -> StepError {
     match error {
         AttemptError::LockTimeout { .. } => StepError::new(
             ErrorKind::Locked,
@@ -685,9 +697,7 @@ fn gave_up(error: AttemptError, attempts: u32, at: Option<Option<&[String]>>) ->
         AttemptError::Engine(e) => StepError::from_engine(&e),
         AttemptError::Failed(e) | AttemptError::Transient(e) => {
             let context = match at {
-                Some(checkpoint) => {
-                    format!("backfill batch failed ({})", failed_batch(checkpoint))
-                }
+                Some(at) => format!("backfill batch failed ({at})"),
                 None => "backfill batch failed (each range resumes from its checkpoint)".into(),
             };
             StepError::database(&e, None).context(&context)
@@ -893,6 +903,20 @@ mod tests {
         // Too early to say.
         assert_eq!(refined_total((0.0, 1_000_000.0), 1_000.0, 1_000), None);
         assert_eq!(refined_total((0.0, 10.0), 5.0, 0), None);
+    }
+
+    #[test]
+    fn a_loop_of_batches_takes_at_most_a_tenth_of_the_statement_timeout() {
+        let ms = Duration::from_millis;
+        for (timeout, budget) in [
+            (Duration::ZERO, LOOP_BUDGET),
+            (Duration::from_secs(60), LOOP_BUDGET),
+            (ms(2_500), LOOP_BUDGET),
+            (ms(1_000), ms(100)),
+            (ms(100), ms(10)),
+        ] {
+            assert_eq!(loop_budget_within(timeout), budget, "{timeout:?}");
+        }
     }
 
     #[test]

@@ -336,8 +336,10 @@ fn ctrl_c_stops_every_worker_after_its_batch_and_the_next_apply_resumes_each_ran
     let (db, plans) = users_to_walk(ROWS, true);
     let (plan, text) = interrupted_walk(&db, &plans, 3_000);
     assert!(
-        text.contains("again to continue"),
-        "says how to resume: {text}"
+        text.contains("rows in 3 ranges, each with its checkpoint saved")
+            && text.contains("again to continue every range")
+            && !text.contains("checkpoint: key"),
+        "says how to resume, and names no one key as where the walk stopped: {text}"
     );
     let at_stop = db.i64(WALKED);
     assert!(at_stop < ROWS, "stopped before the end ({at_stop})");
@@ -352,7 +354,8 @@ fn ctrl_c_stops_every_worker_after_its_batch_and_the_next_apply_resumes_each_ran
         status["plans"][0]["phases"][0]["steps"][0]["rows_done"], at_stop,
         "{status}"
     );
-    // Resumed with another number of workers: the saved ranges are walked as they are.
+    // Resumed with another number of workers: the saved ranges are walked as they are, one at
+    // a time.
     Cli::apply(&db)
         .yes()
         .args(["--pause", "0ms", "--backfill-workers", "1"])
@@ -435,5 +438,188 @@ fn a_serial_walk_resumed_with_workers_splits_only_what_is_left() {
     assert_eq!(
         db.backfill_progress("0001_fill"),
         Some(("applied".to_string(), ROWS))
+    );
+}
+
+/// The rows of `writes` the sessions of a run wrote, one line per session: the workers that
+/// walked (each worker's work connection is one session).
+fn writing_sessions(db: &PostgresDb) -> i64 {
+    db.i64("SELECT count(DISTINCT pid) FROM writes")
+}
+
+#[test]
+fn saved_ranges_are_walked_by_fewer_workers_when_the_server_has_too_few_connections() {
+    const ROWS: i64 = 30_000;
+    let (db, plans) = users_to_walk(ROWS, true);
+    // A role that may hold 5 sessions: the run's own three and one worker's two, not four
+    // workers'.
+    let role = format!("few_conn_{}", &db.name[db.name.len().saturating_sub(12)..]);
+    db.exec(&format!(
+        "CREATE ROLE {role} LOGIN CONNECTION LIMIT 5;
+         ALTER DATABASE \"{name}\" OWNER TO {role};
+         ALTER TABLE users OWNER TO {role};
+         ALTER TABLE writes OWNER TO {role};",
+        name = db.name
+    ));
+    let url = db.url.replacen("://postgres@", &format!("://{role}@"), 1);
+    let path = plans.write(
+        "0001_fill.toml",
+        "[[backfill]]\ntable = \"users\"\nset = { email_verified = \"verified_at IS NOT NULL\" }\n\
+         batch_size = 500\nparallel = 4\n",
+    );
+    let text = Cli::new(["apply", "--yes", "-d", &url])
+        .plan(&path)
+        .code(1)
+        .run()
+        .to_string();
+    assert!(
+        text.contains("too many connections")
+            && text.contains("`bellows apply --backfill-workers 2` walks them 2 at a time"),
+        "says how to walk the saved ranges with the connections there are: {text}"
+    );
+    assert_eq!(ranges(&db, "0001_fill"), 4, "the ranges were saved");
+    assert_eq!(db.i64("SELECT count(*) FROM writes"), 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while db.i64(&format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}'"
+    )) > 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the failed run's sessions never ended"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = Cli::new(["apply", "--yes", "--backfill-workers", "2", "-d", &url])
+        .plan(&path)
+        .run()
+        .to_string();
+    assert_eq!(
+        writing_sessions(&db),
+        2,
+        "two workers walked the four ranges: {text}"
+    );
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", ROWS);
+    assert_eq!(ranges(&db, "0001_fill"), 0);
+    assert_eq!(
+        db.backfill_progress("0001_fill"),
+        Some(("applied".to_string(), ROWS))
+    );
+    db.exec(&format!(
+        "ALTER DATABASE \"{name}\" OWNER TO postgres; DROP OWNED BY {role}; DROP ROLE {role};",
+        name = db.name
+    ));
+}
+
+#[test]
+fn a_set_expression_failing_in_one_range_says_which_range_and_after_which_key() {
+    const ROWS: i64 = 30_000;
+    let (db, plans) = users_to_walk(ROWS, true);
+    // One row in the middle range divides by zero (set without the log's trigger).
+    let set_d = |d: i32| {
+        db.exec(&format!(
+            "SET session_replication_role = replica; UPDATE users SET d = {d} WHERE id = 15000"
+        ))
+    };
+    db.exec("ALTER TABLE users ADD COLUMN d int NOT NULL DEFAULT 1");
+    set_d(0);
+    let path = plans.write(
+        "0001_fill.toml",
+        "[[backfill]]\ntable = \"users\"\n\
+         set = { email_verified = \"(verified_at IS NOT NULL) = (1 / d = 1)\" }\n\
+         batch_size = 500\nparallel = 3\n",
+    );
+    let text = Cli::apply(&db).yes().plan(&path).code(1).run().to_string();
+    let at = db.rows(
+        "SELECT checkpoint->>0 FROM bellows.backfill_ranges WHERE plan = '0001_fill' AND range_index = 1",
+    );
+    assert_eq!(at.len(), 1);
+    assert!(
+        text.contains(&format!(
+            "range 2 of 3: the batch after key {}; the rows up to it are done",
+            at[0]
+        )) && text.contains("division by zero")
+            && !text.contains("panicked"),
+        "names the failed batch's range and where in it: {text}"
+    );
+    set_d(1);
+    Cli::apply(&db).yes().plan(&path).run();
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", ROWS);
+}
+
+#[test]
+fn plan_says_how_a_parallel_from_settings_walks_and_on_how_many_connections() {
+    const ROWS: i64 = 30_000;
+    let (db, plans) = users_to_walk(ROWS, false);
+    let path = plans.write(
+        "0001_fill.toml",
+        "[settings]\nparallel = 3\n\n[[backfill]]\ntable = \"users\"\n\
+         set = { email_verified = \"verified_at IS NOT NULL\" }\nbatch_size = 300\npause = \"10ms\"\n",
+    );
+    let text = Cli::plan_cmd()
+        .args(["-d", &db.url])
+        .plan(&path)
+        .run()
+        .to_string();
+    assert!(
+        text.contains("`parallel = 3`: the key is split into 3 contiguous ranges")
+            && text.contains("7 connections in all")
+            && text.contains("row locks on one batch at a time in each of 3 workers"),
+        "the plan's [settings] parallel is how the step walks: {text}"
+    );
+    let child = Cli::apply(&db).yes().plan(&path).spawn();
+    wait_for_walked(&db, 2_000);
+    let sessions = db.i64(
+        "SELECT count(*) FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name LIKE 'bellows apply%'",
+    );
+    child.signal("INT");
+    let (code, text) = child.wait().code_and_text();
+    assert_eq!(code, Some(130), "{text}");
+    assert_eq!(sessions, 7, "the connections the plan named");
+}
+
+#[test]
+fn apply_dry_run_shows_the_workers_and_batch_size_its_flags_give() {
+    let (db, plans) = users_to_walk(3_000, false);
+    let plan = parallel_plan(&plans, "users", 300, "");
+    let one = Cli::apply(&db)
+        .args([
+            "--dry-run",
+            "--backfill-workers",
+            "1",
+            "--batch-size",
+            "700",
+        ])
+        .plan(&plan)
+        .run()
+        .to_string();
+    assert!(
+        !one.contains("contiguous ranges") && one.contains("LIMIT 700"),
+        "one worker and 700 rows a batch, as apply would run: {one}"
+    );
+    let five = Cli::apply(&db)
+        .args([
+            "--dry-run",
+            "--backfill-workers",
+            "5",
+            "--lock-timeout",
+            "2s",
+        ])
+        .plan(&plan)
+        .run()
+        .to_string();
+    assert!(
+        five.contains("`parallel = 5`: the key is split into 5 contiguous ranges")
+            && five.contains("lock_timeout 2s per attempt")
+            && five.contains("LIMIT 300"),
+        "the flags beat the step's parallel and the plan's lock_timeout: {five}"
+    );
+    assert_eq!(
+        db.i64("SELECT count(*) FROM users WHERE email_verified IS NOT NULL"),
+        0,
+        "a dry run writes nothing"
     );
 }

@@ -278,6 +278,37 @@ fn keys_of_a_not_null_domain_and_an_icu_collation_are_walked_by_the_server_side_
 }
 
 #[test]
+fn a_statement_timeout_shorter_than_the_server_side_loop_still_walks_every_row_once() {
+    // The loop of batches is one statement: under a 200 ms statement_timeout it must stop well
+    // before it, on one worker and on three.
+    for (parallel, name) in [(1, "0001_serial"), (3, "0002_parallel")] {
+        const ROWS: i64 = 200_000;
+        let db = PostgresDb::new();
+        seed_users_to_backfill(&db, ROWS);
+        db.exec("ANALYZE users");
+        log_writes(&db, "users", "CAST(NEW.id AS TEXT)");
+        let plans = Plans::new();
+        let plan = backfill_plan(
+            &plans,
+            name,
+            "users",
+            1_000,
+            &format!("parallel = {parallel}"),
+        );
+        let text = Cli::apply(&db)
+            .yes()
+            .args(["--statement-timeout", "200ms"])
+            .plan(&plan)
+            .run()
+            .to_string();
+        assert!(!text.contains("statement timeout"), "{text}");
+        assert_every_row_correct(&db, "users");
+        assert_written_once(&db, "users", ROWS);
+        assert_ledger_complete(&db, name, ROWS);
+    }
+}
+
+#[test]
 fn an_explicit_key_holding_nulls_is_refused_instead_of_skipping_rows() {
     let db = PostgresDb::new();
     // Keyset batches never reach a NULL key (`NULL > x` is not true): 100 rows would be skipped

@@ -6,7 +6,7 @@
 
 use futures_util::future::join_all;
 
-use super::{gave_up, interrupted, one_batch, retry_event, sleep_unless_stopped, BatchLoop, Walk};
+use super::{failed_batch, gave_up, one_batch, retry_event, sleep_unless_stopped, BatchLoop, Walk};
 use crate::dialect::{DialectKind, RangeCheckpoint};
 use crate::engine::backend::{AttemptError, Backend, BatchResult};
 use crate::engine::context::{StepContext, StepError};
@@ -166,13 +166,16 @@ impl BatchLoop {
         // NOTE: the total is not refined from the key's share walked: the ranges walk
         // different parts of the key at once.
         self.range = None;
-        let mut workers = open_workers(backend, ranges.len() - 1).await?;
+        // Saved ranges outnumber the workers when a resumed walk asks for fewer: the unfinished
+        // ranges then take turns, each still walked from its own checkpoint.
+        let at_once = walk.workers.clamp(1, ranges.len() as u64) as usize;
+        let mut workers = open_workers(backend, at_once - 1).await?;
         let mut attempt = 1;
         let mut last_batch = None;
         loop {
             let progress = progress_of(record, &ranges);
             if ctx.stop.is_stopped() {
-                return Err(interrupted(walk.op, &progress));
+                return Err(interrupted_ranges(walk.op, &progress, ranges.len()));
             }
             let checks = self.checks(backend, ctx, last_batch).await?;
             match self.throttle.decide(&checks) {
@@ -185,15 +188,19 @@ impl BatchLoop {
             }
             let limit = self.sizer.size();
             let started = std::time::Instant::now();
-            let budget = self.loop_budget();
+            let budget = self.loop_budget(ctx);
             let results = round(backend, &mut workers, ctx, walk, &ranges, limit, budget).await;
             last_batch = Some(std::time::Instant::now());
             let (scanned, error) = apply_round(&mut ranges, results, limit);
             self.sizer.record(scanned, started.elapsed());
-            if let Some(error) = error {
+            if let Some((failed, error)) = error {
                 let decision = retry_policy::next(attempt, &error, ctx.config);
                 if decision == RetryDecision::GiveUp {
-                    return Err(gave_up(error, ctx.config.lock_retries.max(1), None));
+                    // Where the failed batch was: its range's checkpoint as the ledger holds it
+                    // (a server-side loop commits the batches before the failed one).
+                    let _ = reload(backend, ctx, &mut ranges).await;
+                    let at = failed_range(&ranges, failed);
+                    return Err(gave_up(error, ctx.config.lock_retries.max(1), Some(at)));
                 }
                 let event = retry_event(ctx, walk.op, error, attempt, decision.wait());
                 ctx.reporter.report(event);
@@ -230,7 +237,7 @@ impl BatchLoop {
 }
 
 /// A backend for each of `count` more workers; an error when one cannot be opened (the ranges
-/// are saved: the next `apply` walks them).
+/// are saved: the next `apply` walks them, with fewer workers if asked).
 async fn open_workers<B: Backend>(backend: &mut B, count: usize) -> Result<Vec<B>, StepError> {
     let mut workers = Vec::with_capacity(count);
     while workers.len() < count {
@@ -243,13 +250,22 @@ async fn open_workers<B: Backend>(backend: &mut B, count: usize) -> Result<Vec<B
                      ranges need them: run the backfill on PostgreSQL",
                 ))
             }
-            Err(e) => return Err(StepError::from_engine(&e)),
+            Err(e) => {
+                let opened = workers.len() + 1;
+                return Err(StepError::from_engine(&e).context(&format!(
+                    "opening the parallel backfill's worker {} of {} (the ranges are saved; \
+                     `bellows apply --backfill-workers {opened}` walks them {opened} at a time)",
+                    opened + 1,
+                    count + 1
+                )));
+            }
         }
     }
     Ok(workers)
 }
 
-/// One batch in each range not yet at its end, all at once.
+/// One batch in each range not yet at its end, all at once: as many ranges as there are
+/// backends, the first ones not yet at their end.
 async fn round<B: Backend>(
     backend: &mut B,
     workers: &mut [B],
@@ -263,8 +279,8 @@ async fn round<B: Backend>(
     let batches = ranges
         .iter()
         .enumerate()
+        .filter(|(_, range)| !range.finished)
         .zip(backends)
-        .filter(|((_, range), _)| !range.finished)
         .map(|((i, range), b)| async move {
             let step = Walk {
                 after: range.saved.checkpoint.as_deref(),
@@ -283,12 +299,12 @@ async fn round<B: Backend>(
 }
 
 /// Takes a round's results into the ranges: the rows scanned by the fullest batch, and the
-/// first error (the ranges are then reloaded from the ledger).
+/// first error with its range (the ranges are then reloaded from the ledger).
 fn apply_round(
     ranges: &mut [Range],
     results: Vec<(usize, Result<BatchResult, AttemptError>)>,
     limit: u64,
-) -> (u64, Option<AttemptError>) {
+) -> (u64, Option<(usize, AttemptError)>) {
     let mut most = 0;
     let mut error = None;
     for (i, result) in results {
@@ -304,7 +320,7 @@ fn apply_round(
                 range.saved.rows_done += result.scanned;
                 range.saved.checkpoint = result.last_key;
             }
-            Err(e) => error = error.or(Some(e)),
+            Err(e) => error = error.or(Some((i, e))),
         }
     }
     (most, error)
@@ -338,6 +354,30 @@ async fn ranges_durable<B: Backend>(
         }
     }
     Ok(durable)
+}
+
+/// The error of a parallel walk stopped by Ctrl-C or SIGTERM between rounds: no one key says
+/// where it stopped (each range has its own checkpoint).
+fn interrupted_ranges(op: &Backfill, progress: &StepRecord, ranges: usize) -> StepError {
+    StepError::new(
+        crate::engine::ErrorKind::Interrupted,
+        format!(
+            "backfill of {} stopped after {} rows in {ranges} ranges, each with its checkpoint \
+             saved: run the same `bellows apply` again to continue every range from its own",
+            op.table, progress.rows_done
+        ),
+    )
+}
+
+/// Where the failed batch of `ranges[failed]` was, for the message.
+fn failed_range(ranges: &[Range], failed: usize) -> String {
+    let range = &ranges[failed];
+    format!(
+        "range {} of {}: {}; each range resumes from its own checkpoint",
+        range.saved.index + 1,
+        ranges.len(),
+        failed_batch(range.saved.checkpoint.as_deref())
+    )
 }
 
 /// After a failed batch: every range's checkpoint as the ledger holds it (a batch whose
