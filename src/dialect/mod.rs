@@ -173,7 +173,8 @@ pub trait Dialect: Send + Sync {
     }
 
     /// First statement of a backfill batch: finds the next `limit` keys after `after` (all
-    /// from the start when `None`) in key order. Returns one row: `scanned` (integer, 0 when the
+    /// from the start when `None`) and up to `until` (inclusive: a parallel backfill's range
+    /// end; to the end of the table when `None`) in key order. Returns one row: `scanned` (integer, 0 when the
     /// walk is done) and then, per key column, the batch's last key value as text (`last_0`, …).
     ///
     /// Key values travel as SQL string literals: both PostgreSQL (untyped literal takes the
@@ -183,6 +184,7 @@ pub trait Dialect: Send + Sync {
         op: &Backfill,
         key: &[String],
         after: Option<&[String]>,
+        until: Option<&[String]>,
         limit: u64,
     ) -> String {
         let table = self.table(&op.table);
@@ -192,9 +194,17 @@ pub trait Dialect: Send + Sync {
             select,
         } = key_select(self, key);
         let order = cols.join(", ");
-        let after_clause = match after {
-            Some(values) => format!("\n  WHERE {} > {}", row(&cols), row_literals(values)),
-            None => String::new(),
+        let mut bounds = Vec::new();
+        if let Some(values) = after {
+            bounds.push(format!("{} > {}", row(&cols), row_literals(values)));
+        }
+        if let Some(values) = until {
+            bounds.push(format!("{} <= {}", row(&cols), row_literals(values)));
+        }
+        let after_clause = if bounds.is_empty() {
+            String::new()
+        } else {
+            format!("\n  WHERE {}", bounds.join(" AND "))
         };
         let qualified = aliases
             .iter()

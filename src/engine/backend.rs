@@ -141,6 +141,9 @@ pub struct BatchRequest<'a> {
     pub loop_sql: Option<String>,
     /// Rows walked before this batch; the checkpoint records `rows_done + scanned`.
     pub rows_done: u64,
+    /// The parallel backfill's range the batch walks (its `bounds_sql` stops at the range's
+    /// end): the checkpoint goes to that range's row. `None`: the step's own row.
+    pub range: Option<usize>,
     pub limits: Limits,
 }
 

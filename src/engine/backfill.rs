@@ -629,9 +629,11 @@ async fn one_batch<B: Backend>(
 ) -> Result<BatchResult, AttemptError> {
     let dialect = B::KIND.dialect();
     let after = walk.after;
+    let range_index = walk.range.as_ref().map(|r| r.index);
+    let until = walk.range.as_ref().and_then(|r| r.until.clone());
     let checkpoint = BatchCheckpoint {
         ledger: match walk.range {
-            Some(_) => super::ledger::RANGES_TABLE.to_string(),
+            Some(_) => super::ledger::ranges_table(B::KIND).to_string(),
             None => super::ledger::steps_table(B::KIND).to_string(),
         },
         plan: quote_literal(&ctx.step.plan),
@@ -643,7 +645,7 @@ async fn one_batch<B: Backend>(
     let batch_sql = dialect.backfill_batch_sql(op, key, after, limit, &checkpoint);
     let bounds_sql = match batch_sql {
         Some(_) => String::new(),
-        None => dialect.backfill_bounds_sql(op, key, after, limit),
+        None => dialect.backfill_bounds_sql(op, key, after, until.as_deref(), limit),
     };
     let update_sql = |upto: &[String]| dialect.backfill_update_sql(op, key, after, upto);
     let loop_sql = match (loop_budget, after) {
@@ -659,6 +661,7 @@ async fn one_batch<B: Backend>(
         batch_sql,
         loop_sql,
         rows_done: walk.rows_done,
+        range: range_index,
         limits: retry::limits_for(LockPolicy::Short, ctx.config),
     };
     backend.backfill_batch(&request).await

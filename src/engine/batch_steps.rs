@@ -14,10 +14,12 @@ pub trait BatchSteps {
     /// Runs the update; the rows it changed.
     async fn update(&mut self, sql: &str) -> Result<u64, sqlx::Error>;
 
-    /// Writes the checkpoint: the batch's last key and the rows walked so far.
+    /// Writes the checkpoint: the batch's last key and the rows walked so far, in the step's
+    /// row, or in the row of its parallel backfill's range `range`.
     async fn checkpoint(
         &mut self,
         step: StepKey<'_>,
+        range: Option<usize>,
         last: &[String],
         rows_done: u64,
     ) -> Result<(), sqlx::Error>;
@@ -35,6 +37,7 @@ pub async fn batch_in_steps<C: BatchSteps>(
     }
     let updated = conn.update(&(request.update_sql)(&last)).await?;
     let rows_done = request.rows_done + scanned as u64;
-    conn.checkpoint(request.step, &last, rows_done).await?;
+    conn.checkpoint(request.step, request.range, &last, rows_done)
+        .await?;
     Ok(BatchResult::one(scanned as u64, updated, last))
 }

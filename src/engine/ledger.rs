@@ -21,8 +21,13 @@ pub fn steps_table(kind: DialectKind) -> &'static str {
     }
 }
 
-/// The ledger's table of a parallel backfill's ranges (PostgreSQL only).
-pub const RANGES_TABLE: &str = "bellows.backfill_ranges";
+/// The ledger's table of a parallel backfill's ranges on each database (SQLite has none).
+pub fn ranges_table(kind: DialectKind) -> &'static str {
+    match kind {
+        DialectKind::Postgres => "bellows.backfill_ranges",
+        DialectKind::Sqlite | DialectKind::Mysql => "bellows_backfill_ranges",
+    }
+}
 
 /// The state of one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

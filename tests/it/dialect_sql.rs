@@ -368,7 +368,7 @@ fn backfill(s: &mut dyn Session, kind: DialectKind, op: &Op) {
     let dialect = kind.dialect();
     let mut after: Option<Vec<String>> = None;
     loop {
-        let bounds = dialect.backfill_bounds_sql(backfill, &key, after.as_deref(), 2);
+        let bounds = dialect.backfill_bounds_sql(backfill, &key, after.as_deref(), None, 2);
         let mut row = s.table(&bounds).swap_remove(0);
         if row[0] == "0" {
             break;

@@ -5,6 +5,7 @@
 mod harness;
 
 mod backfill_parallel;
+mod backfill_parallel_mysql;
 mod backfill_resume;
 mod bench_harness;
 mod check;

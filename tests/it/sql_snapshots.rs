@@ -313,6 +313,16 @@ throttle_query = "SELECT count(*) > 10 FROM pg_stat_activity WHERE wait_event_ty
 );
 
 sql_snapshot!(
+    backfill_parallel,
+    r#"
+[[backfill]]
+table = "users"
+set = { email_verified = "verified_at IS NOT NULL" }
+parallel = 4
+"#
+);
+
+sql_snapshot!(
     set_default,
     r#"
 [[switch]]

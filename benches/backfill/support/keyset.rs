@@ -92,7 +92,7 @@ async fn dialect_loop(
                 .execute(&mut *tx)
                 .await?;
         }
-        let bounds = Postgres.backfill_bounds_sql(&step, &key, after.as_deref(), batch_size);
+        let bounds = Postgres.backfill_bounds_sql(&step, &key, after.as_deref(), None, batch_size);
         // Each batch's SQL carries its key literals, so it is not kept as a prepared statement.
         let row = sqlx::query(&bounds)
             .persistent(false)

@@ -13,6 +13,7 @@
 mod columns;
 mod comments;
 mod constraints;
+pub mod ranges;
 mod shapes;
 mod sync;
 

@@ -39,19 +39,15 @@ pub struct Range {
 const MIN_ROWS_PER_WORKER: u64 = 1_000;
 
 /// The workers a backfill step walks with: flag/environment > step > plan settings > 1; one on
-/// SQLite (a single writer) and MySQL (not available), with a notice.
+/// SQLite (a single writer), with a notice.
 pub fn workers<B: Backend>(ctx: &StepContext<'_>, step: Option<u64>) -> u64 {
     let workers = ctx.config.backfill_workers_for(step);
     if workers <= 1 {
         return 1;
     }
     let why = match B::KIND {
-        DialectKind::Postgres => return workers,
+        DialectKind::Postgres | DialectKind::Mysql => return workers,
         DialectKind::Sqlite => "SQLite has one writer at a time",
-        DialectKind::Mysql => {
-            "MySQL/MariaDB batches write their checkpoint in several statements, which per-range \
-             checkpoints do not fit yet"
-        }
     };
     ctx.reporter.report(Event::Notice {
         message: format!(
@@ -247,7 +243,7 @@ async fn open_workers<B: Backend>(backend: &mut B, count: usize) -> Result<Vec<B
                 return Err(StepError::new(
                     crate::engine::ErrorKind::Failed,
                     "this database cannot open the parallel backfill's workers; the saved \
-                     ranges need them: run the backfill on PostgreSQL",
+                     ranges need them: run the backfill on PostgreSQL or MySQL/MariaDB",
                 ))
             }
             Err(e) => {

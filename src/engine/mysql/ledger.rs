@@ -1,13 +1,14 @@
 //! The MySQL/MariaDB ledger: InnoDB tables `bellows_plans` and `bellows_steps` in the target
-//! database, with the same columns as PostgreSQL's `bellows.plans` / `bellows.steps`. Times are
-//! DOUBLE seconds since the Unix epoch; captures and checkpoints are JSON text.
+//! database, with the same columns as PostgreSQL's `bellows.plans` / `bellows.steps` (and a
+//! parallel backfill's `bellows_backfill_ranges`, see `ranges`). Times are DOUBLE seconds since
+//! the Unix epoch; captures and checkpoints are JSON text.
 
 use sqlx::mysql::MySqlConnection;
 use sqlx::Row;
 
 use crate::engine::error::{DbContext, EngineError};
 use crate::engine::ledger::{
-    from_epoch, group_steps, Mark, PlanLedger, PlanRecord, StepKey, StepRecord,
+    from_epoch, group_steps, Mark, PlanLedger, PlanRecord, StepKey, StepRecord, StepState,
 };
 use crate::engine::step_row::{
     bind_kept_steps, bind_step, delete_steps_except_sql, step_of, upsert_step_sql, Upsert,
@@ -60,11 +61,11 @@ pub async fn exists(conn: &mut MySqlConnection) -> Result<bool, EngineError> {
 }
 
 pub async fn create(conn: &mut MySqlConnection) -> Result<(), EngineError> {
-    for ddl in LEDGER_DDL {
-        sqlx::raw_sql(ddl)
-            .execute(&mut *conn)
-            .await
-            .context(|| "creating the ledger tables (bellows_plans, bellows_steps)".into())?;
+    for ddl in LEDGER_DDL.into_iter().chain([super::ranges::RANGES_DDL]) {
+        sqlx::raw_sql(ddl).execute(&mut *conn).await.context(|| {
+            "creating the ledger tables (bellows_plans, bellows_steps, bellows_backfill_ranges)"
+                .into()
+        })?;
     }
     Ok(())
 }
@@ -104,10 +105,11 @@ pub async fn read(
             updated_at: row.get::<Option<f64>, _>("updated_at").map(from_epoch),
         })
         .collect();
-    let steps = steps
+    let mut steps = steps
         .iter()
         .map(|row| Ok((row.get("plan"), step_of(row)?)))
         .collect::<Result<Vec<_>, EngineError>>()?;
+    super::ranges::add_rows(conn, plan, &mut steps).await?;
     Ok(group_steps(plans, steps))
 }
 
@@ -136,7 +138,7 @@ pub async fn save_step(
         plan,
         step,
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .context(|| {
         format!(
@@ -144,8 +146,11 @@ pub async fn save_step(
             step.index + 1,
             step.phase
         )
-    })
-    .map(|_| ())
+    })?;
+    if step.state == StepState::RolledBack {
+        super::ranges::forget(conn, plan, step).await?;
+    }
+    Ok(())
 }
 
 pub async fn delete_steps_except(

@@ -1,6 +1,7 @@
 //! MySQL/MariaDB backend: two connections per run (one holds the `GET_LOCK` run lock and
-//! nothing else; one for the ledger, the catalog, statements and backfill batches), the ledger
-//! in tables `bellows_plans` and `bellows_steps`, and every statement under a short
+//! nothing else; one for the ledger, the catalog, statements and backfill batches, and one more
+//! per further worker of a parallel backfill), the ledger in tables `bellows_plans` and
+//! `bellows_steps` (and `bellows_backfill_ranges`), and every statement under a short
 //! `lock_wait_timeout` mapped from the plan's `lock_timeout`.
 //!
 //! MySQL's metadata locks queue: an `ALTER` waiting for the exclusive metadata lock behind a
@@ -10,6 +11,7 @@
 
 mod catalog;
 mod ledger;
+mod ranges;
 mod rehearse;
 mod replica;
 mod statement;
@@ -42,6 +44,10 @@ const ORPHAN_WAIT: Duration = Duration::from_secs(15);
 const ER_LOCK_WAIT_TIMEOUT: u16 = 1205;
 const ER_LOCK_DEADLOCK: u16 = 1213;
 const ER_LOCK_NOWAIT: u16 = 3572;
+/// The server went away or ended the session or its statement: `ER_SERVER_SHUTDOWN`,
+/// `ER_QUERY_INTERRUPTED`, MariaDB's `ER_CONNECTION_KILLED`, and the client's "server has gone
+/// away" and "lost connection".
+const CONNECTION_ENDED: [u16; 5] = [1053, 1317, 1927, 2006, 2013];
 
 pub struct MysqlBackend {
     options: MySqlConnectOptions,
@@ -56,6 +62,12 @@ pub struct MysqlBackend {
     replicas: Option<Vec<replica::Replica>>,
     /// The online check's temporary shadows, dropped when it ends.
     shadows: Vec<String>,
+    /// `conn` broke during a batch (killed, or the server went away): it is opened again
+    /// before the next use.
+    lost: bool,
+    /// Whether a parallel backfill's batches may run under READ COMMITTED (not with a
+    /// statement-based binary log); `None`: not looked at yet.
+    read_committed: Option<bool>,
 }
 
 /// The MySQL error number of a database error.
@@ -80,6 +92,15 @@ pub(crate) fn classify(error: sqlx::Error) -> AttemptError {
         },
         Some(ER_LOCK_DEADLOCK) => AttemptError::Transient(error),
         _ => AttemptError::Failed(error),
+    }
+}
+
+/// Whether `error` says the connection (or its statement) was ended under it: a batch so
+/// ended is tried again on a new connection.
+fn connection_ended(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
+        _ => error_number(error).is_some_and(|n| CONNECTION_ENDED.contains(&n)),
     }
 }
 
@@ -223,6 +244,84 @@ impl MysqlBackend {
     }
 }
 
+impl MysqlBackend {
+    /// A backend for one worker of a parallel backfill: its own connection, no run lock.
+    async fn worker(&mut self) -> Result<MysqlBackend, EngineError> {
+        Ok(MysqlBackend {
+            options: self.options.clone(),
+            lock: None,
+            conn: Self::open(&self.options).await?,
+            mariadb: self.mariadb,
+            version: self.version.clone(),
+            replicas: None,
+            shadows: Vec::new(),
+            lost: false,
+            read_committed: self.read_committed,
+        })
+    }
+
+    /// Opens the connection again when a batch found it ended.
+    async fn revive(&mut self) -> Result<(), EngineError> {
+        if self.lost {
+            let old = std::mem::replace(&mut self.conn, Self::open(&self.options).await?);
+            let _ = old.close_hard().await;
+            self.lost = false;
+        }
+        Ok(())
+    }
+
+    /// Runs `body` (a parallel walk's ledger read or write, safe to run twice) on the
+    /// connection; when the connection was ended under it (killed between two batches), opens
+    /// it again and runs `body` once more.
+    async fn on_live_conn<T>(
+        &mut self,
+        body: impl AsyncFn(&mut MySqlConnection) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        self.revive().await?;
+        match body(&mut self.conn).await {
+            Err(EngineError::Database { error, .. }) if connection_ended(&error) => {
+                self.lost = true;
+                self.revive().await?;
+                body(&mut self.conn).await
+            }
+            other => other,
+        }
+    }
+
+    /// Whether a parallel backfill's batches run under READ COMMITTED, read once.
+    ///
+    /// NOTE: under REPEATABLE READ (InnoDB's default) a batch's UPDATE takes next-key locks:
+    /// the gap before each key it scans and the first key past its end, which is the next
+    /// range's first row, and a key compared as a row (`(a, b) > (…)`) that MariaDB scans
+    /// without its index locks every row it reads. Workers would then wait on each other at
+    /// the ranges' edges (and deadlock). READ COMMITTED takes no gap locks and lets go of the
+    /// rows that do not match; a batch reads its bounds once, so nothing else changes. A server
+    /// logging statements (`binlog_format = STATEMENT`) refuses writes under it: there the
+    /// batches keep REPEATABLE READ and lock waits at the edges are retried.
+    async fn range_read_committed(&mut self) -> Result<bool, AttemptError> {
+        if let Some(known) = self.read_committed {
+            return Ok(known);
+        }
+        let (log_bin, format): (i64, String) =
+            sqlx::query_as("SELECT CAST(@@log_bin AS SIGNED), CAST(@@binlog_format AS CHAR)")
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(classify)?;
+        let known = log_bin == 0 || !format.eq_ignore_ascii_case("STATEMENT");
+        self.read_committed = Some(known);
+        Ok(known)
+    }
+}
+
+/// A connection that could not be opened again is a transient failure of the batch: the
+/// server may be restarting.
+fn reconnect_error(error: EngineError) -> AttemptError {
+    match error {
+        EngineError::Connect { error, .. } => AttemptError::Transient(error),
+        other => AttemptError::Engine(other),
+    }
+}
+
 /// The URL sqlx's MySQL driver takes.
 ///
 /// NOTE: the driver speaks for MariaDB too; `mariadb://` is the same URL.
@@ -283,6 +382,8 @@ impl Backend for MysqlBackend {
             version,
             replicas: None,
             shadows: Vec::new(),
+            lost: false,
+            read_committed: None,
         })
     }
 
@@ -397,10 +498,14 @@ impl BatchSteps for MySqlConnection {
     async fn checkpoint(
         &mut self,
         step: StepKey<'_>,
+        range: Option<usize>,
         last: &[String],
         rows_done: u64,
     ) -> Result<(), sqlx::Error> {
-        ledger::write_checkpoint(self, step, last, rows_done).await
+        match range {
+            None => ledger::write_checkpoint(self, step, last, rows_done).await,
+            Some(range) => ranges::write_range_checkpoint(self, step, range, last, rows_done).await,
+        }
     }
 }
 
@@ -409,13 +514,79 @@ impl BatchRunner for MysqlBackend {
         &mut self,
         request: &BatchRequest<'_>,
     ) -> Result<BatchResult, AttemptError> {
-        self.attempt(request.limits, None, async |conn| {
-            statement::in_transaction(conn, async |conn| {
-                batch_in_steps(conn, request).await.map_err(classify)
+        self.revive().await.map_err(reconnect_error)?;
+        let isolation = if request.range.is_some() && self.range_read_committed().await? {
+            "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"
+        } else {
+            ""
+        };
+        let result = self
+            .attempt(request.limits, None, async |conn| {
+                if !isolation.is_empty() {
+                    sqlx::raw_sql(isolation)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(classify)?;
+                }
+                statement::in_transaction(conn, async |conn| {
+                    batch_in_steps(conn, request).await.map_err(classify)
+                })
+                .await
             })
+            .await;
+        // NOTE: only a range's batch is tried again on a new connection: the ranges are read
+        // back with a locking read (see `ranges::read`), which waits for the ended batch to
+        // commit or roll back; a serial walk's checkpoint is not, so it fails as before and
+        // the next run waits for the batch (`wait_for_orphans`).
+        match result {
+            Err(AttemptError::Failed(error))
+                if request.range.is_some() && connection_ended(&error) =>
+            {
+                self.lost = true;
+                Err(AttemptError::Transient(error))
+            }
+            other => other,
+        }
+    }
+
+    async fn backfill_worker(&mut self) -> Result<Option<Self>, EngineError> {
+        self.worker().await.map(Some)
+    }
+
+    async fn key_split_points(
+        &mut self,
+        table: &crate::vocab::TableName,
+        key: &[String],
+        after: Option<&[String]>,
+        offsets: &[u64],
+    ) -> Result<Vec<Vec<String>>, EngineError> {
+        ranges::split_points(&mut self.conn, table, key, after, offsets).await
+    }
+
+    async fn read_ranges(
+        &mut self,
+        step: StepKey<'_>,
+    ) -> Result<Vec<super::backfill::parallel::SavedRange>, EngineError> {
+        self.on_live_conn(async |conn| ranges::read(conn, step).await)
             .await
-        })
-        .await
+    }
+
+    async fn finish_ranges(
+        &mut self,
+        step: StepKey<'_>,
+        last: &[String],
+        rows_done: u64,
+    ) -> Result<(), EngineError> {
+        self.on_live_conn(async |conn| ranges::end(conn, step, last, rows_done).await)
+            .await
+    }
+
+    async fn save_ranges(
+        &mut self,
+        step: StepKey<'_>,
+        saved: &[super::backfill::parallel::SavedRange],
+    ) -> Result<(), EngineError> {
+        ranges::write(&mut self.conn, step, saved).await
     }
 
     async fn replica_lag(

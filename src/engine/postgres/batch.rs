@@ -5,7 +5,7 @@ use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row;
 
 use super::attempt::{classify, setting};
-use super::ledger::write_checkpoint;
+use super::ledger::{write_checkpoint, write_range_checkpoint};
 use super::PgBackend;
 use crate::dialect::planned::{Expect, GuardQuery};
 use crate::dialect::postgres::BACKFILL_LOOP_STATE;
@@ -245,10 +245,14 @@ impl BatchSteps for PgConnection {
     async fn checkpoint(
         &mut self,
         step: StepKey<'_>,
+        range: Option<usize>,
         last: &[String],
         rows_done: u64,
     ) -> Result<(), sqlx::Error> {
-        write_checkpoint(self, step, last, rows_done).await
+        match range {
+            None => write_checkpoint(self, step, last, rows_done).await,
+            Some(range) => write_range_checkpoint(self, step, range, last, rows_done).await,
+        }
     }
 }
 

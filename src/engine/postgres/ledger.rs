@@ -162,6 +162,29 @@ pub(super) async fn write_checkpoint(
     .map(|_| ())
 }
 
+/// Records a parallel backfill range's checkpoint, inside the transaction of its batch.
+pub(super) async fn write_range_checkpoint(
+    conn: &mut PgConnection,
+    step: StepKey<'_>,
+    range: usize,
+    last: &[String],
+    rows_done: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE bellows.backfill_ranges SET checkpoint = $5::jsonb, rows_done = $6
+          WHERE plan = $1 AND phase = $2 AND step_index = $3 AND range_index = $4",
+    )
+    .bind(step.plan)
+    .bind(step.phase.as_str())
+    .bind(step.index as i32)
+    .bind(range as i32)
+    .bind(serde_json::to_string(last).unwrap_or_else(|_| "[]".into()))
+    .bind(rows_done as i64)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
 impl PgBackend {
     /// After the connection broke during a statement: whether its transaction committed, read
     /// from the ledger mark it carried.

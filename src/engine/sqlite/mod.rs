@@ -312,9 +312,16 @@ impl BatchSteps for SqliteConnection {
     async fn checkpoint(
         &mut self,
         step: StepKey<'_>,
+        range: Option<usize>,
         last: &[String],
         rows_done: u64,
     ) -> Result<(), sqlx::Error> {
+        if range.is_some() {
+            // NOTE: SQLite walks with one worker: no batch of it has a range.
+            return Err(sqlx::Error::Protocol(
+                "SQLite keeps no parallel backfill ranges".into(),
+            ));
+        }
         ledger::write_checkpoint(self, step, last, rows_done).await
     }
 }
