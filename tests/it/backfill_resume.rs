@@ -839,6 +839,7 @@ fn terminate_lock_connection(db: &PostgresDb) -> i64 {
             "SELECT coalesce(max(l.pid), 0)::int8 FROM pg_locks l
                JOIN pg_stat_activity a ON a.pid = l.pid
               WHERE l.locktype = 'advisory' AND l.granted
+                AND a.datname = current_database()
                 AND a.application_name LIKE 'bellows apply%'",
         );
         if pid > 0 {
