@@ -13,8 +13,10 @@ use super::backend::{Backend, Catalog, Leftover};
 use super::error::EngineError;
 use super::ledger::{PlanLedger, StepState};
 use super::{session, PlanRun};
-use crate::dialect::planned::Action;
+use crate::dialect::planned::{Action, PlannedStep};
 use crate::dialect::recovery::{self, Found, Intent, ObjectKind, PlannedObject};
+use crate::dialect::{plan_op, Dialect};
+use crate::ops::{DropSync, Op, SyncColumn};
 use crate::vocab::TableName;
 
 /// Everything `doctor` found.
@@ -77,8 +79,13 @@ pub struct Expected {
 /// ledger: the last applied step that touches a name decides; an object only steps not applied
 /// would make should not exist.
 pub fn expectations(run: &PlanRun, ledger: &PlanLedger) -> Vec<Expected> {
+    expectations_of(&run.plan.name, &run.steps, ledger)
+}
+
+/// [`expectations`] for the planned `steps` of the plan named `plan`.
+fn expectations_of(plan: &str, steps: &[PlannedStep], ledger: &PlanLedger) -> Vec<Expected> {
     let mut out: Vec<Expected> = Vec::new();
-    for planned in &run.steps {
+    for planned in steps {
         let Some(record) = ledger.step(planned.phase, planned.index) else {
             continue;
         };
@@ -99,7 +106,7 @@ pub fn expectations(run: &PlanRun, ledger: &PlanLedger) -> Vec<Expected> {
                 continue;
             }
             let expected = Expected {
-                plan: run.plan.name.clone(),
+                plan: plan.to_string(),
                 step: format!(
                     "step {} of {} ({} {})",
                     planned.index + 1,
@@ -184,6 +191,42 @@ pub fn compare(expected: &Expected, found: &Found) -> Option<Finding> {
     })
 }
 
+/// The steps of a plan whose file was not given, as far as the ledger's definitions of its
+/// steps tell: its syncs (`sync_column`, `drop_sync`), whose triggers and functions outlive
+/// their step, are read back and planned, so a sync the ledger says is applied is not taken
+/// for a leftover. No other operation leaves an object that [`Catalog::leftovers`] lists
+/// once its step is applied.
+pub fn remembered_steps(ledger: &PlanLedger, dialect: &dyn Dialect) -> Vec<PlannedStep> {
+    ledger
+        .steps
+        .iter()
+        .filter_map(|step| {
+            let op = remembered_op(step.definition.as_deref()?)?;
+            Some(PlannedStep {
+                phase: step.phase,
+                index: step.index,
+                op: op.name(),
+                target: op.target(),
+                planned: plan_op(&op, dialect).ok()?,
+            })
+        })
+        .collect()
+}
+
+/// A sync step read back from its definition ([`Op::definition`]); `None` for other steps.
+fn remembered_op(definition: &str) -> Option<Op> {
+    let value: serde_json::Value = serde_json::from_str(definition).ok()?;
+    match value.get("op")?.as_str()? {
+        "sync_column" => serde_json::from_value::<SyncColumn>(value)
+            .ok()
+            .map(Op::SyncColumn),
+        "drop_sync" => serde_json::from_value::<DropSync>(value)
+            .ok()
+            .map(Op::DropSync),
+        _ => None,
+    }
+}
+
 /// Steps an interrupted run left running, failed or half undone.
 pub fn interrupted(ledger: &PlanLedger) -> Vec<Finding> {
     ledger
@@ -260,6 +303,9 @@ pub async fn examine<B: Backend>(url: &str, runs: &[PlanRun]) -> Result<DoctorRe
         for ledger in &ledgers {
             report.findings.extend(interrupted(ledger));
             let Some(run) = runs.iter().find(|r| r.plan.name == ledger.plan.name) else {
+                // Without its file, what the plan's syncs left only accounts for leftovers.
+                let steps = remembered_steps(ledger, B::KIND.dialect());
+                expected_all.extend(expectations_of(&ledger.plan.name, &steps, ledger));
                 continue;
             };
             for expected in expectations(run, ledger) {
@@ -404,5 +450,36 @@ down = "CREATE INDEX orders_note_idx ON orders (note)"
             objects,
             ["index orders_note_idx", "function public.bellows_stray()"]
         );
+    }
+
+    /// A sync step's ledger definition reads back as the step; other steps do not.
+    #[test]
+    fn sync_steps_read_back_from_their_definitions() {
+        let plan = crate::plan::load::load_str(
+            std::path::Path::new("p.toml"),
+            r#"
+[[expand]]
+op = "sync_column"
+table = "app.users"
+column = "display"
+from = "name"
+reverse = { column = "name", from = "display" }
+
+[[contract]]
+op = "drop_sync"
+table = "app.users"
+column = "display"
+"#,
+        )
+        .plan
+        .unwrap();
+        for step in &plan.steps {
+            assert_eq!(
+                remembered_op(&step.op.definition()).as_ref(),
+                Some(&step.op)
+            );
+        }
+        let index = run().plan.steps[0].op.definition();
+        assert_eq!(remembered_op(&index), None);
     }
 }

@@ -1,12 +1,12 @@
 //! `drop_sync`: remove the trigger made by `sync_column`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Operation;
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DropSync {
     pub table: TableName,
     pub column: String,

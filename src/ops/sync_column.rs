@@ -1,20 +1,20 @@
 //! `sync_column`: a trigger that keeps a new column in step with writes from the old application.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Expression, Operation};
 use crate::vocab::diagnostic::{Code, Diagnostic};
 use crate::vocab::reader::{KeyKind, TableReader};
 use crate::vocab::{Phase, TableName};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReverseSync {
     pub column: String,
     /// SQL expression over the row being written.
     pub from: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncColumn {
     pub table: TableName,
     pub column: String,

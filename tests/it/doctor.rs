@@ -81,3 +81,77 @@ backend_test!(
             .run();
     }
 );
+
+/// A plan that keeps `display` in step with `name`; its contract drops the sync.
+const SYNC_PLAN: &str = r#"
+[[expand]]
+op = "add_column"
+table = "users"
+column = "display"
+type = "text"
+
+[[expand]]
+op = "sync_column"
+table = "users"
+column = "display"
+from = "name"
+
+[[contract]]
+op = "drop_sync"
+table = "users"
+column = "display"
+"#;
+
+fn doctor_alone(db: &dyn TestDb) -> Cli {
+    Cli::new(["doctor", "-d", db.url()])
+}
+
+backend_test!(
+    fn doctor_without_plans_accounts_for_the_syncs_the_ledger_records(db) {
+        seed_users(db, 5);
+        if db.dialect() == bellows::dialect::DialectKind::Postgres {
+            // PostgreSQL copies a partitioned table's triggers onto each partition.
+            db.exec(
+                "CREATE TABLE events (id bigint, name text) PARTITION BY RANGE (id);
+                 CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (100);
+                 CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (100) TO (200);",
+            );
+        }
+        let plans = Plans::new();
+        let plan = plans.write("0001_sync.toml", SYNC_PLAN);
+        Cli::apply(db).yes().plan(&plan).arg("--to").arg("switch").run();
+        if db.dialect() == bellows::dialect::DialectKind::Postgres {
+            let kept = plans.write(
+                "0002_kept.toml",
+                SYNC_PLAN
+                    .replace("\"users\"", "\"events\"")
+                    .split("[[contract]]")
+                    .next()
+                    .unwrap(),
+            );
+            Cli::apply(db).yes().plan(&kept).run();
+        }
+        // A live sync of an applied plan, without its plan file: not a leftover.
+        doctor_alone(db).stdout_has("no drift").run();
+
+        // Its step marked rolled back, the same triggers are left over.
+        db.exec(&format!(
+            "UPDATE {} SET state = 'rolled_back' WHERE plan = '0001_sync' AND op = 'sync_column'",
+            db.steps_table()
+        ));
+        doctor_alone(db)
+            .code(1)
+            .stdout_has("leftover")
+            .stdout_has("bellows_sync_users_display")
+            .run();
+        db.exec(&format!(
+            "UPDATE {} SET state = 'applied' WHERE plan = '0001_sync' AND op = 'sync_column'",
+            db.steps_table()
+        ));
+
+        // The contract dropped it: none left, and no drift either.
+        Cli::apply(db).yes().plan(&plan).run();
+        assert!(!db.trigger_exists("bellows_sync_users_display"));
+        doctor_alone(db).stdout_has("no drift").run();
+    }
+);

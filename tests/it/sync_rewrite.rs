@@ -651,3 +651,55 @@ reverse = { column = "name", from = "lower(people.label)" }
         ["1 ann ANN0", "2 zed ZED1", "3 cy CY"]
     );
 }
+
+/// `from` naming the table itself reads the whole row being written (`to_jsonb(users)`),
+/// selected from the row named as the table: rewritten over NEW it would be `NEW.users`.
+#[test]
+fn a_whole_row_reference_reads_the_row_being_written() {
+    let db = PostgresDb::new();
+    crate::harness::seed_users(&db, 3);
+    let plans = Plans::new();
+    let plan = plans.write(
+        "0001_row.toml",
+        r#"
+[[expand]]
+op = "add_column"
+table = "users"
+column = "snap"
+type = "jsonb"
+
+[[expand]]
+op = "add_column"
+table = "users"
+column = "copy"
+type = "jsonb"
+
+[[expand]]
+op = "sync_column"
+table = "users"
+column = "snap"
+from = "to_jsonb(users) - 'snap' - 'copy'"
+
+[[expand]]
+op = "sync_column"
+table = "users"
+column = "copy"
+from = "jsonb_build_object('name', row_to_json(USERS) -> 'name')"
+"#,
+    );
+    Cli::apply(&db)
+        .yes()
+        .plan(&plan)
+        .arg("--to")
+        .arg("expand")
+        .run();
+    db.exec("INSERT INTO users (id, name) VALUES (100, 'new row')");
+    db.exec("UPDATE users SET name = 'renamed' WHERE id = 1");
+    assert_eq!(
+        db.rows(
+            "SELECT id, snap ->> 'name', snap ? 'snap', copy ->> 'name' FROM users
+              WHERE id IN (1, 100) ORDER BY id"
+        ),
+        ["1|renamed|false|renamed", "100|new row|false|new row"]
+    );
+}

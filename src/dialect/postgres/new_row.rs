@@ -121,9 +121,18 @@ const AFTER_OPERAND: &[&str] = &[
 
 /// `expression` with its column names read from `row` (`NEW`), or `None` when a word could be
 /// read more than one way (a subquery, `EXTRACT(day FROM …)`, `COLLATE`, a qualified name, a
-/// PL/pgSQL variable): the caller then evaluates the expression against the row as written.
-pub fn over_row(expression: &str, row: &str) -> Option<String> {
+/// PL/pgSQL variable, the name of `table`, which may be the whole row as in `to_jsonb(users)`):
+/// the caller then evaluates the expression against the row as written, named as the table.
+pub fn over_row(expression: &str, row: &str, table: &str) -> Option<String> {
     let columns = qualify::columns(&PostgreSqlDialect {}, expression, role)?;
+    // NOTE: a bare name is folded to lower case, a quoted one is not, as PostgreSQL reads them.
+    let names_table = |word: &sqlparser::tokenizer::Word| match word.quote_style {
+        Some(_) => word.value == table,
+        None => word.value.to_lowercase() == table,
+    };
+    if columns.iter().any(|c| names_table(&c.word)) {
+        return None;
+    }
     Some(qualify::rewrite(expression, &columns, |original, _| {
         format!("{row}.{original}")
     }))
@@ -205,7 +214,7 @@ mod tests {
     use super::over_row;
 
     fn new(expression: &str) -> Option<String> {
-        over_row(expression, "NEW")
+        over_row(expression, "NEW", "users")
     }
 
     #[test]
@@ -263,6 +272,10 @@ mod tests {
             "a OVERLAPS b",
             "normalize(name, NFC)",
             "normalize(name, nfkd) || x",
+            // The table's name: the whole row.
+            "to_jsonb(users)",
+            "row_to_json(USERS)",
+            "to_jsonb(\"users\") - 'snap'",
         ] {
             assert_eq!(new(from), None, "{from}");
         }

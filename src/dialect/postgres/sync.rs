@@ -22,10 +22,11 @@ fn trigger_names(table: &TableName, column: &str) -> [String; 2] {
     [name.clone(), shorten_identifier(&format!("{name}$insert"))]
 }
 
-/// What a trigger function evaluates for `expression`: the expression over `NEW` when it can
-/// be rewritten safely (assigned directly), else `None` (selected from the row as written).
-fn over_new(expression: &str) -> Option<String> {
-    new_row::over_row(expression, "NEW")
+/// What a trigger function evaluates for `expression` over a row of `table`: the expression
+/// over `NEW` when it can be rewritten safely (assigned directly), else `None` (selected from
+/// the row as written, named as the table, so `to_jsonb(users)` reads the whole row).
+fn over_new(expression: &str, table: &TableName) -> Option<String> {
+    new_row::over_row(expression, "NEW", &table.name)
 }
 
 /// The UPDATE trigger's `WHEN`: false for a write that sets every synced column (the
@@ -68,7 +69,7 @@ pub(super) fn sync_column(pg: &Postgres, op: &SyncColumn) -> Result<PlannedOp, U
     let row = pg.ident(&op.table.name);
     let check = Statement::ddl(
         common::sync_expression_check_as(pg, op, Some("new"), &|expression| {
-            over_new(expression)
+            over_new(expression, &op.table)
                 .unwrap_or_else(|| format!("SELECT ({expression}) FROM (SELECT new.*) AS {row}"))
         }),
         Lock::RowExclusive,
@@ -322,7 +323,7 @@ impl Postgres {
         // backfill's `set` may write it) reads the row too;
         // `#variable_conflict use_column` lets a column share a name with a PL/pgSQL variable.
         let row = self.ident(&op.table.name);
-        let assign = |target: &str, expression: &str| match over_new(expression) {
+        let assign = |target: &str, expression: &str| match over_new(expression, &op.table) {
             Some(direct) => format!("NEW.{target} := ({direct});"),
             None => {
                 format!("SELECT ({expression}) INTO NEW.{target} FROM (SELECT NEW.*) AS {row};")
