@@ -317,8 +317,8 @@ fn parallel_note(op: &Backfill, kind: super::DialectKind) -> Option<String> {
     let workers = op.parallel.filter(|n| *n > 1)?;
     Some(match kind {
         super::DialectKind::Postgres => format!(
-            "`parallel = {workers}`: the key is split into {workers} contiguous ranges (from the key index), walked at once by {workers} workers, each range with its own checkpoint; {} connections in all (each worker's work and ledger connections, and the run lock's); a table under about 1,000 rows per worker is split into fewer",
-            2 * workers + 1
+            "`parallel = {workers}`: the key is split into {workers} contiguous ranges (from the key index), walked at once by {workers} workers, each range with its own checkpoint; {} connections in all (one per worker, the ledger's and the run lock's; fewer workers when more would leave under a tenth of the server's connections, at least 3, free); a table under about 1,000 rows per worker is split into fewer",
+            workers + 2
         ),
         super::DialectKind::Sqlite => format!(
             "`parallel = {workers}` is ignored on SQLite: it has one writer at a time, so the backfill walks with one worker"

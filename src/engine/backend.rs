@@ -357,6 +357,14 @@ pub trait BatchRunner {
         Ok(None)
     }
 
+    /// The connection limits a parallel backfill's workers count against, each with the
+    /// connections in use under it; empty when there are none or they cannot be read.
+    async fn connection_limits(
+        &mut self,
+    ) -> Result<Vec<super::backfill::connection_room::ConnectionLimit>, EngineError> {
+        Ok(Vec::new())
+    }
+
     /// The key values splitting `table` by `key` at each of `offsets` rows (in key order),
     /// read from the key's index; fewer when the table is shorter.
     async fn key_split_points(

@@ -5,6 +5,7 @@
 //! [`BatchLoop`] — throttling, adaptive batch size and progress belong in the loop, the batch
 //! itself (bounds + update + checkpoint in one transaction) in `Backend::backfill_batch`.
 
+pub mod connection_room;
 pub mod parallel;
 
 use std::time::{Duration, Instant};

@@ -448,12 +448,67 @@ fn writing_sessions(db: &PostgresDb) -> i64 {
 }
 
 #[test]
-fn saved_ranges_are_walked_by_fewer_workers_when_the_server_has_too_few_connections() {
+fn a_walk_opens_only_the_workers_that_leave_connections_free_and_says_so() {
     const ROWS: i64 = 30_000;
     let (db, plans) = users_to_walk(ROWS, true);
-    // A role that may hold 5 sessions: the run's own three and one worker's two, not four
-    // workers'.
+    // A role that may hold 8 sessions: the run's own three (run lock, ledger, the first
+    // worker's work connection), three left free for the application, so two more workers
+    // fit of the four more asked.
     let role = format!("few_conn_{}", &db.name[db.name.len().saturating_sub(12)..]);
+    db.exec(&format!(
+        "CREATE ROLE {role} LOGIN CONNECTION LIMIT 8;
+         ALTER DATABASE \"{name}\" OWNER TO {role};
+         ALTER TABLE users OWNER TO {role};
+         ALTER TABLE writes OWNER TO {role};",
+        name = db.name
+    ));
+    let url = db.url.replacen("://postgres@", &format!("://{role}@"), 1);
+    let path = plans.write(
+        "0001_fill.toml",
+        "[[backfill]]\ntable = \"users\"\nset = { email_verified = \"verified_at IS NOT NULL\" }\n\
+         batch_size = 300\nparallel = 5\npause = \"5ms\"\n",
+    );
+    let child = Cli::new(["apply", "--yes", "-d", &url]).plan(&path).spawn();
+    wait_for_walked(&db, 3_000);
+    let sessions = db.i64(&format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}'"
+    ));
+    let (code, text) = child.wait().code_and_text();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(
+            "5 backfill workers would leave fewer than 3 connections free under the role's \
+             CONNECTION LIMIT (8, 3 in use); the backfill walks with 3 workers"
+        ),
+        "says how many workers fit and why: {text}"
+    );
+    assert_eq!(
+        sessions, 5,
+        "3 workers' connections, the ledger's and the run lock's"
+    );
+    assert_eq!(
+        writing_sessions(&db),
+        3,
+        "three workers walked the five ranges"
+    );
+    assert_every_row_correct(&db, "users");
+    assert_written_once(&db, "users", ROWS);
+    assert_eq!(ranges(&db, "0001_fill"), 0);
+    assert_eq!(
+        db.backfill_progress("0001_fill"),
+        Some(("applied".to_string(), ROWS))
+    );
+    db.exec(&format!(
+        "ALTER DATABASE \"{name}\" OWNER TO postgres; DROP OWNED BY {role}; DROP ROLE {role};",
+        name = db.name
+    ));
+}
+
+#[test]
+fn a_walk_with_no_connection_to_spare_walks_with_one_worker_and_never_fails_for_it() {
+    const ROWS: i64 = 12_000;
+    let (db, plans) = users_to_walk(ROWS, true);
+    let role = format!("no_conn_{}", &db.name[db.name.len().saturating_sub(12)..]);
     db.exec(&format!(
         "CREATE ROLE {role} LOGIN CONNECTION LIMIT 5;
          ALTER DATABASE \"{name}\" OWNER TO {role};
@@ -469,43 +524,19 @@ fn saved_ranges_are_walked_by_fewer_workers_when_the_server_has_too_few_connecti
     );
     let text = Cli::new(["apply", "--yes", "-d", &url])
         .plan(&path)
-        .code(1)
         .run()
         .to_string();
     assert!(
-        text.contains("too many connections")
-            && text.contains("`bellows apply --backfill-workers 2` walks them 2 at a time"),
-        "says how to walk the saved ranges with the connections there are: {text}"
+        text.contains("the backfill walks with 1 worker and the ranges take turns"),
+        "{text}"
     );
-    assert_eq!(ranges(&db, "0001_fill"), 4, "the ranges were saved");
-    assert_eq!(db.i64("SELECT count(*) FROM writes"), 0);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while db.i64(&format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}'"
-    )) > 0
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the failed run's sessions never ended"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let text = Cli::new(["apply", "--yes", "--backfill-workers", "2", "-d", &url])
-        .plan(&path)
-        .run()
-        .to_string();
     assert_eq!(
         writing_sessions(&db),
-        2,
-        "two workers walked the four ranges: {text}"
+        1,
+        "one worker walked the four ranges"
     );
     assert_every_row_correct(&db, "users");
     assert_written_once(&db, "users", ROWS);
-    assert_eq!(ranges(&db, "0001_fill"), 0);
-    assert_eq!(
-        db.backfill_progress("0001_fill"),
-        Some(("applied".to_string(), ROWS))
-    );
     db.exec(&format!(
         "ALTER DATABASE \"{name}\" OWNER TO postgres; DROP OWNED BY {role}; DROP ROLE {role};",
         name = db.name
@@ -565,7 +596,7 @@ fn plan_says_how_a_parallel_from_settings_walks_and_on_how_many_connections() {
         .to_string();
     assert!(
         text.contains("`parallel = 3`: the key is split into 3 contiguous ranges")
-            && text.contains("7 connections in all")
+            && text.contains("5 connections in all")
             && text.contains("row locks on one batch at a time in each of 3 workers"),
         "the plan's [settings] parallel is how the step walks: {text}"
     );
@@ -578,7 +609,10 @@ fn plan_says_how_a_parallel_from_settings_walks_and_on_how_many_connections() {
     child.signal("INT");
     let (code, text) = child.wait().code_and_text();
     assert_eq!(code, Some(130), "{text}");
-    assert_eq!(sessions, 7, "the connections the plan named");
+    assert_eq!(
+        sessions, 5,
+        "the connections the plan named: 3 workers', the ledger's and the run lock's"
+    );
 }
 
 #[test]

@@ -165,6 +165,7 @@ impl BatchLoop {
         // Saved ranges outnumber the workers when a resumed walk asks for fewer: the unfinished
         // ranges then take turns, each still walked from its own checkpoint.
         let at_once = walk.workers.clamp(1, ranges.len() as u64) as usize;
+        let at_once = super::connection_room::workers_with_room(backend, ctx, at_once).await;
         let mut workers = open_workers(backend, at_once - 1).await?;
         let mut attempt = 1;
         let mut last_batch = None;

@@ -12,6 +12,7 @@ use crate::dialect::postgres::BACKFILL_LOOP_STATE;
 use crate::engine::backend::{
     AttemptError, BatchRequest, BatchResult, BatchRunner, GuardValue, Limits, StatementRunner,
 };
+use crate::engine::backfill::connection_room::ConnectionLimit;
 use crate::engine::backfill::parallel::SavedRange;
 use crate::engine::batch_steps::{batch_in_steps, BatchSteps};
 use crate::engine::error::EngineError;
@@ -22,6 +23,10 @@ use crate::vocab::TableName;
 impl BatchRunner for PgBackend {
     async fn backfill_worker(&mut self) -> Result<Option<Self>, EngineError> {
         self.worker().await.map(Some)
+    }
+
+    async fn connection_limits(&mut self) -> Result<Vec<ConnectionLimit>, EngineError> {
+        self.limits_of_connections().await
     }
 
     async fn key_split_points(

@@ -30,7 +30,7 @@ impl Catalog for PgBackend {
         let (num, text): (String, String) = sqlx::query_as(
             "SELECT current_setting('server_version_num'), current_setting('server_version')",
         )
-        .fetch_one(&mut self.control)
+        .fetch_one(self.control().await?)
         .await
         .context(|| "reading the server version".into())?;
         let num: u32 = num.parse().unwrap_or(0);
@@ -46,7 +46,7 @@ impl Catalog for PgBackend {
             let name = pg_table(table);
             let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
                 .bind(&name)
-                .fetch_one(&mut self.control)
+                .fetch_one(self.control().await?)
                 .await
                 .context(|| format!("looking up table {table}"))?;
             if !exists {
@@ -63,7 +63,7 @@ impl Catalog for PgBackend {
                   ORDER BY array_position(i.indkey::int2[], a.attnum)",
             )
             .bind(&name)
-            .fetch_all(&mut self.control)
+            .fetch_all(self.control().await?)
             .await
             .context(|| format!("reading the primary key of {table}"))?;
             if !columns.is_empty() {
@@ -84,7 +84,7 @@ impl Catalog for PgBackend {
                   LIMIT 1",
             )
             .bind(&name)
-            .fetch_optional(&mut self.control)
+            .fetch_optional(self.control().await?)
             .await
             .context(|| format!("reading the unique keys of {table}"))?;
             Ok(unique)
@@ -99,7 +99,7 @@ impl Catalog for PgBackend {
                     "SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)",
                 )
                 .bind(pg_table(table))
-                .fetch_optional(&mut self.control)
+                .fetch_optional(self.control().await?)
                 .await
                 .context(|| format!("estimating the rows of {table}"))?;
                 // NOTE: a table never vacuumed or analyzed has reltuples = -1 (PostgreSQL 14+):

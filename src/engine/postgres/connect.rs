@@ -55,8 +55,18 @@ impl PgBackend {
     /// lock is still held (a server restart closes every session, the lock's too).
     pub(super) async fn recover_control(&mut self, error: &EngineError) -> Result<(), EngineError> {
         tracing::debug!("the ledger connection broke ({error}); reconnecting");
-        self.control = self.reconnect("the ledger connection").await?;
+        self.control = Some(self.reconnect("the ledger connection").await?);
         self.ensure_lock().await
+    }
+
+    /// The control connection, opened on first use: a parallel backfill's worker never asks
+    /// for it, so it holds only its work connection.
+    pub(super) async fn control(&mut self) -> Result<&mut PgConnection, EngineError> {
+        let control = match self.control.take() {
+            Some(control) => control,
+            None => Self::open(&self.options).await?,
+        };
+        Ok(self.control.insert(control))
     }
 
     /// Reopens the work connection if it was lost; first makes sure the run lock is held.
@@ -124,7 +134,9 @@ impl Backend for PgBackend {
         if let Some(lock) = self.lock.take() {
             let _ = lock.close().await;
         }
-        let _ = self.control.close().await;
+        if let Some(control) = self.control.take() {
+            let _ = control.close().await;
+        }
         let _ = self.work.close().await;
         released
     }
@@ -133,7 +145,15 @@ impl Backend for PgBackend {
 impl PgBackend {
     /// A backend on `options`: its control and work connections (no run lock yet).
     pub(super) async fn with_options(options: PgConnectOptions) -> Result<Self, EngineError> {
-        let mut control = Self::open(&options).await?;
+        let control = Self::open(&options).await?;
+        let mut backend = Self::work_only(options).await?;
+        backend.control = Some(control);
+        Ok(backend)
+    }
+
+    /// A backend on `options` with its work connection only: the control connection is opened
+    /// when first used (see [`PgBackend::control`]).
+    pub(super) async fn work_only(options: PgConnectOptions) -> Result<Self, EngineError> {
         let mut work = Self::open(&options).await?;
         let work_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
             .fetch_one(&mut work)
@@ -142,14 +162,14 @@ impl PgBackend {
         let deadlock_ms: i64 = sqlx::query_scalar(
             "SELECT setting::int8 FROM pg_settings WHERE name = 'deadlock_timeout'",
         )
-        .fetch_one(&mut control)
+        .fetch_one(&mut work)
         .await
         .context(|| "reading deadlock_timeout".into())?;
         Ok(PgBackend {
             options,
             lock: None,
             lock_held: false,
-            control,
+            control: None,
             work,
             work_pid,
             work_lost: false,

@@ -33,7 +33,7 @@ impl PgBackend {
               WHERE i.indexrelid = to_regclass($1) AND NOT i.indisvalid",
         )
         .bind(&name)
-        .fetch_optional(&mut self.control)
+        .fetch_optional(self.control().await?)
         .await
         .context(|| format!("looking for an invalid index {name}"))?;
         let Some(name) = found else { return Ok(false) };

@@ -198,7 +198,7 @@ impl PgBackend {
             .bind(mark.step.plan)
             .bind(mark.step.phase.as_str())
             .bind(mark.step.index as i32)
-            .fetch_optional(&mut self.control)
+            .fetch_optional(self.control().await?)
             .await
             .context(|| "reading the ledger mark of the interrupted statement".into())
         )?;
@@ -210,7 +210,7 @@ impl LedgerStore for PgBackend {
     async fn ledger_exists(&mut self) -> Result<bool, EngineError> {
         on_control!(self, async {
             sqlx::query_scalar("SELECT to_regclass('bellows.steps') IS NOT NULL AND to_regclass('bellows.plans') IS NOT NULL")
-                .fetch_one(&mut self.control)
+                .fetch_one(self.control().await?)
                 .await
                 .context(|| "looking for the ledger (schema bellows)".into())
         }.await)
@@ -224,7 +224,7 @@ impl LedgerStore for PgBackend {
             self,
             async {
                 sqlx::raw_sql(LEDGER_DDL)
-                    .execute(&mut self.control)
+                    .execute(self.control().await?)
                     .await
                     .context(|| "creating the ledger (schema bellows)".into())
                     .map(|_| ())
@@ -243,7 +243,7 @@ impl LedgerStore for PgBackend {
                    FROM bellows.plans WHERE $1::text IS NULL OR name = $1 ORDER BY name",
             )
             .bind(plan)
-            .fetch_all(&mut self.control)
+            .fetch_all(self.control().await?)
             .await
             .context(|| "reading the ledger (bellows.plans)".into())?;
                 let steps = sqlx::query(
@@ -258,7 +258,7 @@ impl LedgerStore for PgBackend {
                    FROM bellows.steps s WHERE $1::text IS NULL OR plan = $1",
                 )
                 .bind(plan)
-                .fetch_all(&mut self.control)
+                .fetch_all(self.control().await?)
                 .await
                 .context(|| "reading the ledger (bellows.steps)".into())?;
                 let plans = plans
@@ -275,7 +275,7 @@ impl LedgerStore for PgBackend {
                     .iter()
                     .map(|row| Ok((row.get("plan"), step_of(row)?)))
                     .collect::<Result<Vec<_>, EngineError>>()?;
-                add_ranges_rows(&mut self.control, plan, &mut steps).await?;
+                add_ranges_rows(self.control().await?, plan, &mut steps).await?;
                 Ok(group_steps(plans, steps))
             }
             .await
@@ -298,7 +298,7 @@ impl LedgerStore for PgBackend {
                 .bind(&plan.name)
                 .bind(&plan.checksum)
                 .bind(&plan.path)
-                .execute(&mut self.control)
+                .execute(self.control().await?)
                 .await
                 .context(|| format!("recording plan `{}` in the ledger", plan.name))
                 .map(|_| ())
@@ -349,7 +349,7 @@ impl LedgerStore for PgBackend {
             .bind(step.actions_done as i32)
             .bind(step.undo_done.map(|n| n as i32))
             .bind(&step.definition)
-            .execute(&mut self.control)
+            .execute(self.control().await?)
             .await
             .context(|| {
                 format!(
@@ -359,7 +359,7 @@ impl LedgerStore for PgBackend {
                 )
             })?;
                 if step.state == StepState::RolledBack {
-                    forget_ranges(&mut self.control, plan, step).await?;
+                    forget_ranges(self.control().await?, plan, step).await?;
                 }
                 Ok(())
             }
@@ -388,7 +388,7 @@ impl LedgerStore for PgBackend {
                 )
                 .bind(plan)
                 .bind(keys)
-                .execute(&mut self.control)
+                .execute(self.control().await?)
                 .await
                 .context(|| format!("removing steps no longer in plan `{plan}` from the ledger"))
                 .map(|_| ())

@@ -1,4 +1,5 @@
-//! PostgreSQL backend: three connections per run (run lock, control, work), the ledger in
+//! PostgreSQL backend: three connections per run (run lock, control, work; one more work
+//! connection for each further worker of a parallel backfill), the ledger in
 //! schema `bellows`, statements under `SET LOCAL lock_timeout`, and blockers watched from the
 //! control connection while the work connection waits. One file per concern; this one holds
 //! the backend's state.
@@ -34,6 +35,7 @@ mod batch;
 mod blockers;
 mod catalog;
 mod connect;
+mod connection_limits;
 mod index_cleanup;
 mod ledger;
 mod objects;
@@ -52,8 +54,10 @@ pub struct PgBackend {
     /// Holds the session advisory lock; does nothing else. Opened by `try_run_lock`.
     lock: Option<PgConnection>,
     lock_held: bool,
-    /// Ledger reads and writes, catalog queries, watching blockers.
-    control: PgConnection,
+    /// Ledger reads and writes, catalog queries, watching blockers. Opened with the backend,
+    /// except a parallel backfill worker's, which never uses it ([`PgBackend::control`] opens it
+    /// on first use).
+    control: Option<PgConnection>,
     /// Statements, guards, captures, backfill batches.
     work: PgConnection,
     work_pid: i32,

@@ -71,7 +71,7 @@ impl PgBackend {
             sqlx::query_as(query)
                 .bind(&first)
                 .bind(&object.name)
-                .fetch_optional(&mut self.control)
+                .fetch_optional(self.control().await?)
                 .await
                 .context(|| format!("looking up {} {}", object.kind.as_str(), object.name))
         )?;
@@ -85,7 +85,7 @@ impl PgBackend {
         let rows: Vec<(String, String, String)> = on_control!(
             self,
             sqlx::query_as(LEFTOVERS)
-                .fetch_all(&mut self.control)
+                .fetch_all(self.control().await?)
                 .await
                 .context(|| "looking for leftovers of interrupted runs".into())
         )?;

@@ -12,9 +12,11 @@ use crate::engine::ledger::StepKey;
 use crate::vocab::TableName;
 
 impl PgBackend {
-    /// A backend for one worker: its own control and work connections, no run lock.
+    /// A backend for one worker: its own work connection only. The worker runs batches and
+    /// nothing else: the ranges are read, saved and finished by the first backend, which also
+    /// holds the run lock, flushes the batches and re-reads the ranges at the end of the walk.
     pub(super) async fn worker(&mut self) -> Result<PgBackend, EngineError> {
-        Self::with_options(self.options.clone()).await
+        Self::work_only(self.options.clone()).await
     }
 
     /// The key at each of `offsets` rows, in key order.
@@ -43,7 +45,7 @@ impl PgBackend {
                 cols.join(", ")
             );
             let found: Option<String> = sqlx::query_scalar(&sql)
-                .fetch_optional(&mut self.control)
+                .fetch_optional(self.control().await?)
                 .await
                 .context(|| format!("splitting the key of {table} into ranges"))?;
             let Some(found) = found.and_then(|t| serde_json::from_str::<Vec<String>>(&t).ok())
@@ -71,7 +73,7 @@ impl PgBackend {
         .bind(step.plan)
         .bind(step.phase.as_str())
         .bind(step.index as i32)
-        .fetch_all(&mut self.control)
+        .fetch_all(self.control().await?)
         .await
         .context(|| "reading the parallel backfill's ranges".into())?;
         let keys = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
@@ -93,7 +95,7 @@ impl PgBackend {
         rows_done: u64,
     ) -> Result<(), EngineError> {
         let what = || "ending the parallel backfill's ranges".to_string();
-        let mut tx = sqlx::Connection::begin(&mut self.control)
+        let mut tx = sqlx::Connection::begin(self.control().await?)
             .await
             .context(what)?;
         write_checkpoint(&mut tx, step, last, rows_done)
@@ -121,7 +123,7 @@ impl PgBackend {
             keys.as_ref()
                 .map(|k| serde_json::to_string(k).unwrap_or_else(|_| "[]".into()))
         };
-        let mut tx = sqlx::Connection::begin(&mut self.control)
+        let mut tx = sqlx::Connection::begin(self.control().await?)
             .await
             .context(|| "saving the parallel backfill's ranges".into())?;
         for range in ranges {

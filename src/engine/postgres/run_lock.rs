@@ -50,7 +50,7 @@ impl PgBackend {
             )
             .bind(self.work_pid)
             .bind(lock_pid)
-            .fetch_optional(&mut self.control)
+            .fetch_optional(self.control().await?)
             .await
             .context(|| "looking for sessions of earlier runs (pg_stat_activity)".into())?;
             let Some((pid, name, query)) = orphan else {
@@ -92,8 +92,10 @@ impl PgBackend {
         tracing::debug!("the run-lock connection was closed; taking the run lock again");
         self.lock_held = false;
         self.lock = Some(self.reconnect("the run-lock connection").await?);
-        if self.control.ping().await.is_err() {
-            self.control = self.reconnect("the ledger connection").await?;
+        if let Some(control) = self.control.as_mut() {
+            if control.ping().await.is_err() {
+                self.control = Some(self.reconnect("the ledger connection").await?);
+            }
         }
         match self.try_run_lock().await? {
             RunLock::Acquired => Ok(()),
@@ -173,7 +175,7 @@ impl RunLocker for PgBackend {
         )
         .bind(RUN_LOCK.0 as i64)
         .bind(RUN_LOCK.1 as i64)
-        .fetch_one(&mut self.control)
+        .fetch_one(self.control().await?)
         .await
         .context(|| "looking whether a run holds the run lock".into())
     }

@@ -66,13 +66,17 @@ impl PgBackend {
         mark: Option<Mark<'_>>,
         notice: &dyn Fn(WaitNotice),
     ) -> Result<(), AttemptError> {
+        self.control().await.map_err(AttemptError::Engine)?;
         let PgBackend {
             work,
-            control,
+            control: Some(control),
             work_pid,
             deadlock_timeout,
             ..
-        } = self;
+        } = self
+        else {
+            unreachable!("the control connection was opened above")
+        };
         let first_look = match limits.lock_timeout {
             Some(t) => (t / 3).clamp(Duration::from_millis(20), Duration::from_millis(250)),
             None => Duration::from_secs(1),
