@@ -213,23 +213,35 @@ impl BatchLoop {
                 continue;
             }
             if done {
-                let finished = progress_of(record, &ranges);
-                let last = finished.checkpoint.clone().unwrap_or_default();
-                backend
-                    .finish_ranges(ctx.key(), &last, finished.rows_done)
-                    .await
-                    .map_err(|e| StepError::from_engine(&e))?;
-                record.rows_done = finished.rows_done;
-                record.checkpoint = finished.checkpoint;
                 for worker in workers {
                     let _ = worker.close().await;
                 }
-                self.total = Some(record.rows_done);
-                self.report(ctx, record, true);
-                return Ok(());
+                return self.finish(backend, ctx, &ranges, record).await;
             }
             self.report(ctx, &progress_of(record, &ranges), false);
         }
+    }
+
+    /// Ends a walk whose ranges all reached their end, durably: the step's own checkpoint
+    /// becomes the furthest key walked and the ranges are deleted, in one transaction.
+    async fn finish<B: Backend>(
+        &mut self,
+        backend: &mut B,
+        ctx: &StepContext<'_>,
+        ranges: &[Range],
+        record: &mut StepRecord,
+    ) -> Result<(), StepError> {
+        let finished = progress_of(record, ranges);
+        let last = finished.checkpoint.clone().unwrap_or_default();
+        backend
+            .finish_ranges(ctx.key(), &last, finished.rows_done)
+            .await
+            .map_err(|e| StepError::from_engine(&e))?;
+        record.rows_done = finished.rows_done;
+        record.checkpoint = finished.checkpoint;
+        self.total = Some(record.rows_done);
+        self.report(ctx, record, true);
+        Ok(())
     }
 }
 
