@@ -28,6 +28,25 @@ pub struct SavedRange {
     pub rows_done: u64,
 }
 
+impl SavedRange {
+    /// A range as a ledger row holds it: its number, the checkpoint and the end as JSON arrays
+    /// of the key's values as text (NULL: the table's start / end), and its rows.
+    pub fn from_row(
+        index: i32,
+        checkpoint: Option<String>,
+        until: Option<String>,
+        rows_done: i64,
+    ) -> SavedRange {
+        let keys = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
+        SavedRange {
+            index: index.max(0) as usize,
+            checkpoint: keys(checkpoint),
+            until: keys(until),
+            rows_done: rows_done.max(0) as u64,
+        }
+    }
+}
+
 /// A range being walked.
 #[derive(Debug, Clone)]
 pub struct Range {

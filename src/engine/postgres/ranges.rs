@@ -76,14 +76,15 @@ impl PgBackend {
         .fetch_all(self.control().await?)
         .await
         .context(|| "reading the parallel backfill's ranges".into())?;
-        let keys = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
         Ok(rows
             .iter()
-            .map(|r| SavedRange {
-                index: r.get::<i32, _>("range_index").max(0) as usize,
-                checkpoint: keys(r.get("checkpoint")),
-                until: keys(r.get("until")),
-                rows_done: r.get::<i64, _>("rows_done").max(0) as u64,
+            .map(|r| {
+                SavedRange::from_row(
+                    r.get("range_index"),
+                    r.get("checkpoint"),
+                    r.get("until"),
+                    r.get("rows_done"),
+                )
             })
             .collect())
     }
