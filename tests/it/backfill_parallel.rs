@@ -3,13 +3,10 @@
 //! composite and text keys, with an application inserting and deleting rows throughout), and a
 //! walk killed with SIGKILL resumes every range exactly once.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sqlx::Connection;
-
 use crate::backfill_resume::{assert_every_row_correct, assert_written_once};
+use crate::harness::writer::{apply_beside, Application};
 use crate::harness::{Cli, Plans, PostgresDb, TestDb};
 
 /// Logs into `writes (tbl, k, pid)` EVERY update of `table` (only the backfill updates), so a
@@ -38,33 +35,9 @@ fn parallel_plan(plans: &Plans, table: &str, batch_size: u64, extra: &str) -> St
     path.to_string_lossy().into_owned()
 }
 
-/// Runs `writes` (SQL statements taking the write's number as `$1`) one after another until
-/// stopped; returns the stop flag, the count of writes done and the thread.
-fn application(
-    db: &PostgresDb,
-    writes: &'static [&'static str],
-) -> (Arc<AtomicBool>, Arc<AtomicU64>, std::thread::JoinHandle<()>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let (url, flag, count) = (db.url.clone(), stop.clone(), done.clone());
-    let thread = std::thread::spawn(move || {
-        crate::harness::runtime().block_on(async move {
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            let mut n: i64 = 0;
-            while !flag.load(Ordering::SeqCst) {
-                n += 1;
-                let sql = writes[n as usize % writes.len()];
-                sqlx::query(sql)
-                    .bind(n)
-                    .execute(&mut conn)
-                    .await
-                    .unwrap_or_else(|e| panic!("application write {sql}: {e}"));
-                count.fetch_add(1, Ordering::SeqCst);
-            }
-            let _ = conn.close().await;
-        })
-    });
-    (stop, done, thread)
+/// The application writing beside the walk (see [`crate::harness::writer::application`]).
+fn application(db: &PostgresDb, writes: &'static [&'static str]) -> Application {
+    crate::harness::writer::application::<sqlx::Postgres>(&db.url, writes)
 }
 
 /// The ranges the ledger holds for `plan`.
@@ -160,20 +133,7 @@ fn parallel_walks_of_integer_composite_and_text_keys_miss_and_double_no_row_at_r
         log_every_update(&db, table, key);
         let plans = Plans::new();
         let plan = parallel_plan(&plans, table, 200, "");
-        let (stop, done, writer) = application(&db, writes);
-        while done.load(Ordering::SeqCst) < 20 {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let before = done.load(Ordering::SeqCst);
-        let out = Cli::apply(&db).yes().plan(&plan).run_unchecked();
-        let during = done.load(Ordering::SeqCst) - before;
-        stop.store(true, Ordering::SeqCst);
-        writer.join().expect("the application writer");
-        out.expect_code(0);
-        assert!(
-            during > 10,
-            "{table}: the application wrote during the walk ({during})"
-        );
+        apply_beside(&db, &plan, application(&db, writes), table);
         assert_eq!(
             db.i64("SELECT count(DISTINCT pid) FROM writes"),
             3,

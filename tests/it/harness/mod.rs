@@ -20,6 +20,7 @@ pub mod schema_dump;
 pub mod seed;
 pub mod transcript;
 pub mod wait;
+pub mod writer;
 
 pub use cli::{output_text, Cli, Output};
 pub use db::{runtime, with_settings, MariadbPair, MysqlDb, PostgresDb, Session, SqliteDb, TestDb};
